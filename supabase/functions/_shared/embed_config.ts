@@ -1,0 +1,66 @@
+// Reads the embed function's configuration from its environment, once, and says exactly what is wrong with it.
+import { type ProviderName, providerNames } from "./providers/embedding_provider.ts";
+
+export interface OpenAiConfig {
+  baseUrl: string;
+  apiKey: string | undefined;
+  model: string;
+  dimensions: number;
+}
+
+export interface EmbedConfig {
+  /** Postgres connection string (SUPABASE_DB_URL on Supabase). */
+  databaseUrl: string;
+  /** EMBEDDING_PROVIDER, or the default for where the code runs. */
+  provider: ProviderName;
+  openai: OpenAiConfig;
+  /** When set, the function verifies JWT signatures itself as well as the gateway. */
+  jwtSecret: string | undefined;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function positiveInteger(env: Environment, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/**
+ * Reads configuration from an environment (Deno.env.toObject() in the function).
+ * `onSupabase` says whether Supabase.ai is available, which makes gte-small the default.
+ */
+export function readEmbedConfig(env: Environment, onSupabase: boolean): EmbedConfig {
+  const databaseUrl = env.SUPABASE_DB_URL;
+  if (!databaseUrl) {
+    throw new ConfigError("SUPABASE_DB_URL is not set: the embed function needs the database URL");
+  }
+  const requested = env.EMBEDDING_PROVIDER?.trim();
+  const provider = requested || (onSupabase ? "gte-small" : "local");
+  if (!(providerNames as readonly string[]).includes(provider)) {
+    throw new ConfigError(
+      `EMBEDDING_PROVIDER must be one of ${providerNames.join(", ")}; got ${
+        JSON.stringify(provider)
+      }`,
+    );
+  }
+  return {
+    databaseUrl,
+    provider: provider as ProviderName,
+    openai: {
+      baseUrl: env.OPENAI_BASE_URL || "https://api.openai.com/v1",
+      apiKey: env.OPENAI_API_KEY || undefined,
+      model: env.OPENAI_EMBEDDING_MODEL || "text-embedding-3-small",
+      dimensions: positiveInteger(env, "OPENAI_EMBEDDING_DIMENSIONS", 384),
+    },
+    jwtSecret: env.SUPABASE_JWT_SECRET || undefined,
+  };
+}

@@ -1,0 +1,57 @@
+// Edge Function `embed`: POST with the service_role key to embed music_knowledge rows that have no embedding yet.
+import { runBackfill } from "../_shared/backfill.ts";
+import { connectDatabase, type Sql } from "../_shared/database.ts";
+import { type EmbedConfig, readEmbedConfig } from "../_shared/embed_config.ts";
+import { parseEmbedRequest } from "../_shared/embed_request.ts";
+import { MusicKnowledgeStore } from "../_shared/music_knowledge_store.ts";
+import { createProvider } from "../_shared/providers/create_provider.ts";
+import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.ts";
+import { supabaseAiRuntime } from "../_shared/providers/gte_small_provider.ts";
+import { authorizeServiceRole } from "../_shared/service_role_authorization.ts";
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body, null, 2), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+let config: EmbedConfig | undefined;
+let configError: string | undefined;
+try {
+  config = readEmbedConfig(Deno.env.toObject(), supabaseAiRuntime() !== undefined);
+} catch (error) {
+  configError = (error as Error).message;
+  console.error(`embed: ${configError}`);
+}
+let sql: Sql | undefined;
+let provider: Promise<EmbeddingProvider> | undefined;
+
+Deno.serve(async (request) => {
+  if (request.method !== "POST") {
+    return json(405, { error: `use POST, not ${request.method}` });
+  }
+  const authorization = await authorizeServiceRole(
+    request.headers.get("authorization"),
+    config?.jwtSecret,
+  );
+  if (!authorization.allowed) return json(authorization.status, { error: authorization.error });
+
+  const parsed = parseEmbedRequest(await request.text());
+  if (!parsed.ok) return json(400, { error: parsed.error });
+  if (!config) return json(500, { error: `embed is misconfigured: ${configError}` });
+
+  try {
+    sql ??= connectDatabase(config.databaseUrl);
+    provider ??= createProvider(config);
+    const report = await runBackfill(new MusicKnowledgeStore(sql), await provider, parsed.options);
+    return json(
+      report.ok ? 200 : report.stoppedBecause === "embedding provider failed" ? 502 : 500,
+      report,
+    );
+  } catch (error) {
+    provider = undefined;
+    console.error("embed failed:", error);
+    return json(500, { error: `embed failed: ${(error as Error).message}` });
+  }
+});

@@ -1,0 +1,222 @@
+// LOCAL STAND-IN for Supabase's API gateway and edge runtime (`supabase functions serve` needs Docker).
+//
+// Serves http://127.0.0.1:54321/functions/v1/<name>: checks the JWT as Supabase's gateway does
+// (HS256, the local secret, expiry), then forwards the request to the function, which runs
+// unchanged in its own Deno process with the environment a hosted function gets. A function's
+// process is restarted when a file under supabase/functions changes.
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { errors as joseErrors, jwtVerify } from "jose";
+import { apiKey } from "./api_keys.ts";
+import {
+  apiPort,
+  apiUrl,
+  databaseUrl,
+  functionsDir,
+  gatewayPidFile,
+  jwtSecret,
+  projectRoot,
+} from "./local_stack_settings.ts";
+
+interface FunctionProcess {
+  child: Deno.ChildProcess;
+  port: number;
+  ready: Promise<void>;
+  sourceVersion: number;
+}
+
+const running = new Map<string, FunctionProcess>();
+const functionTimeoutMs = 400_000;
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** The newest modification time under supabase/functions: a change means new code to load. */
+function sourceVersion(dir = functionsDir): number {
+  let newest = 0;
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = join(dir, entry.name);
+    newest = Math.max(
+      newest,
+      entry.isDirectory ? sourceVersion(path) : statSync(path).mtimeMs,
+    );
+  }
+  return newest;
+}
+
+/** KEY=VALUE lines of supabase/functions/.env, as `supabase functions serve` reads them. */
+function functionsEnvFile(): Record<string, string> {
+  const file = join(functionsDir, ".env");
+  if (!existsSync(file)) return {};
+  const values: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const match = line.match(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/);
+    if (match) values[match[1]] = match[2].replace(/^(['"])(.*)\1$/, "$2");
+  }
+  return values;
+}
+
+async function functionEnvironment(port: number): Promise<Record<string, string>> {
+  const inherited: Record<string, string> = {};
+  for (const [key, value] of Object.entries(Deno.env.toObject())) {
+    // What Deno itself needs, and the provider settings a developer exports in the shell.
+    if (
+      ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "NPM_CONFIG_REGISTRY"].includes(key) ||
+      key.startsWith("EMBEDDING_") || key.startsWith("OPENAI_")
+    ) inherited[key] = value;
+  }
+  return {
+    ...inherited,
+    ...functionsEnvFile(),
+    SUPABASE_URL: apiUrl,
+    SUPABASE_ANON_KEY: await apiKey("anon"),
+    SUPABASE_SERVICE_ROLE_KEY: await apiKey("service_role"),
+    SUPABASE_DB_URL: databaseUrl,
+    SUPABASE_JWT_SECRET: jwtSecret,
+    DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
+  };
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function waitForPort(port: number, child: Deno.ChildProcess, name: string): Promise<void> {
+  let exited = false;
+  child.status.then(() => exited = true);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`function ${name} exited while starting (see the gateway log)`);
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`function ${name} did not start listening within 60 s`);
+}
+
+function stopFunction(name: string): void {
+  const process = running.get(name);
+  running.delete(name);
+  try {
+    process?.child.kill("SIGTERM");
+  } catch {
+    // Already gone.
+  }
+}
+
+async function startFunction(name: string, version: number): Promise<FunctionProcess> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", join(functionsDir, name, "index.ts")],
+    cwd: projectRoot,
+    clearEnv: true,
+    env: await functionEnvironment(port),
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const process = { child, port, ready: waitForPort(port, child, name), sourceVersion: version };
+  running.set(name, process);
+  child.status.then(() => {
+    if (running.get(name) === process) running.delete(name);
+  });
+  return process;
+}
+
+async function functionProcess(name: string): Promise<FunctionProcess> {
+  const version = sourceVersion();
+  let process = running.get(name);
+  if (process && process.sourceVersion !== version) {
+    stopFunction(name);
+    process = undefined;
+  }
+  process ??= await startFunction(name, version);
+  try {
+    await process.ready;
+  } catch (error) {
+    stopFunction(name);
+    throw error;
+  }
+  return process;
+}
+
+/** The gateway's JWT check: a 401 answer, or null when the token is valid. */
+async function rejectInvalidJwt(authorization: string | null): Promise<Response | null> {
+  const token = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  if (!token) return json(401, { code: 401, message: "Missing authorization header" });
+  try {
+    await jwtVerify(token, new TextEncoder().encode(jwtSecret), { algorithms: ["HS256"] });
+    return null;
+  } catch (error) {
+    const message = error instanceof joseErrors.JWTExpired ? "JWT has expired" : "Invalid JWT";
+    return json(401, { code: 401, message });
+  }
+}
+
+async function handle(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.pathname === "/health") return json(200, { status: "ok", pid: Deno.pid });
+  const match = url.pathname.match(/^\/functions\/v1\/([A-Za-z0-9][A-Za-z0-9_-]*)(\/.*)?$/);
+  if (!match || !existsSync(join(functionsDir, match[1], "index.ts"))) {
+    return json(404, { code: 404, message: "Function not found" });
+  }
+  const [, name, rest] = match;
+  const rejection = await rejectInvalidJwt(request.headers.get("authorization"));
+  if (rejection) return rejection;
+
+  let process: FunctionProcess;
+  try {
+    process = await functionProcess(name);
+  } catch (error) {
+    return json(503, { code: 503, message: (error as Error).message });
+  }
+  const headers = new Headers(request.headers);
+  headers.delete("host");
+  try {
+    const response = await fetch(`http://127.0.0.1:${process.port}${rest ?? "/"}${url.search}`, {
+      method: request.method,
+      headers,
+      body: request.body ? await request.arrayBuffer() : undefined,
+      signal: AbortSignal.timeout(functionTimeoutMs),
+    });
+    return new Response(response.body, { status: response.status, headers: response.headers });
+  } catch (error) {
+    return json(502, {
+      code: 502,
+      message: `function ${name} failed: ${(error as Error).message}`,
+    });
+  }
+}
+
+function shutDown(): void {
+  for (const name of [...running.keys()]) stopFunction(name);
+  try {
+    Deno.removeSync(gatewayPidFile);
+  } catch {
+    // Already removed.
+  }
+  Deno.exit(0);
+}
+
+if (import.meta.main) {
+  Deno.addSignalListener("SIGTERM", shutDown);
+  Deno.addSignalListener("SIGINT", shutDown);
+  Deno.serve({
+    hostname: "127.0.0.1",
+    port: apiPort,
+    onListen: () => {
+      writeFileSync(gatewayPidFile, String(Deno.pid));
+      console.log(`functions gateway (local stand-in) listening on ${apiUrl}/functions/v1`);
+    },
+  }, handle);
+}

@@ -1,0 +1,25 @@
+// Ports, paths, URLs and secrets of the local stand-in stack, in one place.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
+export const localDir = join(projectRoot, ".local");
+export const postgresDataDir = join(localDir, "postgres", "data");
+export const postgresSocketDir = join(localDir, "postgres", "run");
+export const postgresLogFile = join(localDir, "postgres", "postgres.log");
+export const gatewayPidFile = join(localDir, "functions-gateway.pid");
+export const gatewayLogFile = join(localDir, "functions-gateway.log");
+export const functionsDir = join(projectRoot, "supabase", "functions");
+export const migrationsWorkdir = projectRoot;
+export const bootstrapSqlFile = join(projectRoot, "tools", "stack", "bootstrap.sql");
+export const seedSqlFile = join(projectRoot, "supabase", "seed.sql");
+
+export const postgresBinDir = "/usr/lib/postgresql/15/bin";
+export const databasePort = 54322;
+export const apiPort = 54321;
+export const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:${databasePort}/postgres`;
+export const apiUrl = `http://127.0.0.1:${apiPort}`;
+export const functionsUrl = `${apiUrl}/functions/v1`;
+
+/** Supabase's local-development JWT secret (the same one `supabase start` uses). */
+export const jwtSecret = "super-secret-jwt-token-with-at-least-32-characters-long";

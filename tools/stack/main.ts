@@ -1,0 +1,43 @@
+// Command line for the local stack: `deno task stack:start | stack:stop | stack:status`.
+import { stackStatus, startStack, stopStack } from "./local_stack.ts";
+
+async function printStatus(): Promise<void> {
+  const status = await stackStatus();
+  const state = (running: boolean) => running ? "running" : "stopped";
+  console.log(`         API URL: ${status.apiUrl}  (functions gateway: local stand-in)
+   Functions URL: ${status.functionsUrl}
+          DB URL: ${status.databaseUrl}
+      JWT secret: ${status.jwtSecret}
+        anon key: ${status.anonKey}
+service_role key: ${status.serviceRoleKey}
+        database: ${state(status.databaseRunning)}
+ functions gateway: ${state(status.gatewayRunning)}`);
+}
+
+const command = Deno.args[0];
+try {
+  switch (command) {
+    case "start": {
+      const report = await startStack();
+      console.log(
+        `database: ${report.database}\n${report.migrations}\nfunctions gateway: ${report.gateway}\n`,
+      );
+      await printStatus();
+      break;
+    }
+    case "stop": {
+      const report = await stopStack();
+      console.log(`functions gateway: ${report.gateway}\ndatabase: ${report.database}`);
+      break;
+    }
+    case "status":
+      await printStatus();
+      break;
+    default:
+      console.error("usage: deno task stack:start | stack:stop | stack:status");
+      Deno.exit(2);
+  }
+} catch (error) {
+  console.error(`stack ${command}: ${(error as Error).message}`);
+  Deno.exit(1);
+}

@@ -1,0 +1,129 @@
+// The local PostgreSQL 15 cluster (pgvector, pgTAP, pg_cron): install, create, start, stop, status.
+import { join } from "node:path";
+import {
+  bootstrapSqlFile,
+  databasePort,
+  databaseUrl,
+  localDir,
+  postgresBinDir,
+  postgresDataDir,
+  postgresLogFile,
+  postgresSocketDir,
+  projectRoot,
+} from "./local_stack_settings.ts";
+import { isRoot, runAsPostgresUser, runCommand } from "./run_command.ts";
+
+const installScript = join(projectRoot, "tools", "stack", "install-postgres.sh");
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Installs PostgreSQL and the extensions when missing (root on Debian/Ubuntu), else explains. */
+export async function ensurePostgresInstalled(): Promise<void> {
+  const result = await runCommand("bash", [installScript], { allowFailure: true });
+  if (result.code !== 0) {
+    throw new Error(
+      `PostgreSQL 15 with pgvector, pgTAP and pg_cron is not available:\n${result.stderr.trim()}`,
+    );
+  }
+}
+
+export async function isPostgresRunning(): Promise<boolean> {
+  const result = await runCommand(join(postgresBinDir, "pg_isready"), [
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(databasePort),
+    "-U",
+    "postgres",
+  ], { allowFailure: true });
+  return result.code === 0;
+}
+
+async function createCluster(): Promise<void> {
+  await Deno.mkdir(postgresDataDir, { recursive: true });
+  await Deno.mkdir(postgresSocketDir, { recursive: true });
+  if (isRoot()) {
+    await runCommand("chown", ["-R", "postgres:postgres", join(localDir, "postgres")]);
+  }
+  await runAsPostgresUser(join(postgresBinDir, "initdb"), [
+    "-D",
+    postgresDataDir,
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "-E",
+    "UTF8",
+    "--locale=C.UTF-8",
+  ]);
+}
+
+async function startServer(): Promise<void> {
+  const serverOptions = [
+    `-p ${databasePort}`,
+    `-k ${postgresSocketDir}`,
+    "-c listen_addresses=127.0.0.1",
+    "-c shared_preload_libraries=pg_cron",
+    "-c cron.database_name=postgres",
+    "-c max_connections=100",
+  ].join(" ");
+  await runAsPostgresUser(join(postgresBinDir, "pg_ctl"), [
+    "-D",
+    postgresDataDir,
+    "-l",
+    postgresLogFile,
+    "-w",
+    "-t",
+    "60",
+    "-o",
+    serverOptions,
+    "start",
+  ]);
+}
+
+/** Runs a SQL file with psql against the local database, stopping at the first error. */
+export async function runSqlFile(file: string, url = databaseUrl): Promise<void> {
+  await runCommand(join(postgresBinDir, "psql"), [
+    url,
+    "-X",
+    "-q",
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-f",
+    file,
+  ]);
+}
+
+/** Creates (once) and starts the cluster, then applies the local platform bootstrap. */
+export async function startPostgres(): Promise<"started" | "already running"> {
+  if (await isPostgresRunning()) {
+    await runSqlFile(bootstrapSqlFile);
+    return "already running";
+  }
+  await ensurePostgresInstalled();
+  if (!(await exists(join(postgresDataDir, "PG_VERSION")))) {
+    await createCluster();
+  }
+  await startServer();
+  await runSqlFile(bootstrapSqlFile);
+  return "started";
+}
+
+export async function stopPostgres(): Promise<"stopped" | "not running"> {
+  if (!(await exists(join(postgresDataDir, "postmaster.pid")))) return "not running";
+  await runAsPostgresUser(join(postgresBinDir, "pg_ctl"), [
+    "-D",
+    postgresDataDir,
+    "-m",
+    "fast",
+    "-w",
+    "stop",
+  ]);
+  return "stopped";
+}
