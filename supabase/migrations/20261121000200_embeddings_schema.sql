@@ -8,9 +8,6 @@ comment on schema embeddings is
 revoke all on schema embeddings from public;
 grant usage on schema embeddings to service_role;
 
--- Functions are executable by PUBLIC by default; nothing in this schema should be.
-alter default privileges in schema embeddings revoke execute on functions from public;
-
 -- Keeps updated_at current on tables that have one.
 create or replace function embeddings.set_updated_at()
 returns trigger
@@ -24,3 +21,6 @@ end;
 $$;
 comment on function embeddings.set_updated_at() is
   'Trigger function: sets updated_at to now() on every update of the row''s content.';
+
+-- Functions are executable by PUBLIC when created; triggers need no EXECUTE grant to fire.
+revoke execute on function embeddings.set_updated_at() from public, anon, authenticated;
