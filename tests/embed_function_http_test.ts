@@ -1,0 +1,235 @@
+// Drives the served `embed` function over HTTP (supabase-js and fetch) against the real database.
+import assert from "node:assert/strict";
+import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
+import {
+  apiKey,
+  connectAsPostgres,
+  postEmbed,
+  resetToSeedRows,
+  signLocalJwt,
+  storedEmbeddingStats,
+} from "./test_support.ts";
+import { apiUrl } from "../tools/stack/local_stack_settings.ts";
+
+const sql = connectAsPostgres();
+const serviceKey = await apiKey("service_role");
+const anonKey = await apiKey("anon");
+
+Deno.test({
+  name: "embed: supabase-js invoke with the service key persists all 20 seeded rows",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const supabase = createClient(apiUrl, serviceKey, { auth: { persistSession: false } });
+    const { data, error } = await supabase.functions.invoke("embed", { body: { batchSize: 8 } });
+    assert.equal(error, null);
+    assert.equal(data.processed, 20);
+    assert.equal(data.written, 20);
+    assert.deepEqual(data.failed, []);
+    assert.equal(data.remaining, 0);
+    assert.equal(data.batches, 3);
+    assert.equal(data.model, "universal-sentence-encoder-lite-384");
+
+    const stored = await storedEmbeddingStats(sql);
+    assert.equal(stored.embedded, 20, "20 of 20 rows read back with an embedding");
+    assert.ok(
+      stored.dimensions.every((dimensions) => dimensions === 384),
+      "every vector is 384-dim",
+    );
+    assert.ok(
+      stored.norms.every((norm) => Math.abs(norm - 1) < 1e-4),
+      `every vector is unit length: ${stored.norms.join(", ")}`,
+    );
+  },
+});
+
+Deno.test({
+  name: "embed: a second run writes nothing and says so",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const before = await sql`select id, embedding::text from public.music_knowledge order by id`;
+    const response = await postEmbed(serviceKey, "{}");
+    assert.equal(response.status, 200);
+    const report = await response.json();
+    assert.equal(report.processed, 0);
+    assert.equal(report.written, 0);
+    assert.equal(report.remaining, 0);
+    assert.match(
+      report.message,
+      /nothing to embed: all 20 music_knowledge rows already have an embedding/,
+    );
+    const after = await sql`select id, embedding::text from public.music_knowledge order by id`;
+    assert.deepEqual(after, before, "no stored vector changed");
+  },
+});
+
+Deno.test({
+  name: "embed: maxRows limits a run and remaining counts what is left",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const response = await postEmbed(serviceKey, JSON.stringify({ maxRows: 7, batchSize: 5 }));
+    assert.equal(response.status, 200);
+    const report = await response.json();
+    assert.equal(report.processed, 7);
+    assert.equal(report.written, 7);
+    assert.equal(report.remaining, 13);
+    assert.equal(report.stoppedBecause, "maxRows reached");
+    assert.equal((await storedEmbeddingStats(sql)).embedded, 7);
+  },
+});
+
+Deno.test({
+  name: "embed: the anon key is refused with 403 and nothing is written",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const supabase = createClient(apiUrl, anonKey, { auth: { persistSession: false } });
+    const { data, error } = await supabase.functions.invoke("embed", { body: {} });
+    assert.equal(data, null);
+    assert.ok(error instanceof FunctionsHttpError);
+    assert.equal(error.context.status, 403);
+    const body = await error.context.json();
+    assert.match(body.error, /service_role key/);
+    assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
+  },
+});
+
+Deno.test({
+  name: "embed: an authenticated user's token is refused with 403",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const userToken = await signLocalJwt({
+      role: "authenticated",
+      sub: "11111111-1111-4111-8111-111111111111",
+    });
+    const response = await postEmbed(userToken, "{}");
+    assert.equal(response.status, 403);
+    assert.match((await response.json()).error, /role is "authenticated"/);
+  },
+});
+
+Deno.test({
+  name: "embed: missing, badly signed and expired tokens get 401 with a JSON error",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const cases: [string, string | null][] = [
+      ["no Authorization header", null],
+      ["not a JWT", "not-a-jwt"],
+      [
+        "service_role signed with another secret",
+        await signLocalJwt({ role: "service_role" }, {
+          secret: "another-secret-that-is-at-least-32-characters",
+        }),
+      ],
+      [
+        "expired service_role token",
+        await signLocalJwt({ role: "service_role" }, {
+          expiresAt: Math.floor(Date.now() / 1000) - 60,
+        }),
+      ],
+    ];
+    for (const [label, token] of cases) {
+      const response = await postEmbed(token, "{}");
+      assert.equal(response.status, 401, label);
+      assert.equal(response.headers.get("content-type"), "application/json", label);
+      const body = await response.json();
+      assert.equal(typeof body.message, "string", label);
+    }
+    assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
+  },
+});
+
+Deno.test({
+  name: "embed: malformed bodies get 400 with the reason, and nothing is written",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const cases: [string, RegExp][] = [
+      ["{not json", /not valid JSON/],
+      ["[1, 2]", /must be a JSON object/],
+      ['"text"', /must be a JSON object/],
+      ['{"batchSize": 0}', /batchSize must be an integer from 1 to 1000, got 0/],
+      ['{"batchSize": 2.5}', /batchSize must be an integer/],
+      ['{"batchSize": "10"}', /batchSize must be an integer/],
+      ['{"maxRows": -1}', /maxRows must be an integer/],
+      ['{"timeBudgetMs": 99999999}', /timeBudgetMs must be an integer from 100 to 400000/],
+      ['{"batch_size": 10}', /unknown field "batch_size"/],
+    ];
+    for (const [body, reason] of cases) {
+      const response = await postEmbed(serviceKey, body);
+      assert.equal(response.status, 400, body);
+      assert.match((await response.json()).error, reason, body);
+    }
+    assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
+  },
+});
+
+Deno.test({
+  name: "embed: when the database refuses a batch, the answer is 500 and names every failed row",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await resetToSeedRows(sql);
+    // A stand-in for any database-side failure: a trigger that refuses one row's embedding.
+    await sql.unsafe(`
+      create function public.refuse_one_embedding() returns trigger language plpgsql as $$
+      begin
+        if new.id = '0a6b1f0e-2c1d-4a7e-9d0a-00000000000c' then
+          raise exception 'disk full while writing %', new.id;
+        end if;
+        return new;
+      end $$;
+      create trigger refuse_one_embedding before update of embedding on public.music_knowledge
+        for each row execute function public.refuse_one_embedding();`);
+    try {
+      const response = await postEmbed(serviceKey, JSON.stringify({ batchSize: 5 }));
+      assert.equal(response.status, 500);
+      const report = await response.json();
+      assert.equal(report.ok, false);
+      assert.equal(report.written, 10, "the two batches before the refused row were written");
+      assert.equal(report.failed.length, 5, "the refused row's whole batch failed");
+      assert.ok(
+        report.failed.some((row: { id: string }) =>
+          row.id === "0a6b1f0e-2c1d-4a7e-9d0a-00000000000c"
+        ),
+      );
+      assert.equal(report.stoppedBecause, "database write failed");
+      assert.match(report.failed[0].error, /database rejected the batch: disk full while writing/);
+      assert.equal(report.remaining, 10);
+      assert.equal((await storedEmbeddingStats(sql)).embedded, 10, "the database agrees: 10 rows");
+    } finally {
+      await sql.unsafe(`
+        drop trigger refuse_one_embedding on public.music_knowledge;
+        drop function public.refuse_one_embedding();`);
+    }
+  },
+});
+
+Deno.test({
+  name: "embed: GET is not allowed",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const response = await fetch(`${apiUrl}/functions/v1/embed`, {
+      headers: { authorization: `Bearer ${serviceKey}` },
+    });
+    assert.equal(response.status, 405);
+    await response.body?.cancel();
+  },
+});
+
+Deno.test({
+  name: "close the database connection",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await sql.end();
+  },
+});

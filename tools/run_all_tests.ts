@@ -1,0 +1,99 @@
+// `deno task test`: starts the local stack if needed, runs pgTAP (pg_prove, as `supabase test db`) and the Deno tests, and prints one `N passed, N failed` line.
+import { join } from "node:path";
+import { startStack } from "./stack/local_stack.ts";
+import { databasePort, projectRoot } from "./stack/local_stack_settings.ts";
+
+interface SuiteResult {
+  name: string;
+  passed: number;
+  failed: number;
+}
+
+async function runAndShow(
+  program: string,
+  args: string[],
+): Promise<{ code: number; output: string }> {
+  const child = new Deno.Command(program, {
+    args,
+    cwd: projectRoot,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  let output = "";
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: typeof Deno.stdout) => {
+    for await (const chunk of stream) {
+      output += decoder.decode(chunk, { stream: true });
+      await sink.write(chunk);
+    }
+  };
+  const [status] = await Promise.all([
+    child.status,
+    pump(child.stdout, Deno.stdout),
+    pump(child.stderr, Deno.stderr),
+  ]);
+  return { code: status.code, output };
+}
+
+/** pg_prove's summary: Tests=N, and per failing file "Tests: N Failed: F"; NOTESTS is a failure. */
+async function runPgTap(): Promise<SuiteResult> {
+  const { code, output } = await runAndShow("pg_prove", [
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(databasePort),
+    "-U",
+    "postgres",
+    "-d",
+    "postgres",
+    "--ext",
+    ".sql",
+    "-r",
+    join("supabase", "tests"),
+  ]);
+  const total = Number(output.match(/Files=\d+, Tests=(\d+)/)?.[1] ?? 0);
+  let failed = [...output.matchAll(/Tests: \d+ Failed: (\d+)\)/g)]
+    .reduce((sum, match) => sum + Number(match[1]), 0);
+  const result = output.match(/Result: (\w+)/)?.[1];
+  if (total === 0 || result === "NOTESTS") {
+    console.error("pgTAP: no tests ran (NOTESTS counts as a failure)");
+    failed = Math.max(failed, 1);
+  } else if ((code !== 0 || result !== "PASS") && failed === 0) {
+    // A file that died or broke its plan fails without a failed assertion to count.
+    failed = 1;
+  }
+  return { name: "pgTAP", passed: Math.max(total - failed, 0), failed };
+}
+
+/** deno test's closing line: "ok | 12 passed (3 steps) | 0 failed". */
+async function runDenoTests(): Promise<SuiteResult> {
+  // Without colour codes the summary line can be read as plain text.
+  const { code, output } = await runAndShow(Deno.execPath(), ["test", "-A", "tests/"], {
+    NO_COLOR: "1",
+  });
+  const match = output.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+  const passed = Number(match?.[1] ?? 0);
+  let failed = Number(match?.[2] ?? 0);
+  if (!match || (code !== 0 && failed === 0)) failed = Math.max(failed, 1);
+  return { name: "deno test", passed, failed };
+}
+
+console.log("Starting the local stack (reused if it runs)...");
+try {
+  const stack = await startStack();
+  console.log(`database: ${stack.database}; functions gateway: ${stack.gateway}`);
+} catch (error) {
+  console.error(`could not start the local stack: ${(error as Error).message}`);
+  console.log("0 passed, 1 failed");
+  Deno.exit(1);
+}
+
+const results = [await runPgTap(), await runDenoTests()];
+for (const result of results) {
+  console.log(`${result.name}: ${result.passed} passed, ${result.failed} failed`);
+}
+const passed = results.reduce((sum, result) => sum + result.passed, 0);
+const failed = results.reduce((sum, result) => sum + result.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+Deno.exit(failed > 0 ? 1 : 0);
