@@ -12,9 +12,11 @@ interface SuiteResult {
 async function runAndShow(
   program: string,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; output: string }> {
   const child = new Deno.Command(program, {
     args,
+    env,
     cwd: projectRoot,
     stdin: "null",
     stdout: "piped",
