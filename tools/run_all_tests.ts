@@ -1,6 +1,6 @@
 // `deno task test`: starts the local stack if needed, runs pgTAP (pg_prove, as `supabase test db`) and the Deno tests, and prints one `N passed, N failed` line.
 import { join } from "node:path";
-import { startStack } from "./stack/local_stack.ts";
+import { startStack, stopStack } from "./stack/local_stack.ts";
 import { databasePort, projectRoot } from "./stack/local_stack_settings.ts";
 
 interface SuiteResult {
@@ -82,8 +82,10 @@ async function runDenoTests(): Promise<SuiteResult> {
 }
 
 console.log("Starting the local stack (reused if it runs)...");
+let startedHere = false;
 try {
   const stack = await startStack();
+  startedHere = stack.database === "started";
   console.log(`database: ${stack.database}; functions gateway: ${stack.gateway}`);
 } catch (error) {
   console.error(`could not start the local stack: ${(error as Error).message}`);
@@ -92,6 +94,8 @@ try {
 }
 
 const results = [await runPgTap(), await runDenoTests()];
+// Leave the machine as we found it: a stack this run started is stopped again.
+if (startedHere) await stopStack();
 for (const result of results) {
   console.log(`${result.name}: ${result.passed} passed, ${result.failed} failed`);
 }
