@@ -1,0 +1,352 @@
+-- Any table can be an embedding target: a registry of targets, a queue of rows to embed (filled by
+-- triggers and by a chunked backfill), the record of which content and model each row was
+-- embedded with, and the service-role API a worker uses to claim, write and fail rows.
+
+-- =============================================================================================
+-- Registry
+-- =============================================================================================
+create table embeddings.targets (
+  id bigint generated always as identity primary key,
+  name text not null unique,
+  table_schema name not null,
+  table_name name not null,
+  key_column name not null,
+  key_type text not null check (key_type in ('uuid', 'bigint', 'integer', 'text')),
+  content_function regprocedure not null,
+  embedding_column name not null,
+  model text not null check (model <> ''),
+  dimensions integer not null check (dimensions between 1 and 16000),
+  max_attempts integer not null default 5 check (max_attempts between 1 and 100),
+  -- The chunked backfill's position: the last key it queued, and whether it reached the end.
+  backfill_after text,
+  backfill_done boolean not null default false,
+  last_write_at timestamptz,
+  created_at timestamptz not null default now(),
+  unique (table_schema, table_name, embedding_column)
+);
+comment on table embeddings.targets is
+  'Registered embedding targets: which table, key, content function, embedding column, model and dimensions. Change it only through register_target, set_target_model and unregister_target.';
+
+create table embeddings.queue (
+  target_id bigint not null references embeddings.targets (id) on delete cascade,
+  row_key text not null,
+  attempts integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  lease_token uuid,
+  leased_until timestamptz,
+  last_error text,
+  dead_at timestamptz,
+  enqueued_at timestamptz not null default now(),
+  primary key (target_id, row_key)
+);
+comment on table embeddings.queue is
+  'Rows that need an embedding, one entry per row however often it changed. A lease (lease_token, leased_until) marks a batch a worker is embedding; dead_at marks a row that failed max_attempts times.';
+create index queue_claimable_idx on embeddings.queue (target_id, next_attempt_at)
+  where dead_at is null;
+
+create table embeddings.embedded_rows (
+  target_id bigint not null references embeddings.targets (id) on delete cascade,
+  row_key text not null,
+  model text not null,
+  content_hash text not null,
+  embedded_at timestamptz not null default now(),
+  primary key (target_id, row_key)
+);
+comment on table embeddings.embedded_rows is
+  'Which model embedded which content (md5 of the content function''s text) for each row: the proof a stored vector matches its row.';
+
+alter table embeddings.targets enable row level security;
+alter table embeddings.queue enable row level security;
+alter table embeddings.embedded_rows enable row level security;
+revoke all on embeddings.targets, embeddings.queue, embeddings.embedded_rows
+  from public, anon, authenticated;
+grant select on embeddings.targets, embeddings.queue, embeddings.embedded_rows to service_role;
+
+-- =============================================================================================
+-- Internal helpers
+-- =============================================================================================
+create or replace function embeddings.target_by_id(target_id bigint)
+returns embeddings.targets
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  target embeddings.targets;
+begin
+  select * into target from embeddings.targets as t where t.id = target_id;
+  if not found then
+    raise exception using errcode = 'P0002', message = format('no embedding target with id %s', target_id);
+  end if;
+  return target;
+end;
+$$;
+comment on function embeddings.target_by_id(bigint) is
+  'The registry row of a target, or a clear error when there is none.';
+
+create or replace function embeddings.content_function_name(target embeddings.targets)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select format('%I.%I', n.nspname, p.proname)
+  from pg_catalog.pg_proc as p
+  join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+  where p.oid = target.content_function::oid
+$$;
+comment on function embeddings.content_function_name(embeddings.targets) is
+  'The quoted, schema-qualified name of a target''s content function, for dynamic SQL.';
+
+-- =============================================================================================
+-- Trigger: queue inserted rows and rows whose content changed; forget deleted rows
+-- =============================================================================================
+create or replace function embeddings.queue_changed_row()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings.target_by_id(tg_argv[0]::bigint);
+  content_changed boolean;
+begin
+  if tg_op = 'DELETE' then
+    delete from embeddings.queue as q
+      where q.target_id = target.id and q.row_key = pg_catalog.to_jsonb(old) ->> target.key_column;
+    delete from embeddings.embedded_rows as e
+      where e.target_id = target.id and e.row_key = pg_catalog.to_jsonb(old) ->> target.key_column;
+    return old;
+  end if;
+
+  if tg_op = 'UPDATE' then
+    execute format('select %1$s($1) is distinct from %1$s($2)', embeddings.content_function_name(target))
+      into content_changed using old, new;
+    if not content_changed then
+      return new;
+    end if;
+  end if;
+
+  -- A row already queued keeps its place and any lease; a new change earns it fresh attempts.
+  insert into embeddings.queue as q (target_id, row_key)
+    values (target.id, pg_catalog.to_jsonb(new) ->> target.key_column)
+    on conflict (target_id, row_key) do update
+      set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null;
+  return new;
+end;
+$$;
+comment on function embeddings.queue_changed_row() is
+  'Trigger installed by register_target (argument: target id): queues inserted rows and updated rows whose content changed; removes deleted rows from the queue.';
+
+-- =============================================================================================
+-- Backfill in chunks: queue rows that have no record of being embedded with the target's model
+-- =============================================================================================
+create or replace function embeddings.queue_backfill_chunk(target_id bigint, chunk_size integer default 10000)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings.target_by_id(target_id);
+  queued integer;
+  last_key text;
+  scanned integer;
+begin
+  if target.backfill_done then
+    return 0;
+  end if;
+  if chunk_size is null or chunk_size < 1 then
+    raise exception using errcode = '22023', message = format('chunk_size must be positive, got %s', chunk_size);
+  end if;
+  -- Each chunk is one short statement in key order after a cursor: no table-wide transaction
+  -- and no lock beyond ACCESS SHARE, so a million-row table is queued in many small steps.
+  execute format(
+    $sql$
+      with chunk as (
+        select t.%1$I::text as row_key
+        from %2$I.%3$I as t
+        where ($1::text is null or t.%1$I > $1::%4$s)
+        order by t.%1$I
+        limit $2
+      ),
+      needed as (
+        select c.row_key from chunk as c
+        where not exists (
+          select 1 from embeddings.embedded_rows as e
+          where e.target_id = $3 and e.row_key = c.row_key and e.model = $4
+        )
+      ),
+      inserted as (
+        insert into embeddings.queue (target_id, row_key)
+        select $3, n.row_key from needed as n
+        on conflict (target_id, row_key) do nothing
+        returning 1
+      )
+      select (select count(*) from inserted)::integer,
+             (select count(*) from chunk)::integer,
+             (select c.row_key from chunk as c order by c.row_key::%4$s desc limit 1)
+    $sql$,
+    target.key_column, target.table_schema, target.table_name, target.key_type
+  ) into queued, scanned, last_key
+  using target.backfill_after, chunk_size, target.id, target.model;
+
+  update embeddings.targets as t
+    set backfill_after = coalesce(last_key, t.backfill_after),
+        backfill_done = scanned < chunk_size
+    where t.id = target.id;
+  return queued;
+end;
+$$;
+comment on function embeddings.queue_backfill_chunk(bigint, integer) is
+  'Queues the next chunk_size rows (in key order after the backfill cursor) that were not embedded with the target''s model; marks the backfill done at the end of the table. Returns how many it queued.';
+
+-- =============================================================================================
+-- Registration
+-- =============================================================================================
+create or replace function embeddings.register_target(
+  source_table regclass,
+  key_column name,
+  content_function regprocedure,
+  embedding_column name,
+  model text,
+  dimensions integer,
+  max_attempts integer default 5,
+  target_name text default null
+)
+returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  table_schema name;
+  table_name name;
+  table_type oid;
+  key_type text;
+  column_type text;
+  column_dimensions integer;
+  function_takes_row boolean;
+  function_result oid;
+  new_id bigint;
+begin
+  select n.nspname, c.relname, c.reltype into table_schema, table_name, table_type
+    from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where c.oid = source_table and c.relkind in ('r', 'p');
+  if not found then
+    raise exception using errcode = '42P01', message = format('%s is not a table', source_table);
+  end if;
+
+  select pg_catalog.format_type(a.atttypid, null) into key_type
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = source_table and a.attname = key_column and a.attnum > 0 and not a.attisdropped;
+  if not found then
+    raise exception using errcode = '42703',
+      message = format('table %I.%I has no column %I for the key', table_schema, table_name, key_column);
+  end if;
+  if key_type not in ('uuid', 'bigint', 'integer', 'text') then
+    raise exception using errcode = '22023',
+      message = format('key column %I is %s; the key must be uuid, bigint, integer or text', key_column, key_type);
+  end if;
+  if not exists (
+    select 1 from pg_catalog.pg_index as i
+    where i.indrelid = source_table and (i.indisprimary or i.indisunique) and i.indnatts = 1
+      and i.indkey[0] = (select a.attnum from pg_catalog.pg_attribute as a
+                         where a.attrelid = source_table and a.attname = key_column)
+  ) then
+    raise exception using errcode = '22023',
+      message = format('key column %I of %I.%I is not the primary key or unique', key_column, table_schema, table_name);
+  end if;
+
+  select pg_catalog.format_type(a.atttypid, null), nullif(a.atttypmod, -1)
+    into column_type, column_dimensions
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = source_table and a.attname = embedding_column and a.attnum > 0 and not a.attisdropped;
+  if not found then
+    raise exception using errcode = '42703',
+      message = format('table %I.%I has no column %I for the embedding', table_schema, table_name, embedding_column);
+  end if;
+  if column_type <> 'extensions.vector' and column_type <> 'vector' then
+    raise exception using errcode = '22023',
+      message = format('column %I is %s, not a pgvector vector', embedding_column, column_type);
+  end if;
+  if column_dimensions is distinct from dimensions then
+    raise exception using errcode = '22023',
+      message = format('column %I.%I.%I holds vector(%s) but model %s makes %s dimensions',
+        table_schema, table_name, embedding_column, coalesce(column_dimensions::text, 'any'), model, dimensions);
+  end if;
+
+  select p.pronargs = 1 and p.proargtypes[0] = table_type, p.prorettype
+    into function_takes_row, function_result
+    from pg_catalog.pg_proc as p where p.oid = content_function::oid;
+  if not function_takes_row or function_result <> 'text'::regtype then
+    raise exception using errcode = '22023',
+      message = format('content function %s must take one %I.%I row and return text', content_function, table_schema, table_name);
+  end if;
+
+  insert into embeddings.targets (name, table_schema, table_name, key_column, key_type,
+      content_function, embedding_column, model, dimensions, max_attempts)
+    values (coalesce(target_name, table_name), table_schema, table_name, key_column, key_type,
+      content_function, embedding_column, model, dimensions, max_attempts)
+    returning id into new_id;
+
+  execute format(
+    'create trigger %I after insert or update or delete on %I.%I for each row execute function embeddings.queue_changed_row(%L)',
+    'embeddings_queue_' || new_id, table_schema, table_name, new_id);
+
+  perform embeddings.queue_backfill_chunk(new_id, 10000);
+  return new_id;
+end;
+$$;
+comment on function embeddings.register_target(regclass, name, regprocedure, name, text, integer, integer, text) is
+  'Registers a table as an embedding target: checks the key, the content function and that the embedding column''s dimensions match the model; installs the queue trigger; queues the first backfill chunk (workers queue the rest). Returns the target id.';
+
+create or replace function embeddings.unregister_target(target_id bigint)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings.target_by_id(target_id);
+begin
+  execute format('drop trigger if exists %I on %I.%I',
+    'embeddings_queue_' || target.id, target.table_schema, target.table_name);
+  delete from embeddings.targets as t where t.id = target.id;
+end;
+$$;
+comment on function embeddings.unregister_target(bigint) is
+  'Removes everything register_target installed: the trigger, the queue entries and the embedding records of the target. Stored vectors stay in the table.';
+
+create or replace function embeddings.set_target_model(target_id bigint, model text, dimensions integer)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings.target_by_id(target_id);
+  column_dimensions integer;
+begin
+  select nullif(a.atttypmod, -1) into column_dimensions
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = format('%I.%I', target.table_schema, target.table_name)::regclass
+      and a.attname = target.embedding_column;
+  if column_dimensions is distinct from dimensions then
+    raise exception using errcode = '22023',
+      message = format('column %I.%I.%I holds vector(%s) but model %s makes %s dimensions',
+        target.table_schema, target.table_name, target.embedding_column, column_dimensions, model, dimensions);
+  end if;
+  if model = target.model then
+    return;
+  end if;
+  -- Every row must be embedded again; until then, status counts only vectors of the new model.
+  update embeddings.targets as t
+    set model = set_target_model.model, dimensions = set_target_model.dimensions,
+        backfill_after = null, backfill_done = false
+    where t.id = target.id;
+  perform embeddings.queue_backfill_chunk(target.id, 10000);
+end;
+$$;
+comment on function embeddings.set_target_model(bigint, text, integer) is
+  'Switches a target to another model of the column''s dimensions and queues every row again; writes of the old model are refused from then on.';
