@@ -1,0 +1,133 @@
+-- The seed's second system: users' stories and profiles, each with an embedding filled by the
+-- worker. Users manage their own rows through RLS but can never write an embedding column.
+
+-- =============================================================================================
+-- Stories
+-- =============================================================================================
+create table public.stories (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  title text not null,
+  body text not null default '',
+  embedding extensions.vector(384),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+comment on table public.stories is
+  'Stories users write; embedding (384 dims) is filled by the embedding worker from title and body.';
+create index stories_user_id_idx on public.stories (user_id);
+create index stories_embedding_hnsw_idx on public.stories using hnsw (embedding extensions.vector_cosine_ops);
+
+create trigger stories_set_updated_at
+  before update of title, body on public.stories
+  for each row execute function embeddings.set_updated_at();
+
+alter table public.stories enable row level security;
+-- Clients may write only the text; the embedding column is the worker's.
+revoke insert, update, delete, truncate on public.stories from anon, authenticated;
+grant select on public.stories to authenticated;
+grant insert (title, body) on public.stories to authenticated;
+grant update (title, body) on public.stories to authenticated;
+grant delete on public.stories to authenticated;
+revoke all on public.stories from anon;
+
+create policy "Users can view their own stories"
+  on public.stories for select to authenticated
+  using ((select auth.uid()) = user_id);
+comment on policy "Users can view their own stories" on public.stories is
+  'A signed-in user reads only the stories they wrote.';
+create policy "Users can create their own stories"
+  on public.stories for insert to authenticated
+  with check ((select auth.uid()) = user_id);
+comment on policy "Users can create their own stories" on public.stories is
+  'A signed-in user can add stories only under their own id.';
+create policy "Users can update their own stories"
+  on public.stories for update to authenticated
+  using ((select auth.uid()) = user_id)
+  with check ((select auth.uid()) = user_id);
+comment on policy "Users can update their own stories" on public.stories is
+  'A signed-in user edits only their own stories (and only title and body: column grants).';
+create policy "Users can delete their own stories"
+  on public.stories for delete to authenticated
+  using ((select auth.uid()) = user_id);
+comment on policy "Users can delete their own stories" on public.stories is
+  'A signed-in user deletes only their own stories.';
+
+create or replace function embeddings.story_content(story public.stories)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select story.title || E'\n\n' || story.body
+$$;
+comment on function embeddings.story_content(public.stories) is
+  'The text embedded for a story: its title, a blank line, its body.';
+
+-- =============================================================================================
+-- Profiles
+-- =============================================================================================
+create table public.profiles (
+  id uuid primary key references auth.users (id) on delete cascade,
+  display_name text,
+  preferences text not null default '',
+  preference_embedding extensions.vector(384),
+  updated_at timestamptz not null default now()
+);
+comment on table public.profiles is
+  'One profile per user; preference_embedding (384 dims) is filled by the embedding worker from preferences.';
+create index profiles_preference_embedding_hnsw_idx
+  on public.profiles using hnsw (preference_embedding extensions.vector_cosine_ops);
+
+create trigger profiles_set_updated_at
+  before update of display_name, preferences on public.profiles
+  for each row execute function embeddings.set_updated_at();
+
+alter table public.profiles enable row level security;
+revoke insert, update, delete, truncate on public.profiles from anon, authenticated;
+revoke all on public.profiles from anon;
+grant select on public.profiles to authenticated;
+grant insert (id, display_name, preferences) on public.profiles to authenticated;
+grant update (display_name, preferences) on public.profiles to authenticated;
+
+create policy "Users can view their own profile"
+  on public.profiles for select to authenticated
+  using ((select auth.uid()) = id);
+comment on policy "Users can view their own profile" on public.profiles is
+  'A signed-in user reads only their own profile.';
+create policy "Users can create their own profile"
+  on public.profiles for insert to authenticated
+  with check ((select auth.uid()) = id);
+comment on policy "Users can create their own profile" on public.profiles is
+  'A signed-in user creates only the profile with their own id.';
+create policy "Users can update their own profile"
+  on public.profiles for update to authenticated
+  using ((select auth.uid()) = id)
+  with check ((select auth.uid()) = id);
+comment on policy "Users can update their own profile" on public.profiles is
+  'A signed-in user edits only their own profile (and only display_name and preferences: column grants).';
+
+create or replace function embeddings.profile_preferences_content(profile public.profiles)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select profile.preferences
+$$;
+comment on function embeddings.profile_preferences_content(public.profiles) is
+  'The text embedded for a profile: the user''s stated preferences.';
+
+revoke execute on function
+  embeddings.story_content(public.stories),
+  embeddings.profile_preferences_content(public.profiles)
+from public, anon, authenticated;
+
+-- =============================================================================================
+-- Register both as embedding targets (gte-small, Supabase's built-in model; see set_target_model)
+-- =============================================================================================
+select embeddings.register_target(
+  'public.stories', 'id', 'embeddings.story_content(public.stories)', 'embedding', 'gte-small', 384);
+select embeddings.register_target(
+  'public.profiles', 'id', 'embeddings.profile_preferences_content(public.profiles)',
+  'preference_embedding', 'gte-small', 384);
