@@ -98,6 +98,43 @@ $$;
 comment on function embeddings.content_function_name(embeddings.targets) is
   'The quoted, schema-qualified name of a target''s content function, for dynamic SQL.';
 
+create or replace function embeddings.check_column_dimensions(
+  source_table regclass,
+  embedding_column name,
+  model text,
+  dimensions integer
+)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  column_type text;
+  column_dimensions integer;
+begin
+  select pg_catalog.format_type(a.atttypid, null), nullif(a.atttypmod, -1)
+    into column_type, column_dimensions
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = source_table and a.attname = embedding_column and a.attnum > 0 and not a.attisdropped;
+  if not found then
+    raise exception using errcode = '42703',
+      message = format('table %s has no column %I for the embedding', source_table, embedding_column);
+  end if;
+  if column_type not in ('extensions.vector', 'vector') then
+    raise exception using errcode = '22023',
+      message = format('column %I is %s, not a pgvector vector', embedding_column, column_type);
+  end if;
+  if column_dimensions is distinct from dimensions then
+    raise exception using errcode = '22023',
+      message = format('column %s.%I holds vector(%s) but model %s makes %s dimensions',
+        source_table, embedding_column, coalesce(column_dimensions::text, 'any'), model, dimensions);
+  end if;
+end;
+$$;
+comment on function embeddings.check_column_dimensions(regclass, name, text, integer) is
+  'Raises a clear error unless the column is a pgvector vector declared with exactly the model''s dimensions.';
+
 -- =============================================================================================
 -- Trigger: queue inserted rows and rows whose content changed; forget deleted rows
 -- =============================================================================================
@@ -224,8 +261,6 @@ declare
   table_name name;
   table_type oid;
   key_type text;
-  column_type text;
-  column_dimensions integer;
   function_takes_row boolean;
   function_result oid;
   new_id bigint;
@@ -258,23 +293,7 @@ begin
       message = format('key column %I of %I.%I is not the primary key or unique', key_column, table_schema, table_name);
   end if;
 
-  select pg_catalog.format_type(a.atttypid, null), nullif(a.atttypmod, -1)
-    into column_type, column_dimensions
-    from pg_catalog.pg_attribute as a
-    where a.attrelid = source_table and a.attname = embedding_column and a.attnum > 0 and not a.attisdropped;
-  if not found then
-    raise exception using errcode = '42703',
-      message = format('table %I.%I has no column %I for the embedding', table_schema, table_name, embedding_column);
-  end if;
-  if column_type <> 'extensions.vector' and column_type <> 'vector' then
-    raise exception using errcode = '22023',
-      message = format('column %I is %s, not a pgvector vector', embedding_column, column_type);
-  end if;
-  if column_dimensions is distinct from dimensions then
-    raise exception using errcode = '22023',
-      message = format('column %I.%I.%I holds vector(%s) but model %s makes %s dimensions',
-        table_schema, table_name, embedding_column, coalesce(column_dimensions::text, 'any'), model, dimensions);
-  end if;
+  perform embeddings.check_column_dimensions(source_table, embedding_column, model, dimensions);
 
   select p.pronargs = 1 and p.proargtypes[0] = table_type, p.prorettype
     into function_takes_row, function_result
@@ -326,18 +345,11 @@ set search_path = ''
 as $$
 declare
   target embeddings.targets := embeddings.target_by_id(target_id);
-  column_dimensions integer;
 begin
-  select nullif(a.atttypmod, -1) into column_dimensions
-    from pg_catalog.pg_attribute as a
-    where a.attrelid = format('%I.%I', target.table_schema, target.table_name)::regclass
-      and a.attname = target.embedding_column;
-  if column_dimensions is distinct from dimensions then
-    raise exception using errcode = '22023',
-      message = format('column %I.%I.%I holds vector(%s) but model %s makes %s dimensions',
-        target.table_schema, target.table_name, target.embedding_column, column_dimensions, model, dimensions);
-  end if;
-  if model = target.model then
+  perform embeddings.check_column_dimensions(
+    format('%I.%I', target.table_schema, target.table_name)::regclass,
+    target.embedding_column, set_target_model.model, set_target_model.dimensions);
+  if set_target_model.model = target.model then
     return;
   end if;
   -- Every row must be embedded again; until then, status counts only vectors of the new model.
