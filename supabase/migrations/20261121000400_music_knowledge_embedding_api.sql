@@ -50,6 +50,62 @@ comment on function embeddings.pending_music_knowledge(uuid, integer) is
   'Up to batch_size music_knowledge rows without an embedding and with id > after_id, with the text to embed. Service role only.';
 
 -- =============================================================================================
+-- One vector's checks, shared by every write function
+-- =============================================================================================
+create or replace function embeddings.check_embedding(
+  row_label text,
+  embedding jsonb,
+  expected_dimensions integer
+)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  bad_value jsonb;
+  bad_position bigint;
+begin
+  if jsonb_typeof(embedding) is distinct from 'array' then
+    raise exception using
+      errcode = '22023',
+      message = format('row %s: embedding must be an array of %s numbers, got %s',
+        row_label, expected_dimensions, coalesce(jsonb_typeof(embedding), 'nothing'));
+  end if;
+  if jsonb_array_length(embedding) <> expected_dimensions then
+    raise exception using
+      errcode = '22000',
+      message = format('row %s: embedding has %s dimensions, expected %s',
+        row_label, jsonb_array_length(embedding), expected_dimensions);
+  end if;
+
+  select element.value, element.ordinality
+    into bad_value, bad_position
+    from jsonb_array_elements(embedding) with ordinality as element(value, ordinality)
+    where jsonb_typeof(element.value) <> 'number'
+       or abs(element.value::numeric) > 3.4028234e38
+    limit 1;
+  if found then
+    raise exception using
+      errcode = '22000',
+      message = format('row %s: embedding element %s is %s, not a finite number',
+        row_label, bad_position, bad_value::text);
+  end if;
+
+  if not exists (
+    select 1 from jsonb_array_elements(embedding) as element(value)
+    where element.value::numeric <> 0
+  ) then
+    raise exception using
+      errcode = '22000',
+      message = format('row %s: embedding is all zeros, which has no cosine direction', row_label);
+  end if;
+end;
+$$;
+comment on function embeddings.check_embedding(text, jsonb, integer) is
+  'Raises an error naming the row unless the JSON embedding is an array of expected_dimensions finite numbers (4-byte float range), not all zero.';
+
+-- =============================================================================================
 -- Batch write: validates every vector, then writes the whole batch in one statement
 -- =============================================================================================
 create or replace function embeddings.write_music_knowledge_embeddings(batch jsonb)
@@ -64,9 +120,6 @@ declare
   item jsonb;
   item_position bigint;
   row_id uuid;
-  item_embedding jsonb;
-  bad_value jsonb;
-  bad_position bigint;
   seen_ids uuid[] := '{}';
 begin
   if batch is null or jsonb_typeof(batch) <> 'array' then
@@ -102,41 +155,7 @@ begin
     end if;
     seen_ids := seen_ids || row_id;
 
-    item_embedding := item -> 'embedding';
-    if jsonb_typeof(item_embedding) is distinct from 'array' then
-      raise exception using
-        errcode = '22023',
-        message = format('row %s: embedding must be an array of %s numbers, got %s',
-          row_id, expected_dimensions, coalesce(jsonb_typeof(item_embedding), 'nothing'));
-    end if;
-    if jsonb_array_length(item_embedding) <> expected_dimensions then
-      raise exception using
-        errcode = '22000',
-        message = format('row %s: embedding has %s dimensions, expected %s',
-          row_id, jsonb_array_length(item_embedding), expected_dimensions);
-    end if;
-
-    select element.value, element.ordinality
-      into bad_value, bad_position
-      from jsonb_array_elements(item_embedding) with ordinality as element(value, ordinality)
-      where jsonb_typeof(element.value) <> 'number'
-         or abs(element.value::numeric) > 3.4028234e38
-      limit 1;
-    if found then
-      raise exception using
-        errcode = '22000',
-        message = format('row %s: embedding element %s is %s, not a finite number',
-          row_id, bad_position, bad_value::text);
-    end if;
-
-    if not exists (
-      select 1 from jsonb_array_elements(item_embedding) as element(value)
-      where element.value::numeric <> 0
-    ) then
-      raise exception using
-        errcode = '22000',
-        message = format('row %s: embedding is all zeros, which has no cosine direction', row_id);
-    end if;
+    perform embeddings.check_embedding(row_id::text, item -> 'embedding', expected_dimensions);
   end loop;
 
   return query
@@ -188,6 +207,7 @@ comment on function embeddings.music_knowledge_embedding_counts() is
 -- Privileges: service_role only
 -- =============================================================================================
 revoke execute on function
+  embeddings.check_embedding(text, jsonb, integer),
   embeddings.music_knowledge_content(public.music_knowledge),
   embeddings.pending_music_knowledge(uuid, integer),
   embeddings.write_music_knowledge_embeddings(jsonb),

@@ -102,9 +102,6 @@ declare
   item jsonb;
   item_position bigint;
   item_key text;
-  item_embedding jsonb;
-  bad_value jsonb;
-  bad_position bigint;
   seen_keys text[] := '{}';
   written text[];
   stale text[];
@@ -136,30 +133,7 @@ begin
     end if;
     seen_keys := seen_keys || item_key;
 
-    item_embedding := item -> 'embedding';
-    if jsonb_typeof(item_embedding) is distinct from 'array' then
-      raise exception using errcode = '22023',
-        message = format('row %s: embedding must be an array of %s numbers, got %s',
-          item_key, target.dimensions, coalesce(jsonb_typeof(item_embedding), 'nothing'));
-    end if;
-    if jsonb_array_length(item_embedding) <> target.dimensions then
-      raise exception using errcode = '22000',
-        message = format('row %s: embedding has %s dimensions, expected %s',
-          item_key, jsonb_array_length(item_embedding), target.dimensions);
-    end if;
-    select element.value, element.ordinality into bad_value, bad_position
-      from jsonb_array_elements(item_embedding) with ordinality as element(value, ordinality)
-      where jsonb_typeof(element.value) <> 'number' or abs(element.value::numeric) > 3.4028234e38
-      limit 1;
-    if found then
-      raise exception using errcode = '22000',
-        message = format('row %s: embedding element %s is %s, not a finite number', item_key, bad_position, bad_value::text);
-    end if;
-    if not exists (select 1 from jsonb_array_elements(item_embedding) as element(value)
-                   where element.value::numeric <> 0) then
-      raise exception using errcode = '22000',
-        message = format('row %s: embedding is all zeros, which has no cosine direction', item_key);
-    end if;
+    perform embeddings.check_embedding(item_key, item -> 'embedding', target.dimensions);
   end loop;
 
   -- One statement: keep the rows this lease still holds, lock them in the source table, compare
