@@ -24,12 +24,23 @@ Deno.test({
     const supabase = createClient(apiUrl, serviceKey, { auth: { persistSession: false } });
     const { data, error } = await supabase.functions.invoke("embed", { body: { batchSize: 8 } });
     assert.equal(error, null);
-    assert.equal(data.processed, 20);
+    assert.equal(data.ok, true);
+    assert.equal(data.claimed, 20);
     assert.equal(data.written, 20);
-    assert.deepEqual(data.failed, []);
-    assert.equal(data.remaining, 0);
+    assert.equal(data.failed, 0);
+    assert.equal(data.pending, 0);
     assert.equal(data.batches, 3);
     assert.equal(data.model, "universal-sentence-encoder-lite-384");
+    assert.deepEqual(
+      data.targets.map((target: { target: string }) => target.target),
+      ["stories", "profiles", "music_knowledge"],
+      "every registered target is reported",
+    );
+    const music = data.targets[2];
+    assert.equal(music.written, 20);
+    assert.deepEqual(music.failed, []);
+    assert.equal(music.status.embedded, 20, "the database counts 20 embedded with this model");
+    assert.equal(music.status.pending, 0);
 
     const stored = await storedEmbeddingStats(sql);
     assert.equal(stored.embedded, 20, "20 of 20 rows read back with an embedding");
@@ -53,12 +64,12 @@ Deno.test({
     const response = await postEmbed(serviceKey, "{}");
     assert.equal(response.status, 200);
     const report = await response.json();
-    assert.equal(report.processed, 0);
+    assert.equal(report.claimed, 0);
     assert.equal(report.written, 0);
-    assert.equal(report.remaining, 0);
+    assert.equal(report.pending, 0);
     assert.match(
       report.message,
-      /nothing to embed: all 20 music_knowledge rows already have an embedding/,
+      /music_knowledge: wrote 0 of 0 claimed; now 20\/20 embedded, 0 queued/,
     );
     const after = await sql`select id, embedding::text from public.music_knowledge order by id`;
     assert.deepEqual(after, before, "no stored vector changed");
@@ -74,9 +85,9 @@ Deno.test({
     const response = await postEmbed(serviceKey, JSON.stringify({ maxRows: 7, batchSize: 5 }));
     assert.equal(response.status, 200);
     const report = await response.json();
-    assert.equal(report.processed, 7);
+    assert.equal(report.claimed, 7);
     assert.equal(report.written, 7);
-    assert.equal(report.remaining, 13);
+    assert.equal(report.pending, 13);
     assert.equal(report.stoppedBecause, "maxRows reached");
     assert.equal((await storedEmbeddingStats(sql)).embedded, 7);
   },
@@ -161,6 +172,8 @@ Deno.test({
       ['{"maxRows": -1}', /maxRows must be an integer/],
       ['{"timeBudgetMs": 99999999}', /timeBudgetMs must be an integer from 100 to 400000/],
       ['{"batch_size": 10}', /unknown field "batch_size"/],
+      ['{"target": 7}', /target must be a target's name/],
+      ['{"leaseSeconds": 0}', /leaseSeconds must be an integer from 1 to 3600/],
     ];
     for (const [body, reason] of cases) {
       const response = await postEmbed(serviceKey, body);
@@ -172,16 +185,41 @@ Deno.test({
 });
 
 Deno.test({
-  name: "embed: when the database refuses a batch, the answer is 500 and names every failed row",
+  name: "embed: a target named in the body is the only one worked; an unknown name is 404",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     await resetToSeedRows(sql);
+    const response = await postEmbed(serviceKey, JSON.stringify({ target: "music_knowledge" }));
+    assert.equal(response.status, 200);
+    const report = await response.json();
+    assert.deepEqual(
+      report.targets.map((target: { target: string }) => target.target),
+      ["music_knowledge"],
+    );
+    assert.equal(report.written, 20);
+
+    const unknown = await postEmbed(serviceKey, JSON.stringify({ target: "songs" }));
+    assert.equal(unknown.status, 404);
+    assert.match(
+      (await unknown.json()).error,
+      /no embedding target is named "songs"; registered: /,
+    );
+  },
+});
+
+Deno.test({
+  name: "embed: a row the database refuses fails alone, named, and the other 19 are written",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const refusedId = "0a6b1f0e-2c1d-4a7e-9d0a-00000000000c";
     // A stand-in for any database-side failure: a trigger that refuses one row's embedding.
     await sql.unsafe(`
       create function public.refuse_one_embedding() returns trigger language plpgsql as $$
       begin
-        if new.id = '0a6b1f0e-2c1d-4a7e-9d0a-00000000000c' then
+        if new.id = '${refusedId}' then
           raise exception 'disk full while writing %', new.id;
         end if;
         return new;
@@ -189,21 +227,21 @@ Deno.test({
       create trigger refuse_one_embedding before update of embedding on public.music_knowledge
         for each row execute function public.refuse_one_embedding();`);
     try {
-      const response = await postEmbed(serviceKey, JSON.stringify({ batchSize: 5 }));
-      assert.equal(response.status, 500);
+      const response = await postEmbed(
+        serviceKey,
+        JSON.stringify({ batchSize: 5, target: "music_knowledge" }),
+      );
+      assert.equal(response.status, 500, "not every row was written, so not a 200");
       const report = await response.json();
       assert.equal(report.ok, false);
-      assert.equal(report.written, 10, "the two batches before the refused row were written");
-      assert.equal(report.failed.length, 5, "the refused row's whole batch failed");
-      assert.ok(
-        report.failed.some((row: { id: string }) =>
-          row.id === "0a6b1f0e-2c1d-4a7e-9d0a-00000000000c"
-        ),
-      );
-      assert.equal(report.stoppedBecause, "database write failed");
-      assert.match(report.failed[0].error, /database rejected the batch: disk full while writing/);
-      assert.equal(report.remaining, 10);
-      assert.equal((await storedEmbeddingStats(sql)).embedded, 10, "the database agrees: 10 rows");
+      assert.equal(report.written, 19, "the refused row's batch was written row by row");
+      const [music] = report.targets;
+      assert.equal(music.failed.length, 1);
+      assert.equal(music.failed[0].key, refusedId);
+      assert.match(music.failed[0].error, /database refused the write: disk full while writing/);
+      assert.equal(report.stoppedBecause, "no pending rows left", "the run went on past it");
+      assert.equal(music.status.pending, 1, "the refused row stays queued for a retry");
+      assert.equal((await storedEmbeddingStats(sql)).embedded, 19, "the database agrees: 19 rows");
     } finally {
       await sql.unsafe(`
         drop trigger refuse_one_embedding on public.music_knowledge;

@@ -9,6 +9,7 @@ import {
   projectAndNormalize,
   seededOrthonormalProjection,
 } from "../supabase/functions/_shared/providers/seeded_projection.ts";
+import { localStackModel } from "../tools/stack/local_stack_settings.ts";
 
 function cosine(a: number[], b: number[]): number {
   return a.reduce((sum, value, i) => sum + value * b[i], 0);
@@ -139,4 +140,10 @@ Deno.test("config: the local default is the offline model; gte-small on Supabase
     () => readEmbedConfig({ ...env, OPENAI_EMBEDDING_DIMENSIONS: "abc" }, false),
     /OPENAI_EMBEDDING_DIMENSIONS must be a positive integer/,
   );
+});
+
+Deno.test("local stack: the model it switches targets to is the offline provider's model", () => {
+  const provider = new LocalSentenceEncoderProvider(localStackModel.dimensions);
+  assert.equal(provider.model, localStackModel.model);
+  assert.equal(provider.dimensions, localStackModel.dimensions);
 });

@@ -8,19 +8,49 @@ import { signLocalJwt } from "./test_support.ts";
 Deno.test("request: an empty body means the defaults", () => {
   assert.deepEqual(parseEmbedRequest(""), {
     ok: true,
-    options: { batchSize: 50, maxRows: 10_000, timeBudgetMs: 60_000 },
+    options: {
+      batchSize: 50,
+      maxRows: 10_000,
+      timeBudgetMs: 60_000,
+      leaseSeconds: 300,
+      target: null,
+    },
   });
 });
 
 Deno.test("request: given fields override the defaults", () => {
-  assert.deepEqual(parseEmbedRequest('{"batchSize": 10, "timeBudgetMs": 5000}'), {
-    ok: true,
-    options: { batchSize: 10, maxRows: 10_000, timeBudgetMs: 5000 },
-  });
+  assert.deepEqual(
+    parseEmbedRequest('{"batchSize": 10, "timeBudgetMs": 5000, "target": "stories"}'),
+    {
+      ok: true,
+      options: {
+        batchSize: 10,
+        maxRows: 10_000,
+        timeBudgetMs: 5000,
+        leaseSeconds: 300,
+        target: "stories",
+      },
+    },
+  );
+});
+
+Deno.test("request: a target must be a non-empty name", () => {
+  for (const body of ['{"target": ""}', '{"target": 3}', '{"target": ["a"]}']) {
+    const parsed = parseEmbedRequest(body);
+    assert.equal(parsed.ok, false, body);
+    if (!parsed.ok) assert.match(parsed.error, /target must be a target's name/);
+  }
 });
 
 Deno.test("request: null and out-of-range values are refused", () => {
-  for (const body of ['{"maxRows": null}', '{"maxRows": 1000001}', '{"batchSize": 1001}']) {
+  for (
+    const body of [
+      '{"maxRows": null}',
+      '{"maxRows": 1000001}',
+      '{"batchSize": 1001}',
+      '{"leaseSeconds": 0}',
+    ]
+  ) {
     const parsed = parseEmbedRequest(body);
     assert.equal(parsed.ok, false, body);
   }

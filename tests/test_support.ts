@@ -1,15 +1,23 @@
-// Shared setup for the Deno integration tests: the local stack's database, keys and sample rows.
+// Shared setup for the Deno integration tests: the local stack's database, keys, sample rows and throwaway targets.
 import postgres from "postgres";
 import { apiKey, signLocalJwt } from "../tools/stack/api_keys.ts";
-import { databaseUrl, functionsUrl, seedSqlFile } from "../tools/stack/local_stack_settings.ts";
+import {
+  databaseUrl,
+  functionsUrl,
+  localStackModel,
+  seedSqlFile,
+} from "../tools/stack/local_stack_settings.ts";
 
-export { apiKey, databaseUrl, functionsUrl, signLocalJwt };
+export { apiKey, databaseUrl, functionsUrl, localStackModel, signLocalJwt };
 
-export function connectAsPostgres(): postgres.Sql {
-  return postgres(databaseUrl, { max: 2, onnotice: () => {} });
+export function connectAsPostgres(max = 2): postgres.Sql {
+  return postgres(databaseUrl, { max, onnotice: () => {} });
 }
 
-/** Empties music_knowledge and loads the 20 sample rows of supabase/seed.sql, none embedded. */
+/**
+ * Empties music_knowledge and loads the 20 sample rows of supabase/seed.sql. The queue trigger
+ * queues each of them, as it would any new row.
+ */
 export async function resetToSeedRows(sql: postgres.Sql): Promise<void> {
   await sql`delete from public.music_knowledge`;
   await sql.file(seedSqlFile);
@@ -23,7 +31,10 @@ export interface StoredEmbeddingStats {
 }
 
 /** Reads back what is stored, straight from the table. */
-export async function storedEmbeddingStats(sql: postgres.Sql): Promise<StoredEmbeddingStats> {
+export async function storedEmbeddingStats(
+  sql: postgres.Sql,
+  table = "music_knowledge",
+): Promise<StoredEmbeddingStats> {
   const [row] = await sql<
     { rows: number; embedded: number; dimensions: number[] | null; norms: number[] | null }[]
   >`
@@ -31,7 +42,7 @@ export async function storedEmbeddingStats(sql: postgres.Sql): Promise<StoredEmb
            count(embedding)::int as embedded,
            array_agg(extensions.vector_dims(embedding)) filter (where embedding is not null) as dimensions,
            array_agg(extensions.vector_norm(embedding)) filter (where embedding is not null) as norms
-    from public.music_knowledge`;
+    from ${sql("public")}.${sql(table)}`;
   return {
     rows: row.rows,
     embedded: row.embedded,
@@ -40,8 +51,75 @@ export async function storedEmbeddingStats(sql: postgres.Sql): Promise<StoredEmb
   };
 }
 
+export interface QueueCounts {
+  embedded: number;
+  pending: number;
+  inFlight: number;
+  deadLettered: number;
+}
+
+/** A target's counts from embeddings.status. */
+export async function queueCounts(sql: postgres.Sql, target: string): Promise<QueueCounts> {
+  const [row] = await sql<QueueCounts[]>`
+    select embedded::int, pending::int, in_flight::int as "inFlight",
+           dead_lettered::int as "deadLettered"
+    from embeddings.status where name = ${target}`;
+  if (!row) throw new Error(`no target named ${target}`);
+  return row;
+}
+
+export interface NotesTarget {
+  table: string;
+  id: number;
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates public.<table>(id text primary key, body text, embedding vector(384)) with `rows` rows
+ * ("note 1" ...) and registers it with the local model; drop() unregisters and drops it.
+ */
+export async function createNotesTarget(
+  sql: postgres.Sql,
+  table: string,
+  rows: number,
+  maxAttempts = 5,
+): Promise<NotesTarget> {
+  await sql.unsafe(`
+    drop table if exists public.${table};
+    create table public.${table} (id text primary key, body text not null,
+      embedding extensions.vector(${localStackModel.dimensions}));
+    create or replace function public.${table}_content(note public.${table}) returns text
+      language sql immutable set search_path = '' as $$ select note.body $$;
+    insert into public.${table} (id, body)
+      select 'n' || lpad(i::text, 4, '0'), 'note ' || i || ' about ' ||
+        (array['chords', 'mixing', 'drums', 'melody', 'mastering'])[1 + i % 5]
+      from generate_series(1, ${rows}) as i;`);
+  const [{ id }] = await sql<{ id: string }[]>`
+    select embeddings.register_target(${`public.${table}`}::regclass, 'id',
+      ${`public.${table}_content(public.${table})`}::regprocedure, 'embedding',
+      ${localStackModel.model}, ${localStackModel.dimensions}, ${maxAttempts}) as id`;
+  return {
+    table,
+    id: Number(id),
+    drop: async () => {
+      await sql`select embeddings.unregister_target(${id}::bigint)`;
+      await sql.unsafe(`drop function public.${table}_content; drop table public.${table};`);
+    },
+  };
+}
+
 export function postEmbed(token: string | null, body?: string): Promise<Response> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   return fetch(`${functionsUrl}/embed`, { method: "POST", headers, body });
+}
+
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0, normA = 0, normB = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    normA += a[i] * a[i];
+    normB += b[i] * b[i];
+  }
+  return dot / Math.sqrt(normA * normB);
 }

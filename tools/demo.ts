@@ -1,7 +1,8 @@
-// `deno task demo`: starts the local stack, seeds 20 music_knowledge rows, backfills them through the embed function and prints what the database holds.
+// `deno task demo`: starts the local stack, loads 20 music_knowledge rows (queued by the target's trigger), embeds them through the embed function and prints what the database holds.
 import { createClient } from "@supabase/supabase-js";
 import postgres from "postgres";
 import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
+import type { WorkerReport } from "../supabase/functions/_shared/worker.ts";
 import { apiKey } from "./stack/api_keys.ts";
 import { startStack } from "./stack/local_stack.ts";
 import { apiUrl, databaseUrl, seedSqlFile } from "./stack/local_stack_settings.ts";
@@ -9,17 +10,25 @@ import { apiUrl, databaseUrl, seedSqlFile } from "./stack/local_stack_settings.t
 console.log("1. Starting the local stack (PostgreSQL 15 + pgvector, functions gateway)...");
 const stack = await startStack();
 console.log(`   database ${stack.database}, functions gateway ${stack.gateway}`);
+if (stack.switchedToLocalModel.length > 0) {
+  console.log(
+    `   targets switched from gte-small (Supabase only) to the offline model: ${
+      stack.switchedToLocalModel.join(", ")
+    }`,
+  );
+}
 
 const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
 try {
-  console.log("2. Seeding the 20 sample music_knowledge rows (supabase/seed.sql)...");
+  console.log("2. Loading the 20 sample music_knowledge rows (supabase/seed.sql)...");
+  // Deleting and inserting again makes the queue trigger queue every row, as new rows would be.
+  const deleted = await sql`delete from public.music_knowledge`;
   await sql.file(seedSqlFile);
-  const cleared = await sql`
-    update public.music_knowledge set embedding = null where embedding is not null`;
-  const [{ rows }] = await sql<{ rows: number }[]>`
-    select count(*)::int as rows from public.music_knowledge`;
+  const [queued] = await sql<{ rows: number; pending: number }[]>`
+    select total_rows::int as rows, (pending + in_flight)::int as pending
+    from embeddings.status where name = 'music_knowledge'`;
   console.log(
-    `   ${rows} rows in music_knowledge; cleared ${cleared.count} old embeddings so the backfill runs again`,
+    `   ${queued.rows} rows in music_knowledge (${deleted.count} earlier rows removed); ${queued.pending} queued for embedding`,
   );
 
   console.log("3. The seed's mistake, tried: invoking embed with the anon key...");
@@ -30,22 +39,23 @@ try {
   const refusedStatus = (refused.error as { context?: Response } | null)?.context?.status;
   console.log(`   refused with HTTP ${refusedStatus}: nothing can be written with the anon key`);
 
-  console.log("4. Backfilling through the embed function with the service_role key...");
+  console.log("4. Embedding every target's queue through the embed function (service_role key)...");
   const serviceClient = createClient(apiUrl, await apiKey("service_role"), {
     auth: { persistSession: false },
   });
-  const { data: report, error } = await serviceClient.functions.invoke("embed", {
+  const { data: report, error } = await serviceClient.functions.invoke<WorkerReport>("embed", {
     body: { batchSize: 8 },
   });
-  if (error) {
+  if (error || !report) {
     const body = await (error as { context?: Response }).context?.text();
-    console.error(`   the embed function failed: ${error.message}\n${body ?? ""}`);
+    console.error(`   the embed function failed: ${error?.message}\n${body ?? ""}`);
     Deno.exit(1);
   }
   console.log(`   function says: ${report.message}`);
   console.log(
-    `   processed ${report.processed}, written ${report.written}, failed ${report.failed.length}, remaining ${report.remaining}, ${report.batches} batches, ${report.durationMs} ms, model ${report.model}`,
+    `   claimed ${report.claimed}, written ${report.written}, failed ${report.failed}, still queued ${report.pending}, ${report.batches} batches, ${report.durationMs} ms, model ${report.model}`,
   );
+  const music = report.targets.find((target) => target.target === "music_knowledge");
 
   console.log("5. Verifying, by reading the table back:");
   const [stored] = await sql<
@@ -62,8 +72,14 @@ try {
       stored.dims?.join(", ") ?? "none"
     }; norms ${stored.min_norm?.toFixed(4)}..${stored.max_norm?.toFixed(4)}`,
   );
-  const verified = stored.embedded === stored.rows && report.written === report.processed &&
-    report.failed.length === 0;
+  const [status] = await sql<{ embedded: number; pending: number; dead: number }[]>`
+    select embedded::int, (pending + in_flight)::int as pending, dead_lettered::int as dead
+    from embeddings.status where name = 'music_knowledge'`;
+  console.log(
+    `   embeddings.status: ${status.embedded} embedded with the current model, ${status.pending} queued, ${status.dead} dead-lettered`,
+  );
+  const verified = report.ok && stored.embedded === stored.rows &&
+    music?.written === stored.rows && status.embedded === stored.rows && status.pending === 0;
   console.log(verified ? "   VERIFIED: every row is stored." : "   NOT VERIFIED: see above.");
 
   console.log('6. Searching: "how do I write a catchy chorus melody?"');

@@ -1,17 +1,19 @@
 // `deno task embed`: the command-line way in, running the same engine as the embed function straight against a database URL.
 import { parseArgs } from "node:util";
-import { runBackfill } from "../supabase/functions/_shared/backfill.ts";
 import { connectDatabase } from "../supabase/functions/_shared/database.ts";
 import { readEmbedConfig } from "../supabase/functions/_shared/embed_config.ts";
 import { parseEmbedRequest } from "../supabase/functions/_shared/embed_request.ts";
-import { MusicKnowledgeStore } from "../supabase/functions/_shared/music_knowledge_store.ts";
+import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
 import { createProvider } from "../supabase/functions/_shared/providers/create_provider.ts";
+import { runWorker } from "../supabase/functions/_shared/worker.ts";
 import { databaseUrl as localDatabaseUrl } from "./stack/local_stack_settings.ts";
 
-const usage = `usage: deno task embed [--db-url URL] [--provider local|openai] [--batch-size N]
-                       [--max-rows N] [--time-budget-ms N]
-Embeds music_knowledge rows that have no embedding, verifying every batch, and prints the report
-as JSON. The database URL defaults to SUPABASE_DB_URL, then to the local stack.`;
+const usage = `usage: deno task embed [--db-url URL] [--provider local|openai] [--target NAME]
+                       [--batch-size N] [--max-rows N] [--time-budget-ms N] [--lease-seconds N]
+       deno task embed --status [--db-url URL]
+Embeds the queued rows of every registered target (or --target), verifying every batch, and
+prints the report as JSON; exits 1 when any row or target failed. --status prints
+embeddings.status instead. The database URL defaults to SUPABASE_DB_URL, then to the local stack.`;
 
 let args;
 try {
@@ -20,6 +22,9 @@ try {
     options: {
       "db-url": { type: "string" },
       provider: { type: "string" },
+      target: { type: "string" },
+      "lease-seconds": { type: "string" },
+      status: { type: "boolean" },
       "batch-size": { type: "string" },
       "max-rows": { type: "string" },
       "time-budget-ms": { type: "string" },
@@ -36,12 +41,14 @@ if (args.help) {
 }
 
 // The same validation as the function's request body, so both ways in accept the same options.
-const requested: Record<string, number> = {};
+const requested: Record<string, number | string> = {};
+if (args.target !== undefined) requested.target = args.target;
 for (
   const [flag, field] of [
     ["batch-size", "batchSize"],
     ["max-rows", "maxRows"],
     ["time-budget-ms", "timeBudgetMs"],
+    ["lease-seconds", "leaseSeconds"],
   ] as const
 ) {
   const raw = args[flag];
@@ -63,13 +70,15 @@ let sql;
 try {
   const config = readEmbedConfig(env, false);
   sql = connectDatabase(config.databaseUrl);
-  const report = await runBackfill(
-    new MusicKnowledgeStore(sql),
-    await createProvider(config),
-    parsed.options,
-  );
-  console.log(JSON.stringify(report, null, 2));
-  exitCode = report.ok ? 0 : 1;
+  const queue = new PostgresTargetQueue(sql);
+  if (args.status) {
+    console.log(JSON.stringify(await queue.targets(), null, 2));
+    exitCode = 0;
+  } else {
+    const report = await runWorker(queue, await createProvider(config), parsed.options);
+    console.log(JSON.stringify(report, null, 2));
+    exitCode = report.ok ? 0 : 1;
+  }
 } catch (error) {
   console.error(`embed: ${(error as Error).message}`);
 } finally {

@@ -1,6 +1,7 @@
 // The local stack as one unit: PostgreSQL (+ bootstrap + migrations by the Supabase CLI) and the functions gateway.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import postgres from "postgres";
 import { apiKey } from "./api_keys.ts";
 import {
   apiUrl,
@@ -8,8 +9,10 @@ import {
   functionsUrl,
   gatewayLogFile,
   gatewayPidFile,
+  hostedDefaultModel,
   jwtSecret,
   localDir,
+  localStackModel,
   projectRoot,
 } from "./local_stack_settings.ts";
 import { isPostgresRunning, startPostgres, stopPostgres } from "./postgres_cluster.ts";
@@ -26,6 +29,24 @@ export async function applyMigrations(url = databaseUrl): Promise<string> {
     cwd: projectRoot,
   });
   return (result.stdout + result.stderr).trim();
+}
+
+/**
+ * LOCAL STAND-IN step: switches targets registered with gte-small (which runs only on Supabase)
+ * to the offline model, through the same set_target_model a user would call. Returns their names.
+ */
+export async function adoptLocalModel(url = databaseUrl): Promise<string[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const switched = await sql<{ name: string }[]>`
+      select t.name, embeddings.set_target_model(t.id, ${localStackModel.model}, ${localStackModel.dimensions})
+      from embeddings.targets as t
+      where t.model = ${hostedDefaultModel}
+      order by t.id`;
+    return switched.map((row) => row.name);
+  } finally {
+    await sql.end();
+  }
 }
 
 async function gatewayIsHealthy(): Promise<boolean> {
@@ -79,6 +100,8 @@ async function stopGateway(): Promise<"stopped" | "not running"> {
 export interface StackStartReport {
   database: "started" | "already running";
   migrations: string;
+  /** Targets switched from gte-small to the offline model. */
+  switchedToLocalModel: string[];
   gateway: "started" | "already running";
 }
 
@@ -86,8 +109,9 @@ export interface StackStartReport {
 export async function startStack(): Promise<StackStartReport> {
   const database = await startPostgres();
   const migrations = await applyMigrations();
+  const switchedToLocalModel = await adoptLocalModel();
   const gateway = await startGateway();
-  return { database, migrations, gateway };
+  return { database, migrations, switchedToLocalModel, gateway };
 }
 
 export async function stopStack(): Promise<{ gateway: string; database: string }> {

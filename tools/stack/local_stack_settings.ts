@@ -23,3 +23,11 @@ export const functionsUrl = `${apiUrl}/functions/v1`;
 
 /** Supabase's local-development JWT secret (the same one `supabase start` uses). */
 export const jwtSecret = "super-secret-jwt-token-with-at-least-32-characters-long";
+
+/**
+ * The model the local stack's targets embed with. Migrations register targets with gte-small,
+ * Supabase's built-in model, which cannot run here; the stack switches them to the offline model
+ * the embed function uses by default off Supabase (tests check the two names agree).
+ */
+export const hostedDefaultModel = "gte-small";
+export const localStackModel = { model: "universal-sentence-encoder-lite-384", dimensions: 384 };

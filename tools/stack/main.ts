@@ -1,5 +1,6 @@
 // Command line for the local stack: `deno task stack:start | stack:stop | stack:status`.
 import { stackStatus, startStack, stopStack } from "./local_stack.ts";
+import { localStackModel } from "./local_stack_settings.ts";
 
 async function printStatus(): Promise<void> {
   const status = await stackStatus();
@@ -20,7 +21,13 @@ try {
     case "start": {
       const report = await startStack();
       console.log(
-        `database: ${report.database}\n${report.migrations}\nfunctions gateway: ${report.gateway}\n`,
+        `database: ${report.database}\n${report.migrations}\n${
+          report.switchedToLocalModel.length > 0
+            ? `targets switched from gte-small to ${localStackModel.model}: ${
+              report.switchedToLocalModel.join(", ")
+            }\n`
+            : ""
+        }functions gateway: ${report.gateway}\n`,
       );
       await printStatus();
       break;

@@ -1,19 +1,23 @@
-// Validates the embed function's request body: {batchSize?, maxRows?, timeBudgetMs?}, each a bounded integer.
-import { type BackfillOptions, defaultBackfillOptions } from "./backfill.ts";
+// Validates the embed function's request body: {target?, batchSize?, maxRows?, timeBudgetMs?, leaseSeconds?}.
+import { defaultWorkerOptions, type WorkerOptions } from "./worker.ts";
 
-const limits: Record<keyof BackfillOptions, { min: number; max: number }> = {
+type NumericOption = Exclude<keyof WorkerOptions, "target">;
+
+const limits: Record<NumericOption, { min: number; max: number }> = {
   batchSize: { min: 1, max: 1000 },
   maxRows: { min: 1, max: 1_000_000 },
   timeBudgetMs: { min: 100, max: 400_000 },
+  leaseSeconds: { min: 1, max: 3600 },
 };
+const allowedFields = ["target", ...Object.keys(limits)];
 
 export type ParsedEmbedRequest =
-  | { ok: true; options: BackfillOptions }
+  | { ok: true; options: WorkerOptions }
   | { ok: false; error: string };
 
 /** `bodyText` is the raw request body; an empty body means all defaults. */
 export function parseEmbedRequest(bodyText: string): ParsedEmbedRequest {
-  if (bodyText.trim() === "") return { ok: true, options: { ...defaultBackfillOptions } };
+  if (bodyText.trim() === "") return { ok: true, options: { ...defaultWorkerOptions } };
   let body: unknown;
   try {
     body = JSON.parse(bodyText);
@@ -23,15 +27,25 @@ export function parseEmbedRequest(bodyText: string): ParsedEmbedRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { ok: false, error: 'body must be a JSON object like {"batchSize": 50}' };
   }
-  const options: BackfillOptions = { ...defaultBackfillOptions };
+  const options: WorkerOptions = { ...defaultWorkerOptions };
   for (const [key, value] of Object.entries(body)) {
+    if (key === "target") {
+      if (value !== null && (typeof value !== "string" || value.trim() === "")) {
+        return {
+          ok: false,
+          error: `target must be a target's name, got ${JSON.stringify(value)}`,
+        };
+      }
+      options.target = value;
+      continue;
+    }
     if (!(key in limits)) {
       return {
         ok: false,
-        error: `unknown field ${JSON.stringify(key)}; allowed: ${Object.keys(limits).join(", ")}`,
+        error: `unknown field ${JSON.stringify(key)}; allowed: ${allowedFields.join(", ")}`,
       };
     }
-    const name = key as keyof BackfillOptions;
+    const name = key as NumericOption;
     const { min, max } = limits[name];
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
       return {

@@ -1,19 +1,25 @@
-// Edge Function `embed`: POST with the service_role key to embed music_knowledge rows that have no embedding yet.
-import { runBackfill } from "../_shared/backfill.ts";
+// Edge Function `embed`: POST with the service_role key to embed queued rows of every target (or the one named in the body).
 import { connectDatabase, type Sql } from "../_shared/database.ts";
 import { type EmbedConfig, readEmbedConfig } from "../_shared/embed_config.ts";
 import { parseEmbedRequest } from "../_shared/embed_request.ts";
-import { MusicKnowledgeStore } from "../_shared/music_knowledge_store.ts";
+import { PostgresTargetQueue } from "../_shared/postgres_target_queue.ts";
 import { createProvider } from "../_shared/providers/create_provider.ts";
 import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.ts";
 import { supabaseAiRuntime } from "../_shared/providers/gte_small_provider.ts";
 import { authorizeServiceRole } from "../_shared/service_role_authorization.ts";
+import { runWorker, type WorkerReport, WorkerRequestError } from "../_shared/worker.ts";
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body, null, 2), {
     status,
     headers: { "content-type": "application/json" },
   });
+}
+
+/** 200 only when every target's work went through; 502 when the provider is down; else 500. */
+function statusOf(report: WorkerReport): number {
+  if (report.ok) return 200;
+  return report.stoppedBecause === "embedding provider failed" ? 502 : 500;
 }
 
 let config: EmbedConfig | undefined;
@@ -44,12 +50,10 @@ Deno.serve(async (request) => {
   try {
     sql ??= connectDatabase(config.databaseUrl);
     provider ??= createProvider(config);
-    const report = await runBackfill(new MusicKnowledgeStore(sql), await provider, parsed.options);
-    return json(
-      report.ok ? 200 : report.stoppedBecause === "embedding provider failed" ? 502 : 500,
-      report,
-    );
+    const report = await runWorker(new PostgresTargetQueue(sql), await provider, parsed.options);
+    return json(statusOf(report), report);
   } catch (error) {
+    if (error instanceof WorkerRequestError) return json(404, { error: error.message });
     provider = undefined;
     console.error("embed failed:", error);
     return json(500, { error: `embed failed: ${(error as Error).message}` });

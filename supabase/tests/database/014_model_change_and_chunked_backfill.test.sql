@@ -11,7 +11,7 @@ create temporary table registered as
 select embeddings.register_target('public.items', 'id', 'public.item_content(public.items)', 'embedding', 'model-a', 3) as id;
 
 select is(
-  (select count(*)::int from embeddings.queue), 10000,
+  (select count(*)::int from embeddings.queue where target_id = (select id from registered)), 10000,
   'registration queues only the first chunk of 10000 rows'
 );
 select ok(
@@ -40,7 +40,7 @@ select is(
   'after the switch no row counts as embedded: model-a vectors are not model-b vectors'
 );
 select is(
-  (select count(*)::int from embeddings.queue), 10000,
+  (select count(*)::int from embeddings.queue where target_id = (select id from registered)), 10000,
   'and the rows are queued again, chunk by chunk'
 );
 

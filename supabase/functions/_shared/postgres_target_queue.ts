@@ -1,0 +1,143 @@
+// The TargetQueue over postgres.js: calls the embeddings.* SECURITY DEFINER API as service_role.
+import type postgres from "npm:postgres@3.4.7";
+import type {
+  ClaimedBatch,
+  FailOutcome,
+  RowEmbedding,
+  RowFailure,
+  TargetQueue,
+  TargetStatus,
+  WriteOutcome,
+} from "./target_queue.ts";
+
+type Sql = postgres.Sql;
+type TransactionSql = postgres.TransactionSql;
+
+interface StatusRow {
+  target_id: string;
+  name: string;
+  source: string;
+  model: string;
+  dimensions: number;
+  total_rows: string;
+  embedded: string;
+  pending: string;
+  in_flight: string;
+  dead_lettered: string;
+  backfill_done: boolean;
+  last_error: string | null;
+  last_write_at: Date | null;
+}
+
+export class PostgresTargetQueue implements TargetQueue {
+  readonly #sql: Sql;
+
+  constructor(sql: Sql) {
+    this.#sql = sql;
+  }
+
+  /**
+   * Runs `work` as service_role, the role the API is granted to, whatever role the connection
+   * string logs in as: the worker can only do what the API allows.
+   */
+  async #asServiceRole<T>(work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+    return await this.#sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      return await work(tx);
+    }) as T;
+  }
+
+  targets(): Promise<TargetStatus[]> {
+    return this.#asServiceRole(async (tx) => {
+      const rows = await tx<StatusRow[]>`
+        select target_id, name, source, model, dimensions, total_rows, embedded, pending,
+               in_flight, dead_lettered, backfill_done, last_error, last_write_at
+        from embeddings.target_status()`;
+      return rows.map((row) => ({
+        id: Number(row.target_id),
+        name: row.name,
+        source: row.source,
+        model: row.model,
+        dimensions: row.dimensions,
+        totalRows: Number(row.total_rows),
+        embedded: Number(row.embedded),
+        pending: Number(row.pending),
+        inFlight: Number(row.in_flight),
+        deadLettered: Number(row.dead_lettered),
+        backfillDone: row.backfill_done,
+        lastError: row.last_error,
+        lastWriteAt: row.last_write_at?.toISOString() ?? null,
+      }));
+    });
+  }
+
+  claimBatch(targetId: number, batchSize: number, leaseSeconds: number): Promise<ClaimedBatch> {
+    return this.#asServiceRole(async (tx) => {
+      const rows = await tx<
+        { row_key: string; content: string | null; content_hash: string | null; lease: string }[]
+      >`
+        select row_key, content, content_hash, lease_token::text as lease
+        from embeddings.claim_batch(${targetId}::bigint, ${batchSize}::integer, ${leaseSeconds}::integer)`;
+      return {
+        leaseToken: rows[0]?.lease ?? null,
+        rows: rows.map((row) => ({
+          key: row.row_key,
+          // A content function may return null; the worker treats it as empty text.
+          content: row.content ?? "",
+          contentHash: row.content_hash ?? "",
+        })),
+      };
+    });
+  }
+
+  writeBatch(
+    targetId: number,
+    leaseToken: string,
+    model: string,
+    rows: readonly RowEmbedding[],
+  ): Promise<WriteOutcome> {
+    const batch = rows.map((row) => ({
+      key: row.key,
+      content_hash: row.contentHash,
+      embedding: row.embedding,
+    }));
+    return this.#asServiceRole(async (tx) => {
+      const [outcome] = await tx<
+        { written_keys: string[]; stale_keys: string[]; lost_keys: string[] }[]
+      >`
+        select written_keys, stale_keys, lost_keys
+        from embeddings.write_batch(${targetId}::bigint, ${leaseToken}::uuid, ${model}, ${
+        tx.json(batch)
+      })`;
+      return {
+        writtenKeys: outcome.written_keys,
+        staleKeys: outcome.stale_keys,
+        lostKeys: outcome.lost_keys,
+      };
+    });
+  }
+
+  failRows(
+    targetId: number,
+    leaseToken: string,
+    failures: readonly RowFailure[],
+  ): Promise<FailOutcome> {
+    const items = failures.map((failure) => ({ key: failure.key, error: failure.error }));
+    return this.#asServiceRole(async (tx) => {
+      const [outcome] = await tx<{ retrying_keys: string[]; dead_keys: string[] }[]>`
+        select retrying_keys, dead_keys
+        from embeddings.fail_rows(${targetId}::bigint, ${leaseToken}::uuid, ${tx.json(items)})`;
+      return { retryingKeys: outcome.retrying_keys, deadKeys: outcome.dead_keys };
+    });
+  }
+
+  releaseRows(targetId: number, leaseToken: string, keys: readonly string[]): Promise<number> {
+    return this.#asServiceRole(async (tx) => {
+      const [row] = await tx<{ released: number }[]>`
+        select embeddings.release_batch(${targetId}::bigint, ${leaseToken}::uuid, ${[
+        ...keys,
+      ]}::text[]) as released`;
+      return row.released;
+    });
+  }
+}

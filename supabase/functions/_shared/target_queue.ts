@@ -1,0 +1,84 @@
+// What the worker needs from the database: the targets and their status, and the claim / write / fail / release calls.
+
+/** One registered target as embeddings.status reports it, read from the database. */
+export interface TargetStatus {
+  id: number;
+  name: string;
+  /** schema.table.column of the embedding. */
+  source: string;
+  model: string;
+  dimensions: number;
+  totalRows: number;
+  /** Rows whose stored vector was made by the target's current model from their current text. */
+  embedded: number;
+  /** Queued and not leased, including rows waiting out a backoff. */
+  pending: number;
+  /** Leased to a worker right now. */
+  inFlight: number;
+  deadLettered: number;
+  /** False while the chunked backfill has not yet walked the whole table. */
+  backfillDone: boolean;
+  lastError: string | null;
+  lastWriteAt: string | null;
+}
+
+export interface ClaimedRow {
+  key: string;
+  /** The text to embed, from the target's content function. */
+  content: string;
+  /** md5 of `content`: write_batch refuses the vector if the row's text changed since. */
+  contentHash: string;
+}
+
+export interface ClaimedBatch {
+  /** Null when nothing was claimable. */
+  leaseToken: string | null;
+  rows: ClaimedRow[];
+}
+
+export interface RowEmbedding {
+  key: string;
+  contentHash: string;
+  embedding: number[];
+}
+
+/** The database's own account of a batch write. */
+export interface WriteOutcome {
+  /** Rows the UPDATE changed (from RETURNING). */
+  writtenKeys: string[];
+  /** Rows whose text changed after the claim: not written, still queued. */
+  staleKeys: string[];
+  /** Rows no longer held by this lease (expired and taken by another worker) or deleted. */
+  lostKeys: string[];
+}
+
+export interface RowFailure {
+  key: string;
+  error: string;
+}
+
+export interface FailOutcome {
+  /** Rows that will be retried after a backoff. */
+  retryingKeys: string[];
+  /** Rows that reached the target's max_attempts: dead-lettered. */
+  deadKeys: string[];
+}
+
+export interface TargetQueue {
+  /** Every registered target with its status, in id order. */
+  targets(): Promise<TargetStatus[]>;
+  claimBatch(targetId: number, batchSize: number, leaseSeconds: number): Promise<ClaimedBatch>;
+  writeBatch(
+    targetId: number,
+    leaseToken: string,
+    model: string,
+    rows: readonly RowEmbedding[],
+  ): Promise<WriteOutcome>;
+  failRows(
+    targetId: number,
+    leaseToken: string,
+    failures: readonly RowFailure[],
+  ): Promise<FailOutcome>;
+  /** Hands rows back without counting an attempt; returns how many were released. */
+  releaseRows(targetId: number, leaseToken: string, keys: readonly string[]): Promise<number>;
+}

@@ -1,0 +1,410 @@
+// The worker against the real database and the real local model, with fault-injecting wrappers around them.
+import assert from "node:assert/strict";
+import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
+import type { EmbeddingProvider } from "../supabase/functions/_shared/providers/embedding_provider.ts";
+import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
+import type { TargetQueue } from "../supabase/functions/_shared/target_queue.ts";
+import {
+  defaultWorkerOptions,
+  runWorker,
+  type TargetReport,
+  type WorkerOptions,
+  WorkerRequestError,
+} from "../supabase/functions/_shared/worker.ts";
+import {
+  connectAsPostgres,
+  cosine,
+  createNotesTarget,
+  queueCounts,
+  resetToSeedRows,
+  storedEmbeddingStats,
+} from "./test_support.ts";
+
+const sql = connectAsPostgres();
+const queue = new PostgresTargetQueue(sql);
+const localModel = new LocalSentenceEncoderProvider(384);
+const options: WorkerOptions = { ...defaultWorkerOptions, batchSize: 5, target: "music_knowledge" };
+const vocalEqId = "0a6b1f0e-2c1d-4a7e-9d0a-000000000006";
+const basicChordsId = "b914834e-74fd-4df9-9723-6c87fc54b6dc";
+
+/** The real local model, with `corrupt` applied to its output. */
+function providerWith(
+  corrupt: (texts: readonly string[], vectors: number[][]) => number[][] | Promise<number[][]>,
+  identity: { model?: string; dimensions?: number } = {},
+): EmbeddingProvider {
+  return {
+    name: "local",
+    model: identity.model ?? localModel.model,
+    dimensions: identity.dimensions ?? 384,
+    embed: async (texts) => await corrupt(texts, await localModel.embed(texts)),
+  };
+}
+
+function only(report: { targets: TargetReport[] }, name: string): TargetReport {
+  const target = report.targets.find((candidate) => candidate.target === name);
+  assert.ok(target, `the report has a section for ${name}`);
+  return target;
+}
+
+async function storedVector(table: string, id: string): Promise<number[]> {
+  const [row] = await sql<{ embedding: string }[]>`
+    select embedding::text from ${sql("public")}.${sql(table)} where id = ${id}`;
+  return JSON.parse(row.embedding);
+}
+
+const testOptions = { sanitizeResources: false, sanitizeOps: false };
+
+Deno.test({
+  ...testOptions,
+  name: "worker: a NaN vector fails only its row, names it, and the rest are written",
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const provider = providerWith((texts, vectors) =>
+      vectors.map((vector, i) =>
+        texts[i].startsWith("vocal eq") ? vector.map((v, d) => d === 10 ? NaN : v) : vector
+      )
+    );
+    const report = await runWorker(queue, provider, options);
+    const music = only(report, "music_knowledge");
+    assert.equal(report.ok, false);
+    assert.equal(music.claimed, 20);
+    assert.equal(music.written, 19);
+    assert.deepEqual(music.failed, [{
+      key: vocalEqId,
+      error:
+        "universal-sentence-encoder-lite-384: embedding element 11 is NaN, not a finite number",
+      deadLettered: false,
+    }]);
+    assert.deepEqual(await queueCounts(sql, "music_knowledge"), {
+      embedded: 19,
+      pending: 1,
+      inFlight: 0,
+      deadLettered: 0,
+    }, "the failed row stays queued, nothing is lost");
+    assert.equal((await storedEmbeddingStats(sql)).embedded, 19);
+    assert.match(music.status?.lastError ?? "", /element 11 is NaN/);
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: when the provider goes down, three rows alone confirm it and the rest go back",
+  fn: async () => {
+    await resetToSeedRows(sql);
+    let calls = 0;
+    const provider = providerWith((_texts, vectors) => {
+      calls += 1;
+      if (calls > 1) throw new Error("HTTP 503 from the model server");
+      return vectors;
+    });
+    const report = await runWorker(queue, provider, options);
+    const music = only(report, "music_knowledge");
+    assert.equal(report.stoppedBecause, "embedding provider failed");
+    assert.equal(music.written, 5, "the first batch was written");
+    assert.equal(music.failed.length, 3, "three rows were tried alone and failed");
+    assert.match(music.failed[0].error, /provider local failed: HTTP 503 from the model server/);
+    assert.equal(music.released, 2, "the last two were handed back untried");
+    assert.match(music.error ?? "", /HTTP 503/);
+    assert.deepEqual(await queueCounts(sql, "music_knowledge"), {
+      embedded: 5,
+      pending: 15,
+      inFlight: 0,
+      deadLettered: 0,
+    });
+    const [{ attempts }] = await sql<{ attempts: number[] }[]>`
+      select array_agg(q.attempts order by q.attempts) as attempts from embeddings.queue q
+      join embeddings.targets t on t.id = q.target_id where t.name = 'music_knowledge'`;
+    assert.deepEqual(attempts, [...Array(12).fill(0), 1, 1, 1], "only rows tried alone count");
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: a provider that returns too few vectors never misaligns rows",
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const provider = providerWith((_texts, vectors) => vectors.slice(1));
+    const report = await runWorker(queue, provider, options);
+    const music = only(report, "music_knowledge");
+    assert.equal(music.written, 0);
+    assert.match(music.error ?? "", /returned 4 vectors for 5 texts/);
+    assert.match(music.failed[0].error, /returned 0 vectors for 1 texts/);
+    assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
+    assert.equal((await queueCounts(sql, "music_knowledge")).pending, 20);
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: a row deleted while its batch is embedded is reported lost, not counted",
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const provider = providerWith(async (texts, vectors) => {
+      if (texts.some((text) => text.startsWith("basic chords"))) {
+        await sql`delete from public.music_knowledge where id = ${basicChordsId}`;
+      }
+      return vectors;
+    });
+    const report = await runWorker(queue, provider, options);
+    const music = only(report, "music_knowledge");
+    assert.equal(report.ok, true);
+    assert.equal(music.written, 19);
+    assert.deepEqual(music.lost, [basicChordsId]);
+    assert.equal(music.status?.totalRows, 19);
+    assert.equal(music.status?.embedded, 19);
+    assert.equal(music.status?.pending, 0);
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: a write answer that does not match the batch is not trusted",
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const lyingQueue: TargetQueue = {
+      targets: () => queue.targets(),
+      claimBatch: (...args) => queue.claimBatch(...args),
+      failRows: (...args) => queue.failRows(...args),
+      releaseRows: (...args) => queue.releaseRows(...args),
+      writeBatch: (_target, _lease, _model, rows) =>
+        Promise.resolve({
+          writtenKeys: rows.map((row) => row.key).slice(1),
+          staleKeys: [],
+          lostKeys: [],
+        }),
+    };
+    const report = await runWorker(lyingQueue, localModel, options);
+    const music = only(report, "music_knowledge");
+    assert.equal(report.ok, false);
+    assert.equal(report.stoppedBecause, "database call failed");
+    assert.equal(music.written, 0);
+    assert.match(music.error ?? "", /does not match the batch .*unaccounted keys: /);
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: a target of another model or size is refused before anything is claimed",
+  fn: async () => {
+    await resetToSeedRows(sql);
+    for (
+      const [identity, expected] of [
+        [{ dimensions: 512 }, /makes universal-sentence-encoder-lite-384 \(512 dimensions\)/],
+        [{ model: "text-embedding-3-small" }, /makes text-embedding-3-small \(384 dimensions\)/],
+      ] as const
+    ) {
+      const report = await runWorker(queue, providerWith((_t, v) => v, identity), options);
+      const music = only(report, "music_knowledge");
+      assert.equal(report.ok, false);
+      assert.equal(report.stoppedBecause, "no target matches the provider");
+      assert.equal(music.claimed, 0);
+      assert.match(
+        music.error ?? "",
+        /target music_knowledge embeds with model universal-sentence-encoder-lite-384 \(384 dimensions\)/,
+      );
+      assert.match(music.error ?? "", expected);
+      assert.match(music.error ?? "", /never mixed.*embeddings\.set_target_model/);
+    }
+    assert.equal((await queueCounts(sql, "music_knowledge")).pending, 20);
+    assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: the time budget stops the run between batches",
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const slow = providerWith(async (_texts, vectors) => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return vectors;
+    });
+    const report = await runWorker(queue, slow, { ...options, timeBudgetMs: 300 });
+    assert.equal(report.stoppedBecause, "time budget spent");
+    assert.equal(report.batches, 1);
+    assert.equal(report.written, 5);
+    assert.equal((await queueCounts(sql, "music_knowledge")).pending, 15);
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: an unknown target name is refused, naming the registered ones",
+  fn: async () => {
+    await assert.rejects(
+      runWorker(queue, localModel, { ...options, target: "nope" }),
+      (error: Error) =>
+        error instanceof WorkerRequestError &&
+        /no embedding target is named "nope"; registered: .*music_knowledge/.test(error.message),
+    );
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: targets share a run round-robin, one batch each per round",
+  fn: async () => {
+    await resetToSeedRows(sql);
+    const first = await createNotesTarget(sql, "fair_notes_a", 30);
+    const second = await createNotesTarget(sql, "fair_notes_b", 30);
+    try {
+      const report = await runWorker(queue, localModel, {
+        ...options,
+        target: null,
+        maxRows: 20,
+      });
+      assert.equal(report.stoppedBecause, "maxRows reached");
+      assert.deepEqual(
+        report.targets.map((target) => [target.target, target.claimed]),
+        [["stories", 0], ["profiles", 0], ["music_knowledge", 10], ["fair_notes_a", 5], [
+          "fair_notes_b",
+          5,
+        ]],
+      );
+      assert.equal(report.written, 20);
+      assert.equal((await queueCounts(sql, "fair_notes_a")).pending, 25);
+    } finally {
+      await first.drop();
+      await second.drop();
+    }
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: two concurrent workers finish one backlog with no row embedded twice",
+  fn: async () => {
+    const notes = await createNotesTarget(sql, "concurrent_notes", 80);
+    const connections = [connectAsPostgres(), connectAsPostgres()];
+    try {
+      const embeddedBy: string[][] = [[], []];
+      const runs = connections.map((connection, worker) => {
+        const recording = providerWith(async (texts, vectors) => {
+          embeddedBy[worker].push(...texts);
+          // A little latency, as a remote model has, so the two workers interleave.
+          await new Promise((resolve) => setTimeout(resolve, 15));
+          return vectors;
+        });
+        return runWorker(new PostgresTargetQueue(connection), recording, {
+          ...options,
+          target: "concurrent_notes",
+        });
+      });
+      const reports = await Promise.all(runs);
+      const [firstTexts, secondTexts] = embeddedBy.map((texts) => new Set(texts));
+      assert.ok(reports.every((report) => report.ok));
+      assert.ok(firstTexts.size > 0 && secondTexts.size > 0, "both workers did part of the work");
+      assert.equal(firstTexts.size + secondTexts.size, 80, "each row was embedded exactly once");
+      assert.deepEqual([...firstTexts].filter((text) => secondTexts.has(text)), []);
+      assert.equal(embeddedBy[0].length + embeddedBy[1].length, 80);
+      assert.equal(reports[0].written + reports[1].written, 80);
+      assert.deepEqual(await queueCounts(sql, "concurrent_notes"), {
+        embedded: 80,
+        pending: 0,
+        inFlight: 0,
+        deadLettered: 0,
+      });
+      assert.equal((await storedEmbeddingStats(sql, "concurrent_notes")).embedded, 80);
+    } finally {
+      await Promise.all(connections.map((connection) => connection.end()));
+      await notes.drop();
+    }
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: a row rewritten while its batch is embedded ends with the latest text's vector",
+  fn: async () => {
+    const notes = await createNotesTarget(sql, "race_notes", 10);
+    const oldText = "note 3 about melody";
+    const newText = "a ballad about sailing home across a stormy sea";
+    try {
+      let rewritten = false;
+      const racing = providerWith(async (texts, vectors) => {
+        if (!rewritten && texts.includes(oldText)) {
+          rewritten = true;
+          await sql`update public.race_notes set body = ${newText} where id = 'n0003'`;
+        }
+        return vectors;
+      });
+      const report = await runWorker(queue, racing, {
+        ...options,
+        batchSize: 10,
+        target: "race_notes",
+      });
+      const race = only(report, "race_notes");
+      assert.ok(rewritten, "the row was rewritten mid-batch");
+      assert.equal(report.ok, true);
+      assert.deepEqual(race.stale, ["n0003"], "the old vector was refused as stale");
+      assert.equal(race.written, 10, "9 in the first batch, the rewritten row in the next");
+      assert.equal(race.batches, 2);
+
+      const [latest, old] = await localModel.embed([newText, oldText]);
+      const stored = await storedVector("race_notes", "n0003");
+      assert.ok(cosine(stored, latest) > 0.9999, "the stored vector is the new text's");
+      assert.ok(cosine(stored, old) < 0.9, "and not the old text's");
+      const [record] = await sql<{ hash: string; expected: string }[]>`
+        select e.content_hash as hash, md5(${newText}) as expected from embeddings.embedded_rows e
+        where e.target_id = ${notes.id} and e.row_key = 'n0003'`;
+      assert.equal(record.hash, record.expected);
+      assert.equal((await queueCounts(sql, "race_notes")).pending, 0);
+    } finally {
+      await notes.drop();
+    }
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: a poison row is dead-lettered while the rest complete, and one call requeues it",
+  fn: async () => {
+    const notes = await createNotesTarget(sql, "poison_notes", 12, 2);
+    try {
+      await sql`update public.poison_notes set body = 'POISON pill' where id = 'n0007'`;
+      const picky = providerWith((texts, vectors) => {
+        if (texts.some((text) => text.includes("POISON"))) {
+          throw new Error("HTTP 400: input rejected by the model's content filter");
+        }
+        return vectors;
+      });
+      const poisonOptions = { ...options, target: "poison_notes" };
+
+      const first = only(await runWorker(queue, picky, poisonOptions), "poison_notes");
+      assert.equal(first.written, 11, "every other row was written");
+      assert.deepEqual(first.failed.map((row) => [row.key, row.deadLettered]), [["n0007", false]]);
+      assert.match(first.failed[0].error, /content filter/);
+
+      // Skip the backoff instead of waiting it out.
+      await sql`update embeddings.queue set next_attempt_at = now() where target_id = ${notes.id}`;
+      const second = only(await runWorker(queue, picky, poisonOptions), "poison_notes");
+      assert.deepEqual(second.failed.map((row) => [row.key, row.deadLettered]), [["n0007", true]]);
+      assert.deepEqual(await queueCounts(sql, "poison_notes"), {
+        embedded: 11,
+        pending: 0,
+        inFlight: 0,
+        deadLettered: 1,
+      });
+      assert.match(second.status?.lastError ?? "", /content filter/);
+
+      const third = await runWorker(queue, picky, poisonOptions);
+      assert.equal(third.ok, true, "a dead row is not tried again");
+      assert.equal(third.claimed, 0);
+
+      const [{ requeued }] = await sql<{ requeued: number }[]>`
+        select embeddings.requeue_dead(${notes.id}::bigint) as requeued`;
+      assert.equal(requeued, 1);
+      assert.equal((await queueCounts(sql, "poison_notes")).pending, 1);
+    } finally {
+      await notes.drop();
+    }
+  },
+});
+
+Deno.test({
+  ...testOptions,
+  name: "worker: close the database connection",
+  fn: async () => {
+    await sql.end();
+  },
+});
