@@ -1,5 +1,5 @@
 // The local stack as one unit: PostgreSQL (+ bootstrap + migrations by the Supabase CLI) and the functions gateway.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { apiKey } from "./api_keys.ts";
@@ -13,9 +13,12 @@ import {
   jwtSecret,
   localDir,
   localStackModel,
+  pgNetWorkerLogFile,
+  pgNetWorkerPidFile,
   projectRoot,
 } from "./local_stack_settings.ts";
 import { isPostgresRunning, startPostgres, stopPostgres } from "./postgres_cluster.ts";
+import { runningPid, startDetached, waitUntil } from "./detached_process.ts";
 import { runCommand } from "./run_command.ts";
 
 const supabaseCli = join(projectRoot, "node_modules", ".bin", "supabase");
@@ -59,42 +62,62 @@ async function gatewayIsHealthy(): Promise<boolean> {
   }
 }
 
-function gatewayPid(): number | null {
-  if (!existsSync(gatewayPidFile)) return null;
-  const pid = Number(readFileSync(gatewayPidFile, "utf8").trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
-}
-
 async function startGateway(): Promise<"started" | "already running"> {
   if (await gatewayIsHealthy()) return "already running";
   await Deno.mkdir(localDir, { recursive: true });
-  // setsid detaches the gateway from this process, so it outlives `deno task stack:start`.
-  await runCommand("setsid", [
-    "-f",
-    "sh",
-    "-c",
-    'exec "$0" run -A --no-prompt "$1" >>"$2" 2>&1 </dev/null',
-    Deno.execPath(),
-    join(projectRoot, "tools", "stack", "functions_gateway.ts"),
-    gatewayLogFile,
-  ]);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (await gatewayIsHealthy()) return "started";
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await startDetached(join(projectRoot, "tools", "stack", "functions_gateway.ts"), gatewayLogFile);
+  if (await waitUntil(gatewayIsHealthy, 30_000)) return "started";
   throw new Error(`the functions gateway did not answer within 30 s; see ${gatewayLogFile}`);
 }
 
 async function stopGateway(): Promise<"stopped" | "not running"> {
-  const pid = gatewayPid();
+  const pid = runningPid(gatewayPidFile);
   if (pid === null || !(await gatewayIsHealthy())) return "not running";
   Deno.kill(pid, "SIGTERM");
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && await gatewayIsHealthy()) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitUntil(async () => !(await gatewayIsHealthy()), 10_000);
   return "stopped";
+}
+
+/** LOCAL STAND-IN for pg_net's background worker (tools/stack/pg_net_worker.ts). */
+async function startPgNetWorker(): Promise<"started" | "already running"> {
+  if (runningPid(pgNetWorkerPidFile) !== null) return "already running";
+  await Deno.mkdir(localDir, { recursive: true });
+  await startDetached(join(projectRoot, "tools", "stack", "pg_net_worker.ts"), pgNetWorkerLogFile);
+  if (await waitUntil(() => Promise.resolve(runningPid(pgNetWorkerPidFile) !== null), 30_000)) {
+    return "started";
+  }
+  throw new Error(`the pg_net worker did not start within 30 s; see ${pgNetWorkerLogFile}`);
+}
+
+async function stopPgNetWorker(): Promise<"stopped" | "not running"> {
+  const pid = runningPid(pgNetWorkerPidFile);
+  if (pid === null) return "not running";
+  Deno.kill(pid, "SIGTERM");
+  await waitUntil(() => Promise.resolve(runningPid(pgNetWorkerPidFile) === null), 10_000);
+  return "stopped";
+}
+
+/**
+ * The Vault secrets the scheduled dispatch reads, set as a user sets them on a hosted project
+ * (vault.create_secret, or update_secret when they exist): this stack's URL and service key.
+ */
+export async function setLocalVaultSecrets(url = databaseUrl): Promise<string[]> {
+  const secrets: [string, string][] = [
+    ["project_url", apiUrl],
+    ["service_role_key", await apiKey("service_role")],
+  ];
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    for (const [name, value] of secrets) {
+      const [existing] = await sql<{ id: string }[]>`
+        select id from vault.decrypted_secrets where name = ${name}`;
+      if (existing) await sql`select vault.update_secret(${existing.id}::uuid, ${value})`;
+      else await sql`select vault.create_secret(${value}, ${name})`;
+    }
+    return secrets.map(([name]) => name);
+  } finally {
+    await sql.end();
+  }
 }
 
 export interface StackStartReport {
@@ -102,7 +125,10 @@ export interface StackStartReport {
   migrations: string;
   /** Targets switched from gte-small to the offline model. */
   switchedToLocalModel: string[];
+  /** Vault secrets set for the scheduled dispatch. */
+  vaultSecrets: string[];
   gateway: "started" | "already running";
+  pgNetWorker: "started" | "already running";
 }
 
 /** Starts whatever is not running yet; a second call reuses what runs. */
@@ -110,19 +136,25 @@ export async function startStack(): Promise<StackStartReport> {
   const database = await startPostgres();
   const migrations = await applyMigrations();
   const switchedToLocalModel = await adoptLocalModel();
+  const vaultSecrets = await setLocalVaultSecrets();
   const gateway = await startGateway();
-  return { database, migrations, switchedToLocalModel, gateway };
+  const pgNetWorker = await startPgNetWorker();
+  return { database, migrations, switchedToLocalModel, vaultSecrets, gateway, pgNetWorker };
 }
 
-export async function stopStack(): Promise<{ gateway: string; database: string }> {
+export async function stopStack(): Promise<
+  { gateway: string; pgNetWorker: string; database: string }
+> {
   const gateway = await stopGateway();
+  const pgNetWorker = await stopPgNetWorker();
   const database = await stopPostgres();
-  return { gateway, database };
+  return { gateway, pgNetWorker, database };
 }
 
 export interface StackStatus {
   databaseRunning: boolean;
   gatewayRunning: boolean;
+  pgNetWorkerRunning: boolean;
   apiUrl: string;
   functionsUrl: string;
   databaseUrl: string;
@@ -135,6 +167,7 @@ export async function stackStatus(): Promise<StackStatus> {
   return {
     databaseRunning: await isPostgresRunning(),
     gatewayRunning: await gatewayIsHealthy(),
+    pgNetWorkerRunning: runningPid(pgNetWorkerPidFile) !== null,
     apiUrl,
     functionsUrl,
     databaseUrl,

@@ -31,3 +31,6 @@ export const jwtSecret = "super-secret-jwt-token-with-at-least-32-characters-lon
  */
 export const hostedDefaultModel = "gte-small";
 export const localStackModel = { model: "universal-sentence-encoder-lite-384", dimensions: 384 };
+
+export const pgNetWorkerPidFile = join(localDir, "pg-net-worker.pid");
+export const pgNetWorkerLogFile = join(localDir, "pg-net-worker.log");

@@ -12,7 +12,8 @@ async function printStatus(): Promise<void> {
         anon key: ${status.anonKey}
 service_role key: ${status.serviceRoleKey}
         database: ${state(status.databaseRunning)}
- functions gateway: ${state(status.gatewayRunning)}`);
+ functions gateway: ${state(status.gatewayRunning)}
+   pg_net worker: ${state(status.pgNetWorkerRunning)}`);
 }
 
 const command = Deno.args[0];
@@ -27,14 +28,18 @@ try {
               report.switchedToLocalModel.join(", ")
             }\n`
             : ""
-        }functions gateway: ${report.gateway}\n`,
+        }vault secrets set: ${
+          report.vaultSecrets.join(", ")
+        }\nfunctions gateway: ${report.gateway}\npg_net worker (stand-in): ${report.pgNetWorker}\n`,
       );
       await printStatus();
       break;
     }
     case "stop": {
       const report = await stopStack();
-      console.log(`functions gateway: ${report.gateway}\ndatabase: ${report.database}`);
+      console.log(
+        `functions gateway: ${report.gateway}\npg_net worker: ${report.pgNetWorker}\ndatabase: ${report.database}`,
+      );
       break;
     }
     case "status":

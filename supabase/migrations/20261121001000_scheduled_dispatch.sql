@@ -1,0 +1,312 @@
+-- The database keeps embeddings fresh by itself: a pg_cron job calls the embed function through
+-- pg_net (project URL and service key from Vault, as Supabase's guide to scheduling Edge Functions
+-- does), only when targets have queued rows, with as many parallel invocations as the backlog
+-- needs up to a limit. Settings are one row of embeddings.dispatch_settings; every invocation's
+-- outcome is recorded in embeddings.dispatches and shown by the status views.
+
+-- =============================================================================================
+-- Extensions: pg_cron; pg_net and Vault on Supabase (the local stack's bootstrap has stand-ins)
+-- =============================================================================================
+create extension if not exists pg_cron with schema pg_catalog;
+do $$
+begin
+  if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_net') then
+    create extension if not exists pg_net with schema extensions;
+  end if;
+  if pg_catalog.to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is null then
+    raise exception 'net.http_post is missing: enable the pg_net extension (Database > Extensions)';
+  end if;
+  if pg_catalog.to_regclass('vault.decrypted_secrets') is null then
+    raise exception 'vault.decrypted_secrets is missing: Supabase Vault is required for the service key';
+  end if;
+end;
+$$;
+
+-- =============================================================================================
+-- Settings: one row, changed with SQL; the cron job follows every change
+-- =============================================================================================
+create table embeddings.dispatch_settings (
+  singleton boolean primary key default true check (singleton),
+  enabled boolean not null default false,
+  schedule text not null default '* * * * *',
+  batch_size integer not null default 50 check (batch_size between 1 and 1000),
+  rows_per_invocation integer not null default 1000 check (rows_per_invocation between 1 and 1000000),
+  max_parallel integer not null default 4 check (max_parallel between 1 and 100),
+  time_budget_ms integer not null default 50000 check (time_budget_ms between 100 and 400000),
+  request_timeout_ms integer not null default 120000,
+  function_name text not null default 'embed' check (function_name ~ '^[A-Za-z0-9_-]+$'),
+  project_url_secret text not null default 'project_url',
+  service_key_secret text not null default 'service_role_key',
+  updated_at timestamptz not null default now(),
+  check (request_timeout_ms > time_budget_ms)
+);
+comment on table embeddings.dispatch_settings is
+  'The scheduled dispatch''s settings, one row: on/off, cron schedule, rows per batch and per invocation, parallel invocations, the function''s time budget and the HTTP timeout, the function name and the Vault secret names. Update it with SQL; the cron job follows.';
+insert into embeddings.dispatch_settings default values;
+
+alter table embeddings.dispatch_settings enable row level security;
+revoke all on embeddings.dispatch_settings from public, anon, authenticated;
+grant select on embeddings.dispatch_settings to service_role;
+
+-- =============================================================================================
+-- Outcomes: one row per invocation sent (or not sent), its answer once pg_net has it
+-- =============================================================================================
+create table embeddings.dispatches (
+  id bigint generated always as identity primary key,
+  request_id bigint,
+  sent_at timestamptz not null default now(),
+  queued_rows bigint not null,
+  outcome text not null default 'in flight'
+    check (outcome in ('in flight', 'succeeded', 'failed', 'timed out', 'not sent')),
+  status_code integer,
+  written integer,
+  error text,
+  finished_at timestamptz
+);
+comment on table embeddings.dispatches is
+  'Every invocation the schedule started: its pg_net request id, the claimable rows it was sent for, and, once the answer is in, the outcome (succeeded, failed, timed out), HTTP status, rows written and error. Kept 7 days.';
+create index dispatches_in_flight_idx on embeddings.dispatches (request_id) where outcome = 'in flight';
+
+alter table embeddings.dispatches enable row level security;
+revoke all on embeddings.dispatches from public, anon, authenticated;
+grant select on embeddings.dispatches to service_role;
+
+-- =============================================================================================
+-- The cron job
+-- =============================================================================================
+create or replace function embeddings.sync_dispatch_job()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  settings embeddings.dispatch_settings;
+  job_id bigint;
+begin
+  select * into settings from embeddings.dispatch_settings;
+  -- cron.schedule updates the job of that name; an invalid schedule fails the settings update.
+  job_id := cron.schedule('embeddings-dispatch', settings.schedule, 'select embeddings.dispatch_embed_requests()');
+  perform cron.alter_job(job_id, active => settings.enabled);
+  return null;
+end;
+$$;
+comment on function embeddings.sync_dispatch_job() is
+  'Trigger on embeddings.dispatch_settings: schedules the cron job embeddings-dispatch with the configured schedule, active only when enabled.';
+
+create trigger dispatch_settings_sync_job
+  after insert or update on embeddings.dispatch_settings
+  for each row execute function embeddings.sync_dispatch_job();
+create trigger dispatch_settings_set_updated_at
+  before update on embeddings.dispatch_settings
+  for each row execute function embeddings.set_updated_at();
+
+-- =============================================================================================
+-- Reading answers
+-- =============================================================================================
+create or replace function embeddings.parse_json_or_null(content text)
+returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return content::jsonb;
+exception when others then
+  return null;
+end;
+$$;
+comment on function embeddings.parse_json_or_null(text) is
+  'The text as jsonb, or null when it is not JSON (an HTML error page, say).';
+
+create or replace function embeddings.collect_dispatch_outcomes()
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  settings embeddings.dispatch_settings;
+  collected integer;
+begin
+  select * into settings from embeddings.dispatch_settings;
+  with answered as (
+    select d.id, r.status_code, r.timed_out, r.error_msg, r.created,
+           embeddings.parse_json_or_null(r.content) as body, left(r.content, 300) as raw
+    from embeddings.dispatches as d
+    join net._http_response as r on r.id = d.request_id
+    where d.outcome = 'in flight'
+  )
+  update embeddings.dispatches as d
+    set outcome = case
+          when a.timed_out then 'timed out'
+          when a.status_code between 200 and 299 then 'succeeded'
+          else 'failed' end,
+        status_code = a.status_code,
+        written = case when pg_catalog.jsonb_typeof(a.body -> 'written') = 'number'
+                       then (a.body ->> 'written')::integer end,
+        error = case when a.status_code between 200 and 299 and not coalesce(a.timed_out, false) then null
+                     else coalesce(a.error_msg, a.body ->> 'error', a.body ->> 'message',
+                                   pg_catalog.format('HTTP %s: %s', a.status_code, a.raw)) end,
+        finished_at = a.created
+    from answered as a
+    where d.id = a.id;
+  get diagnostics collected = row_count;
+
+  -- pg_net keeps answers for hours and may lose a request on restart: an answer that never came
+  -- must not hold a parallel slot forever.
+  update embeddings.dispatches as d
+    set outcome = 'timed out', finished_at = pg_catalog.now(),
+        error = pg_catalog.format('no answer within %s ms (request %s)', settings.request_timeout_ms + 60000, d.request_id)
+    where d.outcome = 'in flight'
+      and d.sent_at < pg_catalog.now() - pg_catalog.make_interval(secs => (settings.request_timeout_ms + 60000) / 1000.0);
+
+  delete from embeddings.dispatches as d where d.sent_at < pg_catalog.now() - interval '7 days';
+  return collected;
+end;
+$$;
+comment on function embeddings.collect_dispatch_outcomes() is
+  'Records the answers pg_net received for invocations in flight (succeeded, failed with the error, timed out) and times out those with no answer after the request timeout plus a minute. Returns how many answers it recorded.';
+
+-- =============================================================================================
+-- The job's command
+-- =============================================================================================
+create or replace function embeddings.dispatch_embed_requests()
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  settings embeddings.dispatch_settings;
+  claimable bigint;
+  backfills_running integer;
+  in_flight integer;
+  wanted integer;
+  project_url text;
+  service_key text;
+  missing_secret text;
+  request_id bigint;
+begin
+  -- One dispatcher at a time: overlapping runs cannot both fill the same free slots.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('embeddings.dispatch_embed_requests'));
+  perform embeddings.collect_dispatch_outcomes();
+
+  select * into settings from embeddings.dispatch_settings;
+  if not settings.enabled then
+    return 0;
+  end if;
+
+  select count(*) into claimable from embeddings.queue as q
+    where q.dead_at is null and q.next_attempt_at <= pg_catalog.now()
+      and (q.leased_until is null or q.leased_until < pg_catalog.now());
+  select count(*) into backfills_running from embeddings.targets as t where not t.backfill_done;
+  if claimable = 0 and backfills_running = 0 then
+    return 0;  -- an idle database sends nothing
+  end if;
+
+  select count(*) into in_flight from embeddings.dispatches as d where d.outcome = 'in flight';
+  wanted := least(
+    settings.max_parallel - in_flight,
+    greatest(ceil(claimable::numeric / settings.rows_per_invocation)::integer, least(backfills_running, 1)));
+  if wanted <= 0 then
+    return 0;  -- runs never pile up beyond max_parallel
+  end if;
+
+  select s.decrypted_secret into project_url from vault.decrypted_secrets as s where s.name = settings.project_url_secret;
+  select s.decrypted_secret into service_key from vault.decrypted_secrets as s where s.name = settings.service_key_secret;
+  if project_url is null or service_key is null then
+    missing_secret := case when project_url is null then settings.project_url_secret else settings.service_key_secret end;
+    insert into embeddings.dispatches (queued_rows, outcome, error, finished_at)
+      values (claimable, 'not sent',
+        pg_catalog.format('Vault secret %s is missing: run select vault.create_secret(''<value>'', %L);',
+          missing_secret, missing_secret),
+        pg_catalog.now());
+    return 0;
+  end if;
+
+  for i in 1 .. wanted loop
+    request_id := net.http_post(
+      url => pg_catalog.rtrim(project_url, '/') || '/functions/v1/' || settings.function_name,
+      body => pg_catalog.jsonb_build_object(
+        'batchSize', settings.batch_size,
+        'maxRows', settings.rows_per_invocation,
+        'timeBudgetMs', settings.time_budget_ms),
+      headers => pg_catalog.jsonb_build_object(
+        'Content-Type', 'application/json',
+        'Authorization', 'Bearer ' || service_key),
+      timeout_milliseconds => settings.request_timeout_ms);
+    insert into embeddings.dispatches (request_id, queued_rows) values (request_id, claimable);
+  end loop;
+  return wanted;
+end;
+$$;
+comment on function embeddings.dispatch_embed_requests() is
+  'The cron job''s command: records the answers of earlier invocations, then, when enabled and rows are queued, POSTs to the embed function through net.http_post as many times as the backlog needs (rows_per_invocation each), keeping at most max_parallel in flight. Returns how many it sent.';
+
+-- =============================================================================================
+-- Status: the scheduler in one row, and the last invocation beside every target
+-- =============================================================================================
+create or replace function embeddings.dispatch_state()
+returns table (
+  enabled boolean, schedule text, job_active boolean, max_parallel integer, rows_per_invocation integer,
+  in_flight bigint, last_sent_at timestamptz, last_outcome text, last_error text,
+  last_success_at timestamptz, failures_last_day bigint
+)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select s.enabled, s.schedule, j.active, s.max_parallel, s.rows_per_invocation,
+         (select count(*) from embeddings.dispatches as d where d.outcome = 'in flight'),
+         last.sent_at, last.outcome, last.error,
+         (select max(d.finished_at) from embeddings.dispatches as d where d.outcome = 'succeeded'),
+         (select count(*) from embeddings.dispatches as d
+          where d.outcome in ('failed', 'timed out', 'not sent') and d.sent_at > pg_catalog.now() - interval '1 day')
+  from embeddings.dispatch_settings as s
+  left join cron.job as j on j.jobname = 'embeddings-dispatch'
+  left join lateral (
+    select d.sent_at, d.outcome, d.error from embeddings.dispatches as d order by d.id desc limit 1
+  ) as last on true
+$$;
+comment on function embeddings.dispatch_state() is
+  'The scheduled dispatch in one row: on or off, schedule, whether the cron job is active, invocations in flight, the last invocation''s outcome and error, the last success and the failures of the last day.';
+
+create view embeddings.dispatch_status with (security_invoker = true) as
+  select * from embeddings.dispatch_state();
+comment on view embeddings.dispatch_status is 'embeddings.dispatch_state() as a view.';
+
+drop view embeddings.status;
+create view embeddings.status with (security_invoker = true) as
+  select t.*, last.outcome as last_invocation_outcome, last.error as last_invocation_error,
+         coalesce(last.finished_at, last.sent_at) as last_invocation_at
+  from embeddings.target_status() as t
+  left join lateral (
+    select d.outcome, d.error, d.finished_at, d.sent_at from embeddings.dispatches as d
+    where d.outcome <> 'in flight' order by d.id desc limit 1
+  ) as last on true;
+comment on view embeddings.status is
+  'One row per target: embeddings.target_status() and the outcome of the last finished scheduled invocation (which works every target).';
+
+-- =============================================================================================
+-- Privileges and the job itself
+-- =============================================================================================
+revoke execute on function
+  embeddings.sync_dispatch_job(),
+  embeddings.parse_json_or_null(text),
+  embeddings.collect_dispatch_outcomes(),
+  embeddings.dispatch_embed_requests(),
+  embeddings.dispatch_state()
+from public, anon, authenticated;
+grant execute on function
+  embeddings.dispatch_embed_requests(),
+  embeddings.collect_dispatch_outcomes(),
+  embeddings.dispatch_state()
+to service_role;
+grant select on embeddings.status, embeddings.dispatch_status to service_role;
+
+-- The job exists from now on, inactive until dispatch_settings.enabled is set.
+update embeddings.dispatch_settings set enabled = enabled;

@@ -1,0 +1,119 @@
+-- The scheduled dispatch: the cron job follows its settings, sends nothing when idle, sizes invocations by the backlog, never piles up, and records every outcome.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(20);
+
+-- Start from no queued work and no history.
+delete from embeddings.queue;
+update embeddings.targets set backfill_done = true;
+delete from embeddings.dispatches;
+
+select results_eq(
+  $$ select schedule, command, active from cron.job where jobname = 'embeddings-dispatch' $$,
+  $$ values ('* * * * *'::text, 'select embeddings.dispatch_embed_requests()'::text, false) $$,
+  'the migration registered the cron job with the configured schedule, inactive while disabled'
+);
+
+update embeddings.dispatch_settings set enabled = true, schedule = '*/2 * * * *';
+select results_eq(
+  $$ select schedule, active from cron.job where jobname = 'embeddings-dispatch' $$,
+  $$ values ('*/2 * * * *'::text, true) $$,
+  'changing the settings with SQL reschedules and activates the job'
+);
+select throws_ok(
+  $$ update embeddings.dispatch_settings set schedule = 'every now and then' $$,
+  null, null,
+  'an invalid schedule is refused'
+);
+select throws_ok(
+  $$ update embeddings.dispatch_settings set max_parallel = 0 $$,
+  '23514', null,
+  'max_parallel must be at least 1'
+);
+
+-- Idle: nothing queued, no request.
+create temporary table requests_before as select count(*) as n from net.http_request_queue;
+select is(embeddings.dispatch_embed_requests(), 0, 'with nothing queued, the job sends nothing');
+select is(
+  (select count(*) from net.http_request_queue), (select n from requests_before),
+  'and no request was queued in pg_net'
+);
+select is((select count(*)::int from embeddings.dispatches), 0, 'and nothing is recorded');
+
+-- A backlog of 2,500 rows with 1,000 rows per invocation and 2 in parallel.
+create table public.dispatch_items (id bigint primary key, body text not null, embedding extensions.vector(3));
+create function public.dispatch_item_content(item public.dispatch_items) returns text
+  language sql immutable as $$ select item.body $$;
+insert into public.dispatch_items select i, 'item ' || i from generate_series(1, 2500) as i;
+select embeddings.register_target('public.dispatch_items', 'id', 'public.dispatch_item_content(public.dispatch_items)',
+  'embedding', 'test-model', 3);
+select embeddings.queue_backfill_chunk(t.id, 10000) from embeddings.targets as t where t.name = 'dispatch_items';
+update embeddings.dispatch_settings set max_parallel = 2, rows_per_invocation = 1000, batch_size = 25,
+  time_budget_ms = 40000, request_timeout_ms = 90000;
+
+select is(embeddings.dispatch_embed_requests(), 2, 'a 2,500-row backlog starts 2 invocations (3 wanted, 2 allowed)');
+select results_eq(
+  $$ select url, convert_from(body, 'UTF8')::jsonb, headers ->> 'Authorization' like 'Bearer %', timeout_milliseconds
+     from net.http_request_queue order by id desc limit 1 $$,
+  $$ values ((select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/embed',
+             '{"batchSize": 25, "maxRows": 1000, "timeBudgetMs": 40000}'::jsonb, true, 90000) $$,
+  'each is a POST to the embed function with the settings and the service key from Vault'
+);
+select is(
+  (select count(*)::int from embeddings.dispatches where outcome = 'in flight' and queued_rows = 2500), 2,
+  'both are recorded in flight with the backlog they were sent for'
+);
+select is(embeddings.dispatch_embed_requests(), 0, 'while both are in flight, the next run sends nothing: no pile-up');
+
+-- Answers arrive: one success, one failure.
+insert into net._http_response (id, status_code, content_type, content, timed_out)
+  select request_id, 200, 'application/json', '{"ok": true, "written": 1000}', false
+  from embeddings.dispatches order by id limit 1;
+insert into net._http_response (id, status_code, content_type, content, timed_out)
+  select request_id, 500, 'application/json', '{"ok": false, "message": "database call failed; items: ..."}', false
+  from embeddings.dispatches order by id desc limit 1;
+select is(embeddings.collect_dispatch_outcomes(), 2, 'both answers are collected');
+select results_eq(
+  $$ select outcome, status_code, written, error from embeddings.dispatches order by id $$,
+  $$ values ('succeeded'::text, 200, 1000, null::text), ('failed', 500, null, 'database call failed; items: ...') $$,
+  'the success with its written count, the failure with its status and error'
+);
+select results_eq(
+  $$ select last_invocation_outcome, last_invocation_error from embeddings.status where name = 'dispatch_items' $$,
+  $$ values ('failed'::text, 'database call failed; items: ...'::text) $$,
+  'the status view shows the last invocation''s failure beside the target'
+);
+
+-- A timeout recorded by pg_net, and an answer that never comes.
+select embeddings.dispatch_embed_requests();
+insert into net._http_response (id, timed_out, error_msg)
+  select request_id, true, 'Timeout of 90000 ms reached' from embeddings.dispatches where outcome = 'in flight' order by id limit 1;
+update embeddings.dispatches set sent_at = now() - interval '1 hour'
+  where outcome = 'in flight' and request_id not in (select id from net._http_response where id is not null);
+select embeddings.collect_dispatch_outcomes();
+select is(
+  (select count(*)::int from embeddings.dispatches where outcome = 'timed out'), 2,
+  'a pg_net timeout and an answer that never came are both recorded as timed out'
+);
+select results_eq(
+  $$ select last_outcome, in_flight, failures_last_day from embeddings.dispatch_status $$,
+  $$ values ('timed out'::text, 0::bigint, 3::bigint) $$,
+  'dispatch_status shows the last outcome, nothing in flight and three failures today'
+);
+
+-- Disabled: nothing is sent whatever the backlog.
+update embeddings.dispatch_settings set enabled = false;
+select is(embeddings.dispatch_embed_requests(), 0, 'disabled, the job sends nothing');
+select is((select active from cron.job where jobname = 'embeddings-dispatch'), false, 'and the cron job is inactive');
+
+-- A missing Vault secret is a recorded, explained failure, not a silent skip.
+update embeddings.dispatch_settings set enabled = true, project_url_secret = 'no_such_secret';
+select is(embeddings.dispatch_embed_requests(), 0, 'without the project URL secret nothing is sent');
+select matches(
+  (select error from embeddings.dispatches where outcome = 'not sent' order by id desc limit 1),
+  '^Vault secret no_such_secret is missing: run select vault\.create_secret',
+  'and the reason is recorded with the fix'
+);
+
+select * from finish();
+rollback;

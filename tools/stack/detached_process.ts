@@ -1,0 +1,37 @@
+// Starts the stack's long-running Deno processes detached (they outlive the command that started them) and stops them by pid file.
+import { existsSync, readFileSync } from "node:fs";
+import { runCommand } from "./run_command.ts";
+
+/** Starts `deno run -A <script>` in its own session, output appended to `logFile`. */
+export async function startDetached(script: string, logFile: string): Promise<void> {
+  await runCommand("setsid", [
+    "-f",
+    "sh",
+    "-c",
+    'exec "$0" run -A --no-prompt "$1" >>"$2" 2>&1 </dev/null',
+    Deno.execPath(),
+    script,
+    logFile,
+  ]);
+}
+
+/** The pid a process wrote to `pidFile`, when that process still runs. */
+export function runningPid(pidFile: string): number | null {
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  return existsSync(`/proc/${pid}`) ? pid : null;
+}
+
+/** Polls `ready` every 100 ms until it is true or `timeoutMs` passes. */
+export async function waitUntil(
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await ready()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
