@@ -32,11 +32,13 @@ async function runJobCommand(): Promise<number> {
   return row.dispatch_embed_requests;
 }
 
+/** Puts every setting back to the table's own defaults (as the migration created the row). */
 async function restoreSettings(): Promise<void> {
   await sql`
     update embeddings.dispatch_settings
-    set enabled = false, schedule = '* * * * *', batch_size = 50, rows_per_invocation = 1000,
-        max_parallel = 4, time_budget_ms = 50000, request_timeout_ms = 120000`;
+    set enabled = default, schedule = default, batch_size = default,
+        rows_per_invocation = default, max_parallel = default, time_budget_ms = default,
+        request_timeout_ms = default`;
 }
 
 /** Collects answers until none of the dispatches sent after `afterId` is in flight. */

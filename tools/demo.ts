@@ -5,7 +5,7 @@ import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/prov
 import type { WorkerReport } from "../supabase/functions/_shared/worker.ts";
 import { apiKey } from "./stack/api_keys.ts";
 import { startStack } from "./stack/local_stack.ts";
-import { apiUrl, databaseUrl, seedSqlFile } from "./stack/local_stack_settings.ts";
+import { apiUrl, databaseUrl, localStackModel, seedSqlFile } from "./stack/local_stack_settings.ts";
 
 console.log("1. Starting the local stack (PostgreSQL 15 + pgvector, functions gateway)...");
 const stack = await startStack();
@@ -83,7 +83,7 @@ try {
   console.log(verified ? "   VERIFIED: every row is stored." : "   NOT VERIFIED: see above.");
 
   console.log('6. Searching: "how do I write a catchy chorus melody?"');
-  const [query] = await new LocalSentenceEncoderProvider(384).embed([
+  const [query] = await new LocalSentenceEncoderProvider(localStackModel.dimensions).embed([
     "how do I write a catchy chorus melody?",
   ]);
   const matches = await sql<{ topic: string; similarity: number }[]>`

@@ -38,18 +38,13 @@ export async function applyMigrations(url = databaseUrl): Promise<string> {
  * LOCAL STAND-IN step: switches targets registered with gte-small (which runs only on Supabase)
  * to the offline model, through the same set_target_model a user would call. Returns their names.
  */
-export async function adoptLocalModel(url = databaseUrl): Promise<string[]> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const switched = await sql<{ name: string }[]>`
-      select t.name, embeddings.set_target_model(t.id, ${localStackModel.model}, ${localStackModel.dimensions})
-      from embeddings.targets as t
-      where t.model = ${hostedDefaultModel}
-      order by t.id`;
-    return switched.map((row) => row.name);
-  } finally {
-    await sql.end();
-  }
+async function adoptLocalModel(sql: postgres.Sql): Promise<string[]> {
+  const switched = await sql<{ name: string }[]>`
+    select t.name, embeddings.set_target_model(t.id, ${localStackModel.model}, ${localStackModel.dimensions})
+    from embeddings.targets as t
+    where t.model = ${hostedDefaultModel}
+    order by t.id`;
+  return switched.map((row) => row.name);
 }
 
 async function gatewayIsHealthy(): Promise<boolean> {
@@ -101,23 +96,18 @@ async function stopPgNetWorker(): Promise<"stopped" | "not running"> {
  * The Vault secrets the scheduled dispatch reads, set as a user sets them on a hosted project
  * (vault.create_secret, or update_secret when they exist): this stack's URL and service key.
  */
-export async function setLocalVaultSecrets(url = databaseUrl): Promise<string[]> {
+async function setLocalVaultSecrets(sql: postgres.Sql): Promise<string[]> {
   const secrets: [string, string][] = [
     ["project_url", apiUrl],
     ["service_role_key", await apiKey("service_role")],
   ];
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    for (const [name, value] of secrets) {
-      const [existing] = await sql<{ id: string }[]>`
-        select id from vault.decrypted_secrets where name = ${name}`;
-      if (existing) await sql`select vault.update_secret(${existing.id}::uuid, ${value})`;
-      else await sql`select vault.create_secret(${value}, ${name})`;
-    }
-    return secrets.map(([name]) => name);
-  } finally {
-    await sql.end();
+  for (const [name, value] of secrets) {
+    const [existing] = await sql<{ id: string }[]>`
+      select id from vault.decrypted_secrets where name = ${name}`;
+    if (existing) await sql`select vault.update_secret(${existing.id}::uuid, ${value})`;
+    else await sql`select vault.create_secret(${value}, ${name})`;
   }
+  return secrets.map(([name]) => name);
 }
 
 export interface StackStartReport {
@@ -135,8 +125,15 @@ export interface StackStartReport {
 export async function startStack(): Promise<StackStartReport> {
   const database = await startPostgres();
   const migrations = await applyMigrations();
-  const switchedToLocalModel = await adoptLocalModel();
-  const vaultSecrets = await setLocalVaultSecrets();
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  let switchedToLocalModel: string[];
+  let vaultSecrets: string[];
+  try {
+    switchedToLocalModel = await adoptLocalModel(sql);
+    vaultSecrets = await setLocalVaultSecrets(sql);
+  } finally {
+    await sql.end();
+  }
   const gateway = await startGateway();
   const pgNetWorker = await startPgNetWorker();
   return { database, migrations, switchedToLocalModel, vaultSecrets, gateway, pgNetWorker };

@@ -313,47 +313,41 @@ export async function runWorker(
     }
   }
 
+  const total = (field: "claimed" | "batches" | "written") =>
+    reports.reduce((sum, report) => sum + report[field], 0);
+  let slowestBatchMs = 0;
+  const reasonToStop = (): StopReason | null => {
+    if (total("claimed") >= options.maxRows) return "maxRows reached";
+    const elapsed = performance.now() - started;
+    if (total("batches") > 0 && elapsed + slowestBatchMs > options.timeBudgetMs) {
+      return "time budget spent";
+    }
+    return null;
+  };
+
   // Round robin: each target with work gets one batch per round, so they share the budget.
   let stoppedBecause: StopReason | null = workers.length === 0
     ? "no target matches the provider"
     : null;
-  let claimed = 0;
-  let batches = 0;
-  let slowestBatchMs = 0;
   let active = workers;
   while (stoppedBecause === null && active.length > 0) {
     const stillActive: TargetWorker[] = [];
     for (const worker of active) {
-      if (stoppedBecause !== null) {
-        stillActive.push(worker);
-        continue;
-      }
-      if (claimed >= options.maxRows) {
-        stoppedBecause = "maxRows reached";
-        stillActive.push(worker);
-        continue;
-      }
-      const elapsed = performance.now() - started;
-      if (batches > 0 && elapsed + slowestBatchMs > options.timeBudgetMs) {
-        stoppedBecause = "time budget spent";
-        stillActive.push(worker);
-        continue;
-      }
+      stoppedBecause = reasonToStop();
+      if (stoppedBecause !== null) break;
       const batchStarted = performance.now();
-      const claimedBefore = worker.report.claimed;
       const result = await worker.runBatch(
-        Math.min(options.batchSize, options.maxRows - claimed),
+        Math.min(options.batchSize, options.maxRows - total("claimed")),
         options.leaseSeconds,
       );
-      claimed += worker.report.claimed - claimedBefore;
       if (result === "queue empty") continue;
-      batches += 1;
       slowestBatchMs = Math.max(slowestBatchMs, performance.now() - batchStarted);
+      stillActive.push(worker);
       if (result !== "done") {
         stoppedBecause = result.fatal;
         worker.report.error = result.error;
+        break;
       }
-      stillActive.push(worker);
     }
     active = stillActive;
   }
@@ -380,14 +374,14 @@ export async function runWorker(
     provider: provider.name,
     model: provider.model,
     dimensions: provider.dimensions,
-    claimed,
-    written: reports.reduce((sum, report) => sum + report.written, 0),
+    claimed: total("claimed"),
+    written: total("written"),
     failed: reports.reduce((sum, report) => sum + report.failed.length, 0),
     pending: reports.reduce(
       (sum, report) => sum + (report.status ? report.status.pending + report.status.inFlight : 0),
       0,
     ),
-    batches,
+    batches: total("batches"),
     stoppedBecause: stoppedBecause ?? "no pending rows left",
     durationMs: Math.round(performance.now() - started),
     targets: reports,
