@@ -1,44 +1,58 @@
-// Drives the served `embed` function over HTTP (supabase-js and fetch) against the real database.
+// Drives the served `embed` function over HTTP (supabase-js and fetch) against the real database; "gateway:" tests are refused before the function runs.
 import assert from "node:assert/strict";
 import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import {
   apiKey,
-  connectAsPostgres,
   postEmbed,
+  registeredTargetNames,
   resetToSeedRows,
   signLocalJwt,
   storedEmbeddingStats,
+  withDatabase,
 } from "./test_support.ts";
 import { apiUrl } from "../tools/stack/local_stack_settings.ts";
 
-const sql = connectAsPostgres();
 const serviceKey = await apiKey("service_role");
 const anonKey = await apiKey("anon");
 
-Deno.test({
-  name: "embed: supabase-js invoke with the service key persists all 20 seeded rows",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+function functionsClient(key: string) {
+  // No session and no token refresh: a server-side caller, and no timer left running.
+  return createClient(apiUrl, key, {
+    auth: { persistSession: false, autoRefreshToken: false },
+  });
+}
+
+Deno.test("embed: supabase-js invoke with the service key persists all 20 seeded rows", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
-    const supabase = createClient(apiUrl, serviceKey, { auth: { persistSession: false } });
+    const supabase = functionsClient(serviceKey);
     const { data, error } = await supabase.functions.invoke("embed", { body: { batchSize: 8 } });
     assert.equal(error, null);
     assert.equal(data.ok, true);
     assert.equal(data.claimed, 20);
     assert.equal(data.written, 20);
     assert.equal(data.failed, 0);
-    assert.equal(data.pending, 0);
+    assert.equal(data.queued, 0);
     assert.equal(data.batches, 3);
+    assert.equal(data.stoppedBecause, "no_pending_rows");
     assert.equal(data.model, "universal-sentence-encoder-lite-384");
+    const names = data.targets.map((target: { target: string }) => target.target);
     assert.deepEqual(
-      data.targets.map((target: { target: string }) => target.target),
-      ["stories", "profiles", "music_knowledge"],
-      "every registered target is reported",
+      names,
+      await registeredTargetNames(sql),
+      "every registered target is reported, in id order",
     );
-    const music = data.targets[2];
+    assert.deepEqual(
+      [...names].sort(),
+      ["music_knowledge", "profiles", "stories"],
+      "the app's three targets are registered",
+    );
+    const music = data.targets[names.indexOf("music_knowledge")];
     assert.equal(music.written, 20);
-    assert.deepEqual(music.failed, []);
+    assert.equal(music.failed, 0);
+    assert.deepEqual(music.failedRows, []);
+    assert.deepEqual(music.staleKeys, []);
+    assert.deepEqual(music.lostKeys, []);
     assert.equal(music.status.embedded, 20, "the database counts 20 embedded with this model");
     assert.equal(music.status.pending, 0);
 
@@ -52,54 +66,48 @@ Deno.test({
       stored.norms.every((norm) => Math.abs(norm - 1) < 1e-4),
       `every vector is unit length: ${stored.norms.join(", ")}`,
     );
-  },
-});
+  }));
 
-Deno.test({
-  name: "embed: a second run writes nothing and says so",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+Deno.test("embed: a second run writes nothing and says so", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
+    const first = await postEmbed(serviceKey, "{}");
+    assert.equal(first.status, 200);
+    assert.equal((await first.json()).written, 20, "the first run embedded the seed rows");
+
     const before = await sql`select id, embedding::text from public.music_knowledge order by id`;
     const response = await postEmbed(serviceKey, "{}");
     assert.equal(response.status, 200);
     const report = await response.json();
     assert.equal(report.claimed, 0);
     assert.equal(report.written, 0);
-    assert.equal(report.pending, 0);
+    assert.equal(report.queued, 0);
     assert.match(
       report.message,
-      /music_knowledge: wrote 0 of 0 claimed; now 20\/20 embedded, 0 queued/,
+      /^no pending rows left; .*music_knowledge: wrote 0 of 0 claimed; now 20\/20 embedded, 0 queued/,
     );
     const after = await sql`select id, embedding::text from public.music_knowledge order by id`;
     assert.deepEqual(after, before, "no stored vector changed");
-  },
-});
+  }));
 
-Deno.test({
-  name: "embed: maxRows limits a run and remaining counts what is left",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+Deno.test("embed: maxRows limits a run and queued counts what is left", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const response = await postEmbed(serviceKey, JSON.stringify({ maxRows: 7, batchSize: 5 }));
     assert.equal(response.status, 200);
     const report = await response.json();
     assert.equal(report.claimed, 7);
     assert.equal(report.written, 7);
-    assert.equal(report.pending, 13);
-    assert.equal(report.stoppedBecause, "maxRows reached");
+    assert.equal(report.queued, 13);
+    assert.equal(report.stoppedBecause, "max_rows_reached");
+    assert.match(report.message, /^maxRows reached; /);
     assert.equal((await storedEmbeddingStats(sql)).embedded, 7);
-  },
-});
+  }));
 
-Deno.test({
-  name: "embed: the anon key is refused with 403 and nothing is written",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+Deno.test("embed: the anon key is refused with 403 and nothing is written", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
-    const supabase = createClient(apiUrl, anonKey, { auth: { persistSession: false } });
+    const supabase = functionsClient(anonKey);
     const { data, error } = await supabase.functions.invoke("embed", { body: {} });
     assert.equal(data, null);
     assert.ok(error instanceof FunctionsHttpError);
@@ -107,14 +115,11 @@ Deno.test({
     const body = await error.context.json();
     assert.match(body.error, /service_role key/);
     assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
-  },
-});
+  }));
 
-Deno.test({
-  name: "embed: an authenticated user's token is refused with 403",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+Deno.test("embed: an authenticated user's token is refused with 403 and nothing is written", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
     const userToken = await signLocalJwt({
       role: "authenticated",
       sub: "11111111-1111-4111-8111-111111111111",
@@ -122,14 +127,12 @@ Deno.test({
     const response = await postEmbed(userToken, "{}");
     assert.equal(response.status, 403);
     assert.match((await response.json()).error, /role is "authenticated"/);
-  },
-});
+    assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
+  }));
 
-Deno.test({
-  name: "embed: missing, badly signed and expired tokens get 401 with a JSON error",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+Deno.test("gateway: missing, malformed, badly signed and expired JWTs get 401 with a JSON error before the function runs", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
     const cases: [string, string | null][] = [
       ["no Authorization header", null],
       ["not a JWT", "not-a-jwt"],
@@ -151,17 +154,15 @@ Deno.test({
       assert.equal(response.status, 401, label);
       assert.equal(response.headers.get("content-type"), "application/json", label);
       const body = await response.json();
+      // The gateway answers {message}; the function itself would answer {error}.
       assert.equal(typeof body.message, "string", label);
     }
     assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
-  },
-});
+  }));
 
-Deno.test({
-  name: "embed: malformed bodies get 400 with the reason, and nothing is written",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+Deno.test("embed: malformed bodies get 400 with the reason, and nothing is written", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
     const cases: [string, RegExp][] = [
       ["{not json", /not valid JSON/],
       ["[1, 2]", /must be a JSON object/],
@@ -181,14 +182,10 @@ Deno.test({
       assert.match((await response.json()).error, reason, body);
     }
     assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
-  },
-});
+  }));
 
-Deno.test({
-  name: "embed: a target named in the body is the only one worked; an unknown name is 404",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+Deno.test("embed: a target named in the body is the only one worked; an unknown name is 404", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const response = await postEmbed(serviceKey, JSON.stringify({ target: "music_knowledge" }));
     assert.equal(response.status, 200);
@@ -205,14 +202,10 @@ Deno.test({
       (await unknown.json()).error,
       /no embedding target is named "songs"; registered: /,
     );
-  },
-});
+  }));
 
-Deno.test({
-  name: "embed: a row the database refuses fails alone, named, and the other 19 are written",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+Deno.test("embed: a row the database refuses fails alone, named, and the other 19 are written", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const refusedId = "0a6b1f0e-2c1d-4a7e-9d0a-00000000000c";
     // A stand-in for any database-side failure: a trigger that refuses one row's embedding.
@@ -235,11 +228,16 @@ Deno.test({
       const report = await response.json();
       assert.equal(report.ok, false);
       assert.equal(report.written, 19, "the refused row's batch was written row by row");
+      assert.equal(report.failed, 1);
       const [music] = report.targets;
-      assert.equal(music.failed.length, 1);
-      assert.equal(music.failed[0].key, refusedId);
-      assert.match(music.failed[0].error, /database refused the write: disk full while writing/);
-      assert.equal(report.stoppedBecause, "no pending rows left", "the run went on past it");
+      assert.equal(music.failed, 1);
+      assert.equal(music.failedRows.length, 1);
+      assert.equal(music.failedRows[0].key, refusedId);
+      assert.match(
+        music.failedRows[0].error,
+        /database refused the write: disk full while writing/,
+      );
+      assert.equal(report.stoppedBecause, "no_pending_rows", "the run went on past it");
       assert.equal(music.status.pending, 1, "the refused row stays queued for a retry");
       assert.equal((await storedEmbeddingStats(sql)).embedded, 19, "the database agrees: 19 rows");
     } finally {
@@ -247,27 +245,12 @@ Deno.test({
         drop trigger refuse_one_embedding on public.music_knowledge;
         drop function public.refuse_one_embedding();`);
     }
-  },
-});
+  }));
 
-Deno.test({
-  name: "embed: GET is not allowed",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const response = await fetch(`${apiUrl}/functions/v1/embed`, {
-      headers: { authorization: `Bearer ${serviceKey}` },
-    });
-    assert.equal(response.status, 405);
-    await response.body?.cancel();
-  },
-});
-
-Deno.test({
-  name: "close the database connection",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await sql.end();
-  },
+Deno.test("embed: GET is not allowed (405)", async () => {
+  const response = await fetch(`${apiUrl}/functions/v1/embed`, {
+    headers: { authorization: `Bearer ${serviceKey}` },
+  });
+  assert.equal(response.status, 405);
+  assert.match((await response.json()).error, /use POST, not GET/);
 });

@@ -3,19 +3,20 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
 import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
-import { defaultWorkerOptions, runWorker } from "../supabase/functions/_shared/worker.ts";
+import { defaultRunOptions } from "../supabase/functions/_shared/run_options.ts";
+import { runWorker } from "../supabase/functions/_shared/worker.ts";
 import { projectRoot } from "../tools/stack/local_stack_settings.ts";
 import {
-  connectAsPostgres,
   createNotesTarget,
   queueCounts,
   storedEmbeddingStats,
+  withDatabase,
 } from "./test_support.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/stalling_worker.ts", import.meta.url));
 const leaseSeconds = 4;
 
-/** Reads the child's stdout until a line matches, or fails after `timeoutMs`. */
+/** Reads the child's stdout until a line matches, or fails after `timeoutMs`; then closes it. */
 async function waitForLine(
   stream: ReadableStream<Uint8Array>,
   pattern: RegExp,
@@ -34,16 +35,13 @@ async function waitForLine(
     }
   } finally {
     clearTimeout(timer);
-    reader.releaseLock();
+    // Nothing more is read: cancelling closes the child's stdout, so no resource outlives the test.
+    await reader.cancel();
   }
 }
 
-Deno.test({
-  name: "killed worker: SIGKILL mid-batch loses nothing and the next worker finishes",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const sql = connectAsPostgres();
+Deno.test("killed worker: SIGKILL mid-batch loses nothing and the next worker finishes", () =>
+  withDatabase(async (sql) => {
     const notes = await createNotesTarget(sql, "killed_notes", 25);
     try {
       const child = new Deno.Command(Deno.execPath(), {
@@ -67,7 +65,7 @@ Deno.test({
 
       const queue = new PostgresTargetQueue(sql);
       const model = new LocalSentenceEncoderProvider(384);
-      const options = { ...defaultWorkerOptions, batchSize: 5, target: "killed_notes" };
+      const options = { ...defaultRunOptions, batchSize: 5, target: "killed_notes" };
       const whileLeased = await runWorker(queue, model, options);
       assert.equal(
         whileLeased.written,
@@ -93,7 +91,5 @@ Deno.test({
       assert.equal((await storedEmbeddingStats(sql, "killed_notes")).embedded, 25);
     } finally {
       await notes.drop();
-      await sql.end();
     }
-  },
-});
+  }));

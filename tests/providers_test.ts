@@ -128,9 +128,12 @@ Deno.test("gte-small: outside Supabase's edge runtime it says where it works", a
 
 Deno.test("config: the local default is the offline model; gte-small on Supabase; bad names refused", () => {
   const env = { SUPABASE_DB_URL: "postgresql://x" };
-  assert.equal(readEmbedConfig(env, false).provider, "local");
-  assert.equal(readEmbedConfig(env, true).provider, "gte-small");
-  assert.equal(readEmbedConfig({ ...env, EMBEDDING_PROVIDER: "openai" }, true).provider, "openai");
+  assert.equal(readEmbedConfig(env, false).providerSettings.provider, "local");
+  assert.equal(readEmbedConfig(env, true).providerSettings.provider, "gte-small");
+  assert.equal(
+    readEmbedConfig({ ...env, EMBEDDING_PROVIDER: "openai" }, true).providerSettings.provider,
+    "openai",
+  );
   assert.throws(
     () => readEmbedConfig({ ...env, EMBEDDING_PROVIDER: "fake" }, false),
     /must be one of/,
@@ -142,7 +145,7 @@ Deno.test("config: the local default is the offline model; gte-small on Supabase
   );
 });
 
-Deno.test("local stack: the model it switches targets to is the offline provider's model", () => {
+Deno.test("local stack: the model its targets are registered with is the offline provider's model", () => {
   const provider = new LocalSentenceEncoderProvider(localStackModel.dimensions);
   assert.equal(provider.model, localStackModel.model);
   assert.equal(provider.dimensions, localStackModel.dimensions);

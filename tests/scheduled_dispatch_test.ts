@@ -1,20 +1,22 @@
 // End to end on the local stack: the cron job's command, pg_net (stand-in worker), the gateway and the embed function, with outcomes read back.
 import assert from "node:assert/strict";
+import type postgres from "postgres";
+import { parseEmbedRequest } from "../supabase/functions/_shared/embed_request.ts";
 import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
 import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
-import { defaultWorkerOptions, runWorker } from "../supabase/functions/_shared/worker.ts";
+import { defaultRunOptions } from "../supabase/functions/_shared/run_options.ts";
+import { runWorker } from "../supabase/functions/_shared/worker.ts";
 import {
-  connectAsPostgres,
+  createNotesTarget,
   localStackModel,
   queueCounts,
   resetToSeedRows,
   storedEmbeddingStats,
+  withDatabase,
 } from "./test_support.ts";
 
-const sql = connectAsPostgres();
 /** Enabled tests run the job's command themselves; this schedule keeps pg_cron from firing too. */
 const quietSchedule = "0 0 1 1 *";
-const testOptions = { sanitizeResources: false, sanitizeOps: false };
 
 interface Dispatch {
   id: number;
@@ -25,7 +27,7 @@ interface Dispatch {
 }
 
 /** Runs the command registered in cron.job, exactly as pg_cron would, and returns its result. */
-async function runJobCommand(): Promise<number> {
+async function runJobCommand(sql: postgres.Sql): Promise<number> {
   const [job] = await sql<{ command: string }[]>`
     select command from cron.job where jobname = 'embeddings-dispatch'`;
   const [row] = await sql.unsafe<{ dispatch_embed_requests: number }[]>(job.command);
@@ -33,16 +35,20 @@ async function runJobCommand(): Promise<number> {
 }
 
 /** Puts every setting back to the table's own defaults (as the migration created the row). */
-async function restoreSettings(): Promise<void> {
+async function restoreSettings(sql: postgres.Sql): Promise<void> {
   await sql`
     update embeddings.dispatch_settings
-    set enabled = default, schedule = default, batch_size = default,
-        rows_per_invocation = default, max_parallel = default, time_budget_ms = default,
+    set enabled = default, schedule = default, batch_size = default, max_rows = default,
+        lease_seconds = default, max_parallel = default, time_budget_ms = default,
         request_timeout_ms = default`;
 }
 
 /** Collects answers until none of the dispatches sent after `afterId` is in flight. */
-async function settledDispatches(afterId: number, timeoutMs = 60_000): Promise<Dispatch[]> {
+async function settledDispatches(
+  sql: postgres.Sql,
+  afterId: number,
+  timeoutMs = 60_000,
+): Promise<Dispatch[]> {
   const deadline = Date.now() + timeoutMs;
   while (true) {
     await sql`select embeddings.collect_dispatch_outcomes()`;
@@ -55,22 +61,31 @@ async function settledDispatches(afterId: number, timeoutMs = 60_000): Promise<D
   }
 }
 
-async function lastDispatchId(): Promise<number> {
+async function lastDispatchId(sql: postgres.Sql): Promise<number> {
   const [row] = await sql<{ id: number }[]>`
     select coalesce(max(id), 0)::int as id from embeddings.dispatches`;
   return row.id;
 }
 
-async function pgNetRequestCount(): Promise<number> {
+async function pgNetRequestCount(sql: postgres.Sql): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
     select ((select count(*) from net.http_request_queue) + (select count(*) from net._http_response))::int as n`;
   return row.n;
 }
 
-Deno.test({
-  ...testOptions,
-  name: "dispatch: the job is in cron.job with the configured schedule and follows the settings",
-  fn: async () => {
+/** Embeds every target's queue in this process, so that no row is left for the dispatcher. */
+async function embedEveryQueuedRow(sql: postgres.Sql): Promise<number> {
+  const report = await runWorker(
+    new PostgresTargetQueue(sql),
+    new LocalSentenceEncoderProvider(localStackModel.dimensions),
+    defaultRunOptions,
+  );
+  return report.queued;
+}
+
+Deno.test("dispatch: the job is in cron.job with the configured schedule and follows the settings", () =>
+  withDatabase(async (sql) => {
+    await restoreSettings(sql);
     try {
       const [job] = await sql<{ schedule: string; command: string; active: boolean }[]>`
         select schedule, command, active from cron.job where jobname = 'embeddings-dispatch'`;
@@ -83,64 +98,59 @@ Deno.test({
       const [changed] = await sql<{ schedule: string; active: boolean }[]>`
         select schedule, active from cron.job where jobname = 'embeddings-dispatch'`;
       assert.deepEqual({ ...changed }, { schedule: quietSchedule, active: true });
+      const [shown] = await sql<{ shown: number; set: number }[]>`
+        select d.max_rows as shown, s.max_rows as set
+        from embeddings.dispatch_status as d, embeddings.dispatch_settings as s`;
+      assert.equal(shown.shown, shown.set, "dispatch_status shows the max_rows setting");
     } finally {
-      await restoreSettings();
+      await restoreSettings(sql);
     }
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "dispatch: with nothing pending, running the job sends no request",
-  fn: async () => {
+Deno.test("dispatch: with nothing pending, running the job sends no request", () =>
+  withDatabase(async (sql) => {
+    await restoreSettings(sql);
     await resetToSeedRows(sql);
-    const worked = await runWorker(
-      new PostgresTargetQueue(sql),
-      new LocalSentenceEncoderProvider(localStackModel.dimensions),
-      defaultWorkerOptions,
-    );
-    assert.equal(worked.pending, 0, "every target's queue is empty");
+    assert.equal(await embedEveryQueuedRow(sql), 0, "every target's queue is empty");
     try {
       await sql`update embeddings.dispatch_settings set enabled = true, schedule = ${quietSchedule}`;
-      const before = await pgNetRequestCount();
-      const lastBefore = await lastDispatchId();
-      assert.equal(await runJobCommand(), 0);
-      assert.equal(await pgNetRequestCount(), before, "pg_net got no request");
-      assert.equal(await lastDispatchId(), lastBefore, "no invocation was recorded");
+      const before = await pgNetRequestCount(sql);
+      const lastBefore = await lastDispatchId(sql);
+      assert.equal(await runJobCommand(sql), 0);
+      assert.equal(await pgNetRequestCount(sql), before, "pg_net got no request");
+      assert.equal(await lastDispatchId(sql), lastBefore, "no invocation was recorded");
     } finally {
-      await restoreSettings();
+      await restoreSettings(sql);
     }
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "dispatch: inserted rows end up embedded through cron -> pg_net -> embed, in parallel",
-  fn: async () => {
+Deno.test("dispatch: inserted rows end up embedded through cron -> pg_net -> embed, in parallel", () =>
+  withDatabase(async (sql) => {
+    await restoreSettings(sql);
     await resetToSeedRows(sql);
     try {
       await sql`
         update embeddings.dispatch_settings
-        set enabled = true, schedule = ${quietSchedule}, rows_per_invocation = 8, max_parallel = 2,
+        set enabled = true, schedule = ${quietSchedule}, max_rows = 8, max_parallel = 2,
             batch_size = 4`;
-      const start = await lastDispatchId();
+      const start = await lastDispatchId(sql);
       assert.equal(
-        await runJobCommand(),
+        await runJobCommand(sql),
         2,
         "20 queued rows, 8 per invocation: 3 wanted, 2 allowed",
       );
-      assert.equal(await runJobCommand(), 0, "with 2 in flight the next run adds none");
+      assert.equal(await runJobCommand(sql), 0, "with 2 in flight the next run adds none");
 
-      const first = await settledDispatches(start);
+      const first = await settledDispatches(sql, start);
       assert.deepEqual(
         first.map((dispatch) => [dispatch.outcome, dispatch.status_code, dispatch.written]),
         [["succeeded", 200, 8], ["succeeded", 200, 8]],
       );
       assert.equal((await queueCounts(sql, "music_knowledge")).pending, 4);
 
-      const second = await lastDispatchId();
-      assert.equal(await runJobCommand(), 1, "4 rows left: one invocation");
-      const [last] = await settledDispatches(second);
+      const second = await lastDispatchId(sql);
+      assert.equal(await runJobCommand(sql), 1, "4 rows left: one invocation");
+      const [last] = await settledDispatches(sql, second);
       assert.equal(last.outcome, "succeeded");
       assert.equal(last.written, 4);
 
@@ -156,38 +166,41 @@ Deno.test({
       const [status] = await sql<{ last_invocation_outcome: string }[]>`
         select last_invocation_outcome from embeddings.status where name = 'music_knowledge'`;
       assert.equal(status.last_invocation_outcome, "succeeded");
-      assert.equal(await runJobCommand(), 0, "and once the queue is empty, nothing more is sent");
+      assert.equal(
+        await runJobCommand(sql),
+        0,
+        "and once the queue is empty, nothing more is sent",
+      );
     } finally {
-      await restoreSettings();
+      await restoreSettings(sql);
     }
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "dispatch: when the function fails, the rows stay queued and the failure shows in status",
-  fn: async () => {
+Deno.test("dispatch: when the function fails, the rows stay queued and the failure shows in status", () =>
+  withDatabase(async (sql) => {
+    await restoreSettings(sql);
     await resetToSeedRows(sql);
-    const [{ id: targetId }] = await sql<{ id: string }[]>`
-      select id from embeddings.targets where name = 'music_knowledge'`;
+    assert.equal(await embedEveryQueuedRow(sql), 0, "only the refused target's rows are queued");
     // The function refuses a target whose model is not its provider's: a real failure, answered 500.
-    await sql`select embeddings.set_target_model(${targetId}::bigint, 'other-model-384', 384)`;
+    const refused = await createNotesTarget(sql, "dispatch_refused_notes", 10, {
+      model: "other-model-384",
+    });
     try {
       await sql`update embeddings.dispatch_settings set enabled = true, schedule = ${quietSchedule}`;
-      const start = await lastDispatchId();
-      assert.equal(await runJobCommand(), 1);
-      const [failed] = await settledDispatches(start);
+      const start = await lastDispatchId(sql);
+      assert.equal(await runJobCommand(sql), 1);
+      const [failed] = await settledDispatches(sql, start);
       assert.equal(failed.outcome, "failed");
       assert.equal(failed.status_code, 500);
-      assert.match(failed.error ?? "", /music_knowledge embeds with model other-model-384/);
+      assert.match(failed.error ?? "", /dispatch_refused_notes embeds with model other-model-384/);
 
       const [status] = await sql<
         { pending: number; embedded: number; outcome: string; error: string }[]
       >`
         select pending::int, embedded::int, last_invocation_outcome as outcome,
                last_invocation_error as error
-        from embeddings.status where name = 'music_knowledge'`;
-      assert.equal(status.pending, 20, "every row is still queued");
+        from embeddings.status where name = 'dispatch_refused_notes'`;
+      assert.equal(status.pending, 10, "every row is still queued");
       assert.equal(status.embedded, 0);
       assert.equal(status.outcome, "failed");
       assert.match(status.error, /other-model-384/);
@@ -196,25 +209,26 @@ Deno.test({
       assert.equal(dispatch.last_outcome, "failed");
       assert.ok(dispatch.failures >= 1);
     } finally {
-      await restoreSettings();
-      await sql`select embeddings.set_target_model(${targetId}::bigint, ${localStackModel.model}, ${localStackModel.dimensions})`;
+      await restoreSettings(sql);
+      await refused.drop();
     }
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "dispatch: an invocation that does not answer in time is recorded as timed out",
-  fn: async () => {
+Deno.test("dispatch: an invocation that does not answer in time is recorded as timed out, and it was sent the run options the function reads", () =>
+  withDatabase(async (sql) => {
+    await restoreSettings(sql);
     await resetToSeedRows(sql);
+    const received: string[] = [];
     // A function endpoint that never answers, standing in for a hung invocation.
     const hung = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       // Answers only once the caller has given up, so the server can shut down afterwards.
-      (request) =>
-        new Promise<Response>((resolve) =>
+      async (request) => {
+        received.push(await request.text());
+        return await new Promise<Response>((resolve) =>
           request.signal.addEventListener("abort", () => resolve(new Response(null)))
-        ),
+        );
+      },
     );
     const [secret] = await sql<{ id: string; value: string }[]>`
       select id, decrypted_secret as value from vault.decrypted_secrets where name = 'project_url'`;
@@ -224,24 +238,30 @@ Deno.test({
         update embeddings.dispatch_settings
         set enabled = true, schedule = ${quietSchedule}, time_budget_ms = 500,
             request_timeout_ms = 1000`;
-      const start = await lastDispatchId();
-      assert.equal(await runJobCommand(), 1);
-      const [timedOut] = await settledDispatches(start, 30_000);
+      const start = await lastDispatchId(sql);
+      assert.equal(await runJobCommand(sql), 1);
+      const [timedOut] = await settledDispatches(sql, start, 30_000);
       assert.equal(timedOut.outcome, "timed out");
       assert.match(timedOut.error ?? "", /Timeout of 1000 ms reached/);
       assert.equal((await queueCounts(sql, "music_knowledge")).pending, 20, "its rows stay queued");
+
+      const [settings] = await sql<
+        { batch_size: number; max_rows: number; time_budget_ms: number; lease_seconds: number }[]
+      >`select batch_size, max_rows, time_budget_ms, lease_seconds from embeddings.dispatch_settings`;
+      assert.equal(received.length, 1);
+      assert.deepEqual(parseEmbedRequest(received[0]), {
+        ok: true,
+        options: {
+          batchSize: settings.batch_size,
+          maxRows: settings.max_rows,
+          timeBudgetMs: settings.time_budget_ms,
+          leaseSeconds: settings.lease_seconds,
+          target: null,
+        },
+      }, "the body names each setting as the function reads it");
     } finally {
       await sql`select vault.update_secret(${secret.id}::uuid, ${secret.value})`;
-      await restoreSettings();
+      await restoreSettings(sql);
       await hung.shutdown();
     }
-  },
-});
-
-Deno.test({
-  ...testOptions,
-  name: "dispatch: close the database connection",
-  fn: async () => {
-    await sql.end();
-  },
-});
+  }));

@@ -15,6 +15,19 @@ export function connectAsPostgres(max = 2): postgres.Sql {
 }
 
 /**
+ * Runs `work` with a connection of its own, closed when it ends however it ends, so each test
+ * leaves no socket open behind it and the resource sanitizers hold.
+ */
+export async function withDatabase<T>(work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = connectAsPostgres();
+  try {
+    return await work(sql);
+  } finally {
+    await sql.end();
+  }
+}
+
+/**
  * Empties music_knowledge and loads the 20 sample rows of supabase/seed.sql. The queue trigger
  * queues each of them, as it would any new row.
  */
@@ -68,21 +81,35 @@ export async function queueCounts(sql: postgres.Sql, target: string): Promise<Qu
   return row;
 }
 
+/** The registered targets' names, in id order: the order the worker reports them in. */
+export async function registeredTargetNames(sql: postgres.Sql): Promise<string[]> {
+  const rows = await sql<{ name: string }[]>`select name from embeddings.targets order by id`;
+  return rows.map((row) => row.name);
+}
+
 export interface NotesTarget {
   table: string;
   id: number;
   drop(): Promise<void>;
 }
 
+export interface NotesTargetOptions {
+  /** Attempts before a row is dead-lettered. */
+  maxAttempts?: number;
+  /** The model the target is registered with; another than the local stack's is refused by its worker. */
+  model?: string;
+}
+
 /**
  * Creates public.<table>(id text primary key, body text, embedding vector(384)) with `rows` rows
- * ("note 1" ...) and registers it with the local model; drop() unregisters and drops it.
+ * ("note 1" ...) and registers it (with the local stack's model unless told otherwise); drop()
+ * unregisters and drops it.
  */
 export async function createNotesTarget(
   sql: postgres.Sql,
   table: string,
   rows: number,
-  maxAttempts = 5,
+  { maxAttempts = 5, model = localStackModel.model }: NotesTargetOptions = {},
 ): Promise<NotesTarget> {
   await sql.unsafe(`
     drop table if exists public.${table};
@@ -97,7 +124,7 @@ export async function createNotesTarget(
   const [{ id }] = await sql<{ id: string }[]>`
     select embeddings.register_target(${`public.${table}`}::regclass, 'id',
       ${`public.${table}_content(public.${table})`}::regprocedure, 'embedding',
-      ${localStackModel.model}, ${localStackModel.dimensions}, ${maxAttempts}) as id`;
+      ${model}, ${localStackModel.dimensions}, ${maxAttempts}) as id`;
   return {
     table,
     id: Number(id),

@@ -1,29 +1,26 @@
 // The worker against the real database and the real local model, with fault-injecting wrappers around them.
 import assert from "node:assert/strict";
+import type postgres from "postgres";
 import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
 import type { EmbeddingProvider } from "../supabase/functions/_shared/providers/embedding_provider.ts";
 import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
+import { defaultRunOptions, type RunOptions } from "../supabase/functions/_shared/run_options.ts";
 import type { TargetQueue } from "../supabase/functions/_shared/target_queue.ts";
-import {
-  defaultWorkerOptions,
-  runWorker,
-  type TargetReport,
-  type WorkerOptions,
-  WorkerRequestError,
-} from "../supabase/functions/_shared/worker.ts";
+import { runWorker, WorkerRequestError } from "../supabase/functions/_shared/worker.ts";
+import type { TargetReport } from "../supabase/functions/_shared/worker_report.ts";
 import {
   connectAsPostgres,
   cosine,
   createNotesTarget,
   queueCounts,
+  registeredTargetNames,
   resetToSeedRows,
   storedEmbeddingStats,
+  withDatabase,
 } from "./test_support.ts";
 
-const sql = connectAsPostgres();
-const queue = new PostgresTargetQueue(sql);
 const localModel = new LocalSentenceEncoderProvider(384);
-const options: WorkerOptions = { ...defaultWorkerOptions, batchSize: 5, target: "music_knowledge" };
+const options: RunOptions = { ...defaultRunOptions, batchSize: 5, target: "music_knowledge" };
 const vocalEqId = "0a6b1f0e-2c1d-4a7e-9d0a-000000000006";
 const basicChordsId = "b914834e-74fd-4df9-9723-6c87fc54b6dc";
 
@@ -46,30 +43,28 @@ function only(report: { targets: TargetReport[] }, name: string): TargetReport {
   return target;
 }
 
-async function storedVector(table: string, id: string): Promise<number[]> {
+async function storedVector(sql: postgres.Sql, table: string, id: string): Promise<number[]> {
   const [row] = await sql<{ embedding: string }[]>`
     select embedding::text from ${sql("public")}.${sql(table)} where id = ${id}`;
   return JSON.parse(row.embedding);
 }
 
-const testOptions = { sanitizeResources: false, sanitizeOps: false };
-
-Deno.test({
-  ...testOptions,
-  name: "worker: a NaN vector fails only its row, names it, and the rest are written",
-  fn: async () => {
+Deno.test("worker: a NaN vector fails only its row, names it, and the rest are written", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const provider = providerWith((texts, vectors) =>
       vectors.map((vector, i) =>
         texts[i].startsWith("vocal eq") ? vector.map((v, d) => d === 10 ? NaN : v) : vector
       )
     );
-    const report = await runWorker(queue, provider, options);
+    const report = await runWorker(new PostgresTargetQueue(sql), provider, options);
     const music = only(report, "music_knowledge");
     assert.equal(report.ok, false);
+    assert.equal(report.failed, 1);
     assert.equal(music.claimed, 20);
     assert.equal(music.written, 19);
-    assert.deepEqual(music.failed, [{
+    assert.equal(music.failed, 1);
+    assert.deepEqual(music.failedRows, [{
       key: vocalEqId,
       error:
         "universal-sentence-encoder-lite-384: embedding element 11 is NaN, not a finite number",
@@ -83,13 +78,10 @@ Deno.test({
     }, "the failed row stays queued, nothing is lost");
     assert.equal((await storedEmbeddingStats(sql)).embedded, 19);
     assert.match(music.status?.lastError ?? "", /element 11 is NaN/);
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: when the provider goes down, three rows alone confirm it and the rest go back",
-  fn: async () => {
+Deno.test("worker: when the provider goes down, three rows alone confirm it and the rest go back", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     let calls = 0;
     const provider = providerWith((_texts, vectors) => {
@@ -97,12 +89,16 @@ Deno.test({
       if (calls > 1) throw new Error("HTTP 503 from the model server");
       return vectors;
     });
-    const report = await runWorker(queue, provider, options);
+    const report = await runWorker(new PostgresTargetQueue(sql), provider, options);
     const music = only(report, "music_knowledge");
-    assert.equal(report.stoppedBecause, "embedding provider failed");
+    assert.equal(report.stoppedBecause, "provider_failed");
+    assert.match(report.message, /^embedding provider failed; /);
     assert.equal(music.written, 5, "the first batch was written");
-    assert.equal(music.failed.length, 3, "three rows were tried alone and failed");
-    assert.match(music.failed[0].error, /provider local failed: HTTP 503 from the model server/);
+    assert.equal(music.failed, 3, "three rows were tried alone and failed");
+    assert.match(
+      music.failedRows[0].error,
+      /provider local failed: HTTP 503 from the model server/,
+    );
     assert.equal(music.released, 2, "the last two were handed back untried");
     assert.match(music.error ?? "", /HTTP 503/);
     assert.deepEqual(await queueCounts(sql, "music_knowledge"), {
@@ -115,29 +111,23 @@ Deno.test({
       select array_agg(q.attempts order by q.attempts) as attempts from embeddings.queue q
       join embeddings.targets t on t.id = q.target_id where t.name = 'music_knowledge'`;
     assert.deepEqual(attempts, [...Array(12).fill(0), 1, 1, 1], "only rows tried alone count");
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: a provider that returns too few vectors never misaligns rows",
-  fn: async () => {
+Deno.test("worker: a provider that returns too few vectors never misaligns rows", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const provider = providerWith((_texts, vectors) => vectors.slice(1));
-    const report = await runWorker(queue, provider, options);
+    const report = await runWorker(new PostgresTargetQueue(sql), provider, options);
     const music = only(report, "music_knowledge");
     assert.equal(music.written, 0);
     assert.match(music.error ?? "", /returned 4 vectors for 5 texts/);
-    assert.match(music.failed[0].error, /returned 0 vectors for 1 texts/);
+    assert.match(music.failedRows[0].error, /returned 0 vectors for 1 texts/);
     assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
     assert.equal((await queueCounts(sql, "music_knowledge")).pending, 20);
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: a row deleted while its batch is embedded is reported lost, not counted",
-  fn: async () => {
+Deno.test("worker: a row deleted while its batch is embedded is reported lost, not counted", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const provider = providerWith(async (texts, vectors) => {
       if (texts.some((text) => text.startsWith("basic chords"))) {
@@ -145,24 +135,23 @@ Deno.test({
       }
       return vectors;
     });
-    const report = await runWorker(queue, provider, options);
+    const report = await runWorker(new PostgresTargetQueue(sql), provider, options);
     const music = only(report, "music_knowledge");
     assert.equal(report.ok, true);
     assert.equal(music.written, 19);
-    assert.deepEqual(music.lost, [basicChordsId]);
+    assert.deepEqual(music.lostKeys, [basicChordsId]);
     assert.equal(music.status?.totalRows, 19);
     assert.equal(music.status?.embedded, 19);
     assert.equal(music.status?.pending, 0);
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: a write answer that does not match the batch is not trusted",
-  fn: async () => {
+Deno.test("worker: a write answer that does not match the batch is not trusted", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
+    const queue = new PostgresTargetQueue(sql);
     const lyingQueue: TargetQueue = {
-      targets: () => queue.targets(),
+      listTargets: () => queue.listTargets(),
+      readStatus: (...args) => queue.readStatus(...args),
       claimBatch: (...args) => queue.claimBatch(...args),
       failRows: (...args) => queue.failRows(...args),
       releaseRows: (...args) => queue.releaseRows(...args),
@@ -176,17 +165,16 @@ Deno.test({
     const report = await runWorker(lyingQueue, localModel, options);
     const music = only(report, "music_knowledge");
     assert.equal(report.ok, false);
-    assert.equal(report.stoppedBecause, "database call failed");
+    assert.equal(report.stoppedBecause, "database_failed");
+    assert.match(report.message, /^database call failed; /);
     assert.equal(music.written, 0);
     assert.match(music.error ?? "", /does not match the batch .*unaccounted keys: /);
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: a target of another model or size is refused before anything is claimed",
-  fn: async () => {
+Deno.test("worker: a target of another model or size is refused before anything is claimed", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
+    const queue = new PostgresTargetQueue(sql);
     for (
       const [identity, expected] of [
         [{ dimensions: 512 }, /makes universal-sentence-encoder-lite-384 \(512 dimensions\)/],
@@ -196,7 +184,8 @@ Deno.test({
       const report = await runWorker(queue, providerWith((_t, v) => v, identity), options);
       const music = only(report, "music_knowledge");
       assert.equal(report.ok, false);
-      assert.equal(report.stoppedBecause, "no target matches the provider");
+      assert.equal(report.stoppedBecause, "no_target_matches_provider");
+      assert.match(report.message, /^no target matches the provider; /);
       assert.equal(music.claimed, 0);
       assert.match(
         music.error ?? "",
@@ -207,73 +196,70 @@ Deno.test({
     }
     assert.equal((await queueCounts(sql, "music_knowledge")).pending, 20);
     assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: the time budget stops the run between batches",
-  fn: async () => {
+Deno.test("worker: the time budget stops the run between batches", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const slow = providerWith(async (_texts, vectors) => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       return vectors;
     });
-    const report = await runWorker(queue, slow, { ...options, timeBudgetMs: 300 });
-    assert.equal(report.stoppedBecause, "time budget spent");
+    const report = await runWorker(new PostgresTargetQueue(sql), slow, {
+      ...options,
+      timeBudgetMs: 300,
+    });
+    assert.equal(report.stoppedBecause, "time_budget_spent");
+    assert.match(report.message, /^time budget spent; /);
     assert.equal(report.batches, 1);
     assert.equal(report.written, 5);
+    assert.equal(report.queued, 15);
     assert.equal((await queueCounts(sql, "music_knowledge")).pending, 15);
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: an unknown target name is refused, naming the registered ones",
-  fn: async () => {
+Deno.test("worker: an unknown target name is refused, naming the registered ones", () =>
+  withDatabase(async (sql) => {
     await assert.rejects(
-      runWorker(queue, localModel, { ...options, target: "nope" }),
+      runWorker(new PostgresTargetQueue(sql), localModel, { ...options, target: "nope" }),
       (error: Error) =>
         error instanceof WorkerRequestError &&
         /no embedding target is named "nope"; registered: .*music_knowledge/.test(error.message),
     );
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: targets share a run round-robin, one batch each per round",
-  fn: async () => {
+Deno.test("worker: targets share a run round-robin, one batch each per round", () =>
+  withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const first = await createNotesTarget(sql, "fair_notes_a", 30);
     const second = await createNotesTarget(sql, "fair_notes_b", 30);
     try {
-      const report = await runWorker(queue, localModel, {
+      const report = await runWorker(new PostgresTargetQueue(sql), localModel, {
         ...options,
         target: null,
         maxRows: 20,
       });
-      assert.equal(report.stoppedBecause, "maxRows reached");
+      assert.equal(report.stoppedBecause, "max_rows_reached");
+      // Round one: 5 from each target with rows (15); round two: music_knowledge, first in id order.
+      const expectedClaims: Record<string, number> = {
+        music_knowledge: 10,
+        fair_notes_a: 5,
+        fair_notes_b: 5,
+      };
       assert.deepEqual(
         report.targets.map((target) => [target.target, target.claimed]),
-        [["stories", 0], ["profiles", 0], ["music_knowledge", 10], ["fair_notes_a", 5], [
-          "fair_notes_b",
-          5,
-        ]],
+        (await registeredTargetNames(sql)).map((name) => [name, expectedClaims[name] ?? 0]),
       );
       assert.equal(report.written, 20);
+      assert.equal(report.queued, 10 + 25 + 25, "what is left, over the targets worked");
       assert.equal((await queueCounts(sql, "fair_notes_a")).pending, 25);
     } finally {
       await first.drop();
       await second.drop();
     }
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: two concurrent workers finish one backlog with no row embedded twice",
-  fn: async () => {
+Deno.test("worker: two concurrent workers finish one backlog with no row embedded twice", () =>
+  withDatabase(async (sql) => {
     const notes = await createNotesTarget(sql, "concurrent_notes", 80);
     const connections = [connectAsPostgres(), connectAsPostgres()];
     try {
@@ -309,13 +295,10 @@ Deno.test({
       await Promise.all(connections.map((connection) => connection.end()));
       await notes.drop();
     }
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: a row rewritten while its batch is embedded ends with the latest text's vector",
-  fn: async () => {
+Deno.test("worker: a row rewritten while its batch is embedded ends with the latest text's vector", () =>
+  withDatabase(async (sql) => {
     const notes = await createNotesTarget(sql, "race_notes", 10);
     const oldText = "note 3 about melody";
     const newText = "a ballad about sailing home across a stormy sea";
@@ -328,7 +311,7 @@ Deno.test({
         }
         return vectors;
       });
-      const report = await runWorker(queue, racing, {
+      const report = await runWorker(new PostgresTargetQueue(sql), racing, {
         ...options,
         batchSize: 10,
         target: "race_notes",
@@ -336,12 +319,12 @@ Deno.test({
       const race = only(report, "race_notes");
       assert.ok(rewritten, "the row was rewritten mid-batch");
       assert.equal(report.ok, true);
-      assert.deepEqual(race.stale, ["n0003"], "the old vector was refused as stale");
+      assert.deepEqual(race.staleKeys, ["n0003"], "the old vector was refused as stale");
       assert.equal(race.written, 10, "9 in the first batch, the rewritten row in the next");
       assert.equal(race.batches, 2);
 
       const [latest, old] = await localModel.embed([newText, oldText]);
-      const stored = await storedVector("race_notes", "n0003");
+      const stored = await storedVector(sql, "race_notes", "n0003");
       assert.ok(cosine(stored, latest) > 0.9999, "the stored vector is the new text's");
       assert.ok(cosine(stored, old) < 0.9, "and not the old text's");
       const [record] = await sql<{ hash: string; expected: string }[]>`
@@ -352,14 +335,11 @@ Deno.test({
     } finally {
       await notes.drop();
     }
-  },
-});
+  }));
 
-Deno.test({
-  ...testOptions,
-  name: "worker: a poison row is dead-lettered while the rest complete, and one call requeues it",
-  fn: async () => {
-    const notes = await createNotesTarget(sql, "poison_notes", 12, 2);
+Deno.test("worker: a poison row is dead-lettered while the rest complete, and one call requeues it", () =>
+  withDatabase(async (sql) => {
+    const notes = await createNotesTarget(sql, "poison_notes", 12, { maxAttempts: 2 });
     try {
       await sql`update public.poison_notes set body = 'POISON pill' where id = 'n0007'`;
       const picky = providerWith((texts, vectors) => {
@@ -368,17 +348,24 @@ Deno.test({
         }
         return vectors;
       });
+      const queue = new PostgresTargetQueue(sql);
       const poisonOptions = { ...options, target: "poison_notes" };
 
       const first = only(await runWorker(queue, picky, poisonOptions), "poison_notes");
       assert.equal(first.written, 11, "every other row was written");
-      assert.deepEqual(first.failed.map((row) => [row.key, row.deadLettered]), [["n0007", false]]);
-      assert.match(first.failed[0].error, /content filter/);
+      assert.deepEqual(first.failedRows.map((row) => [row.key, row.deadLettered]), [[
+        "n0007",
+        false,
+      ]]);
+      assert.match(first.failedRows[0].error, /content filter/);
 
       // Skip the backoff instead of waiting it out.
       await sql`update embeddings.queue set next_attempt_at = now() where target_id = ${notes.id}`;
       const second = only(await runWorker(queue, picky, poisonOptions), "poison_notes");
-      assert.deepEqual(second.failed.map((row) => [row.key, row.deadLettered]), [["n0007", true]]);
+      assert.deepEqual(second.failedRows.map((row) => [row.key, row.deadLettered]), [[
+        "n0007",
+        true,
+      ]]);
       assert.deepEqual(await queueCounts(sql, "poison_notes"), {
         embedded: 11,
         pending: 0,
@@ -398,13 +385,4 @@ Deno.test({
     } finally {
       await notes.drop();
     }
-  },
-});
-
-Deno.test({
-  ...testOptions,
-  name: "worker: close the database connection",
-  fn: async () => {
-    await sql.end();
-  },
-});
+  }));

@@ -2,7 +2,7 @@
 import { createClient } from "@supabase/supabase-js";
 import postgres from "postgres";
 import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
-import type { WorkerReport } from "../supabase/functions/_shared/worker.ts";
+import type { WorkerReport } from "../supabase/functions/_shared/worker_report.ts";
 import { apiKey } from "./stack/api_keys.ts";
 import { startStack } from "./stack/local_stack.ts";
 import { apiUrl, databaseUrl, localStackModel, seedSqlFile } from "./stack/local_stack_settings.ts";
@@ -10,13 +10,6 @@ import { apiUrl, databaseUrl, localStackModel, seedSqlFile } from "./stack/local
 console.log("1. Starting the local stack (PostgreSQL 15 + pgvector, functions gateway)...");
 const stack = await startStack();
 console.log(`   database ${stack.database}, functions gateway ${stack.gateway}`);
-if (stack.switchedToLocalModel.length > 0) {
-  console.log(
-    `   targets switched from gte-small (Supabase only) to the offline model: ${
-      stack.switchedToLocalModel.join(", ")
-    }`,
-  );
-}
 
 const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
 try {
@@ -24,11 +17,11 @@ try {
   // Deleting and inserting again makes the queue trigger queue every row, as new rows would be.
   const deleted = await sql`delete from public.music_knowledge`;
   await sql.file(seedSqlFile);
-  const [queued] = await sql<{ rows: number; pending: number }[]>`
-    select total_rows::int as rows, (pending + in_flight)::int as pending
+  const [loaded] = await sql<{ rows: number; queued: number }[]>`
+    select total_rows::int as rows, (pending + in_flight)::int as queued
     from embeddings.status where name = 'music_knowledge'`;
   console.log(
-    `   ${queued.rows} rows in music_knowledge (${deleted.count} earlier rows removed); ${queued.pending} queued for embedding`,
+    `   ${loaded.rows} rows in music_knowledge (${deleted.count} earlier rows removed); ${loaded.queued} queued for embedding`,
   );
 
   console.log("3. The seed's mistake, tried: invoking embed with the anon key...");
@@ -53,7 +46,7 @@ try {
   }
   console.log(`   function says: ${report.message}`);
   console.log(
-    `   claimed ${report.claimed}, written ${report.written}, failed ${report.failed}, still queued ${report.pending}, ${report.batches} batches, ${report.durationMs} ms, model ${report.model}`,
+    `   claimed ${report.claimed}, written ${report.written}, failed ${report.failed}, still queued ${report.queued}, ${report.batches} batches, ${report.durationMs} ms, model ${report.model}`,
   );
   const music = report.targets.find((target) => target.target === "music_knowledge");
 
@@ -72,14 +65,14 @@ try {
       stored.dims?.join(", ") ?? "none"
     }; norms ${stored.min_norm?.toFixed(4)}..${stored.max_norm?.toFixed(4)}`,
   );
-  const [status] = await sql<{ embedded: number; pending: number; dead: number }[]>`
-    select embedded::int, (pending + in_flight)::int as pending, dead_lettered::int as dead
+  const [status] = await sql<{ embedded: number; queued: number; dead: number }[]>`
+    select embedded::int, (pending + in_flight)::int as queued, dead_lettered::int as dead
     from embeddings.status where name = 'music_knowledge'`;
   console.log(
-    `   embeddings.status: ${status.embedded} embedded with the current model, ${status.pending} queued, ${status.dead} dead-lettered`,
+    `   embeddings.status: ${status.embedded} embedded with the current model, ${status.queued} queued, ${status.dead} dead-lettered`,
   );
   const verified = report.ok && stored.embedded === stored.rows &&
-    music?.written === stored.rows && status.embedded === stored.rows && status.pending === 0;
+    music?.written === stored.rows && status.embedded === stored.rows && status.queued === 0;
   console.log(verified ? "   VERIFIED: every row is stored." : "   NOT VERIFIED: see above.");
 
   console.log('6. Searching: "how do I write a catchy chorus melody?"');

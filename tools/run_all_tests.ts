@@ -1,13 +1,8 @@
-// `deno task test`: starts the local stack if needed, runs pgTAP (pg_prove, as `supabase test db`) and the Deno tests, and prints one `N passed, N failed` line.
+// `deno task test`: starts the local stack if needed, runs Supabase's linter and advisors, pgTAP (pg_prove, as `supabase test db`) and the Deno tests, and prints one `N passed, N failed` line.
 import { join } from "node:path";
+import { lintFunctions, runAdvisors, type SuiteResult } from "./database_checks.ts";
 import { startStack, stopStack } from "./stack/local_stack.ts";
-import { databasePort, projectRoot } from "./stack/local_stack_settings.ts";
-
-interface SuiteResult {
-  name: string;
-  passed: number;
-  failed: number;
-}
+import { postgresConnectionArgs, projectRoot } from "./stack/local_stack_settings.ts";
 
 async function runAndShow(
   program: string,
@@ -41,12 +36,7 @@ async function runAndShow(
 /** pg_prove's summary: Tests=N, and per failing file "Tests: N Failed: F"; NOTESTS is a failure. */
 async function runPgTap(): Promise<SuiteResult> {
   const { code, output } = await runAndShow("pg_prove", [
-    "-h",
-    "127.0.0.1",
-    "-p",
-    String(databasePort),
-    "-U",
-    "postgres",
+    ...postgresConnectionArgs,
     "-d",
     "postgres",
     "--ext",
@@ -93,7 +83,13 @@ try {
   Deno.exit(1);
 }
 
-const results = [await runPgTap(), await runDenoTests()];
+// Supabase's linter and advisors see the migrations alone, before any test adds its helpers.
+const results = [
+  await lintFunctions(),
+  await runAdvisors(),
+  await runPgTap(),
+  await runDenoTests(),
+];
 // Leave the machine as we found it: a stack this run started is stopped again.
 if (startedHere) await stopStack();
 for (const result of results) {

@@ -76,24 +76,12 @@ as $$
 $$;
 comment on function auth.jwt() is 'LOCAL STAND-IN: the JWT claims of the current API request.';
 
-create or replace function auth.uid() returns uuid
-language sql stable
-as $$
-  select coalesce(
-    nullif(current_setting('request.jwt.claim.sub', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
-  )::uuid
-$$;
+create or replace function auth.uid() returns uuid language sql stable as $$
+  select coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''), auth.jwt() ->> 'sub')::uuid $$;
 comment on function auth.uid() is 'LOCAL STAND-IN: the user id (sub claim) of the current API request.';
 
-create or replace function auth.role() returns text
-language sql stable
-as $$
-  select coalesce(
-    nullif(current_setting('request.jwt.claim.role', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
-  )::text
-$$;
+create or replace function auth.role() returns text language sql stable as $$
+  select coalesce(nullif(current_setting('request.jwt.claim.role', true), ''), auth.jwt() ->> 'role') $$;
 comment on function auth.role() is 'LOCAL STAND-IN: the role claim of the current API request.';
 
 grant execute on function auth.jwt(), auth.uid(), auth.role() to anon, authenticated, service_role;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs PostgreSQL 15 with pgvector, pgTAP, pg_cron and pg_prove on Debian/Ubuntu (run as root).
+# Installs PostgreSQL 15 with pgvector, pgTAP, pg_cron, plpgsql_check (for `supabase db lint`) and pg_prove on
+# Debian/Ubuntu (run as root).
 # pgvector is not packaged for Debian 12, so it is built from Debian's source package (trixie).
 set -euo pipefail
 
@@ -11,6 +12,7 @@ have_everything() {
     [ -f "$PG_SHARE/pgtap.control" ] &&
     [ -f "$PG_SHARE/pg_cron.control" ] &&
     [ -f "$PG_SHARE/vector.control" ] &&
+    [ -f "$PG_SHARE/plpgsql_check.control" ] &&
     command -v pg_prove >/dev/null
 }
 
@@ -20,20 +22,21 @@ fi
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   cat >&2 <<'MSG'
-PostgreSQL 15 with pgvector, pgTAP and pg_cron is missing, and this is not root on Debian/Ubuntu,
-so it cannot be installed automatically. Install, as an administrator:
+PostgreSQL 15 with pgvector, pgTAP, pg_cron and plpgsql_check is missing, and this is not root on
+Debian/Ubuntu, so it cannot be installed automatically. Install, as an administrator:
   postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
-  libtap-parser-sourcehandler-pgtap-perl, and pgvector 0.8 for PostgreSQL 15
+  postgresql-15-plpgsql-check libtap-parser-sourcehandler-pgtap-perl, and pgvector 0.8 for PostgreSQL 15
   (https://github.com/pgvector/pgvector#installation).
 MSG
   exit 3
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-echo "stack: installing PostgreSQL 15, pgTAP, pg_cron and pg_prove from Debian's packages" >&2
+echo "stack: installing PostgreSQL 15, pgTAP, pg_cron, plpgsql_check and pg_prove from Debian's packages" >&2
 apt-get update -qq
 apt-get install -y -qq postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
-  postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl dpkg-dev make gcc >/dev/null
+  postgresql-15-cron postgresql-15-plpgsql-check libtap-parser-sourcehandler-pgtap-perl \
+  dpkg-dev make gcc >/dev/null
 
 if [ ! -f "$PG_SHARE/vector.control" ]; then
   echo "stack: building pgvector from Debian's source package (trixie)" >&2
@@ -57,4 +60,4 @@ have_everything || {
   echo "stack: installation finished but something is still missing" >&2
   exit 1
 }
-echo "stack: PostgreSQL 15 with pgvector, pgTAP and pg_cron is installed" >&2
+echo "stack: PostgreSQL 15 with pgvector, pgTAP, pg_cron and plpgsql_check is installed" >&2

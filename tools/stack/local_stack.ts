@@ -9,7 +9,6 @@ import {
   functionsUrl,
   gatewayLogFile,
   gatewayPidFile,
-  hostedDefaultModel,
   jwtSecret,
   localDir,
   localStackModel,
@@ -35,16 +34,14 @@ export async function applyMigrations(url = databaseUrl): Promise<string> {
 }
 
 /**
- * LOCAL STAND-IN step: switches targets registered with gte-small (which runs only on Supabase)
- * to the offline model, through the same set_target_model a user would call. Returns their names.
+ * LOCAL STAND-IN step: gte-small runs only on Supabase, so the local database names the offline
+ * model as its default (the setting embeddings.default_model(), which the app migrations register
+ * targets with, reads). Set before the migrations, it costs no model switch at any start.
  */
-async function adoptLocalModel(sql: postgres.Sql): Promise<string[]> {
-  const switched = await sql<{ name: string }[]>`
-    select t.name, embeddings.set_target_model(t.id, ${localStackModel.model}, ${localStackModel.dimensions})
-    from embeddings.targets as t
-    where t.model = ${hostedDefaultModel}
-    order by t.id`;
-  return switched.map((row) => row.name);
+async function setLocalDefaultModel(sql: postgres.Sql): Promise<void> {
+  await sql.unsafe(
+    `alter database postgres set embeddings.default_model = '${localStackModel.model}'`,
+  );
 }
 
 async function gatewayIsHealthy(): Promise<boolean> {
@@ -113,8 +110,8 @@ async function setLocalVaultSecrets(sql: postgres.Sql): Promise<string[]> {
 export interface StackStartReport {
   database: "started" | "already running";
   migrations: string;
-  /** Targets switched from gte-small to the offline model. */
-  switchedToLocalModel: string[];
+  /** The model the app migrations register targets with here. */
+  defaultModel: string;
   /** Vault secrets set for the scheduled dispatch. */
   vaultSecrets: string[];
   gateway: "started" | "already running";
@@ -124,19 +121,26 @@ export interface StackStartReport {
 /** Starts whatever is not running yet; a second call reuses what runs. */
 export async function startStack(): Promise<StackStartReport> {
   const database = await startPostgres();
-  const migrations = await applyMigrations();
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  let switchedToLocalModel: string[];
+  let migrations: string;
   let vaultSecrets: string[];
   try {
-    switchedToLocalModel = await adoptLocalModel(sql);
+    await setLocalDefaultModel(sql);
+    migrations = await applyMigrations();
     vaultSecrets = await setLocalVaultSecrets(sql);
   } finally {
     await sql.end();
   }
   const gateway = await startGateway();
   const pgNetWorker = await startPgNetWorker();
-  return { database, migrations, switchedToLocalModel, vaultSecrets, gateway, pgNetWorker };
+  return {
+    database,
+    migrations,
+    defaultModel: localStackModel.model,
+    vaultSecrets,
+    gateway,
+    pgNetWorker,
+  };
 }
 
 export async function stopStack(): Promise<

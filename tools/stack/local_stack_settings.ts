@@ -17,6 +17,15 @@ export const seedSqlFile = join(projectRoot, "supabase", "seed.sql");
 export const postgresBinDir = "/usr/lib/postgresql/15/bin";
 export const databasePort = 54322;
 export const apiPort = 54321;
+/** How psql-family programs (pg_isready, pg_prove) reach the local database. */
+export const postgresConnectionArgs = [
+  "-h",
+  "127.0.0.1",
+  "-p",
+  String(databasePort),
+  "-U",
+  "postgres",
+];
 export const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:${databasePort}/postgres`;
 export const apiUrl = `http://127.0.0.1:${apiPort}`;
 export const functionsUrl = `${apiUrl}/functions/v1`;
@@ -25,11 +34,11 @@ export const functionsUrl = `${apiUrl}/functions/v1`;
 export const jwtSecret = "super-secret-jwt-token-with-at-least-32-characters-long";
 
 /**
- * The model the local stack's targets embed with. Migrations register targets with gte-small,
- * Supabase's built-in model, which cannot run here; the stack switches them to the offline model
- * the embed function uses by default off Supabase (tests check the two names agree).
+ * The model the local stack's targets embed with: the offline model the embed function uses by
+ * default off Supabase (a test checks the two names agree). The stack sets it as the database's
+ * embeddings.default_model before the migrations, which register targets with it; on Supabase
+ * they get gte-small.
  */
-export const hostedDefaultModel = "gte-small";
 export const localStackModel = { model: "universal-sentence-encoder-lite-384", dimensions: 384 };
 
 export const pgNetWorkerPidFile = join(localDir, "pg-net-worker.pid");

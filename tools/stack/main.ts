@@ -1,6 +1,5 @@
 // Command line for the local stack: `deno task stack:start | stack:stop | stack:status`.
 import { stackStatus, startStack, stopStack } from "./local_stack.ts";
-import { localStackModel } from "./local_stack_settings.ts";
 
 async function printStatus(): Promise<void> {
   const status = await stackStatus();
@@ -22,13 +21,7 @@ try {
     case "start": {
       const report = await startStack();
       console.log(
-        `database: ${report.database}\n${report.migrations}\n${
-          report.switchedToLocalModel.length > 0
-            ? `targets switched from gte-small to ${localStackModel.model}: ${
-              report.switchedToLocalModel.join(", ")
-            }\n`
-            : ""
-        }vault secrets set: ${
+        `database: ${report.database}\n${report.migrations}\ndefault model (embeddings.default_model): ${report.defaultModel}\nvault secrets set: ${
           report.vaultSecrets.join(", ")
         }\nfunctions gateway: ${report.gateway}\npg_net worker (stand-in): ${report.pgNetWorker}\n`,
       );

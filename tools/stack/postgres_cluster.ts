@@ -6,6 +6,7 @@ import {
   databaseUrl,
   localDir,
   postgresBinDir,
+  postgresConnectionArgs,
   postgresDataDir,
   postgresLogFile,
   postgresSocketDir,
@@ -29,20 +30,15 @@ export async function ensurePostgresInstalled(): Promise<void> {
   const result = await runCommand("bash", [installScript], { allowFailure: true });
   if (result.code !== 0) {
     throw new Error(
-      `PostgreSQL 15 with pgvector, pgTAP and pg_cron is not available:\n${result.stderr.trim()}`,
+      `PostgreSQL 15 with pgvector, pgTAP, pg_cron and plpgsql_check is not available:\n${result.stderr.trim()}`,
     );
   }
 }
 
 export async function isPostgresRunning(): Promise<boolean> {
-  const result = await runCommand(join(postgresBinDir, "pg_isready"), [
-    "-h",
-    "127.0.0.1",
-    "-p",
-    String(databasePort),
-    "-U",
-    "postgres",
-  ], { allowFailure: true });
+  const result = await runCommand(join(postgresBinDir, "pg_isready"), postgresConnectionArgs, {
+    allowFailure: true,
+  });
   return result.code === 0;
 }
 

@@ -1,5 +1,6 @@
 // Embeds a claimed batch: one provider call, and when that fails, row by row so one bad row cannot sink the rest.
 import { embeddingProblem } from "./embedding_checks.ts";
+import { errorMessage } from "./error_message.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
 import type { ClaimedRow, RowEmbedding, RowFailure } from "./target_queue.ts";
 
@@ -15,10 +16,6 @@ export interface EmbeddedRows {
   untried: ClaimedRow[];
   /** Set when the provider failed for the first rows it was given alone, and for the batch. */
   providerDown: string | null;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function embedTexts(

@@ -1,19 +1,12 @@
 // Reads the embed function's configuration from its environment, once, and says exactly what is wrong with it.
 import { type ProviderName, providerNames } from "./providers/embedding_provider.ts";
-
-export interface OpenAiConfig {
-  baseUrl: string;
-  apiKey: string | undefined;
-  model: string;
-  dimensions: number;
-}
+import type { ProviderSettings } from "./providers/provider_settings.ts";
 
 export interface EmbedConfig {
   /** Postgres connection string (SUPABASE_DB_URL on Supabase). */
   databaseUrl: string;
-  /** EMBEDDING_PROVIDER, or the default for where the code runs. */
-  provider: ProviderName;
-  openai: OpenAiConfig;
+  /** EMBEDDING_PROVIDER (or the default for where the code runs) and the OPENAI_* settings. */
+  providerSettings: ProviderSettings;
   /** When set, the function verifies JWT signatures itself as well as the gateway. */
   jwtSecret: string | undefined;
 }
@@ -54,12 +47,14 @@ export function readEmbedConfig(env: Environment, onSupabase: boolean): EmbedCon
   }
   return {
     databaseUrl,
-    provider: provider as ProviderName,
-    openai: {
-      baseUrl: env.OPENAI_BASE_URL || "https://api.openai.com/v1",
-      apiKey: env.OPENAI_API_KEY || undefined,
-      model: env.OPENAI_EMBEDDING_MODEL || "text-embedding-3-small",
-      dimensions: positiveInteger(env, "OPENAI_EMBEDDING_DIMENSIONS", 384),
+    providerSettings: {
+      provider: provider as ProviderName,
+      openai: {
+        baseUrl: env.OPENAI_BASE_URL || "https://api.openai.com/v1",
+        apiKey: env.OPENAI_API_KEY || undefined,
+        model: env.OPENAI_EMBEDDING_MODEL || "text-embedding-3-small",
+        dimensions: positiveInteger(env, "OPENAI_EMBEDDING_DIMENSIONS", 384),
+      },
     },
     jwtSecret: env.SUPABASE_JWT_SECRET || undefined,
   };

@@ -5,6 +5,7 @@ import type {
   FailOutcome,
   RowEmbedding,
   RowFailure,
+  Target,
   TargetQueue,
   TargetStatus,
   WriteOutcome,
@@ -12,6 +13,14 @@ import type {
 
 type Sql = postgres.Sql;
 type TransactionSql = postgres.TransactionSql;
+
+interface TargetRow {
+  id: string;
+  name: string;
+  source: string;
+  model: string;
+  dimensions: number;
+}
 
 interface StatusRow {
   target_id: string;
@@ -27,6 +36,24 @@ interface StatusRow {
   backfill_done: boolean;
   last_error: string | null;
   last_write_at: Date | null;
+}
+
+function toTargetStatus(row: StatusRow): TargetStatus {
+  return {
+    id: Number(row.target_id),
+    name: row.name,
+    source: row.source,
+    model: row.model,
+    dimensions: row.dimensions,
+    totalRows: Number(row.total_rows),
+    embedded: Number(row.embedded),
+    pending: Number(row.pending),
+    inFlight: Number(row.in_flight),
+    deadLettered: Number(row.dead_lettered),
+    backfillDone: row.backfill_done,
+    lastError: row.last_error,
+    lastWriteAt: row.last_write_at?.toISOString() ?? null,
+  };
 }
 
 export class PostgresTargetQueue implements TargetQueue {
@@ -47,27 +74,42 @@ export class PostgresTargetQueue implements TargetQueue {
     }) as T;
   }
 
-  targets(): Promise<TargetStatus[]> {
+  listTargets(): Promise<Target[]> {
     return this.#asServiceRole(async (tx) => {
-      const rows = await tx<StatusRow[]>`
-        select target_id, name, source, model, dimensions, total_rows, embedded, pending,
-               in_flight, dead_lettered, backfill_done, last_error, last_write_at
-        from embeddings.target_status()`;
+      const rows = await tx<TargetRow[]>`
+        select t.id, t.name,
+               format('%I.%I.%I', t.table_schema, t.table_name, t.embedding_column) as source,
+               t.model, t.dimensions
+        from embeddings.targets as t
+        order by t.id`;
       return rows.map((row) => ({
-        id: Number(row.target_id),
+        id: Number(row.id),
         name: row.name,
         source: row.source,
         model: row.model,
         dimensions: row.dimensions,
-        totalRows: Number(row.total_rows),
-        embedded: Number(row.embedded),
-        pending: Number(row.pending),
-        inFlight: Number(row.in_flight),
-        deadLettered: Number(row.dead_lettered),
-        backfillDone: row.backfill_done,
-        lastError: row.last_error,
-        lastWriteAt: row.last_write_at?.toISOString() ?? null,
       }));
+    });
+  }
+
+  readStatus(targetIds?: readonly number[]): Promise<TargetStatus[]> {
+    return this.#asServiceRole(async (tx) => {
+      const rows = targetIds === undefined
+        ? await tx<StatusRow[]>`
+          select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
+                 s.pending, s.in_flight, s.dead_lettered, s.backfill_done, s.last_error,
+                 s.last_write_at
+          from embeddings.status() as s
+          order by s.target_id`
+        // One call of embeddings.status(id) per id: only the targets asked for are counted.
+        : await tx<StatusRow[]>`
+          select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
+                 s.pending, s.in_flight, s.dead_lettered, s.backfill_done, s.last_error,
+                 s.last_write_at
+          from unnest(${[...targetIds]}::bigint[]) with ordinality as requested(id, position)
+          cross join lateral embeddings.status(requested.id) as s
+          order by requested.position`;
+      return rows.map(toTargetStatus);
     });
   }
 

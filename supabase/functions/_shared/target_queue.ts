@@ -1,13 +1,17 @@
-// What the worker needs from the database: the targets and their status, and the claim / write / fail / release calls.
+// What the worker needs from the database: the registered targets and their status, and the claim / write / fail / release calls.
 
-/** One registered target as embeddings.status reports it, read from the database. */
-export interface TargetStatus {
+/** One registered target, as the registry (embeddings.targets) holds it. */
+export interface Target {
   id: number;
   name: string;
   /** schema.table.column of the embedding. */
   source: string;
   model: string;
   dimensions: number;
+}
+
+/** A target's counts as embeddings.status(target_id) reports them, read from the database. */
+export interface TargetStatus extends Target {
   totalRows: number;
   /** Rows whose stored vector was made by the target's current model from their current text. */
   embedded: number;
@@ -65,8 +69,13 @@ export interface FailOutcome {
 }
 
 export interface TargetQueue {
-  /** Every registered target with its status, in id order. */
-  targets(): Promise<TargetStatus[]>;
+  /** Every registered target, in id order, read from the registry alone (no table is counted). */
+  listTargets(): Promise<Target[]>;
+  /**
+   * The status of the given targets, in the order given (a target no longer registered is left
+   * out), or of every target, in id order, when no ids are given. Counting scans each table.
+   */
+  readStatus(targetIds?: readonly number[]): Promise<TargetStatus[]>;
   claimBatch(targetId: number, batchSize: number, leaseSeconds: number): Promise<ClaimedBatch>;
   writeBatch(
     targetId: number,

@@ -7,7 +7,8 @@ import { createProvider } from "../_shared/providers/create_provider.ts";
 import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.ts";
 import { supabaseAiRuntime } from "../_shared/providers/gte_small_provider.ts";
 import { authorizeServiceRole } from "../_shared/service_role_authorization.ts";
-import { runWorker, type WorkerReport, WorkerRequestError } from "../_shared/worker.ts";
+import { runWorker, WorkerRequestError } from "../_shared/worker.ts";
+import type { WorkerReport } from "../_shared/worker_report.ts";
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body, null, 2), {
@@ -19,7 +20,7 @@ function json(status: number, body: unknown): Response {
 /** 200 only when every target's work went through; 502 when the provider is down; else 500. */
 function statusOf(report: WorkerReport): number {
   if (report.ok) return 200;
-  return report.stoppedBecause === "embedding provider failed" ? 502 : 500;
+  return report.stoppedBecause === "provider_failed" ? 502 : 500;
 }
 
 let config: EmbedConfig | undefined;
@@ -49,7 +50,7 @@ Deno.serve(async (request) => {
 
   try {
     sql ??= connectDatabase(config.databaseUrl);
-    provider ??= createProvider(config);
+    provider ??= createProvider(config.providerSettings);
     const report = await runWorker(new PostgresTargetQueue(sql), await provider, parsed.options);
     return json(statusOf(report), report);
   } catch (error) {

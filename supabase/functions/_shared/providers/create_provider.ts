@@ -1,19 +1,19 @@
-// Builds the embedding provider the configuration names.
-import type { EmbedConfig } from "../embed_config.ts";
+// Builds the embedding provider the settings name.
 import type { EmbeddingProvider } from "./embedding_provider.ts";
 import { GteSmallProvider } from "./gte_small_provider.ts";
 import { OpenAiCompatibleProvider } from "./openai_compatible_provider.ts";
+import type { ProviderSettings } from "./provider_settings.ts";
 
-export async function createProvider(config: EmbedConfig): Promise<EmbeddingProvider> {
-  switch (config.provider) {
+export async function createProvider(settings: ProviderSettings): Promise<EmbeddingProvider> {
+  switch (settings.provider) {
     case "gte-small":
       return new GteSmallProvider();
     case "openai":
-      if (!config.openai.apiKey && config.openai.baseUrl.startsWith("https://api.openai.com")) {
+      if (!settings.openai.apiKey && settings.openai.baseUrl.startsWith("https://api.openai.com")) {
         throw new Error("EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY for api.openai.com");
       }
       return new OpenAiCompatibleProvider({
-        ...config.openai,
+        ...settings.openai,
         requestBatchSize: 256,
         timeoutMs: 30_000,
       });

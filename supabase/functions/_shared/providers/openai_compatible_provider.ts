@@ -1,12 +1,9 @@
 // Provider for any OpenAI-compatible /embeddings endpoint (OpenAI, Azure-style gateways, Ollama, vLLM...).
 import type { EmbeddingProvider } from "./embedding_provider.ts";
 import { chunkTexts } from "./embedding_provider.ts";
+import type { OpenAiSettings } from "./provider_settings.ts";
 
-export interface OpenAiCompatibleSettings {
-  baseUrl: string;
-  apiKey: string | undefined;
-  model: string;
-  dimensions: number;
+export interface OpenAiCompatibleSettings extends OpenAiSettings {
   /** Texts per HTTP request. */
   requestBatchSize: number;
   timeoutMs: number;

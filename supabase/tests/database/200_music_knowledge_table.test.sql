@@ -1,7 +1,8 @@
--- The music_knowledge table keeps updated_at and fts current and has its vector and text indexes.
+-- 200 App: the music_knowledge table has its vector and text columns and indexes, and keeps updated_at
+-- and fts current.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(9);
+select plan(10);
 
 select col_type_is('public', 'music_knowledge', 'embedding', 'extensions', 'vector(384)',
   'embedding is vector(384)');
@@ -18,6 +19,10 @@ select ok(
   'fts has a GIN index'
 );
 
+select trigger_is('public', 'music_knowledge', 'music_knowledge_set_updated_at', 'public', 'set_updated_at',
+  'updated_at is kept by the app''s shared trigger function public.set_updated_at()');
+
+-- One row, written a day ago (the transaction rolls it back).
 delete from public.music_knowledge;
 insert into public.music_knowledge (id, topic, category, suggestion, updated_at) values
   ('00000000-0000-4000-8000-000000000001', 'reverb_sends', 'mixing', 'Use a send bus.', now() - interval '1 day');
@@ -30,7 +35,7 @@ select ok(
 update public.music_knowledge set suggestion = 'Use a send bus and high-pass the return.';
 select ok(
   (select updated_at > now() - interval '1 minute' from public.music_knowledge),
-  'changing the text moves updated_at to now'
+  'changing the text moves updated_at to now (public.set_updated_at)'
 );
 select ok(
   (select fts @@ to_tsquery('english', 'high-pass') from public.music_knowledge),
@@ -38,8 +43,7 @@ select ok(
 );
 
 update public.music_knowledge set updated_at = now() - interval '1 day';
-update public.music_knowledge
-  set embedding = (select array_agg(0.05)::real[]::extensions.vector from generate_series(1, 384));
+update public.music_knowledge set embedding = tests.vector_json(384)::text::extensions.vector;
 select ok(
   (select updated_at < now() - interval '1 hour' from public.music_knowledge),
   'writing only the embedding leaves updated_at alone'

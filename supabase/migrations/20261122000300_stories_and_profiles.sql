@@ -1,5 +1,8 @@
--- The seed's second system: users' stories and profiles, each with an embedding filled by the
--- worker. Users manage their own rows through RLS but can never write an embedding column.
+-- =============================================================================================
+-- APP: stories and profiles, the seed's second system, as embedding targets
+-- =============================================================================================
+-- Users manage their own rows through RLS but can never write an embedding column; the worker
+-- fills every user's embeddings.
 
 -- =============================================================================================
 -- Stories
@@ -20,7 +23,7 @@ create index stories_embedding_hnsw_idx on public.stories using hnsw (embedding 
 
 create trigger stories_set_updated_at
   before update of title, body on public.stories
-  for each row execute function embeddings.set_updated_at();
+  for each row execute function public.set_updated_at();
 
 alter table public.stories enable row level security;
 -- Clients may write only the text; the embedding column is the worker's.
@@ -53,16 +56,15 @@ create policy "Users can delete their own stories"
 comment on policy "Users can delete their own stories" on public.stories is
   'A signed-in user deletes only their own stories.';
 
-create or replace function embeddings.story_content(story public.stories)
+create or replace function public.story_content(story public.stories)
 returns text
-language sql
-immutable
-set search_path = ''
+language sql immutable set search_path = ''
 as $$
   select story.title || E'\n\n' || story.body
 $$;
-comment on function embeddings.story_content(public.stories) is
+comment on function public.story_content(public.stories) is
   'The text embedded for a story: its title, a blank line, its body.';
+revoke execute on function public.story_content(public.stories) from public, anon, authenticated;
 
 -- =============================================================================================
 -- Profiles
@@ -81,7 +83,7 @@ create index profiles_preference_embedding_hnsw_idx
 
 create trigger profiles_set_updated_at
   before update of display_name, preferences on public.profiles
-  for each row execute function embeddings.set_updated_at();
+  for each row execute function public.set_updated_at();
 
 alter table public.profiles enable row level security;
 revoke insert, update, delete, truncate on public.profiles from anon, authenticated;
@@ -107,27 +109,22 @@ create policy "Users can update their own profile"
 comment on policy "Users can update their own profile" on public.profiles is
   'A signed-in user edits only their own profile (and only display_name and preferences: column grants).';
 
-create or replace function embeddings.profile_preferences_content(profile public.profiles)
+create or replace function public.profile_preferences_content(profile public.profiles)
 returns text
-language sql
-immutable
-set search_path = ''
+language sql immutable set search_path = ''
 as $$
   select profile.preferences
 $$;
-comment on function embeddings.profile_preferences_content(public.profiles) is
+comment on function public.profile_preferences_content(public.profiles) is
   'The text embedded for a profile: the user''s stated preferences.';
+revoke execute on function public.profile_preferences_content(public.profiles) from public, anon, authenticated;
 
-revoke execute on function
-  embeddings.story_content(public.stories),
-  embeddings.profile_preferences_content(public.profiles)
-from public, anon, authenticated;
 
 -- =============================================================================================
--- Register both as embedding targets (gte-small, Supabase's built-in model; see set_target_model)
+-- Register both (the default model: gte-small on Supabase; see embeddings.default_model)
 -- =============================================================================================
 select embeddings.register_target(
-  'public.stories', 'id', 'embeddings.story_content(public.stories)', 'embedding', 'gte-small', 384);
+  'public.stories', 'id', 'public.story_content(public.stories)', 'embedding', embeddings.default_model(), 384);
 select embeddings.register_target(
-  'public.profiles', 'id', 'embeddings.profile_preferences_content(public.profiles)',
-  'preference_embedding', 'gte-small', 384);
+  'public.profiles', 'id', 'public.profile_preferences_content(public.profiles)',
+  'preference_embedding', embeddings.default_model(), 384);

@@ -1,33 +1,48 @@
--- The seed's silent failure, pinned down: a client role's UPDATE of embedding changes no row,
--- and here it fails loudly instead of answering success.
+-- 210 App: every public table has row-level security; clients may read music_knowledge but never write
+-- it. The seed's silent failure, pinned down: a client's UPDATE of embedding fails loudly instead of
+-- answering success while changing no row.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(8);
+select plan(12);
 
--- Start from an empty table; the transaction rolls everything back.
+select is_empty(
+  $$ select format('%I.%I', n.nspname, c.relname) from pg_catalog.pg_class as c
+     join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relrowsecurity $$,
+  'every table in public has row-level security enabled'
+);
+select policies_are(
+  'public', 'music_knowledge',
+  array['Anyone can read music knowledge'],
+  'music_knowledge has only the read policy'
+);
+select policy_cmd_is(
+  'public', 'music_knowledge', 'Anyone can read music knowledge', 'select',
+  'the only policy on music_knowledge is for select'
+);
+select policy_roles_are(
+  'public', 'music_knowledge', 'Anyone can read music knowledge', array['anon', 'authenticated'],
+  'anon and authenticated may read music_knowledge'
+);
+
+-- Start from 20 rows without embeddings; the transaction rolls everything back.
 delete from public.music_knowledge;
 insert into public.music_knowledge (id, topic, category, suggestion)
 select ('00000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'topic_' || i, 'test', 'suggestion ' || i
 from generate_series(1, 20) as i;
 
--- A valid 384-dimension vector literal for the attempts below.
-create temporary table attempt_vector as
-select ('[' || array_to_string(array_fill(0.05::real, array[384]), ',') || ']') as literal;
-grant select on attempt_vector to anon, authenticated;
-
 set local role anon;
 select throws_ok(
-  format('update public.music_knowledge set embedding = %L', (select literal from attempt_vector)),
+  format('update public.music_knowledge set embedding = %L', tests.vector_json(384)),
   '42501',
   'permission denied for table music_knowledge',
   'anon''s direct UPDATE of embedding is refused with an error, not a silent 200'
 );
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}';
+select tests.authenticate_as('11111111-1111-4111-8111-111111111111');
 select throws_ok(
-  format('update public.music_knowledge set embedding = %L', (select literal from attempt_vector)),
+  format('update public.music_knowledge set embedding = %L', tests.vector_json(384)),
   '42501',
   null,
   'a signed-in user''s direct UPDATE of embedding is refused too'
@@ -38,7 +53,7 @@ select throws_ok(
   null,
   'a signed-in user cannot insert music knowledge'
 );
-reset role;
+select tests.clear_authentication();
 
 select is(
   (select count(*)::int from public.music_knowledge where embedding is not null),
@@ -51,10 +66,10 @@ select is(
 grant update on public.music_knowledge to anon;
 set local role anon;
 select lives_ok(
-  format('update public.music_knowledge set embedding = %L', (select literal from attempt_vector)),
+  format('update public.music_knowledge set embedding = %L', tests.vector_json(384)),
   'with the default grant, anon''s UPDATE raises nothing (the seed''s "success")'
 );
-reset role;
+select tests.clear_authentication();
 select is(
   (select count(*)::int from public.music_knowledge where embedding is not null),
   0,
@@ -72,7 +87,7 @@ select is(
   20,
   'anon sees every embedding still empty'
 );
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

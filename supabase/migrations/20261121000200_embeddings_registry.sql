@@ -1,10 +1,15 @@
--- Any table can be an embedding target: a registry of targets, a queue of rows to embed (filled by
--- triggers and by a chunked backfill), the record of which content and model each row was
--- embedded with, and the service-role API a worker uses to claim, write and fail rows.
+-- =============================================================================================
+-- EMBEDDING ENGINE 2/6: the registry of targets, the queue, and how rows get into it
+-- =============================================================================================
+-- A target is a table's vector column, with the key, the content function that says what text a
+-- row embeds, and the model. Triggers queue rows whose text changes; a chunked backfill queues
+-- the rows that were there first. Internal functions start with `_`.
 
 -- =============================================================================================
--- Registry
+-- Tables
 -- =============================================================================================
+
+/** Registered targets. Change it only through register_target, set_target_model, unregister_target. */
 create table embeddings.targets (
   id bigint generated always as identity primary key,
   name text not null unique,
@@ -12,7 +17,9 @@ create table embeddings.targets (
   table_name name not null,
   key_column name not null,
   key_type text not null check (key_type in ('uuid', 'bigint', 'integer', 'text')),
-  content_function regprocedure not null,
+  -- The schema-qualified signature as text, resolved with to_regprocedure when used: a reg*
+  -- column would block pg_upgrade (Supabase's advisor, unsupported_reg_types).
+  content_function text not null,
   embedding_column name not null,
   model text not null check (model <> ''),
   dimensions integer not null check (dimensions between 1 and 16000),
@@ -25,8 +32,10 @@ create table embeddings.targets (
   unique (table_schema, table_name, embedding_column)
 );
 comment on table embeddings.targets is
-  'Registered embedding targets: which table, key, content function, embedding column, model and dimensions. Change it only through register_target, set_target_model and unregister_target.';
+  'Registered embedding targets: table, key, content function (signature as text), embedding column, model and dimensions. Change it only through register_target, set_target_model and unregister_target. RLS on with no policy on purpose: only service_role (which bypasses RLS) reads it.';
+alter table embeddings.targets enable row level security;
 
+/** Rows that need an embedding, one entry per row however often it changed. */
 create table embeddings.queue (
   target_id bigint not null references embeddings.targets (id) on delete cascade,
   row_key text not null,
@@ -40,10 +49,12 @@ create table embeddings.queue (
   primary key (target_id, row_key)
 );
 comment on table embeddings.queue is
-  'Rows that need an embedding, one entry per row however often it changed. A lease (lease_token, leased_until) marks a batch a worker is embedding; dead_at marks a row that failed max_attempts times.';
+  'Rows that need an embedding, one entry per row however often it changed. A lease (lease_token, leased_until) marks a batch a worker is embedding; dead_at marks a row that failed max_attempts times. RLS on with no policy on purpose: only service_role reads it.';
 create index queue_claimable_idx on embeddings.queue (target_id, next_attempt_at)
   where dead_at is null;
+alter table embeddings.queue enable row level security;
 
+/** Which model embedded which content for each row. */
 create table embeddings.embedded_rows (
   target_id bigint not null references embeddings.targets (id) on delete cascade,
   row_key text not null,
@@ -53,61 +64,62 @@ create table embeddings.embedded_rows (
   primary key (target_id, row_key)
 );
 comment on table embeddings.embedded_rows is
-  'Which model embedded which content (md5 of the content function''s text) for each row: the proof a stored vector matches its row.';
-
-alter table embeddings.targets enable row level security;
-alter table embeddings.queue enable row level security;
+  'Which model embedded which content (md5 of the content function''s text) for each row: the proof a stored vector matches its row. RLS on with no policy on purpose: only service_role reads it.';
 alter table embeddings.embedded_rows enable row level security;
-revoke all on embeddings.targets, embeddings.queue, embeddings.embedded_rows
-  from public, anon, authenticated;
-grant select on embeddings.targets, embeddings.queue, embeddings.embedded_rows to service_role;
 
 -- =============================================================================================
--- Internal helpers
+-- Internal: look-ups and checks shared by the API
 -- =============================================================================================
-create or replace function embeddings.target_by_id(target_id bigint)
+
+/** The registry row of a target, or a clear error. */
+create or replace function embeddings._target_by_id(target_id bigint)
 returns embeddings.targets
-language plpgsql
-stable
-set search_path = ''
+language plpgsql stable set search_path = ''
 as $$
 declare
   target embeddings.targets;
 begin
-  select * into target from embeddings.targets as t where t.id = target_id;
+  select * into target from embeddings.targets as t where t.id = _target_by_id.target_id;
   if not found then
     raise exception using errcode = 'P0002', message = format('no embedding target with id %s', target_id);
   end if;
   return target;
 end;
 $$;
-comment on function embeddings.target_by_id(bigint) is
+comment on function embeddings._target_by_id(bigint) is
   'The registry row of a target, or a clear error when there is none.';
 
-create or replace function embeddings.content_function_name(target embeddings.targets)
+/** The quoted name of a target's content function, for dynamic SQL; an error if it is gone. */
+create or replace function embeddings._content_function_name(target embeddings.targets)
 returns text
-language sql
-stable
-set search_path = ''
+language plpgsql stable set search_path = ''
 as $$
-  select format('%I.%I', n.nspname, p.proname)
-  from pg_catalog.pg_proc as p
-  join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
-  where p.oid = target.content_function::oid
+declare
+  quoted_name text;
+begin
+  select format('%I.%I', n.nspname, p.proname) into quoted_name
+    from pg_catalog.pg_proc as p
+    join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+    where p.oid = pg_catalog.to_regprocedure(target.content_function);
+  if quoted_name is null then
+    raise exception using errcode = '42883',
+      message = format('content function %s of target %s no longer exists', target.content_function, target.name);
+  end if;
+  return quoted_name;
+end;
 $$;
-comment on function embeddings.content_function_name(embeddings.targets) is
-  'The quoted, schema-qualified name of a target''s content function, for dynamic SQL.';
+comment on function embeddings._content_function_name(embeddings.targets) is
+  'The quoted, schema-qualified name of a target''s content function, for dynamic SQL; a clear error when the function no longer exists.';
 
-create or replace function embeddings.check_column_dimensions(
+/** Raises unless the column is a pgvector vector of exactly the model's dimensions. */
+create or replace function embeddings._check_column_dimensions(
   source_table regclass,
   embedding_column name,
   model text,
   dimensions integer
 )
 returns void
-language plpgsql
-stable
-set search_path = ''
+language plpgsql stable set search_path = ''
 as $$
 declare
   column_type text;
@@ -132,20 +144,20 @@ begin
   end if;
 end;
 $$;
-comment on function embeddings.check_column_dimensions(regclass, name, text, integer) is
+comment on function embeddings._check_column_dimensions(regclass, name, text, integer) is
   'Raises a clear error unless the column is a pgvector vector declared with exactly the model''s dimensions.';
 
 -- =============================================================================================
--- Trigger: queue inserted rows and rows whose content changed; forget deleted rows
+-- Sync trigger: queue inserted rows and rows whose content changed; forget deleted rows
 -- =============================================================================================
-create or replace function embeddings.queue_changed_row()
+
+/** Installed by register_target on each target's table (argument: the target id). */
+create or replace function embeddings._queue_changed_row()
 returns trigger
-language plpgsql
-security definer
-set search_path = ''
+language plpgsql security definer set search_path = ''
 as $$
 declare
-  target embeddings.targets := embeddings.target_by_id(tg_argv[0]::bigint);
+  target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
   content_changed boolean;
 begin
   if tg_op = 'DELETE' then
@@ -157,7 +169,7 @@ begin
   end if;
 
   if tg_op = 'UPDATE' then
-    execute format('select %1$s($1) is distinct from %1$s($2)', embeddings.content_function_name(target))
+    execute format('select %1$s($1) is distinct from %1$s($2)', embeddings._content_function_name(target))
       into content_changed using old, new;
     if not content_changed then
       return new;
@@ -172,20 +184,20 @@ begin
   return new;
 end;
 $$;
-comment on function embeddings.queue_changed_row() is
-  'Trigger installed by register_target (argument: target id): queues inserted rows and updated rows whose content changed; removes deleted rows from the queue.';
+comment on function embeddings._queue_changed_row() is
+  'Trigger installed by register_target (argument: target id): queues inserted rows and updated rows whose content changed; removes deleted rows from the queue and the records.';
 
 -- =============================================================================================
--- Backfill in chunks: queue rows that have no record of being embedded with the target's model
+-- Backfill in chunks
 -- =============================================================================================
+
+/** Queues the next chunk of rows not yet embedded with the target's model. */
 create or replace function embeddings.queue_backfill_chunk(target_id bigint, chunk_size integer default 10000)
 returns integer
-language plpgsql
-security definer
-set search_path = ''
+language plpgsql security definer set search_path = ''
 as $$
 declare
-  target embeddings.targets := embeddings.target_by_id(target_id);
+  target embeddings.targets := embeddings._target_by_id(target_id);
   queued integer;
   last_key text;
   scanned integer;
@@ -236,11 +248,13 @@ begin
 end;
 $$;
 comment on function embeddings.queue_backfill_chunk(bigint, integer) is
-  'Queues the next chunk_size rows (in key order after the backfill cursor) that were not embedded with the target''s model; marks the backfill done at the end of the table. Returns how many it queued.';
+  'Queues the next chunk_size rows (10,000 unless given; in key order after the backfill cursor) that were not embedded with the target''s model; marks the backfill done at the end of the table. Returns how many it queued.';
 
 -- =============================================================================================
 -- Registration
 -- =============================================================================================
+
+/** Registers a table's vector column as a target; returns the target id. */
 create or replace function embeddings.register_target(
   source_table regclass,
   key_column name,
@@ -252,9 +266,7 @@ create or replace function embeddings.register_target(
   target_name text default null
 )
 returns bigint
-language plpgsql
-security definer
-set search_path = ''
+language plpgsql security definer set search_path = ''
 as $$
 declare
   table_schema name;
@@ -293,7 +305,7 @@ begin
       message = format('key column %I of %I.%I is not the primary key or unique', key_column, table_schema, table_name);
   end if;
 
-  perform embeddings.check_column_dimensions(source_table, embedding_column, model, dimensions);
+  perform embeddings._check_column_dimensions(source_table, embedding_column, model, dimensions);
 
   select p.pronargs = 1 and p.proargtypes[0] = table_type, p.prorettype
     into function_takes_row, function_result
@@ -303,31 +315,31 @@ begin
       message = format('content function %s must take one %I.%I row and return text', content_function, table_schema, table_name);
   end if;
 
+  -- With search_path '' the signature's text is fully schema-qualified.
   insert into embeddings.targets (name, table_schema, table_name, key_column, key_type,
       content_function, embedding_column, model, dimensions, max_attempts)
     values (coalesce(target_name, table_name), table_schema, table_name, key_column, key_type,
-      content_function, embedding_column, model, dimensions, max_attempts)
+      content_function::text, embedding_column, model, dimensions, max_attempts)
     returning id into new_id;
 
   execute format(
-    'create trigger %I after insert or update or delete on %I.%I for each row execute function embeddings.queue_changed_row(%L)',
+    'create trigger %I after insert or update or delete on %I.%I for each row execute function embeddings._queue_changed_row(%L)',
     'embeddings_queue_' || new_id, table_schema, table_name, new_id);
 
-  perform embeddings.queue_backfill_chunk(new_id, 10000);
+  perform embeddings.queue_backfill_chunk(new_id);
   return new_id;
 end;
 $$;
 comment on function embeddings.register_target(regclass, name, regprocedure, name, text, integer, integer, text) is
-  'Registers a table as an embedding target: checks the key, the content function and that the embedding column''s dimensions match the model; installs the queue trigger; queues the first backfill chunk (workers queue the rest). Returns the target id.';
+  'Registers a table as an embedding target: checks the key, the content function and that the embedding column''s dimensions match the model; installs the queue trigger; queues the first backfill chunk (claims queue the rest). Returns the target id.';
 
+/** Removes a target: its trigger, queue entries and records. Stored vectors stay. */
 create or replace function embeddings.unregister_target(target_id bigint)
 returns void
-language plpgsql
-security definer
-set search_path = ''
+language plpgsql security definer set search_path = ''
 as $$
 declare
-  target embeddings.targets := embeddings.target_by_id(target_id);
+  target embeddings.targets := embeddings._target_by_id(target_id);
 begin
   execute format('drop trigger if exists %I on %I.%I',
     'embeddings_queue_' || target.id, target.table_schema, target.table_name);
@@ -337,16 +349,15 @@ $$;
 comment on function embeddings.unregister_target(bigint) is
   'Removes everything register_target installed: the trigger, the queue entries and the embedding records of the target. Stored vectors stay in the table.';
 
+/** Switches a target to another model of the column's size and queues every row again. */
 create or replace function embeddings.set_target_model(target_id bigint, model text, dimensions integer)
 returns void
-language plpgsql
-security definer
-set search_path = ''
+language plpgsql security definer set search_path = ''
 as $$
 declare
-  target embeddings.targets := embeddings.target_by_id(target_id);
+  target embeddings.targets := embeddings._target_by_id(target_id);
 begin
-  perform embeddings.check_column_dimensions(
+  perform embeddings._check_column_dimensions(
     format('%I.%I', target.table_schema, target.table_name)::regclass,
     target.embedding_column, set_target_model.model, set_target_model.dimensions);
   if set_target_model.model = target.model then
@@ -357,7 +368,7 @@ begin
     set model = set_target_model.model, dimensions = set_target_model.dimensions,
         backfill_after = null, backfill_done = false
     where t.id = target.id;
-  perform embeddings.queue_backfill_chunk(target.id, 10000);
+  perform embeddings.queue_backfill_chunk(target.id);
 end;
 $$;
 comment on function embeddings.set_target_model(bigint, text, integer) is

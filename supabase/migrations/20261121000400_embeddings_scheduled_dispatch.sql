@@ -1,12 +1,13 @@
+-- =============================================================================================
+-- EMBEDDING ENGINE 4/6: the scheduled dispatch (pg_cron + pg_net + Vault)
+-- =============================================================================================
 -- The database keeps embeddings fresh by itself: a pg_cron job calls the embed function through
--- pg_net (project URL and service key from Vault, as Supabase's guide to scheduling Edge Functions
--- does), only when targets have queued rows, with as many parallel invocations as the backlog
--- needs up to a limit. Settings are one row of embeddings.dispatch_settings; every invocation's
--- outcome is recorded in embeddings.dispatches and shown by the status views.
+-- pg_net (project URL and service key from Vault, as Supabase's guide to scheduling Edge
+-- Functions does), only when targets have queued rows, with as many parallel invocations as the
+-- backlog needs up to a limit. Settings are one row of embeddings.dispatch_settings; every
+-- invocation's outcome is a row of embeddings.dispatches.
 
--- =============================================================================================
--- Extensions: pg_cron; pg_net and Vault on Supabase (the local stack's bootstrap has stand-ins)
--- =============================================================================================
+-- pg_cron; pg_net and Vault come with every Supabase project (the local stack has stand-ins).
 create extension if not exists pg_cron with schema pg_catalog;
 do $$
 begin
@@ -25,14 +26,22 @@ $$;
 -- =============================================================================================
 -- Settings: one row, changed with SQL; the cron job follows every change
 -- =============================================================================================
+
+/** The dispatch's settings; the run options carry the names the embed function's body uses. */
 create table embeddings.dispatch_settings (
   singleton boolean primary key default true check (singleton),
   enabled boolean not null default false,
   schedule text not null default '* * * * *',
-  batch_size integer not null default 50 check (batch_size between 1 and 1000),
-  rows_per_invocation integer not null default 1000 check (rows_per_invocation between 1 and 1000000),
+  -- The run options each invocation is sent (batchSize, maxRows, timeBudgetMs, leaseSeconds).
+  batch_size integer not null default 50
+    check (embeddings._check_run_option('batch_size', batch_size) is not null),
+  max_rows integer not null default 1000
+    check (embeddings._check_run_option('max_rows', max_rows) is not null),
+  time_budget_ms integer not null default 50000
+    check (embeddings._check_run_option('time_budget_ms', time_budget_ms) is not null),
+  lease_seconds integer not null default 300
+    check (embeddings._check_run_option('lease_seconds', lease_seconds) is not null),
   max_parallel integer not null default 4 check (max_parallel between 1 and 100),
-  time_budget_ms integer not null default 50000 check (time_budget_ms between 100 and 400000),
   request_timeout_ms integer not null default 120000,
   function_name text not null default 'embed' check (function_name ~ '^[A-Za-z0-9_-]+$'),
   project_url_secret text not null default 'project_url',
@@ -41,16 +50,10 @@ create table embeddings.dispatch_settings (
   check (request_timeout_ms > time_budget_ms)
 );
 comment on table embeddings.dispatch_settings is
-  'The scheduled dispatch''s settings, one row: on/off, cron schedule, rows per batch and per invocation, parallel invocations, the function''s time budget and the HTTP timeout, the function name and the Vault secret names. Update it with SQL; the cron job follows.';
-insert into embeddings.dispatch_settings default values;
-
+  'The scheduled dispatch''s settings, one row: on/off, cron schedule, the run options each invocation is sent (batch_size, max_rows, time_budget_ms, lease_seconds), parallel invocations, the HTTP timeout, the function name and the Vault secret names. Update it with SQL; the cron job follows. RLS on with no policy on purpose: only service_role reads it.';
 alter table embeddings.dispatch_settings enable row level security;
-revoke all on embeddings.dispatch_settings from public, anon, authenticated;
-grant select on embeddings.dispatch_settings to service_role;
 
--- =============================================================================================
--- Outcomes: one row per invocation sent (or not sent), its answer once pg_net has it
--- =============================================================================================
+/** One row per invocation sent (or not sent), with its answer once pg_net has it. */
 create table embeddings.dispatches (
   id bigint generated always as identity primary key,
   request_id bigint,
@@ -64,51 +67,47 @@ create table embeddings.dispatches (
   finished_at timestamptz
 );
 comment on table embeddings.dispatches is
-  'Every invocation the schedule started: its pg_net request id, the claimable rows it was sent for, and, once the answer is in, the outcome (succeeded, failed, timed out), HTTP status, rows written and error. Kept 7 days.';
+  'Every invocation the schedule started: its pg_net request id, the claimable rows it was sent for, and, once the answer is in, the outcome (succeeded, failed, timed out), HTTP status, rows written and error. Kept 7 days. RLS on with no policy on purpose: only service_role reads it.';
 create index dispatches_in_flight_idx on embeddings.dispatches (request_id) where outcome = 'in flight';
-
 alter table embeddings.dispatches enable row level security;
-revoke all on embeddings.dispatches from public, anon, authenticated;
-grant select on embeddings.dispatches to service_role;
 
 -- =============================================================================================
--- The cron job
+-- The cron job follows the settings
 -- =============================================================================================
-create or replace function embeddings.sync_dispatch_job()
+
+/** Trigger on the settings row: keeps updated_at and the cron job in step with it. */
+create or replace function embeddings._sync_dispatch_job()
 returns trigger
-language plpgsql
-security definer
-set search_path = ''
+language plpgsql security definer set search_path = ''
 as $$
 declare
-  settings embeddings.dispatch_settings;
   job_id bigint;
 begin
-  select * into settings from embeddings.dispatch_settings;
-  -- cron.schedule updates the job of that name; an invalid schedule fails the settings update.
-  job_id := cron.schedule('embeddings-dispatch', settings.schedule, 'select embeddings.dispatch_embed_requests()');
-  perform cron.alter_job(job_id, active => settings.enabled);
-  return null;
+  new.updated_at := pg_catalog.now();
+  -- cron.schedule updates the job of that name; an invalid schedule fails the settings change.
+  job_id := cron.schedule('embeddings-dispatch', new.schedule, 'select embeddings.dispatch_embed_requests()');
+  perform cron.alter_job(job_id, active => new.enabled);
+  return new;
 end;
 $$;
-comment on function embeddings.sync_dispatch_job() is
-  'Trigger on embeddings.dispatch_settings: schedules the cron job embeddings-dispatch with the configured schedule, active only when enabled.';
+comment on function embeddings._sync_dispatch_job() is
+  'Trigger on embeddings.dispatch_settings: stamps updated_at and schedules the cron job embeddings-dispatch with the configured schedule, active only when enabled.';
 
 create trigger dispatch_settings_sync_job
-  after insert or update on embeddings.dispatch_settings
-  for each row execute function embeddings.sync_dispatch_job();
-create trigger dispatch_settings_set_updated_at
-  before update on embeddings.dispatch_settings
-  for each row execute function embeddings.set_updated_at();
+  before insert or update on embeddings.dispatch_settings
+  for each row execute function embeddings._sync_dispatch_job();
+
+-- The row, and with it the job: registered now, inactive until enabled is set.
+insert into embeddings.dispatch_settings default values;
 
 -- =============================================================================================
 -- Reading answers
 -- =============================================================================================
-create or replace function embeddings.parse_json_or_null(content text)
+
+/** The text as jsonb, or null when it is not JSON. */
+create or replace function embeddings._parse_json_or_null(content text)
 returns jsonb
-language plpgsql
-immutable
-set search_path = ''
+language plpgsql immutable set search_path = ''
 as $$
 begin
   return content::jsonb;
@@ -116,15 +115,13 @@ exception when others then
   return null;
 end;
 $$;
-comment on function embeddings.parse_json_or_null(text) is
+comment on function embeddings._parse_json_or_null(text) is
   'The text as jsonb, or null when it is not JSON (an HTML error page, say).';
 
+/** Records the answers pg_net received; times out invocations that never answered. */
 create or replace function embeddings.collect_dispatch_outcomes()
 returns integer
-language plpgsql
-volatile
-security definer
-set search_path = ''
+language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   settings embeddings.dispatch_settings;
@@ -133,7 +130,7 @@ begin
   select * into settings from embeddings.dispatch_settings;
   with answered as (
     select d.id, r.status_code, r.timed_out, r.error_msg, r.created,
-           embeddings.parse_json_or_null(r.content) as body, left(r.content, 300) as raw
+           embeddings._parse_json_or_null(r.content) as body, left(r.content, 300) as raw
     from embeddings.dispatches as d
     join net._http_response as r on r.id = d.request_id
     where d.outcome = 'in flight'
@@ -172,12 +169,11 @@ comment on function embeddings.collect_dispatch_outcomes() is
 -- =============================================================================================
 -- The job's command
 -- =============================================================================================
+
+/** Sends as many invocations as the backlog needs, up to max_parallel in flight. */
 create or replace function embeddings.dispatch_embed_requests()
 returns integer
-language plpgsql
-volatile
-security definer
-set search_path = ''
+language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   settings embeddings.dispatch_settings;
@@ -199,9 +195,7 @@ begin
     return 0;
   end if;
 
-  select count(*) into claimable from embeddings.queue as q
-    where q.dead_at is null and q.next_attempt_at <= pg_catalog.now()
-      and (q.leased_until is null or q.leased_until < pg_catalog.now());
+  select count(*) into claimable from embeddings._claimable_queue;
   select count(*) into backfills_running from embeddings.targets as t where not t.backfill_done;
   if claimable = 0 and backfills_running = 0 then
     return 0;  -- an idle database sends nothing
@@ -210,7 +204,7 @@ begin
   select count(*) into in_flight from embeddings.dispatches as d where d.outcome = 'in flight';
   wanted := least(
     settings.max_parallel - in_flight,
-    greatest(ceil(claimable::numeric / settings.rows_per_invocation)::integer, least(backfills_running, 1)));
+    greatest(ceil(claimable::numeric / settings.max_rows)::integer, least(backfills_running, 1)));
   if wanted <= 0 then
     return 0;  -- runs never pile up beyond max_parallel
   end if;
@@ -232,8 +226,9 @@ begin
       url => pg_catalog.rtrim(project_url, '/') || '/functions/v1/' || settings.function_name,
       body => pg_catalog.jsonb_build_object(
         'batchSize', settings.batch_size,
-        'maxRows', settings.rows_per_invocation,
-        'timeBudgetMs', settings.time_budget_ms),
+        'maxRows', settings.max_rows,
+        'timeBudgetMs', settings.time_budget_ms,
+        'leaseSeconds', settings.lease_seconds),
       headers => pg_catalog.jsonb_build_object(
         'Content-Type', 'application/json',
         'Authorization', 'Bearer ' || service_key),
@@ -244,23 +239,22 @@ begin
 end;
 $$;
 comment on function embeddings.dispatch_embed_requests() is
-  'The cron job''s command: records the answers of earlier invocations, then, when enabled and rows are queued, POSTs to the embed function through net.http_post as many times as the backlog needs (rows_per_invocation each), keeping at most max_parallel in flight. Returns how many it sent.';
+  'The cron job''s command: records the answers of earlier invocations, then, when enabled and rows are claimable, POSTs to the embed function through net.http_post as many times as the backlog needs (max_rows each), keeping at most max_parallel in flight. Returns how many it sent.';
 
 -- =============================================================================================
--- Status: the scheduler in one row, and the last invocation beside every target
+-- The scheduler in one row
 -- =============================================================================================
-create or replace function embeddings.dispatch_state()
+
+/** On or off, the job, what is in flight, the last outcome and the failures of the last day. */
+create or replace function embeddings.dispatch_status()
 returns table (
-  enabled boolean, schedule text, job_active boolean, max_parallel integer, rows_per_invocation integer,
+  enabled boolean, schedule text, job_active boolean, max_parallel integer, max_rows integer,
   in_flight bigint, last_sent_at timestamptz, last_outcome text, last_error text,
   last_success_at timestamptz, failures_last_day bigint
 )
-language sql
-stable
-security definer
-set search_path = ''
+language sql stable security definer set search_path = ''
 as $$
-  select s.enabled, s.schedule, j.active, s.max_parallel, s.rows_per_invocation,
+  select s.enabled, s.schedule, j.active, s.max_parallel, s.max_rows,
          (select count(*) from embeddings.dispatches as d where d.outcome = 'in flight'),
          last.sent_at, last.outcome, last.error,
          (select max(d.finished_at) from embeddings.dispatches as d where d.outcome = 'succeeded'),
@@ -272,41 +266,9 @@ as $$
     select d.sent_at, d.outcome, d.error from embeddings.dispatches as d order by d.id desc limit 1
   ) as last on true
 $$;
-comment on function embeddings.dispatch_state() is
+comment on function embeddings.dispatch_status() is
   'The scheduled dispatch in one row: on or off, schedule, whether the cron job is active, invocations in flight, the last invocation''s outcome and error, the last success and the failures of the last day.';
 
 create view embeddings.dispatch_status with (security_invoker = true) as
-  select * from embeddings.dispatch_state();
-comment on view embeddings.dispatch_status is 'embeddings.dispatch_state() as a view.';
-
-drop view embeddings.status;
-create view embeddings.status with (security_invoker = true) as
-  select t.*, last.outcome as last_invocation_outcome, last.error as last_invocation_error,
-         coalesce(last.finished_at, last.sent_at) as last_invocation_at
-  from embeddings.target_status() as t
-  left join lateral (
-    select d.outcome, d.error, d.finished_at, d.sent_at from embeddings.dispatches as d
-    where d.outcome <> 'in flight' order by d.id desc limit 1
-  ) as last on true;
-comment on view embeddings.status is
-  'One row per target: embeddings.target_status() and the outcome of the last finished scheduled invocation (which works every target).';
-
--- =============================================================================================
--- Privileges and the job itself
--- =============================================================================================
-revoke execute on function
-  embeddings.sync_dispatch_job(),
-  embeddings.parse_json_or_null(text),
-  embeddings.collect_dispatch_outcomes(),
-  embeddings.dispatch_embed_requests(),
-  embeddings.dispatch_state()
-from public, anon, authenticated;
-grant execute on function
-  embeddings.dispatch_embed_requests(),
-  embeddings.collect_dispatch_outcomes(),
-  embeddings.dispatch_state()
-to service_role;
-grant select on embeddings.status, embeddings.dispatch_status to service_role;
-
--- The job exists from now on, inactive until dispatch_settings.enabled is set.
-update embeddings.dispatch_settings set enabled = enabled;
+  select * from embeddings.dispatch_status();
+comment on view embeddings.dispatch_status is 'embeddings.dispatch_status() as a view.';

@@ -1,19 +1,26 @@
--- Simulated users manage their own stories and profiles, can write neither another user's row nor
--- any embedding, and the worker (service_role) fills every user's embeddings.
+-- 220 App: signed-in users manage their own stories and profiles, can write neither another user's row
+-- nor any embedding, and the worker (service_role) fills every user's embeddings.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(14);
+select plan(15);
 
+select is(
+  (select array_agg(format('%s: %s, %s', name, content_function, model) order by name)
+   from embeddings.targets where name in ('stories', 'profiles')),
+  array['profiles: public.profile_preferences_content(public.profiles), ' || embeddings.default_model(),
+        'stories: public.story_content(public.stories), ' || embeddings.default_model()],
+  'stories and profiles are registered with their content functions in public and the default model'
+);
+
+-- Two users, and empty tables (the transaction rolls everything back).
 delete from public.stories;
 delete from public.profiles;
-delete from embeddings.queue where target_id in (select id from embeddings.targets where name in ('stories', 'profiles'));
-insert into auth.users (id, email) values
-  ('aaaaaaaa-0000-4000-8000-000000000001', 'ana@example.com'),
-  ('bbbbbbbb-0000-4000-8000-000000000002', 'ben@example.com');
+delete from embeddings.queue where target_id in (tests.target_id('stories'), tests.target_id('profiles'));
+select tests.create_user('aaaaaaaa-0000-4000-8000-000000000001', 'ana@example.com');
+select tests.create_user('bbbbbbbb-0000-4000-8000-000000000002', 'ben@example.com');
 
 -- Ana signs in and writes.
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "aaaaaaaa-0000-4000-8000-000000000001", "role": "authenticated"}';
+select tests.authenticate_as('aaaaaaaa-0000-4000-8000-000000000001');
 insert into public.stories (title, body) values ('Ana at sea', 'A story about sailing.');
 insert into public.profiles (id, display_name, preferences)
   values ('aaaaaaaa-0000-4000-8000-000000000001', 'Ana', 'sailing, islands, storms');
@@ -22,11 +29,10 @@ select throws_ok(
   '42501', null,
   'a user cannot create a story under another user''s id'
 );
-reset role;
+select tests.clear_authentication();
 
 -- Ben signs in and writes.
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "bbbbbbbb-0000-4000-8000-000000000002", "role": "authenticated"}';
+select tests.authenticate_as('bbbbbbbb-0000-4000-8000-000000000002');
 insert into public.stories (title, body) values ('Ben in space', 'A story about rockets.');
 insert into public.profiles (id, display_name, preferences)
   values ('bbbbbbbb-0000-4000-8000-000000000002', 'Ben', 'rockets, planets');
@@ -34,14 +40,12 @@ select is((select count(*)::int from public.stories), 1, 'Ben sees only his own 
 update public.stories set title = 'hijacked' where user_id = 'aaaaaaaa-0000-4000-8000-000000000001';
 update public.profiles set preferences = 'hijacked' where id = 'aaaaaaaa-0000-4000-8000-000000000001';
 select throws_ok(
-  format('update public.stories set embedding = %L',
-    '[' || array_to_string(array_fill(0.05::real, array[384]), ',') || ']'),
+  format('update public.stories set embedding = %L', tests.vector_json(384)),
   '42501', null,
   'Ben cannot write the embedding of his own story'
 );
 select throws_ok(
-  format('update public.profiles set preference_embedding = %L',
-    '[' || array_to_string(array_fill(0.05::real, array[384]), ',') || ']'),
+  format('update public.profiles set preference_embedding = %L', tests.vector_json(384)),
   '42501', null,
   'nor the preference embedding of his own profile'
 );
@@ -52,43 +56,31 @@ select throws_ok(
 );
 update public.stories set body = 'A story about rockets and moons.';
 select is((select body from public.stories), 'A story about rockets and moons.', 'Ben edits his own story');
-reset role;
+select tests.clear_authentication();
 
 select is(
   (select title from public.stories where user_id = 'aaaaaaaa-0000-4000-8000-000000000001'), 'Ana at sea',
   'Ben''s update of Ana''s story changed nothing'
 );
 select is(
-  (select preferences from public.profiles where id = 'aaaaaaaa-0000-4000-8000-000000000001'), 'sailing, islands, storms',
+  (select preferences from public.profiles where id = 'aaaaaaaa-0000-4000-8000-000000000001'),
+  'sailing, islands, storms',
   'Ben''s update of Ana''s profile changed nothing'
 );
 select is(
-  (select count(*)::int from embeddings.queue q join embeddings.targets t on t.id = q.target_id
-   where t.name in ('stories', 'profiles')),
+  (select count(*)::int from embeddings.queue
+   where target_id in (tests.target_id('stories'), tests.target_id('profiles'))),
   4,
   'every user row is queued for the worker (2 stories, 2 profiles)'
 );
 
 -- The worker: service_role claims and writes every queued row with the targets' model.
-create temporary table worker_writes (target text, written text[]);
-grant insert, select on worker_writes to service_role;
-set local role service_role;
-do $$
-declare
-  target record;
-  lease uuid;
-  batch jsonb;
-begin
-  for target in select id, name, model, dimensions from embeddings.targets where name in ('stories', 'profiles') loop
-    select c.lease_token, jsonb_agg(jsonb_build_object('key', c.row_key, 'content_hash', c.content_hash,
-        'embedding', (select jsonb_agg(case when d = 1 then 1 else 0.01 end) from generate_series(1, target.dimensions) as d)))
-      into lease, batch
-      from embeddings.claim_batch(target.id, 10, 60) as c group by c.lease_token;
-    insert into worker_writes
-      select target.name, w.written_keys from embeddings.write_batch(target.id, lease, target.model, batch) as w;
-  end loop;
-end $$;
-reset role;
+select tests.authenticate_as_service_role();
+create temporary table worker_writes as
+select 'stories' as target, * from tests.claim_and_write(tests.target_id('stories'))
+union all
+select 'profiles', * from tests.claim_and_write(tests.target_id('profiles'));
+select tests.clear_authentication();
 
 select is(
   (select count(*)::int from public.stories where embedding is not null), 2,
@@ -104,13 +96,12 @@ select results_eq(
   'the status view agrees: everything embedded, nothing pending'
 );
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "aaaaaaaa-0000-4000-8000-000000000001", "role": "authenticated"}';
+select tests.authenticate_as('aaaaaaaa-0000-4000-8000-000000000001');
 select is(
   (select count(*)::int from public.stories where embedding is not null), 1,
   'Ana sees her own story with its embedding, and no other'
 );
-reset role;
+select tests.clear_authentication();
 select policies_are('public', 'stories', array[
   'Users can view their own stories', 'Users can create their own stories',
   'Users can update their own stories', 'Users can delete their own stories'],

@@ -1,17 +1,19 @@
--- The scheduled dispatch: the cron job follows its settings, sends nothing when idle, sizes invocations by the backlog, never piles up, and records every outcome.
+-- 120 The scheduled dispatch: the cron job follows its settings, the settings refuse run options out of
+-- range, nothing is sent when idle, invocations are sized by the backlog and never pile up, and every
+-- outcome is recorded.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(20);
+select plan(21);
 
--- Start from no queued work and no history.
+-- Start from no queued work and no history (all rolled back at the end).
 delete from embeddings.queue;
 update embeddings.targets set backfill_done = true;
 delete from embeddings.dispatches;
 
 select results_eq(
   $$ select schedule, command, active from cron.job where jobname = 'embeddings-dispatch' $$,
-  $$ values ('* * * * *'::text, 'select embeddings.dispatch_embed_requests()'::text, false) $$,
-  'the migration registered the cron job with the configured schedule, inactive while disabled'
+  $$ select schedule, 'select embeddings.dispatch_embed_requests()'::text, enabled from embeddings.dispatch_settings $$,
+  'the cron job runs dispatch_embed_requests on the configured schedule, active only when enabled'
 );
 
 update embeddings.dispatch_settings set enabled = true, schedule = '*/2 * * * *';
@@ -30,6 +32,11 @@ select throws_ok(
   '23514', null,
   'max_parallel must be at least 1'
 );
+select throws_ok(
+  $$ update embeddings.dispatch_settings set batch_size = 0 $$,
+  '22023', 'batch_size must be between 1 and 1000, got 0',
+  'a run option out of range is refused with the range of embeddings.run_option_limits()'
+);
 
 -- Idle: nothing queued, no request.
 create temporary table requests_before as select count(*) as n from net.http_request_queue;
@@ -40,24 +47,18 @@ select is(
 );
 select is((select count(*)::int from embeddings.dispatches), 0, 'and nothing is recorded');
 
--- A backlog of 2,500 rows with 1,000 rows per invocation and 2 in parallel.
-create table public.dispatch_items (id bigint primary key, body text not null, embedding extensions.vector(3));
-create function public.dispatch_item_content(item public.dispatch_items) returns text
-  language sql immutable as $$ select item.body $$;
-insert into public.dispatch_items select i, 'item ' || i from generate_series(1, 2500) as i;
-select embeddings.register_target('public.dispatch_items', 'id', 'public.dispatch_item_content(public.dispatch_items)',
-  'embedding', 'test-model', 3);
-select embeddings.queue_backfill_chunk(t.id, 10000) from embeddings.targets as t where t.name = 'dispatch_items';
-update embeddings.dispatch_settings set max_parallel = 2, rows_per_invocation = 1000, batch_size = 25,
-  time_budget_ms = 40000, request_timeout_ms = 90000;
+-- A backlog of 2,500 rows (a throwaway target, all queued) with 1,000 rows per invocation and 2 in parallel.
+select tests.create_target('dispatch_items', 2500);
+update embeddings.dispatch_settings set max_parallel = 2, max_rows = 1000, batch_size = 25,
+  time_budget_ms = 40000, lease_seconds = 120, request_timeout_ms = 90000;
 
 select is(embeddings.dispatch_embed_requests(), 2, 'a 2,500-row backlog starts 2 invocations (3 wanted, 2 allowed)');
 select results_eq(
   $$ select url, convert_from(body, 'UTF8')::jsonb, headers ->> 'Authorization' like 'Bearer %', timeout_milliseconds
      from net.http_request_queue order by id desc limit 1 $$,
   $$ values ((select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/embed',
-             '{"batchSize": 25, "maxRows": 1000, "timeBudgetMs": 40000}'::jsonb, true, 90000) $$,
-  'each is a POST to the embed function with the settings and the service key from Vault'
+             '{"batchSize": 25, "maxRows": 1000, "timeBudgetMs": 40000, "leaseSeconds": 120}'::jsonb, true, 90000) $$,
+  'each is a POST to the embed function with the run options and the service key from Vault'
 );
 select is(
   (select count(*)::int from embeddings.dispatches where outcome = 'in flight' and queued_rows = 2500), 2,
@@ -87,7 +88,8 @@ select results_eq(
 -- A timeout recorded by pg_net, and an answer that never comes.
 select embeddings.dispatch_embed_requests();
 insert into net._http_response (id, timed_out, error_msg)
-  select request_id, true, 'Timeout of 90000 ms reached' from embeddings.dispatches where outcome = 'in flight' order by id limit 1;
+  select request_id, true, 'Timeout of 90000 ms reached'
+  from embeddings.dispatches where outcome = 'in flight' order by id limit 1;
 update embeddings.dispatches set sent_at = now() - interval '1 hour'
   where outcome = 'in flight' and request_id not in (select id from net._http_response where id is not null);
 select embeddings.collect_dispatch_outcomes();
@@ -96,9 +98,9 @@ select is(
   'a pg_net timeout and an answer that never came are both recorded as timed out'
 );
 select results_eq(
-  $$ select last_outcome, in_flight, failures_last_day from embeddings.dispatch_status $$,
-  $$ values ('timed out'::text, 0::bigint, 3::bigint) $$,
-  'dispatch_status shows the last outcome, nothing in flight and three failures today'
+  $$ select last_outcome, in_flight, failures_last_day, max_rows from embeddings.dispatch_status $$,
+  $$ values ('timed out'::text, 0::bigint, 3::bigint, 1000) $$,
+  'dispatch_status shows the last outcome, nothing in flight, three failures today and the rows per invocation'
 );
 
 -- Disabled: nothing is sent whatever the backlog.

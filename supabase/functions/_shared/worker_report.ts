@@ -1,0 +1,122 @@
+// The worker's report: per-target and run totals, why the run stopped (a code and its message), and the one-line summary.
+import type { Target, TargetStatus } from "./target_queue.ts";
+
+/** Why a run stopped; callers decide on the code (the function's HTTP status, say), never on a message. */
+export type StopCode =
+  | "no_pending_rows"
+  | "max_rows_reached"
+  | "time_budget_spent"
+  | "provider_failed"
+  | "database_failed"
+  | "no_target_matches_provider";
+
+export const stopMessages: Readonly<Record<StopCode, string>> = {
+  no_pending_rows: "no pending rows left",
+  max_rows_reached: "maxRows reached",
+  time_budget_spent: "time budget spent",
+  provider_failed: "embedding provider failed",
+  database_failed: "database call failed",
+  no_target_matches_provider: "no target matches the provider",
+};
+
+export interface FailedRow {
+  key: string;
+  error: string;
+  /** True when this failure used the row's last attempt: it is dead-lettered. */
+  deadLettered: boolean;
+}
+
+export interface TargetReport {
+  target: string;
+  model: string;
+  /** False when the target could not be worked, or a row of it failed. */
+  ok: boolean;
+  /** Why the target was not worked, or why its work stopped; null when nothing went wrong. */
+  error: string | null;
+  batches: number;
+  /** Rows claimed in this run. */
+  claimed: number;
+  /** Rows the database says it wrote (write_batch's written_keys, from RETURNING). */
+  written: number;
+  /** Rows that failed and cost an attempt: the length of failedRows. */
+  failed: number;
+  failedRows: FailedRow[];
+  /** Rows whose text changed while they were embedded (write_batch's stale_keys): queued again. */
+  staleKeys: string[];
+  /** Rows deleted, or taken over by another worker after this lease ran out (lost_keys). */
+  lostKeys: string[];
+  /** Rows handed back untried (the provider was down, or the run stopped). */
+  released: number;
+  /** The target's status after the run, read from the database; null when it was not worked. */
+  status: TargetStatus | null;
+}
+
+export interface WorkerReport {
+  ok: boolean;
+  /** Starts with stopMessages[stoppedBecause], then one part per target. */
+  message: string;
+  provider: string;
+  model: string;
+  dimensions: number;
+  claimed: number;
+  written: number;
+  /** Rows that failed, over the targets worked. */
+  failed: number;
+  /** Rows still queued (pending or leased) over the targets worked, counted by the database. */
+  queued: number;
+  batches: number;
+  stoppedBecause: StopCode;
+  durationMs: number;
+  targets: TargetReport[];
+}
+
+export function emptyTargetReport(target: Target): TargetReport {
+  return {
+    target: target.name,
+    model: target.model,
+    ok: true,
+    error: null,
+    batches: 0,
+    claimed: 0,
+    written: 0,
+    failed: 0,
+    failedRows: [],
+    staleKeys: [],
+    lostKeys: [],
+    released: 0,
+    status: null,
+  };
+}
+
+/** Rows still queued by the target's status, pending or leased; 0 when it could not be read. */
+export function queuedRows(report: TargetReport): number {
+  return report.status ? report.status.pending + report.status.inFlight : 0;
+}
+
+function summarizeTarget(target: TargetReport): string {
+  if (target.error && target.claimed === 0) return `${target.target}: ${target.error}`;
+  const extras = [
+    target.failed > 0
+      ? `${target.failed} failed (${
+        target.failedRows.filter((row) => row.deadLettered).length
+      } dead-lettered)`
+      : "",
+    target.staleKeys.length > 0
+      ? `${target.staleKeys.length} changed while embedded, queued again`
+      : "",
+    target.lostKeys.length > 0 ? `${target.lostKeys.length} deleted or taken over` : "",
+  ].filter((part) => part !== "");
+  const status = target.status
+    ? `; now ${target.status.embedded}/${target.status.totalRows} embedded, ${
+      queuedRows(target)
+    } queued`
+    : "";
+  return `${target.target}: wrote ${target.written} of ${target.claimed} claimed${
+    extras.length > 0 ? ` (${extras.join(", ")})` : ""
+  }${status}`;
+}
+
+/** The report's `message`: why the run stopped, then what each target did and holds now. */
+export function summarize(stoppedBecause: StopCode, targets: readonly TargetReport[]): string {
+  return [stopMessages[stoppedBecause], ...targets.map(summarizeTarget)].join("; ");
+}

@@ -1,0 +1,102 @@
+// Writes a claimed batch's vectors: one write_batch call, and when the database refuses it, row by row so one bad row cannot sink the rest.
+import { errorMessage } from "./error_message.ts";
+import type {
+  RowEmbedding,
+  RowFailure,
+  Target,
+  TargetQueue,
+  WriteOutcome,
+} from "./target_queue.ts";
+
+export interface WrittenRows {
+  /** The database's account of every write it accepted, added up; rows in no list were not tried. */
+  writtenKeys: string[];
+  staleKeys: string[];
+  lostKeys: string[];
+  /** Rows the database refused on their own: each costs an attempt. */
+  failures: RowFailure[];
+  /**
+   * Set when the database cannot be trusted with more work: it refused every row, or its account
+   * of a write did not match the rows sent. Rows not yet accounted for stay leased.
+   */
+  databaseFailed: string | null;
+}
+
+/** Null when the database's account covers exactly the keys sent, each once; else what is wrong. */
+export function accountProblem(
+  sent: readonly RowEmbedding[],
+  outcome: WriteOutcome,
+): string | null {
+  const sentKeys = new Set(sent.map((row) => row.key));
+  const answered = [...outcome.writtenKeys, ...outcome.staleKeys, ...outcome.lostKeys];
+  const unexpected = answered.filter((key) => !sentKeys.has(key));
+  const answeredKeys = new Set(answered);
+  const unaccounted = [...sentKeys].filter((key) => !answeredKeys.has(key));
+  if (unexpected.length === 0 && unaccounted.length === 0 && answered.length === sentKeys.size) {
+    return null;
+  }
+  return `the database's account of the write does not match the batch (unexpected keys: ${
+    unexpected.join(", ") || "none"
+  }; unaccounted keys: ${
+    unaccounted.join(", ") || "none"
+  }; ${answered.length} answers for ${sentKeys.size} rows)`;
+}
+
+export async function writeClaimedRows(
+  queue: TargetQueue,
+  target: Pick<Target, "id" | "model">,
+  leaseToken: string,
+  rows: readonly RowEmbedding[],
+): Promise<WrittenRows> {
+  const result: WrittenRows = {
+    writtenKeys: [],
+    staleKeys: [],
+    lostKeys: [],
+    failures: [],
+    databaseFailed: null,
+  };
+  /** Adds an account that matches what was sent; returns false (and says why) when it does not. */
+  const accept = (sent: readonly RowEmbedding[], outcome: WriteOutcome): boolean => {
+    const problem = accountProblem(sent, outcome);
+    if (problem) {
+      result.databaseFailed = problem;
+      return false;
+    }
+    result.writtenKeys.push(...outcome.writtenKeys);
+    result.staleKeys.push(...outcome.staleKeys);
+    result.lostKeys.push(...outcome.lostKeys);
+    return true;
+  };
+
+  let batchError: string;
+  try {
+    accept(rows, await queue.writeBatch(target.id, leaseToken, target.model, rows));
+    return result;
+  } catch (error) {
+    batchError = errorMessage(error);
+  }
+  if (rows.length === 1) {
+    result.failures.push({ key: rows[0].key, error: `database refused the write: ${batchError}` });
+    return result;
+  }
+
+  // The batch was refused: find out whether a row is to blame or the database is.
+  let anyWritten = false;
+  for (const row of rows) {
+    try {
+      if (!accept([row], await queue.writeBatch(target.id, leaseToken, target.model, [row]))) {
+        return result;
+      }
+      anyWritten = true;
+    } catch (error) {
+      result.failures.push({
+        key: row.key,
+        error: `database refused the write: ${errorMessage(error)}`,
+      });
+    }
+  }
+  if (!anyWritten) {
+    result.databaseFailed = `the database refused every row of the batch: ${batchError}`;
+  }
+  return result;
+}

@@ -1,0 +1,30 @@
+-- =============================================================================================
+-- EMBEDDING ENGINE 1/6: extensions and the engine's schema
+-- =============================================================================================
+-- The engine is the files named 20261121*_embeddings_*.sql. Copy them, and nothing else, to give
+-- any Supabase project the registry, queue, worker API, status and scheduled dispatch; then
+-- register your own tables with embeddings.register_target (see the app's migrations for examples).
+
+-- pgvector lives in `extensions`, as Supabase recommends (the advisor flags extensions in public).
+create schema if not exists extensions;
+create extension if not exists vector with schema extensions;
+
+-- The engine's own schema. It is not exposed through the REST API; who may use what in it is
+-- stated once, in 20261121000600_embeddings_privileges.sql.
+create schema if not exists embeddings;
+comment on schema embeddings is
+  'Embedding engine: the registry of targets, the queue, the service-role API that claims rows and writes verified vectors, status, and the scheduled dispatch.';
+
+/**
+ * The model targets are registered with unless a migration says otherwise: gte-small, Supabase's
+ * built-in model, or the database setting embeddings.default_model where one is set (the local
+ * stack sets its offline model there, because gte-small runs only on Supabase).
+ */
+create or replace function embeddings.default_model()
+returns text
+language sql stable set search_path = ''
+as $$
+  select coalesce(nullif(pg_catalog.current_setting('embeddings.default_model', true), ''), 'gte-small')
+$$;
+comment on function embeddings.default_model() is
+  'The model to register targets with: the database setting embeddings.default_model when set, else gte-small (Supabase''s built-in model).';

@@ -1,0 +1,385 @@
+-- =============================================================================================
+-- EMBEDDING ENGINE 3/6: the worker API
+-- =============================================================================================
+-- What a worker calls, as service_role: lease a batch (FOR UPDATE SKIP LOCKED), write it with
+-- model, vector and stale-content checks, record failures with backoff and dead-lettering, hand
+-- untried rows back, and requeue the dead.
+
+-- =============================================================================================
+-- The claimable-row rule and the run option limits: each defined here and nowhere else
+-- =============================================================================================
+
+/** Queue entries a worker may claim now. */
+create view embeddings._claimable_queue with (security_invoker = true) as
+  select q.*
+  from embeddings.queue as q
+  where q.dead_at is null
+    and q.next_attempt_at <= pg_catalog.now()
+    and (q.leased_until is null or q.leased_until < pg_catalog.now());
+comment on view embeddings._claimable_queue is
+  'The claimable-row rule: queue entries not dead-lettered, not waiting out a backoff, and not under a live lease (an expired lease is claimable again).';
+
+/** The limits of a worker run's options; the TypeScript run_options module holds the same. */
+create or replace function embeddings.run_option_limits()
+returns table (name text, min_value integer, max_value integer)
+language sql immutable set search_path = ''
+as $$
+  values ('batch_size', 1, 1000),
+         ('max_rows', 1, 1000000),
+         ('time_budget_ms', 100, 400000),
+         ('lease_seconds', 1, 3600)
+$$;
+comment on function embeddings.run_option_limits() is
+  'The allowed range of each worker run option (batch_size, max_rows, time_budget_ms, lease_seconds): the names the embed function''s body and the CLI use in camelCase and kebab-case. A Deno test checks the TypeScript limits agree.';
+
+/** Returns the value when it lies within the option's limits; raises a clear error otherwise. */
+create or replace function embeddings._check_run_option(option_name text, option_value integer)
+returns integer
+language plpgsql immutable set search_path = ''
+as $$
+declare
+  lower_limit integer;
+  upper_limit integer;
+begin
+  select l.min_value, l.max_value into lower_limit, upper_limit
+    from embeddings.run_option_limits() as l where l.name = option_name;
+  if not found then
+    raise exception using errcode = '22023', message = format('%s is not a run option', option_name);
+  end if;
+  if option_value is null or option_value < lower_limit or option_value > upper_limit then
+    raise exception using errcode = '22023',
+      message = format('%s must be between %s and %s, got %s',
+        option_name, lower_limit, upper_limit, coalesce(option_value::text, 'null'));
+  end if;
+  return option_value;
+end;
+$$;
+comment on function embeddings._check_run_option(text, integer) is
+  'Returns option_value when it is within embeddings.run_option_limits() for option_name; else raises an error naming the option and its range.';
+
+/** Raises unless the JSON embedding is expected_dimensions finite float4 numbers, not all zero. */
+create or replace function embeddings._check_embedding(
+  row_label text,
+  embedding jsonb,
+  expected_dimensions integer
+)
+returns void
+language plpgsql immutable set search_path = ''
+as $$
+declare
+  bad_value jsonb;
+  bad_position bigint;
+begin
+  if jsonb_typeof(embedding) is distinct from 'array' then
+    raise exception using errcode = '22023',
+      message = format('row %s: embedding must be an array of %s numbers, got %s',
+        row_label, expected_dimensions, coalesce(jsonb_typeof(embedding), 'nothing'));
+  end if;
+  if jsonb_array_length(embedding) <> expected_dimensions then
+    raise exception using errcode = '22000',
+      message = format('row %s: embedding has %s dimensions, expected %s',
+        row_label, jsonb_array_length(embedding), expected_dimensions);
+  end if;
+
+  select element.value, element.ordinality
+    into bad_value, bad_position
+    from jsonb_array_elements(embedding) with ordinality as element(value, ordinality)
+    where jsonb_typeof(element.value) <> 'number'
+       or abs(element.value::numeric) > 3.4028234e38
+    limit 1;
+  if found then
+    raise exception using errcode = '22000',
+      message = format('row %s: embedding element %s is %s, not a finite number',
+        row_label, bad_position, bad_value::text);
+  end if;
+
+  if not exists (
+    select 1 from jsonb_array_elements(embedding) as element(value)
+    where element.value::numeric <> 0
+  ) then
+    raise exception using errcode = '22000',
+      message = format('row %s: embedding is all zeros, which has no cosine direction', row_label);
+  end if;
+end;
+$$;
+comment on function embeddings._check_embedding(text, jsonb, integer) is
+  'Raises an error naming the row unless the JSON embedding is an array of expected_dimensions finite numbers (4-byte float range), not all zero.';
+
+-- =============================================================================================
+-- Claim
+-- =============================================================================================
+
+/** Leases up to batch_size claimable rows and returns their current text. */
+create or replace function embeddings.claim_batch(
+  target_id bigint,
+  batch_size integer,
+  lease_seconds integer
+)
+returns table (row_key text, content text, content_hash text, lease_token uuid)
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  token uuid := gen_random_uuid();
+  leased_count integer;
+  chunks_queued integer := 0;
+  leased text[];
+  claimed jsonb;
+begin
+  perform embeddings._check_run_option('batch_size', batch_size);
+  perform embeddings._check_run_option('lease_seconds', lease_seconds);
+
+  loop
+    -- While the backfill runs, each claim queues the next chunk first; a chunk that held
+    -- nothing to embed (all rows already embedded) must not end the claim empty-handed. At most
+    -- 10 chunks a claim, so one claim stays a short transaction; the next claim goes on.
+    if not target.backfill_done then
+      perform embeddings.queue_backfill_chunk(target.id);
+      chunks_queued := chunks_queued + 1;
+      target := embeddings._target_by_id(target.id);
+    end if;
+
+    -- SKIP LOCKED: concurrent workers each get different rows.
+    with picked as (
+      select q.row_key from embeddings._claimable_queue as q
+      where q.target_id = target.id
+      order by q.next_attempt_at, q.enqueued_at
+      limit batch_size
+      for update skip locked
+    )
+    update embeddings.queue as q
+      set lease_token = token,
+          leased_until = pg_catalog.now() + pg_catalog.make_interval(secs => lease_seconds)
+      from picked
+      where q.target_id = target.id and q.row_key = picked.row_key;
+    get diagnostics leased_count = row_count;
+    exit when leased_count > 0 or target.backfill_done or chunks_queued >= 10;
+  end loop;
+
+  select array_agg(q.row_key) into leased from embeddings.queue as q
+    where q.target_id = target.id and q.lease_token = token;
+  if leased is null then
+    return;
+  end if;
+
+  -- A queued row that no longer exists has nothing to embed.
+  execute format(
+    $sql$
+      delete from embeddings.queue as q
+      where q.target_id = $1 and q.lease_token = $2
+        and not exists (select 1 from %1$I.%2$I as t where t.%3$I = q.row_key::%4$s)
+    $sql$,
+    target.table_schema, target.table_name, target.key_column, target.key_type)
+  using target.id, token;
+
+  execute format(
+    $sql$
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('key', t.%3$I::text, 'content', %5$s(t)) order by t.%3$I)
+      from %1$I.%2$I as t
+      where t.%3$I = any ($1::%4$s[])
+    $sql$,
+    target.table_schema, target.table_name, target.key_column, target.key_type,
+    embeddings._content_function_name(target))
+  into claimed
+  using leased;
+
+  return query
+    select c.key, c.content, pg_catalog.md5(c.content), token
+    from pg_catalog.jsonb_to_recordset(coalesce(claimed, '[]')) as c(key text, content text);
+end;
+$$;
+comment on function embeddings.claim_batch(bigint, integer, integer) is
+  'Leases up to batch_size claimable rows of a target for lease_seconds (FOR UPDATE SKIP LOCKED, so workers never share rows) and returns each row''s key, current text, md5 of the text and the lease token. While the backfill runs it queues the next chunk first (up to 10 chunks while they hold nothing claimable).';
+
+-- =============================================================================================
+-- Write
+-- =============================================================================================
+
+/** Writes validated vectors, only for rows still leased, only when their content is unchanged. */
+create or replace function embeddings.write_batch(
+  target_id bigint,
+  lease_token uuid,
+  model text,
+  batch jsonb
+)
+returns table (written_keys text[], stale_keys text[], lost_keys text[])
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  item jsonb;
+  item_position bigint;
+  item_key text;
+  seen_keys text[] := array[]::text[];
+  written text[];
+  stale text[];
+begin
+  if model is distinct from target.model then
+    raise exception using errcode = '22023',
+      message = format('target %s embeds with model %s; refusing vectors of model %s', target.name, target.model, coalesce(model, 'null'));
+  end if;
+  if batch is null or jsonb_typeof(batch) <> 'array' then
+    raise exception using errcode = '22023',
+      message = format('batch must be a JSON array of {"key", "embedding", "content_hash"} objects, got %s',
+        coalesce(jsonb_typeof(batch), 'null'));
+  end if;
+
+  -- Validate everything before writing anything: a rejected batch changes no row.
+  for item, item_position in
+    select element.value, element.ordinality
+    from jsonb_array_elements(batch) with ordinality as element(value, ordinality)
+  loop
+    if jsonb_typeof(item) <> 'object' or jsonb_typeof(item -> 'key') is distinct from 'string'
+       or jsonb_typeof(item -> 'content_hash') is distinct from 'string' then
+      raise exception using errcode = '22023',
+        message = format('batch item %s needs "key" and "content_hash" strings: %s', item_position, left(item::text, 80));
+    end if;
+    item_key := item ->> 'key';
+    if item_key = any(seen_keys) then
+      raise exception using errcode = '22023',
+        message = format('row %s appears more than once in the batch', item_key);
+    end if;
+    seen_keys := pg_catalog.array_append(seen_keys, item_key);
+
+    perform embeddings._check_embedding(item_key, item -> 'embedding', target.dimensions);
+  end loop;
+
+  -- One statement: keep the rows this lease still holds, lock them in the source table, compare
+  -- their content now with the content that was embedded, and write only the unchanged ones.
+  execute format(
+    $sql$
+      with input as (
+        select element.value ->> 'key' as row_key,
+               element.value ->> 'content_hash' as content_hash,
+               ((element.value -> 'embedding')::text)::extensions.vector as embedding
+        from jsonb_array_elements($1) as element(value)
+      ),
+      held as (
+        select input.* from input
+        join embeddings.queue as q
+          on q.target_id = $2 and q.row_key = input.row_key and q.lease_token = $3
+      ),
+      checked as (
+        select held.row_key, held.embedding,
+               pg_catalog.md5(%5$s(t)) = held.content_hash as fresh
+        from held join %1$I.%2$I as t on t.%3$I = held.row_key::%4$s
+        for update of t
+      ),
+      written as (
+        update %1$I.%2$I as t set %6$I = checked.embedding
+        from checked
+        where checked.fresh and t.%3$I = checked.row_key::%4$s
+        returning t.%3$I::text as row_key
+      )
+      select coalesce((select array_agg(w.row_key order by w.row_key) from written as w), '{}'),
+             coalesce((select array_agg(c.row_key order by c.row_key) from checked as c where not c.fresh), '{}')
+    $sql$,
+    target.table_schema, target.table_name, target.key_column, target.key_type,
+    embeddings._content_function_name(target), target.embedding_column)
+  into written, stale
+  using batch, target.id, lease_token;
+
+  -- Written rows leave the queue and get their record; stale rows stay queued, lease released.
+  insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, embedded_at)
+    select target.id, input.value ->> 'key', target.model, input.value ->> 'content_hash', pg_catalog.now()
+    from jsonb_array_elements(batch) as input(value)
+    where input.value ->> 'key' = any(written)
+    on conflict on constraint embedded_rows_pkey do update
+      set model = excluded.model, content_hash = excluded.content_hash, embedded_at = excluded.embedded_at;
+  delete from embeddings.queue as q
+    where q.target_id = target.id and q.row_key = any(written) and q.lease_token = write_batch.lease_token;
+  update embeddings.queue as q
+    set lease_token = null, leased_until = null, next_attempt_at = pg_catalog.now(),
+        last_error = 'content changed while it was being embedded; queued again'
+    where q.target_id = target.id and q.row_key = any(stale) and q.lease_token = write_batch.lease_token;
+  if cardinality(written) > 0 then
+    update embeddings.targets as t set last_write_at = pg_catalog.now() where t.id = target.id;
+  end if;
+
+  return query select written, stale,
+    coalesce((select array_agg(k order by k) from unnest(seen_keys) as k
+              where not k = any(written) and not k = any(stale)), '{}');
+end;
+$$;
+comment on function embeddings.write_batch(bigint, uuid, text, jsonb) is
+  'Writes a leased batch [{"key", "embedding", "content_hash"}]: rejects the whole batch naming the row on bad vectors or another model; writes only rows still held by lease_token whose content hash is unchanged. Returns written_keys (from RETURNING), stale_keys (content changed: still queued) and lost_keys (lease lost or row gone).';
+
+-- =============================================================================================
+-- Failures, releases and the dead
+-- =============================================================================================
+
+/** Counts an attempt for each failed row, backs off, dead-letters at max_attempts. */
+create or replace function embeddings.fail_rows(target_id bigint, lease_token uuid, failures jsonb)
+returns table (retrying_keys text[], dead_keys text[])
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+begin
+  if failures is null or jsonb_typeof(failures) <> 'array' then
+    raise exception using errcode = '22023', message = 'failures must be a JSON array of {"key", "error"} objects';
+  end if;
+  return query
+    with input as (
+      select element.value ->> 'key' as row_key, left(element.value ->> 'error', 2000) as error
+      from jsonb_array_elements(failures) as element(value)
+    ),
+    updated as (
+      update embeddings.queue as q
+        set attempts = q.attempts + 1,
+            last_error = input.error,
+            lease_token = null,
+            leased_until = null,
+            -- 2, 4, 8 ... seconds, at most an hour.
+            next_attempt_at = pg_catalog.now() + pg_catalog.make_interval(secs => least(pg_catalog.power(2, q.attempts + 1), 3600)),
+            dead_at = case when q.attempts + 1 >= target.max_attempts then pg_catalog.now() end
+        from input
+        where q.target_id = target.id and q.row_key = input.row_key and q.lease_token = fail_rows.lease_token
+        returning q.row_key, q.dead_at
+    )
+    select coalesce((select array_agg(u.row_key order by u.row_key) from updated as u where u.dead_at is null), '{}'),
+           coalesce((select array_agg(u.row_key order by u.row_key) from updated as u where u.dead_at is not null), '{}');
+end;
+$$;
+comment on function embeddings.fail_rows(bigint, uuid, jsonb) is
+  'Records failures [{"key", "error"}] for rows held by lease_token: one more attempt, the error, exponential backoff; dead-letters a row at max_attempts. Returns which rows will retry and which are dead.';
+
+/** Hands leased rows back untried, without counting an attempt. */
+create or replace function embeddings.release_batch(target_id bigint, lease_token uuid, row_keys text[] default null)
+returns integer
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  released integer;
+begin
+  update embeddings.queue as q
+    set lease_token = null, leased_until = null
+    where q.target_id = target.id and q.lease_token = release_batch.lease_token
+      and (row_keys is null or q.row_key = any(row_keys));
+  get diagnostics released = row_count;
+  return released;
+end;
+$$;
+comment on function embeddings.release_batch(bigint, uuid, text[]) is
+  'Hands rows held by lease_token back to the queue (all of them, or the given keys) without counting an attempt, so another worker can claim them at once: for a worker that stops early because its provider is down or its time is up. Returns how many.';
+
+/** Queues dead-lettered rows again with fresh attempts. */
+create or replace function embeddings.requeue_dead(target_id bigint, row_keys text[] default null)
+returns integer
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  requeued integer;
+begin
+  update embeddings.queue as q
+    set dead_at = null, attempts = 0, next_attempt_at = pg_catalog.now(), lease_token = null, leased_until = null
+    where q.target_id = target.id and q.dead_at is not null
+      and (row_keys is null or q.row_key = any(row_keys));
+  get diagnostics requeued = row_count;
+  return requeued;
+end;
+$$;
+comment on function embeddings.requeue_dead(bigint, text[]) is
+  'Queues dead-lettered rows of a target again (all of them, or the given keys) with fresh attempts. Returns how many.';

@@ -1,0 +1,58 @@
+-- =============================================================================================
+-- EMBEDDING ENGINE 5/6: status
+-- =============================================================================================
+-- One row per target, its counts read from the database: rows, embedded with the current model,
+-- pending, in flight, dead-lettered, the backfill, the last error, the last write, and the
+-- outcome of the last scheduled invocation.
+
+/** Per target (or one target): exact counts, read from the table and the queue. */
+create or replace function embeddings.status(only_target bigint default null)
+returns table (
+  target_id bigint, name text, source text, model text, dimensions integer,
+  total_rows bigint, embedded bigint, pending bigint, in_flight bigint, dead_lettered bigint,
+  backfill_done boolean, last_error text, last_write_at timestamptz
+)
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets;
+begin
+  for target in
+    select * from embeddings.targets as t where only_target is null or t.id = only_target order by t.id
+  loop
+    target_id := target.id;
+    name := target.name;
+    source := format('%I.%I.%I', target.table_schema, target.table_name, target.embedding_column);
+    model := target.model;
+    dimensions := target.dimensions;
+    -- An exact count scans the table: read status for the targets you need, not in a hot loop.
+    execute format('select count(*) from %I.%I', target.table_schema, target.table_name) into total_rows;
+    select count(*) into embedded from embeddings.embedded_rows as e
+      where e.target_id = target.id and e.model = target.model;
+    select count(*) filter (where q.dead_at is null and (q.leased_until is null or q.leased_until < pg_catalog.now())),
+           count(*) filter (where q.dead_at is null and q.leased_until >= pg_catalog.now()),
+           count(*) filter (where q.dead_at is not null)
+      into pending, in_flight, dead_lettered
+      from embeddings.queue as q where q.target_id = target.id;
+    backfill_done := target.backfill_done;
+    select q.last_error into last_error from embeddings.queue as q
+      where q.target_id = target.id and q.last_error is not null
+      order by q.next_attempt_at desc limit 1;
+    last_write_at := target.last_write_at;
+    return next;
+  end loop;
+end;
+$$;
+comment on function embeddings.status(bigint) is
+  'Per target (all, or only_target): rows in the table, rows embedded with the current model, pending (queued, not leased, backoff included), in flight (leased), dead-lettered, whether the backfill has reached the end, the latest error and the last successful write.';
+
+create view embeddings.status with (security_invoker = true) as
+  select s.*, last.outcome as last_invocation_outcome, last.error as last_invocation_error,
+         coalesce(last.finished_at, last.sent_at) as last_invocation_at
+  from embeddings.status() as s
+  left join lateral (
+    select d.outcome, d.error, d.finished_at, d.sent_at from embeddings.dispatches as d
+    where d.outcome <> 'in flight' order by d.id desc limit 1
+  ) as last on true;
+comment on view embeddings.status is
+  'One row per target: embeddings.status() and the outcome of the last finished scheduled invocation (which works every target).';

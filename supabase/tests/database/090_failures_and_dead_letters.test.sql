@@ -1,0 +1,56 @@
+-- 090 fail_rows counts attempts and backs off; at max_attempts a row is dead-lettered, visible in status,
+-- never claimed, and queued again by one requeue_dead call.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(8);
+
+-- A throwaway target of 2 rows (keys 1 and 2) that dead-letters a row after 2 attempts.
+select tests.create_target('items', 2, 3, 'bigint', 'test-model', 2);
+
+select tests.authenticate_as_service_role();
+create temporary table claim_one as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
+create temporary table first_failure as
+select * from embeddings.fail_rows(tests.target_id('items'), (select lease_token from claim_one limit 1),
+  '[{"key": "1", "error": "provider said: input rejected"}]');
+select tests.clear_authentication();
+
+select is((select retrying_keys from first_failure), array['1'], 'after one failure the row will retry');
+select ok(
+  (select attempts = 1 and next_attempt_at > now() and lease_token is null
+   from embeddings.queue where target_id = tests.target_id('items') and row_key = '1'),
+  'one attempt counted, retry pushed back, lease released'
+);
+select ok(
+  (select lease_token is not null from embeddings.queue where target_id = tests.target_id('items') and row_key = '2'),
+  'the other row of the batch is untouched by the failure'
+);
+
+update embeddings.queue set next_attempt_at = now() where target_id = tests.target_id('items') and row_key = '1';
+select tests.authenticate_as_service_role();
+create temporary table claim_two as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
+create temporary table second_failure as
+select * from embeddings.fail_rows(tests.target_id('items'), (select lease_token from claim_two limit 1),
+  '[{"key": "1", "error": "provider said: input rejected again"}]');
+select tests.clear_authentication();
+
+select is((select dead_keys from second_failure), array['1'], 'at max_attempts (2) the row is dead-lettered');
+select results_eq(
+  $$ select dead_lettered, last_error from embeddings.status where target_id = tests.target_id('items') $$,
+  $$ values (1::bigint, 'provider said: input rejected again') $$,
+  'the status view shows the dead letter and its last error'
+);
+select tests.authenticate_as_service_role();
+select is_empty(
+  $$ select * from embeddings.claim_batch(tests.target_id('items'), 10, 60) where row_key = '1' $$,
+  'a dead-lettered row is not claimed'
+);
+select is(embeddings.requeue_dead(tests.target_id('items')), 1, 'requeue_dead queues it again');
+select tests.clear_authentication();
+select ok(
+  (select dead_at is null and attempts = 0 from embeddings.queue where target_id = tests.target_id('items')
+   and row_key = '1'),
+  'with fresh attempts'
+);
+
+select * from finish();
+rollback;

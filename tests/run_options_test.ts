@@ -1,0 +1,90 @@
+// The run options contract: one table gives the JSON body fields, SQL names, CLI flags, defaults and limits, and the SQL engine agrees with it.
+import assert from "node:assert/strict";
+import { parseEmbedRequest } from "../supabase/functions/_shared/embed_request.ts";
+import {
+  defaultRunOptions,
+  numericRunOptionFields,
+  numericRunOptions,
+  parseRunOptions,
+  runOptionFields,
+  targetOption,
+} from "../supabase/functions/_shared/run_options.ts";
+import { parseCliArguments, usage } from "../tools/embed_cli.ts";
+import { withDatabase } from "./test_support.ts";
+
+const snakeCase = (field: string) =>
+  field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+const kebabCase = (field: string) =>
+  field.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+Deno.test("run options: each option's SQL name and CLI flag spell its body field", () => {
+  assert.deepEqual(runOptionFields, [
+    "target",
+    "batchSize",
+    "maxRows",
+    "timeBudgetMs",
+    "leaseSeconds",
+  ]);
+  assert.equal(targetOption.flag, "--target");
+  for (const field of numericRunOptionFields) {
+    const { sqlName, flag, min, max, defaultValue } = numericRunOptions[field];
+    assert.equal(sqlName, snakeCase(field), field);
+    assert.equal(flag, `--${kebabCase(field)}`, field);
+    assert.ok(
+      min <= defaultValue && defaultValue <= max,
+      `${field}'s default is within its limits`,
+    );
+    assert.equal(defaultRunOptions[field], defaultValue, field);
+  }
+  assert.equal(defaultRunOptions.target, null);
+});
+
+Deno.test("run options: the CLI flags and the body fields come from the same table", () => {
+  for (const field of numericRunOptionFields) {
+    const { flag, min, max } = numericRunOptions[field];
+    assert.ok(usage.includes(`${flag} ${min}-${max}`), `the usage lists ${flag} with its limits`);
+
+    const fromBody = parseEmbedRequest(JSON.stringify({ [field]: max }));
+    const fromFlags = parseCliArguments([flag, String(max)]);
+    assert.ok(fromBody.ok && fromFlags.ok, field);
+    assert.deepEqual(fromFlags.command.options, fromBody.options, `${flag} sets ${field}`);
+    assert.equal(fromFlags.command.options[field], max);
+
+    const refusedBody = parseEmbedRequest(JSON.stringify({ [field]: max + 1 }));
+    const refusedFlags = parseCliArguments([flag, String(max + 1)]);
+    assert.ok(!refusedBody.ok && !refusedFlags.ok, `${max + 1} is refused for ${field}`);
+    assert.equal(refusedFlags.error, `${flag}: ${refusedBody.error}`, "the same reason, named");
+  }
+  const fromTargetFlag = parseCliArguments([targetOption.flag, "stories"]);
+  const fromTargetField = parseRunOptions({ target: "stories" });
+  assert.ok(fromTargetFlag.ok && fromTargetField.ok);
+  assert.deepEqual(fromTargetFlag.command.options, fromTargetField.options);
+  assert.equal(fromTargetFlag.command.options.target, "stories");
+  const noFlags = parseCliArguments([]);
+  assert.ok(noFlags.ok);
+  assert.deepEqual(noFlags.command.options, defaultRunOptions);
+});
+
+Deno.test("run options: a flag's value that is not a number is refused, showing what was typed", () => {
+  const parsed = parseCliArguments(["--batch-size", "ten"]);
+  assert.deepEqual(parsed, {
+    ok: false,
+    error: '--batch-size: batchSize must be an integer from 1 to 1000, got "ten"',
+  });
+  const unknown = parseCliArguments(["--batch_size", "10"]);
+  assert.equal(unknown.ok, false);
+});
+
+Deno.test("run options: the SQL engine's limits (embeddings.run_option_limits) are run_options.ts's", () =>
+  withDatabase(async (sql) => {
+    const rows = await sql<{ name: string; min_value: number; max_value: number }[]>`
+      select name, min_value, max_value from embeddings.run_option_limits() order by name`;
+    const expected = numericRunOptionFields
+      .map((field) => ({
+        name: numericRunOptions[field].sqlName,
+        min_value: numericRunOptions[field].min,
+        max_value: numericRunOptions[field].max,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    assert.deepEqual(rows.map((row) => ({ ...row })), expected);
+  }));
