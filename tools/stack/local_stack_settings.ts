@@ -1,12 +1,24 @@
 // Ports, paths, URLs and secrets of the local stand-in stack, in one place.
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const localDir = join(projectRoot, ".local");
-export const postgresDataDir = join(localDir, "postgres", "data");
-export const postgresSocketDir = join(localDir, "postgres", "run");
-export const postgresLogFile = join(localDir, "postgres", "postgres.log");
+/**
+ * The cluster's directory. As root the server runs as the postgres user, which cannot enter a
+ * checkout under a private home (/root is mode 700), so the cluster lives in postgres's own
+ * /var/lib/postgresql, one per checkout; otherwise in the ignored .local/.
+ */
+export const postgresDir = Deno.uid() === 0
+  ? join(
+    "/var/lib/postgresql/supabase-embedding-kit",
+    createHash("sha256").update(projectRoot).digest("hex").slice(0, 16),
+  )
+  : join(localDir, "postgres");
+export const postgresDataDir = join(postgresDir, "data");
+export const postgresSocketDir = join(postgresDir, "run");
+export const postgresLogFile = join(postgresDir, "postgres.log");
 export const gatewayPidFile = join(localDir, "functions-gateway.pid");
 export const gatewayLogFile = join(localDir, "functions-gateway.log");
 export const functionsDir = join(projectRoot, "supabase", "functions");

@@ -4,10 +4,10 @@ import {
   bootstrapSqlFile,
   databasePort,
   databaseUrl,
-  localDir,
   postgresBinDir,
   postgresConnectionArgs,
   postgresDataDir,
+  postgresDir,
   postgresLogFile,
   postgresSocketDir,
   projectRoot,
@@ -46,11 +46,12 @@ async function createCluster(): Promise<void> {
   await Deno.mkdir(postgresDataDir, { recursive: true });
   await Deno.mkdir(postgresSocketDir, { recursive: true });
   if (isRoot()) {
-    await runCommand("chown", ["-R", "postgres:postgres", join(localDir, "postgres")]);
+    await runCommand("chown", ["-R", "postgres:postgres", postgresDir]);
   }
   await runAsPostgresUser(join(postgresBinDir, "initdb"), [
     "-D",
     postgresDataDir,
+    postgresDir,
     "-U",
     "postgres",
     "--auth=trust",
@@ -63,7 +64,8 @@ async function createCluster(): Promise<void> {
 async function startServer(): Promise<void> {
   const serverOptions = [
     `-p ${databasePort}`,
-    `-k ${postgresSocketDir}`,
+    // pg_ctl hands these to a shell: quoted, a path with spaces stays one argument.
+    `-k '${postgresSocketDir}'`,
     "-c listen_addresses=127.0.0.1",
     "-c shared_preload_libraries=pg_cron",
     "-c cron.database_name=postgres",
@@ -72,6 +74,7 @@ async function startServer(): Promise<void> {
   await runAsPostgresUser(join(postgresBinDir, "pg_ctl"), [
     "-D",
     postgresDataDir,
+    postgresDir,
     "-l",
     postgresLogFile,
     "-w",
@@ -116,6 +119,7 @@ export async function stopPostgres(): Promise<"stopped" | "not running"> {
   await runAsPostgresUser(join(postgresBinDir, "pg_ctl"), [
     "-D",
     postgresDataDir,
+    postgresDir,
     "-m",
     "fast",
     "-w",
