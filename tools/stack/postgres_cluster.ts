@@ -51,7 +51,6 @@ async function createCluster(): Promise<void> {
   await runAsPostgresUser(join(postgresBinDir, "initdb"), [
     "-D",
     postgresDataDir,
-    postgresDir,
     "-U",
     "postgres",
     "--auth=trust",
@@ -74,7 +73,6 @@ async function startServer(): Promise<void> {
   await runAsPostgresUser(join(postgresBinDir, "pg_ctl"), [
     "-D",
     postgresDataDir,
-    postgresDir,
     "-l",
     postgresLogFile,
     "-w",
@@ -119,7 +117,6 @@ export async function stopPostgres(): Promise<"stopped" | "not running"> {
   await runAsPostgresUser(join(postgresBinDir, "pg_ctl"), [
     "-D",
     postgresDataDir,
-    postgresDir,
     "-m",
     "fast",
     "-w",

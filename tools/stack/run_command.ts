@@ -54,7 +54,8 @@ export function runAsPostgresUser(
   args: string[],
   options: RunOptions = {},
 ): Promise<CommandResult> {
+  // From "/": the postgres user may not be allowed into the directory we run from.
   return isRoot()
-    ? runCommand("runuser", ["-u", "postgres", "--", program, ...args], options)
+    ? runCommand("runuser", ["-u", "postgres", "--", program, ...args], { cwd: "/", ...options })
     : runCommand(program, args, options);
 }
