@@ -34,7 +34,7 @@ Deno.test("embed: supabase-js invoke with the service key persists all 20 seeded
     assert.equal(data.failed, 0);
     assert.equal(data.queued, 0);
     assert.equal(data.batches, 3);
-    assert.equal(data.stoppedBecause, "no_pending_rows");
+    assert.equal(data.stoppedBecause, "nothing_to_claim");
     assert.equal(data.model, "universal-sentence-encoder-lite-384");
     const names = data.targets.map((target: { target: string }) => target.target);
     assert.deepEqual(
@@ -84,7 +84,7 @@ Deno.test("embed: a second run writes nothing and says so", () =>
     assert.equal(report.queued, 0);
     assert.match(
       report.message,
-      /^no pending rows left; .*music_knowledge: wrote 0 of 0 claimed; now 20\/20 embedded, 0 queued/,
+      /^nothing left to claim; .*music_knowledge: wrote 0 of 0 claimed; now 20\/20 embedded, 0 queued/,
     );
     const after = await sql`select id, embedding::text from public.music_knowledge order by id`;
     assert.deepEqual(after, before, "no stored vector changed");
@@ -237,7 +237,7 @@ Deno.test("embed: a row the database refuses fails alone, named, and the other 1
         music.failedRows[0].error,
         /database refused the write: disk full while writing/,
       );
-      assert.equal(report.stoppedBecause, "no_pending_rows", "the run went on past it");
+      assert.equal(report.stoppedBecause, "nothing_to_claim", "the run went on past it");
       assert.equal(music.status.pending, 1, "the refused row stays queued for a retry");
       assert.equal((await storedEmbeddingStats(sql)).embedded, 19, "the database agrees: 19 rows");
     } finally {

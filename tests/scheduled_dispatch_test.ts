@@ -30,8 +30,8 @@ interface Dispatch {
 async function runJobCommand(sql: postgres.Sql): Promise<number> {
   const [job] = await sql<{ command: string }[]>`
     select command from cron.job where jobname = 'embeddings-dispatch'`;
-  const [row] = await sql.unsafe<{ dispatch_embed_requests: number }[]>(job.command);
-  return row.dispatch_embed_requests;
+  const [row] = await sql.unsafe<{ sent: number; reason: string }[]>(job.command);
+  return row.sent;
 }
 
 /** Puts every setting back to the table's own defaults (as the migration created the row). */
@@ -91,7 +91,7 @@ Deno.test("dispatch: the job is in cron.job with the configured schedule and fol
         select schedule, command, active from cron.job where jobname = 'embeddings-dispatch'`;
       assert.deepEqual({ ...job }, {
         schedule: "* * * * *",
-        command: "select embeddings.dispatch_embed_requests()",
+        command: "select * from embeddings.dispatch_embed_requests()",
         active: false,
       });
       await sql`update embeddings.dispatch_settings set enabled = true, schedule = ${quietSchedule}`;

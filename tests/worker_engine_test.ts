@@ -386,3 +386,29 @@ Deno.test("worker: a poison row is dead-lettered while the rest complete, and on
       await notes.drop();
     }
   }));
+
+Deno.test("worker: rows leased by another worker are reported as leased until their lease ends, never as nothing left", () =>
+  withDatabase(async (sql) => {
+    const target = await createNotesTarget(sql, "leased_elsewhere_notes", 8);
+    try {
+      // A worker that claimed 3 rows and died: its lease runs for 10 more minutes.
+      await sql`select * from embeddings.claim_batch(${target.id}::bigint, 3, 600)`;
+      const report = await runWorker(new PostgresTargetQueue(sql), localModel, {
+        ...options,
+        target: target.table,
+      });
+      const [lease] = await sql<{ leased_until: Date }[]>`
+        select max(leased_until) as leased_until from embeddings.queue where target_id = ${target.id}`;
+      assert.equal(report.written, 5, "the worker embedded the 5 rows it could claim");
+      assert.equal(report.stoppedBecause, "nothing_to_claim");
+      assert.equal(report.queued, 3, "3 rows are still queued");
+      assert.match(
+        report.message,
+        new RegExp(
+          `^nothing left to claim; leased_elsewhere_notes: wrote 5 of 5 claimed; now 5/8 embedded, 3 leased by another worker until ${lease.leased_until.toISOString()}$`,
+        ),
+      );
+    } finally {
+      await target.drop();
+    }
+  }));

@@ -24,6 +24,12 @@ create table embeddings.targets (
   model text not null check (model <> ''),
   dimensions integer not null check (dimensions between 1 and 16000),
   max_attempts integer not null default 5 check (max_attempts between 1 and 100),
+  -- Vectors written by someone else are re-embedded unless the target adopts them (vectors
+  -- imported from elsewhere, made with the same model).
+  adopt_existing_vectors boolean not null default false,
+  -- The model makes unit-length vectors (gte-small, OpenAI text-embedding-3, the local model):
+  -- verify flags any other norm.
+  unit_norm boolean not null default true,
   -- The chunked backfill's position: the last key it queued, and whether it reached the end.
   backfill_after text,
   backfill_done boolean not null default false,
@@ -60,11 +66,14 @@ create table embeddings.embedded_rows (
   row_key text not null,
   model text not null,
   content_hash text not null,
+  -- md5 of the vector as text when written: verify tells a vector replaced behind the triggers'
+  -- back (a restore, replica mode) from the one the engine wrote.
+  vector_hash text,
   embedded_at timestamptz not null default now(),
   primary key (target_id, row_key)
 );
 comment on table embeddings.embedded_rows is
-  'Which model embedded which content (md5 of the content function''s text) for each row: the proof a stored vector matches its row. RLS on with no policy on purpose: only service_role reads it.';
+  'Which model embedded which content (md5 of the content function''s text) into which vector (md5 of its text) for each row: the proof a stored vector matches its row. RLS on with no policy on purpose: only service_role reads it.';
 alter table embeddings.embedded_rows enable row level security;
 
 -- =============================================================================================
@@ -148,8 +157,31 @@ comment on function embeddings._check_column_dimensions(regclass, name, text, in
   'Raises a clear error unless the column is a pgvector vector declared with exactly the model''s dimensions.';
 
 -- =============================================================================================
--- Sync trigger: queue inserted rows and rows whose content changed; forget deleted rows
+-- Sync triggers: the bookkeeping follows every change to the table, the vector column included
 -- =============================================================================================
+
+/** True while write_batch writes vectors of this target: the only writes the engine vouches for. */
+create or replace function embeddings._engine_is_writing(target_id bigint)
+returns boolean
+language sql stable set search_path = ''
+as $$
+  select pg_catalog.current_setting('embeddings.writing_target', true) = target_id::text
+$$;
+comment on function embeddings._engine_is_writing(bigint) is
+  'True while embeddings.write_batch is writing vectors of this target (a transaction-local setting it sets around its UPDATE): the sync trigger leaves those writes alone.';
+
+/** Queues a row to be embedded (again), keeping any lease; a change earns fresh attempts. */
+create or replace function embeddings._queue_row(target_id bigint, row_key text)
+returns void
+language sql volatile set search_path = ''
+as $$
+  insert into embeddings.queue as q (target_id, row_key)
+    values (_queue_row.target_id, _queue_row.row_key)
+    on conflict on constraint queue_pkey do update
+      set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null
+$$;
+comment on function embeddings._queue_row(bigint, text) is
+  'Queues a row for embedding; a row already queued keeps its place and any lease, with fresh attempts.';
 
 /** Installed by register_target on each target's table (argument: the target id). */
 create or replace function embeddings._queue_changed_row()
@@ -158,34 +190,80 @@ language plpgsql security definer set search_path = ''
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
-  content_changed boolean;
+  changed_key text;
+  content_changed boolean := true;
+  vector_changed boolean := false;
+  vector_present boolean := false;
 begin
   if tg_op = 'DELETE' then
-    delete from embeddings.queue as q
-      where q.target_id = target.id and q.row_key = pg_catalog.to_jsonb(old) ->> target.key_column;
-    delete from embeddings.embedded_rows as e
-      where e.target_id = target.id and e.row_key = pg_catalog.to_jsonb(old) ->> target.key_column;
+    changed_key := pg_catalog.to_jsonb(old) ->> target.key_column;
+    delete from embeddings.queue as q where q.target_id = target.id and q.row_key = changed_key;
+    delete from embeddings.embedded_rows as e where e.target_id = target.id and e.row_key = changed_key;
     return old;
   end if;
-
-  if tg_op = 'UPDATE' then
-    execute format('select %1$s($1) is distinct from %1$s($2)', embeddings._content_function_name(target))
-      into content_changed using old, new;
-    if not content_changed then
-      return new;
-    end if;
+  if embeddings._engine_is_writing(target.id) then
+    return new;  -- write_batch keeps its own books
   end if;
 
-  -- A row already queued keeps its place and any lease; a new change earns it fresh attempts.
-  insert into embeddings.queue as q (target_id, row_key)
-    values (target.id, pg_catalog.to_jsonb(new) ->> target.key_column)
-    on conflict (target_id, row_key) do update
-      set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null;
+  changed_key := pg_catalog.to_jsonb(new) ->> target.key_column;
+  if tg_op = 'UPDATE' then
+    -- pgvector's = lives in extensions, out of this empty search_path: named, with nulls apart.
+    execute format(
+      $sql$
+        select %1$s($1) is distinct from %1$s($2),
+               coalesce(not (($1).%2$I operator(extensions.=) ($2).%2$I), (($1).%2$I is null) <> (($2).%2$I is null)),
+               ($2).%2$I is not null
+      $sql$,
+      embeddings._content_function_name(target), target.embedding_column)
+      into content_changed, vector_changed, vector_present using old, new;
+    if not content_changed and not vector_changed then
+      return new;
+    end if;
+  elsif target.adopt_existing_vectors then
+    execute format('select ($1).%I is not null', target.embedding_column) into vector_present using new;
+  end if;
+
+  -- A vector set by someone else: adopted when the target says so, otherwise not vouched for.
+  if vector_present and target.adopt_existing_vectors and (tg_op = 'INSERT' or vector_changed) then
+    execute format(
+      $sql$
+        insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
+          values ($1, $2, $3, pg_catalog.md5(%1$s($4)), pg_catalog.md5((($4).%2$I)::text))
+          on conflict on constraint embedded_rows_pkey do update
+            set model = excluded.model, content_hash = excluded.content_hash,
+                vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now()
+      $sql$, embeddings._content_function_name(target), target.embedding_column)
+      using target.id, changed_key, target.model, new;
+    delete from embeddings.queue as q
+      where q.target_id = target.id and q.row_key = changed_key and q.lease_token is null;
+    return new;
+  end if;
+  if vector_changed then
+    delete from embeddings.embedded_rows as e where e.target_id = target.id and e.row_key = changed_key;
+  end if;
+  perform embeddings._queue_row(target.id, changed_key);
   return new;
 end;
 $$;
 comment on function embeddings._queue_changed_row() is
-  'Trigger installed by register_target (argument: target id): queues inserted rows and updated rows whose content changed; removes deleted rows from the queue and the records.';
+  'Row trigger installed by register_target (argument: target id): queues inserted rows and rows whose content changed; a vector set or cleared by anyone but write_batch loses its record and is queued again (or, on a target that adopts existing vectors, is recorded as the target''s model); a deleted row leaves no queue entry or record.';
+
+/** Installed by register_target: a TRUNCATE clears the target's books and restarts its backfill. */
+create or replace function embeddings._forget_truncated_rows()
+returns trigger
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
+begin
+  delete from embeddings.queue as q where q.target_id = target.id;
+  delete from embeddings.embedded_rows as e where e.target_id = target.id;
+  update embeddings.targets as t set backfill_after = null, backfill_done = false where t.id = target.id;
+  return null;
+end;
+$$;
+comment on function embeddings._forget_truncated_rows() is
+  'Statement trigger installed by register_target (argument: target id): after a TRUNCATE, the target''s queue entries and records go and its backfill starts again, so rows loaded afterwards (a restore) are embedded.';
 
 -- =============================================================================================
 -- Backfill in chunks
@@ -213,22 +291,30 @@ begin
   execute format(
     $sql$
       with chunk as (
-        select t.%1$I::text as row_key
+        select t.%1$I::text as row_key, $5 and t.%5$I is not null as adopt, t as source_row,
+               pg_catalog.md5(t.%5$I::text) as vector_hash
         from %2$I.%3$I as t
         where ($1::text is null or t.%1$I > $1::%4$s)
         order by t.%1$I
         limit $2
       ),
       needed as (
-        select c.row_key from chunk as c
+        select c.row_key, c.adopt, c.source_row, c.vector_hash from chunk as c
         where not exists (
           select 1 from embeddings.embedded_rows as e
           where e.target_id = $3 and e.row_key = c.row_key and e.model = $4
         )
       ),
+      adopted as (
+        insert into embeddings.embedded_rows (target_id, row_key, model, content_hash, vector_hash)
+        select $3, n.row_key, $4, pg_catalog.md5(%6$s(n.source_row)), n.vector_hash from needed as n where n.adopt
+        on conflict on constraint embedded_rows_pkey do update
+          set model = excluded.model, content_hash = excluded.content_hash,
+              vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now()
+      ),
       inserted as (
         insert into embeddings.queue (target_id, row_key)
-        select $3, n.row_key from needed as n
+        select $3, n.row_key from needed as n where not n.adopt
         on conflict (target_id, row_key) do nothing
         returning 1
       )
@@ -236,9 +322,10 @@ begin
              (select count(*) from chunk)::integer,
              (select c.row_key from chunk as c order by c.row_key::%4$s desc limit 1)
     $sql$,
-    target.key_column, target.table_schema, target.table_name, target.key_type
+    target.key_column, target.table_schema, target.table_name, target.key_type,
+    target.embedding_column, embeddings._content_function_name(target)
   ) into queued, scanned, last_key
-  using target.backfill_after, chunk_size, target.id, target.model;
+  using target.backfill_after, chunk_size, target.id, target.model, target.adopt_existing_vectors;
 
   update embeddings.targets as t
     set backfill_after = coalesce(last_key, t.backfill_after),
@@ -248,7 +335,7 @@ begin
 end;
 $$;
 comment on function embeddings.queue_backfill_chunk(bigint, integer) is
-  'Queues the next chunk_size rows (10,000 unless given; in key order after the backfill cursor) that were not embedded with the target''s model; marks the backfill done at the end of the table. Returns how many it queued.';
+  'Queues the next chunk_size rows (10,000 unless given; in key order after the backfill cursor) that were not embedded with the target''s model (on a target that adopts existing vectors, rows that have one are recorded instead); marks the backfill done at the end of the table. Returns how many it queued.';
 
 -- =============================================================================================
 -- Registration
@@ -325,13 +412,16 @@ begin
   execute format(
     'create trigger %I after insert or update or delete on %I.%I for each row execute function embeddings._queue_changed_row(%L)',
     'embeddings_queue_' || new_id, table_schema, table_name, new_id);
+  execute format(
+    'create trigger %I after truncate on %I.%I for each statement execute function embeddings._forget_truncated_rows(%L)',
+    'embeddings_truncate_' || new_id, table_schema, table_name, new_id);
 
   perform embeddings.queue_backfill_chunk(new_id);
   return new_id;
 end;
 $$;
 comment on function embeddings.register_target(regclass, name, regprocedure, name, text, integer, integer, text) is
-  'Registers a table as an embedding target: checks the key, the content function and that the embedding column''s dimensions match the model; installs the queue trigger; queues the first backfill chunk (claims queue the rest). Returns the target id.';
+  'Registers a table as an embedding target: checks the key, the content function and that the embedding column''s dimensions match the model; installs the sync triggers (rows, and TRUNCATE); queues the first backfill chunk (claims queue the rest). Returns the target id.';
 
 /** Removes a target: its trigger, queue entries and records. Stored vectors stay. */
 create or replace function embeddings.unregister_target(target_id bigint)
@@ -343,11 +433,13 @@ declare
 begin
   execute format('drop trigger if exists %I on %I.%I',
     'embeddings_queue_' || target.id, target.table_schema, target.table_name);
+  execute format('drop trigger if exists %I on %I.%I',
+    'embeddings_truncate_' || target.id, target.table_schema, target.table_name);
   delete from embeddings.targets as t where t.id = target.id;
 end;
 $$;
 comment on function embeddings.unregister_target(bigint) is
-  'Removes everything register_target installed: the trigger, the queue entries and the embedding records of the target. Stored vectors stay in the table.';
+  'Removes everything register_target installed: the triggers, the queue entries and the embedding records of the target. Stored vectors stay in the table.';
 
 /** Switches a target to another model of the column's size and queues every row again. */
 create or replace function embeddings.set_target_model(target_id bigint, model text, dimensions integer)
@@ -373,3 +465,57 @@ end;
 $$;
 comment on function embeddings.set_target_model(bigint, text, integer) is
   'Switches a target to another model of the column''s dimensions and queues every row again; writes of the old model are refused from then on.';
+
+/** Sets how a target treats vectors the engine did not write, and whether its model normalises. */
+create or replace function embeddings.set_target_options(
+  target_id bigint,
+  adopt_existing_vectors boolean default null,
+  unit_norm boolean default null
+)
+returns integer
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  adopted integer := 0;
+begin
+  update embeddings.targets as t
+    set adopt_existing_vectors = coalesce(set_target_options.adopt_existing_vectors, t.adopt_existing_vectors),
+        unit_norm = coalesce(set_target_options.unit_norm, t.unit_norm)
+    where t.id = target.id
+    returning * into target;
+  if not target.adopt_existing_vectors then
+    return 0;
+  end if;
+  -- Adopting: every vector already in the column counts as the target's model, for its row's
+  -- current text, and its row leaves the queue unless a worker holds it.
+  execute format(
+    $sql$
+      with present as (
+        select t.%1$I::text as row_key, pg_catalog.md5(%4$s(t)) as content_hash,
+               pg_catalog.md5(t.%5$I::text) as vector_hash
+        from %2$I.%3$I as t where t.%5$I is not null
+      ),
+      recorded as (
+        insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
+        select $1, p.row_key, $2, p.content_hash, p.vector_hash from present as p
+        on conflict on constraint embedded_rows_pkey do update
+          set model = excluded.model, content_hash = excluded.content_hash,
+              vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now()
+        returning e.row_key
+      ),
+      dequeued as (
+        delete from embeddings.queue as q using recorded as r
+        where q.target_id = $1 and q.row_key = r.row_key and q.lease_token is null
+      )
+      select count(*)::integer from recorded
+    $sql$,
+    target.key_column, target.table_schema, target.table_name,
+    embeddings._content_function_name(target), target.embedding_column)
+  into adopted
+  using target.id, target.model;
+  return adopted;
+end;
+$$;
+comment on function embeddings.set_target_options(bigint, boolean, boolean) is
+  'Sets a target''s options (null leaves one as it is): adopt_existing_vectors records vectors written by anyone as the target''s model (for vectors imported from elsewhere, made with the same model) instead of re-embedding them, and adopts those already in the column; unit_norm says the model makes unit-length vectors (verify flags other norms). Returns how many vectors it adopted.';

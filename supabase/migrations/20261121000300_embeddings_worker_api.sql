@@ -213,6 +213,7 @@ declare
   seen_keys text[] := array[]::text[];
   written text[];
   stale text[];
+  written_hashes jsonb;
 begin
   if model is distinct from target.model then
     raise exception using errcode = '22023',
@@ -246,6 +247,8 @@ begin
 
   -- One statement: keep the rows this lease still holds, lock them in the source table, compare
   -- their content now with the content that was embedded, and write only the unchanged ones.
+  -- The setting tells the sync trigger that these vector writes are the engine's own.
+  perform pg_catalog.set_config('embeddings.writing_target', target.id::text, true);
   execute format(
     $sql$
       with input as (
@@ -269,23 +272,27 @@ begin
         update %1$I.%2$I as t set %6$I = checked.embedding
         from checked
         where checked.fresh and t.%3$I = checked.row_key::%4$s
-        returning t.%3$I::text as row_key
+        returning t.%3$I::text as row_key, pg_catalog.md5(t.%6$I::text) as vector_hash
       )
       select coalesce((select array_agg(w.row_key order by w.row_key) from written as w), '{}'),
-             coalesce((select array_agg(c.row_key order by c.row_key) from checked as c where not c.fresh), '{}')
+             coalesce((select array_agg(c.row_key order by c.row_key) from checked as c where not c.fresh), '{}'),
+             coalesce((select pg_catalog.jsonb_object_agg(w.row_key, w.vector_hash) from written as w), '{}')
     $sql$,
     target.table_schema, target.table_name, target.key_column, target.key_type,
     embeddings._content_function_name(target), target.embedding_column)
-  into written, stale
+  into written, stale, written_hashes
   using batch, target.id, lease_token;
+  perform pg_catalog.set_config('embeddings.writing_target', '', true);
 
   -- Written rows leave the queue and get their record; stale rows stay queued, lease released.
-  insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, embedded_at)
-    select target.id, input.value ->> 'key', target.model, input.value ->> 'content_hash', pg_catalog.now()
+  insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash, embedded_at)
+    select target.id, input.value ->> 'key', target.model, input.value ->> 'content_hash',
+           written_hashes ->> (input.value ->> 'key'), pg_catalog.now()
     from jsonb_array_elements(batch) as input(value)
     where input.value ->> 'key' = any(written)
     on conflict on constraint embedded_rows_pkey do update
-      set model = excluded.model, content_hash = excluded.content_hash, embedded_at = excluded.embedded_at;
+      set model = excluded.model, content_hash = excluded.content_hash, vector_hash = excluded.vector_hash,
+          embedded_at = excluded.embedded_at;
   delete from embeddings.queue as q
     where q.target_id = target.id and q.row_key = any(written) and q.lease_token = write_batch.lease_token;
   update embeddings.queue as q

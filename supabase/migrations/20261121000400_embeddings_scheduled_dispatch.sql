@@ -85,7 +85,7 @@ declare
 begin
   new.updated_at := pg_catalog.now();
   -- cron.schedule updates the job of that name; an invalid schedule fails the settings change.
-  job_id := cron.schedule('embeddings-dispatch', new.schedule, 'select embeddings.dispatch_embed_requests()');
+  job_id := cron.schedule('embeddings-dispatch', new.schedule, 'select * from embeddings.dispatch_embed_requests()');
   perform cron.alter_job(job_id, active => new.enabled);
   return new;
 end;
@@ -170,9 +170,9 @@ comment on function embeddings.collect_dispatch_outcomes() is
 -- The job's command
 -- =============================================================================================
 
-/** Sends as many invocations as the backlog needs, up to max_parallel in flight. */
-create or replace function embeddings.dispatch_embed_requests()
-returns integer
+/** Sends as many invocations as the backlog needs, up to max_parallel in flight; says why. */
+create or replace function embeddings.dispatch_embed_requests(force boolean default false)
+returns table (sent integer, reason text)
 language plpgsql volatile security definer set search_path = ''
 as $$
 declare
@@ -189,16 +189,21 @@ begin
   -- One dispatcher at a time: overlapping runs cannot both fill the same free slots.
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('embeddings.dispatch_embed_requests'));
   perform embeddings.collect_dispatch_outcomes();
+  sent := 0;
 
   select * into settings from embeddings.dispatch_settings;
-  if not settings.enabled then
-    return 0;
+  if not settings.enabled and not force then
+    reason := 'the scheduled dispatch is disabled: turn it on with update embeddings.dispatch_settings set enabled = true; or run it once anyway with select * from embeddings.dispatch_embed_requests(force => true);';
+    return next;
+    return;
   end if;
 
   select count(*) into claimable from embeddings._claimable_queue;
   select count(*) into backfills_running from embeddings.targets as t where not t.backfill_done;
   if claimable = 0 and backfills_running = 0 then
-    return 0;  -- an idle database sends nothing
+    reason := 'nothing to embed: no target has claimable rows or an unfinished backfill';
+    return next;  -- an idle database sends nothing
+    return;
   end if;
 
   select count(*) into in_flight from embeddings.dispatches as d where d.outcome = 'in flight';
@@ -206,19 +211,22 @@ begin
     settings.max_parallel - in_flight,
     greatest(ceil(claimable::numeric / settings.max_rows)::integer, least(backfills_running, 1)));
   if wanted <= 0 then
-    return 0;  -- runs never pile up beyond max_parallel
+    reason := format('%s invocations are still in flight (max_parallel %s) for %s claimable rows',
+      in_flight, settings.max_parallel, claimable);
+    return next;  -- runs never pile up beyond max_parallel
+    return;
   end if;
 
   select s.decrypted_secret into project_url from vault.decrypted_secrets as s where s.name = settings.project_url_secret;
   select s.decrypted_secret into service_key from vault.decrypted_secrets as s where s.name = settings.service_key_secret;
   if project_url is null or service_key is null then
     missing_secret := case when project_url is null then settings.project_url_secret else settings.service_key_secret end;
+    reason := format('Vault secret %s is missing: run select vault.create_secret(''<value>'', %L);',
+      missing_secret, missing_secret);
     insert into embeddings.dispatches (queued_rows, outcome, error, finished_at)
-      values (claimable, 'not sent',
-        pg_catalog.format('Vault secret %s is missing: run select vault.create_secret(''<value>'', %L);',
-          missing_secret, missing_secret),
-        pg_catalog.now());
-    return 0;
+      values (claimable, 'not sent', reason, pg_catalog.now());
+    return next;
+    return;
   end if;
 
   for i in 1 .. wanted loop
@@ -235,11 +243,13 @@ begin
       timeout_milliseconds => settings.request_timeout_ms);
     insert into embeddings.dispatches (request_id, queued_rows) values (request_id, claimable);
   end loop;
-  return wanted;
+  sent := wanted;
+  reason := format('sent %s invocations for %s claimable rows (%s already in flight)', wanted, claimable, in_flight);
+  return next;
 end;
 $$;
-comment on function embeddings.dispatch_embed_requests() is
-  'The cron job''s command: records the answers of earlier invocations, then, when enabled and rows are claimable, POSTs to the embed function through net.http_post as many times as the backlog needs (max_rows each), keeping at most max_parallel in flight. Returns how many it sent.';
+comment on function embeddings.dispatch_embed_requests(boolean) is
+  'The cron job''s command: records the answers of earlier invocations, then, when enabled (or forced) and rows are claimable, POSTs to the embed function through net.http_post as many times as the backlog needs (max_rows each), keeping at most max_parallel in flight. Returns how many it sent and why: disabled (with how to enable it or force one run), idle, slots full, a missing Vault secret, or what it sent.';
 
 -- =============================================================================================
 -- The scheduler in one row

@@ -2,14 +2,15 @@
 -- EMBEDDING ENGINE 5/6: status
 -- =============================================================================================
 -- One row per target, its counts read from the database: rows, embedded with the current model,
--- pending, in flight, dead-lettered, the backfill, the last error, the last write, and the
--- outcome of the last scheduled invocation.
+-- pending (and how many wait out a backoff), in flight (and until when), dead-lettered, the
+-- backfill, the last error, the last write, and the outcome of the last scheduled invocation.
 
 /** Per target (or one target): exact counts, read from the table and the queue. */
 create or replace function embeddings.status(only_target bigint default null)
 returns table (
   target_id bigint, name text, source text, model text, dimensions integer,
   total_rows bigint, embedded bigint, pending bigint, in_flight bigint, dead_lettered bigint,
+  retrying bigint, next_retry_at timestamptz, leased_until timestamptz,
   backfill_done boolean, last_error text, last_write_at timestamptz
 )
 language plpgsql stable security definer set search_path = ''
@@ -31,8 +32,13 @@ begin
       where e.target_id = target.id and e.model = target.model;
     select count(*) filter (where q.dead_at is null and (q.leased_until is null or q.leased_until < pg_catalog.now())),
            count(*) filter (where q.dead_at is null and q.leased_until >= pg_catalog.now()),
-           count(*) filter (where q.dead_at is not null)
-      into pending, in_flight, dead_lettered
+           count(*) filter (where q.dead_at is not null),
+           count(*) filter (where q.dead_at is null and q.next_attempt_at > pg_catalog.now()
+                              and (q.leased_until is null or q.leased_until < pg_catalog.now())),
+           min(q.next_attempt_at) filter (where q.dead_at is null and q.next_attempt_at > pg_catalog.now()
+                                            and (q.leased_until is null or q.leased_until < pg_catalog.now())),
+           max(q.leased_until) filter (where q.dead_at is null and q.leased_until >= pg_catalog.now())
+      into pending, in_flight, dead_lettered, retrying, next_retry_at, leased_until
       from embeddings.queue as q where q.target_id = target.id;
     backfill_done := target.backfill_done;
     select q.last_error into last_error from embeddings.queue as q
@@ -44,7 +50,7 @@ begin
 end;
 $$;
 comment on function embeddings.status(bigint) is
-  'Per target (all, or only_target): rows in the table, rows embedded with the current model, pending (queued, not leased, backoff included), in flight (leased), dead-lettered, whether the backfill has reached the end, the latest error and the last successful write.';
+  'Per target (all, or only_target), exact counts read on request: rows in the table, vectors in the column made by the current model (its records, which the sync triggers keep true and embeddings.verify checks against the column), pending (queued, not leased; retrying counts those waiting out a backoff until next_retry_at), in flight (leased to a worker, the last lease running until leased_until), dead-lettered, whether the backfill has reached the end, the latest error and the last successful write.';
 
 create view embeddings.status with (security_invoker = true) as
   select s.*, last.outcome as last_invocation_outcome, last.error as last_invocation_error,

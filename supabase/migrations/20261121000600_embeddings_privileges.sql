@@ -23,6 +23,7 @@ grant execute on function
   embeddings.unregister_target(bigint),
   embeddings.set_target_model(bigint, text, integer),
   embeddings.queue_backfill_chunk(bigint, integer),
+  embeddings.set_target_options(bigint, boolean, boolean),
   -- worker API
   embeddings.run_option_limits(),
   embeddings.claim_batch(bigint, integer, integer),
@@ -31,9 +32,12 @@ grant execute on function
   embeddings.release_batch(bigint, uuid, text[]),
   embeddings.requeue_dead(bigint, text[]),
   -- scheduled dispatch
-  embeddings.dispatch_embed_requests(),
+  embeddings.dispatch_embed_requests(boolean),
   embeddings.collect_dispatch_outcomes(),
   embeddings.dispatch_status(),
-  -- status
-  embeddings.status(bigint)
+  -- status, verify and doctor
+  embeddings.status(bigint),
+  embeddings.verify_checks(),
+  embeddings.verify(bigint, boolean, integer),
+  embeddings.doctor()
 to service_role;

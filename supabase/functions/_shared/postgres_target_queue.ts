@@ -33,6 +33,9 @@ interface StatusRow {
   pending: string;
   in_flight: string;
   dead_lettered: string;
+  retrying: string;
+  next_retry_at: Date | null;
+  leased_until: Date | null;
   backfill_done: boolean;
   last_error: string | null;
   last_write_at: Date | null;
@@ -50,6 +53,9 @@ function toTargetStatus(row: StatusRow): TargetStatus {
     pending: Number(row.pending),
     inFlight: Number(row.in_flight),
     deadLettered: Number(row.dead_lettered),
+    retrying: Number(row.retrying),
+    nextRetryAt: row.next_retry_at?.toISOString() ?? null,
+    leasedUntil: row.leased_until?.toISOString() ?? null,
     backfillDone: row.backfill_done,
     lastError: row.last_error,
     lastWriteAt: row.last_write_at?.toISOString() ?? null,
@@ -97,14 +103,16 @@ export class PostgresTargetQueue implements TargetQueue {
       const rows = targetIds === undefined
         ? await tx<StatusRow[]>`
           select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
-                 s.pending, s.in_flight, s.dead_lettered, s.backfill_done, s.last_error,
+                 s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
+                 s.leased_until, s.backfill_done, s.last_error,
                  s.last_write_at
           from embeddings.status() as s
           order by s.target_id`
         // One call of embeddings.status(id) per id: only the targets asked for are counted.
         : await tx<StatusRow[]>`
           select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
-                 s.pending, s.in_flight, s.dead_lettered, s.backfill_done, s.last_error,
+                 s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
+                 s.leased_until, s.backfill_done, s.last_error,
                  s.last_write_at
           from unnest(${[...targetIds]}::bigint[]) with ordinality as requested(id, position)
           cross join lateral embeddings.status(requested.id) as s

@@ -20,6 +20,11 @@ export interface TargetStatus extends Target {
   /** Leased to a worker right now. */
   inFlight: number;
   deadLettered: number;
+  /** Of the pending rows, those waiting out a backoff until nextRetryAt. */
+  retrying: number;
+  nextRetryAt: string | null;
+  /** When the last live lease runs out: in-flight rows are another worker's until then. */
+  leasedUntil: string | null;
   /** False while the chunked backfill has not yet walked the whole table. */
   backfillDone: boolean;
   lastError: string | null;

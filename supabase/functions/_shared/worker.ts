@@ -132,7 +132,7 @@ export async function runWorker(
     }
   }
 
-  const stopCode = stoppedBecause ?? "no_pending_rows";
+  const stopCode = stoppedBecause ?? "nothing_to_claim";
   return {
     ok: reports.every((report) => report.ok),
     message: summarize(stopCode, reports),

@@ -3,7 +3,7 @@ import type { Target, TargetStatus } from "./target_queue.ts";
 
 /** Why a run stopped; callers decide on the code (the function's HTTP status, say), never on a message. */
 export type StopCode =
-  | "no_pending_rows"
+  | "nothing_to_claim"
   | "max_rows_reached"
   | "time_budget_spent"
   | "provider_failed"
@@ -11,7 +11,7 @@ export type StopCode =
   | "no_target_matches_provider";
 
 export const stopMessages: Readonly<Record<StopCode, string>> = {
-  no_pending_rows: "no pending rows left",
+  nothing_to_claim: "nothing left to claim",
   max_rows_reached: "maxRows reached",
   time_budget_spent: "time budget spent",
   provider_failed: "embedding provider failed",
@@ -106,14 +106,28 @@ function summarizeTarget(target: TargetReport): string {
       : "",
     target.lostKeys.length > 0 ? `${target.lostKeys.length} deleted or taken over` : "",
   ].filter((part) => part !== "");
-  const status = target.status
-    ? `; now ${target.status.embedded}/${target.status.totalRows} embedded, ${
-      queuedRows(target)
-    } queued`
-    : "";
   return `${target.target}: wrote ${target.written} of ${target.claimed} claimed${
     extras.length > 0 ? ` (${extras.join(", ")})` : ""
-  }${status}`;
+  }${target.status ? `; ${describeStatus(target.status)}` : ""}`;
+}
+
+/**
+ * What a target holds now, in words that agree with the numbers: rows still queued are said to
+ * be leased by another worker (until when) or waiting out a backoff, never left unexplained.
+ */
+export function describeStatus(status: TargetStatus): string {
+  const parts = [`now ${status.embedded}/${status.totalRows} embedded`];
+  const claimable = status.pending - status.retrying;
+  if (claimable > 0) parts.push(`${claimable} queued`);
+  if (status.inFlight > 0) {
+    parts.push(`${status.inFlight} leased by another worker until ${status.leasedUntil}`);
+  }
+  if (status.retrying > 0) {
+    parts.push(`${status.retrying} waiting to retry from ${status.nextRetryAt}`);
+  }
+  if (status.deadLettered > 0) parts.push(`${status.deadLettered} dead-lettered`);
+  if (parts.length === 1) parts.push("0 queued");
+  return parts.join(", ");
 }
 
 /** The report's `message`: why the run stopped, then what each target did and holds now. */

@@ -56,16 +56,20 @@ select set_eq(
        'embeddings.unregister_target(bigint)',
        'embeddings.set_target_model(bigint, text, integer)',
        'embeddings.queue_backfill_chunk(bigint, integer)',
+       'embeddings.set_target_options(bigint, boolean, boolean)',
        'embeddings.run_option_limits()',
        'embeddings.claim_batch(bigint, integer, integer)',
        'embeddings.write_batch(bigint, uuid, text, jsonb)',
        'embeddings.fail_rows(bigint, uuid, jsonb)',
        'embeddings.release_batch(bigint, uuid, text[])',
        'embeddings.requeue_dead(bigint, text[])',
-       'embeddings.dispatch_embed_requests()',
+       'embeddings.dispatch_embed_requests(boolean)',
        'embeddings.collect_dispatch_outcomes()',
        'embeddings.dispatch_status()',
-       'embeddings.status(bigint)']) as f $$,
+       'embeddings.status(bigint)',
+       'embeddings.verify_checks()',
+       'embeddings.verify(bigint, boolean, integer)',
+       'embeddings.doctor()']) as f $$,
   'service_role can execute exactly the API the privileges migration lists'
 );
 select is_empty(

@@ -3,7 +3,7 @@
 -- outcome is recorded.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(21);
+select plan(24);
 
 -- Start from no queued work and no history (all rolled back at the end).
 delete from embeddings.queue;
@@ -12,7 +12,7 @@ delete from embeddings.dispatches;
 
 select results_eq(
   $$ select schedule, command, active from cron.job where jobname = 'embeddings-dispatch' $$,
-  $$ select schedule, 'select embeddings.dispatch_embed_requests()'::text, enabled from embeddings.dispatch_settings $$,
+  $$ select schedule, 'select * from embeddings.dispatch_embed_requests()'::text, enabled from embeddings.dispatch_settings $$,
   'the cron job runs dispatch_embed_requests on the configured schedule, active only when enabled'
 );
 
@@ -40,7 +40,11 @@ select throws_ok(
 
 -- Idle: nothing queued, no request.
 create temporary table requests_before as select count(*) as n from net.http_request_queue;
-select is(embeddings.dispatch_embed_requests(), 0, 'with nothing queued, the job sends nothing');
+select results_eq(
+  $$ select sent, reason from embeddings.dispatch_embed_requests() $$,
+  $$ values (0, 'nothing to embed: no target has claimable rows or an unfinished backfill'::text) $$,
+  'with nothing queued, the job sends nothing and says why'
+);
 select is(
   (select count(*) from net.http_request_queue), (select n from requests_before),
   'and no request was queued in pg_net'
@@ -52,7 +56,7 @@ select tests.create_target('dispatch_items', 2500);
 update embeddings.dispatch_settings set max_parallel = 2, max_rows = 1000, batch_size = 25,
   time_budget_ms = 40000, lease_seconds = 120, request_timeout_ms = 90000;
 
-select is(embeddings.dispatch_embed_requests(), 2, 'a 2,500-row backlog starts 2 invocations (3 wanted, 2 allowed)');
+select is((select sent from embeddings.dispatch_embed_requests()), 2, 'a 2,500-row backlog starts 2 invocations (3 wanted, 2 allowed)');
 select results_eq(
   $$ select url, convert_from(body, 'UTF8')::jsonb, headers ->> 'Authorization' like 'Bearer %', timeout_milliseconds
      from net.http_request_queue order by id desc limit 1 $$,
@@ -64,7 +68,11 @@ select is(
   (select count(*)::int from embeddings.dispatches where outcome = 'in flight' and queued_rows = 2500), 2,
   'both are recorded in flight with the backlog they were sent for'
 );
-select is(embeddings.dispatch_embed_requests(), 0, 'while both are in flight, the next run sends nothing: no pile-up');
+select results_eq(
+  $$ select sent, reason from embeddings.dispatch_embed_requests() $$,
+  $$ values (0, '2 invocations are still in flight (max_parallel 2) for 2500 claimable rows'::text) $$,
+  'while both are in flight, the next run sends nothing (no pile-up) and says why'
+);
 
 -- Answers arrive: one success, one failure.
 insert into net._http_response (id, status_code, content_type, content, timed_out)
@@ -86,7 +94,7 @@ select results_eq(
 );
 
 -- A timeout recorded by pg_net, and an answer that never comes.
-select embeddings.dispatch_embed_requests();
+select * from embeddings.dispatch_embed_requests();
 insert into net._http_response (id, timed_out, error_msg)
   select request_id, true, 'Timeout of 90000 ms reached'
   from embeddings.dispatches where outcome = 'in flight' order by id limit 1;
@@ -105,12 +113,22 @@ select results_eq(
 
 -- Disabled: nothing is sent whatever the backlog.
 update embeddings.dispatch_settings set enabled = false;
-select is(embeddings.dispatch_embed_requests(), 0, 'disabled, the job sends nothing');
+create temporary table disabled_run as select * from embeddings.dispatch_embed_requests();
+select is((select sent from disabled_run), 0, 'disabled, the job sends nothing');
+select matches((select reason from disabled_run),
+  'disabled: turn it on with update embeddings\.dispatch_settings set enabled = true; or run it once anyway with .*force => true',
+  'and says it is disabled, how to enable it and how to run once anyway');
 select is((select active from cron.job where jobname = 'embeddings-dispatch'), false, 'and the cron job is inactive');
+delete from embeddings.dispatches where outcome = 'in flight';
+create temporary table forced_run as select * from embeddings.dispatch_embed_requests(force => true);
+select is((select sent from forced_run), 2, 'forced while disabled, it runs once: 2 invocations for the 2,500-row backlog');
+select matches((select reason from forced_run), '^sent 2 invocations for \d+ claimable rows',
+  'and says what it sent');
 
 -- A missing Vault secret is a recorded, explained failure, not a silent skip.
 update embeddings.dispatch_settings set enabled = true, project_url_secret = 'no_such_secret';
-select is(embeddings.dispatch_embed_requests(), 0, 'without the project URL secret nothing is sent');
+delete from embeddings.dispatches where outcome = 'in flight';
+select is((select sent from embeddings.dispatch_embed_requests()), 0, 'without the project URL secret nothing is sent');
 select matches(
   (select error from embeddings.dispatches where outcome = 'not sent' order by id desc limit 1),
   '^Vault secret no_such_secret is missing: run select vault\.create_secret',

@@ -1,0 +1,208 @@
+-- =============================================================================================
+-- EMBEDDING ENGINE: verify, the reconciliation that reads the columns
+-- =============================================================================================
+-- The bookkeeping (queue and records) is a cache of the truth; the vector columns are the truth.
+-- Triggers keep the two in step, but a restore with triggers disabled, session_replication_role =
+-- replica or an altered column go unseen: verify reads every row of every target, names what does
+-- not hold, and with fix => true queues what can be repaired and drops bookkeeping for rows that
+-- no longer exist. `deno task cli verify` calls it; so can Supabase's SQL editor.
+
+/** The checks verify makes, in the order it reports them. */
+create or replace function embeddings.verify_checks()
+returns table (problem text, description text, fixed_by text)
+language sql immutable set search_path = ''
+as $$
+  values
+    ('broken_target', 'the table, its vector column or its content function is missing, or the column''s dimensions differ from the model''s', 'nothing: repair the table or unregister the target'),
+    ('missing_vector', 'rows with no vector that nobody is going to embed (not queued)', 'queued'),
+    ('unvouched_vector', 'vectors the engine did not write (no record of them, or not the vector it wrote)', 'queued (adopted on a target that adopts existing vectors)'),
+    ('other_model_vector', 'vectors made by another model than the target''s, not queued', 'queued'),
+    ('stale_vector', 'vectors of text the row no longer holds, not queued', 'queued'),
+    ('wrong_dimensions', 'vectors whose length is not the model''s', 'queued'),
+    ('non_finite', 'vectors with NaN or infinite values', 'queued'),
+    ('off_unit_norm', 'vectors whose length is not 1 though the model normalises', 'queued'),
+    ('orphan_bookkeeping', 'queue entries or records of rows that no longer exist', 'removed'),
+    ('dead_lettered', 'rows that failed max_attempts times', 'nothing: select embeddings.requeue_dead(<target id>)')
+$$;
+comment on function embeddings.verify_checks() is
+  'The problems embeddings.verify looks for: code, what it means, and what verify(fix => true) does about it.';
+
+/** Reads back every row of every target (or one) and reports each problem with sample keys. */
+create or replace function embeddings.verify(
+  only_target bigint default null,
+  fix boolean default false,
+  sample_size integer default 5
+)
+returns table (
+  target_id bigint, target text, problem text, description text,
+  row_count bigint, sample_keys text[], fixed bigint
+)
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  registered embeddings.targets;
+  broken text;
+  column_dimensions integer;
+  classified text;
+  found_problems jsonb;
+  fixed_counts jsonb;
+  check_row record;
+begin
+  if sample_size is null or sample_size < 0 or sample_size > 1000 then
+    raise exception using errcode = '22023',
+      message = format('sample_size must be between 0 and 1000, got %s', coalesce(sample_size::text, 'null'));
+  end if;
+  if only_target is not null then
+    perform embeddings._target_by_id(only_target);
+  end if;
+
+  for registered in
+    select * from embeddings.targets as t where only_target is null or t.id = only_target order by t.id
+  loop
+    -- A target whose parts are gone is reported, never an error that hides the other targets.
+    broken := null;
+    if pg_catalog.to_regclass(format('%I.%I', registered.table_schema, registered.table_name)) is null then
+      broken := format('table %I.%I does not exist', registered.table_schema, registered.table_name);
+    elsif pg_catalog.to_regprocedure(registered.content_function) is null then
+      broken := format('content function %s does not exist', registered.content_function);
+    else
+      select nullif(a.atttypmod, -1) into column_dimensions
+        from pg_catalog.pg_attribute as a
+        where a.attrelid = format('%I.%I', registered.table_schema, registered.table_name)::regclass
+          and a.attname = registered.embedding_column and a.attnum > 0 and not a.attisdropped
+          and pg_catalog.format_type(a.atttypid, null) in ('extensions.vector', 'vector');
+      if not found then
+        broken := format('column %I is missing or not a pgvector vector', registered.embedding_column);
+      elsif column_dimensions <> registered.dimensions then
+        broken := format('column %I holds vector(%s) but model %s makes %s dimensions',
+          registered.embedding_column, column_dimensions, registered.model, registered.dimensions);
+      end if;
+    end if;
+
+    found_problems := '{}';
+    fixed_counts := '{}';
+    if broken is not null then
+      found_problems := pg_catalog.jsonb_build_object('broken_target',
+        pg_catalog.jsonb_build_object('count', 1, 'sample', pg_catalog.jsonb_build_array(broken)));
+    else
+      -- One problem per row, the first that applies; a queued row is work in progress, not a problem.
+      classified := format(
+        $sql$
+          select t.%1$I::text as row_key, pg_catalog.md5(%3$s(t)) as content_hash,
+            pg_catalog.md5(t.%2$I::text) as vector_hash,
+            case
+              when q.dead_at is not null then 'dead_lettered'
+              when q.row_key is not null then null
+              when t.%2$I is null then 'missing_vector'
+              when extensions.vector_dims(t.%2$I) <> $2 then 'wrong_dimensions'
+              when extensions.vector_norm(t.%2$I) in ('NaN'::float8, 'Infinity'::float8) then 'non_finite'
+              when e.model is null then 'unvouched_vector'
+              when e.model <> $3 then 'other_model_vector'
+              when e.vector_hash is distinct from pg_catalog.md5(t.%2$I::text) then 'unvouched_vector'
+              when e.content_hash <> pg_catalog.md5(%3$s(t)) then 'stale_vector'
+              when $4 and abs(extensions.vector_norm(t.%2$I) - 1) > 0.001 then 'off_unit_norm'
+            end as problem
+          from %4$I.%5$I as t
+          left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%1$I::text
+          left join embeddings.queue as q on q.target_id = $1 and q.row_key = t.%1$I::text
+        $sql$,
+        registered.key_column, registered.embedding_column, embeddings._content_function_name(registered),
+        registered.table_schema, registered.table_name);
+
+      execute format(
+        $sql$
+          with classified as (%1$s),
+          orphans as (
+            select e.row_key from embeddings.embedded_rows as e
+            where e.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = e.row_key)
+            union
+            select q.row_key from embeddings.queue as q
+            where q.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = q.row_key)
+          ),
+          flagged as (
+            select c.problem, c.row_key from classified as c where c.problem is not null
+            union all
+            select 'orphan_bookkeeping', o.row_key from orphans as o
+          )
+          select coalesce(pg_catalog.jsonb_object_agg(f.problem, pg_catalog.jsonb_build_object(
+                   'count', f.row_count, 'sample', pg_catalog.to_jsonb(f.keys[1:$5]))), '{}')
+          from (select flagged.problem, count(*) as row_count,
+                       array_agg(flagged.row_key order by flagged.row_key) as keys
+                from flagged group by flagged.problem) as f
+        $sql$,
+        classified, registered.table_schema, registered.table_name, registered.key_column)
+      into found_problems
+      using registered.id, registered.dimensions, registered.model, registered.unit_norm, sample_size;
+
+      if fix and found_problems <> '{}' then
+        execute format(
+          $sql$
+            with classified as (%1$s),
+            to_queue as (
+              select c.row_key, c.content_hash, c.vector_hash, c.problem from classified as c
+              where c.problem in ('missing_vector', 'unvouched_vector', 'other_model_vector', 'stale_vector',
+                                  'wrong_dimensions', 'non_finite', 'off_unit_norm')
+            ),
+            adopted as (
+              insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
+              select $1, q.row_key, $3, q.content_hash, q.vector_hash from to_queue as q
+              where $6 and q.problem = 'unvouched_vector'
+              on conflict on constraint embedded_rows_pkey do update
+                set model = excluded.model, content_hash = excluded.content_hash,
+                    vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now()
+              returning e.row_key
+            ),
+            forgotten as (
+              delete from embeddings.embedded_rows as e using to_queue as q
+              where e.target_id = $1 and e.row_key = q.row_key and not ($6 and q.problem = 'unvouched_vector')
+            ),
+            queued as (
+              insert into embeddings.queue as qu (target_id, row_key)
+              select $1, q.row_key from to_queue as q where not ($6 and q.problem = 'unvouched_vector')
+              on conflict on constraint queue_pkey do nothing
+              returning qu.row_key
+            ),
+            orphan_records as (
+              delete from embeddings.embedded_rows as e
+              where e.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = e.row_key)
+              returning e.row_key
+            ),
+            orphan_entries as (
+              delete from embeddings.queue as q
+              where q.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = q.row_key)
+              returning q.row_key
+            )
+            select coalesce(pg_catalog.jsonb_object_agg(f.problem, f.row_count), '{}')
+            from (
+              select q.problem, count(*) as row_count from to_queue as q
+              where q.row_key in (select row_key from queued union all select row_key from adopted)
+              group by q.problem
+              union all
+              select 'orphan_bookkeeping', count(*)
+              from (select row_key from orphan_records union select row_key from orphan_entries) as o
+            ) as f
+          $sql$,
+          classified, registered.table_schema, registered.table_name, registered.key_column)
+        into fixed_counts
+        using registered.id, registered.dimensions, registered.model, registered.unit_norm, sample_size,
+              registered.adopt_existing_vectors;
+      end if;
+    end if;
+
+    for check_row in select * from embeddings.verify_checks() loop
+      target_id := registered.id;
+      target := registered.name;
+      problem := check_row.problem;
+      description := check_row.description;
+      row_count := coalesce((found_problems -> check_row.problem ->> 'count')::bigint, 0);
+      sample_keys := coalesce(
+        array(select pg_catalog.jsonb_array_elements_text(found_problems -> check_row.problem -> 'sample')),
+        array[]::text[]);
+      fixed := case when fix then coalesce((fixed_counts ->> check_row.problem)::bigint, 0) end;
+      return next;
+    end loop;
+  end loop;
+end;
+$$;
+comment on function embeddings.verify(bigint, boolean, integer) is
+  'Reads back every row of every target (or only_target) against the bookkeeping: one row per target and check (embeddings.verify_checks()) with the number of rows affected and up to sample_size of their keys. With fix => true it queues the rows that can be re-embedded (adopting unvouched vectors on targets that adopt), removes bookkeeping of rows that no longer exist, and says how many rows it fixed; dead-lettered rows and broken targets it leaves (see verify_checks).';
