@@ -35,6 +35,9 @@ Deno.test("embed: supabase-js invoke with the service key persists all 20 seeded
     assert.equal(data.queued, 0);
     assert.equal(data.batches, 3);
     assert.equal(data.stoppedBecause, "nothing_to_claim");
+    assert.equal(data.providerError, null);
+    assert.equal(data.providerRetries, 0);
+    assert.deepEqual(data.inputLimit, { maxCharacters: 8_000, description: "8,000 characters" });
     assert.equal(data.model, "universal-sentence-encoder-lite-384");
     const names = data.targets.map((target: { target: string }) => target.target);
     assert.deepEqual(
@@ -53,6 +56,8 @@ Deno.test("embed: supabase-js invoke with the service key persists all 20 seeded
     assert.deepEqual(music.failedRows, []);
     assert.deepEqual(music.staleKeys, []);
     assert.deepEqual(music.lostKeys, []);
+    assert.deepEqual(music.truncatedKeys, []);
+    assert.equal(music.status.broken, null);
     assert.equal(music.status.embedded, 20, "the database counts 20 embedded with this model");
     assert.equal(music.status.pending, 0);
 

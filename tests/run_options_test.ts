@@ -88,3 +88,16 @@ Deno.test("run options: the SQL engine's limits (embeddings.run_option_limits) a
       .sort((a, b) => a.name.localeCompare(b.name));
     assert.deepEqual(rows.map((row) => ({ ...row })), expected);
   }));
+
+Deno.test("run options: only a body's own fields are read, never inherited ones", () => {
+  const inherited = Object.create({ batchSize: 7, target: "stories" }) as Record<string, unknown>;
+  assert.deepEqual(parseRunOptions(inherited), { ok: true, options: { ...defaultRunOptions } });
+  const own = Object.assign(Object.create({ maxRows: 3 }), { batchSize: 9 });
+  assert.deepEqual(parseRunOptions(own), {
+    ok: true,
+    options: { ...defaultRunOptions, batchSize: 9 },
+  });
+  const parsed = parseRunOptions(JSON.parse('{"__proto__": {"batchSize": 7}}'));
+  assert.equal(parsed.ok, false);
+  if (!parsed.ok) assert.equal(parsed.field, "__proto__");
+});

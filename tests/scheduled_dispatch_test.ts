@@ -86,6 +86,7 @@ async function embedEveryQueuedRow(sql: postgres.Sql): Promise<number> {
 Deno.test("dispatch: the job is in cron.job with the configured schedule and follows the settings", () =>
   withDatabase(async (sql) => {
     await restoreSettings(sql);
+    const dispatchesBefore = await lastDispatchId(sql);
     try {
       const [job] = await sql<{ schedule: string; command: string; active: boolean }[]>`
         select schedule, command, active from cron.job where jobname = 'embeddings-dispatch'`;
@@ -103,6 +104,8 @@ Deno.test("dispatch: the job is in cron.job with the configured schedule and fol
         from embeddings.dispatch_status as d, embeddings.dispatch_settings as s`;
       assert.equal(shown.shown, shown.set, "dispatch_status shows the max_rows setting");
     } finally {
+      // The test's invocations go with it: a later doctor must not see its planted failures.
+      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
       await restoreSettings(sql);
     }
   }));
@@ -110,6 +113,7 @@ Deno.test("dispatch: the job is in cron.job with the configured schedule and fol
 Deno.test("dispatch: with nothing pending, running the job sends no request", () =>
   withDatabase(async (sql) => {
     await restoreSettings(sql);
+    const dispatchesBefore = await lastDispatchId(sql);
     await resetToSeedRows(sql);
     assert.equal(await embedEveryQueuedRow(sql), 0, "every target's queue is empty");
     try {
@@ -120,6 +124,8 @@ Deno.test("dispatch: with nothing pending, running the job sends no request", ()
       assert.equal(await pgNetRequestCount(sql), before, "pg_net got no request");
       assert.equal(await lastDispatchId(sql), lastBefore, "no invocation was recorded");
     } finally {
+      // The test's invocations go with it: a later doctor must not see its planted failures.
+      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
       await restoreSettings(sql);
     }
   }));
@@ -127,6 +133,7 @@ Deno.test("dispatch: with nothing pending, running the job sends no request", ()
 Deno.test("dispatch: inserted rows end up embedded through cron -> pg_net -> embed, in parallel", () =>
   withDatabase(async (sql) => {
     await restoreSettings(sql);
+    const dispatchesBefore = await lastDispatchId(sql);
     await resetToSeedRows(sql);
     try {
       await sql`
@@ -172,6 +179,8 @@ Deno.test("dispatch: inserted rows end up embedded through cron -> pg_net -> emb
         "and once the queue is empty, nothing more is sent",
       );
     } finally {
+      // The test's invocations go with it: a later doctor must not see its planted failures.
+      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
       await restoreSettings(sql);
     }
   }));
@@ -179,6 +188,7 @@ Deno.test("dispatch: inserted rows end up embedded through cron -> pg_net -> emb
 Deno.test("dispatch: when the function fails, the rows stay queued and the failure shows in status", () =>
   withDatabase(async (sql) => {
     await restoreSettings(sql);
+    const dispatchesBefore = await lastDispatchId(sql);
     await resetToSeedRows(sql);
     assert.equal(await embedEveryQueuedRow(sql), 0, "only the refused target's rows are queued");
     // The function refuses a target whose model is not its provider's: a real failure, answered 500.
@@ -209,6 +219,8 @@ Deno.test("dispatch: when the function fails, the rows stay queued and the failu
       assert.equal(dispatch.last_outcome, "failed");
       assert.ok(dispatch.failures >= 1);
     } finally {
+      // The test's invocations go with it: a later doctor must not see its planted failures.
+      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
       await restoreSettings(sql);
       await refused.drop();
     }
@@ -217,6 +229,7 @@ Deno.test("dispatch: when the function fails, the rows stay queued and the failu
 Deno.test("dispatch: an invocation that does not answer in time is recorded as timed out, and it was sent the run options the function reads", () =>
   withDatabase(async (sql) => {
     await restoreSettings(sql);
+    const dispatchesBefore = await lastDispatchId(sql);
     await resetToSeedRows(sql);
     const received: string[] = [];
     // A function endpoint that never answers, standing in for a hung invocation.
@@ -260,6 +273,8 @@ Deno.test("dispatch: an invocation that does not answer in time is recorded as t
         },
       }, "the body names each setting as the function reads it");
     } finally {
+      // The test's invocations go with it: a later doctor must not see its planted failures.
+      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
       await sql`select vault.update_secret(${secret.id}::uuid, ${secret.value})`;
       await restoreSettings(sql);
       await hung.shutdown();

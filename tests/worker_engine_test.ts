@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
 import type { EmbeddingProvider } from "../supabase/functions/_shared/providers/embedding_provider.ts";
+import { ProviderError } from "../supabase/functions/_shared/providers/provider_error.ts";
 import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
 import { defaultRunOptions, type RunOptions } from "../supabase/functions/_shared/run_options.ts";
 import type { TargetQueue } from "../supabase/functions/_shared/target_queue.ts";
@@ -80,26 +81,43 @@ Deno.test("worker: a NaN vector fails only its row, names it, and the rest are w
     assert.match(music.status?.lastError ?? "", /element 11 is NaN/);
   }));
 
-Deno.test("worker: when the provider goes down, three rows alone confirm it and the rest go back", () =>
+/** Every attempt count of the target's queue, in order. */
+async function attemptCounts(sql: postgres.Sql, target: string): Promise<number[]> {
+  const [{ attempts }] = await sql<{ attempts: number[] | null }[]>`
+    select array_agg(q.attempts order by q.attempts) as attempts from embeddings.queue q
+    join embeddings.targets t on t.id = q.target_id where t.name = ${target}`;
+  return attempts ?? [];
+}
+
+Deno.test("worker: when the provider goes down, no row pays: the batch goes back untried, the worker backs off and retries, then stops saying the provider is down", () =>
   withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     let calls = 0;
     const provider = providerWith((_texts, vectors) => {
       calls += 1;
-      if (calls > 1) throw new Error("HTTP 503 from the model server");
+      if (calls > 1) throw new ProviderError("unavailable", "HTTP 503 from the model server");
       return vectors;
     });
-    const report = await runWorker(new PostgresTargetQueue(sql), provider, options);
+    const report = await runWorker(new PostgresTargetQueue(sql), provider, {
+      ...options,
+      timeBudgetMs: 5_000,
+    });
     const music = only(report, "music_knowledge");
-    assert.equal(report.stoppedBecause, "provider_failed");
-    assert.match(report.message, /^embedding provider failed; /);
-    assert.equal(music.written, 5, "the first batch was written");
-    assert.equal(music.failed, 3, "three rows were tried alone and failed");
+    assert.equal(report.ok, false);
+    assert.equal(report.stoppedBecause, "provider_unavailable");
     assert.match(
-      music.failedRows[0].error,
-      /provider local failed: HTTP 503 from the model server/,
+      report.message,
+      /^embedding provider is down \(HTTP 503 from the model server\); /,
     );
-    assert.equal(music.released, 2, "the last two were handed back untried");
+    assert.deepEqual(
+      { kind: report.providerError?.kind, message: report.providerError?.message },
+      { kind: "unavailable", message: "HTTP 503 from the model server" },
+    );
+    assert.ok(report.providerRetries >= 1, "the worker waited and tried again");
+    assert.equal(calls, report.providerRetries + 2, "one call after each wait, no more");
+    assert.equal(music.written, 5, "the first batch was written");
+    assert.equal(music.failed, 0, "no row is blamed for the outage");
+    assert.equal(music.released, 5 * (report.providerRetries + 1), "each failed batch went back");
     assert.match(music.error ?? "", /HTTP 503/);
     assert.deepEqual(await queueCounts(sql, "music_knowledge"), {
       embedded: 5,
@@ -107,23 +125,96 @@ Deno.test("worker: when the provider goes down, three rows alone confirm it and 
       inFlight: 0,
       deadLettered: 0,
     });
-    const [{ attempts }] = await sql<{ attempts: number[] }[]>`
-      select array_agg(q.attempts order by q.attempts) as attempts from embeddings.queue q
-      join embeddings.targets t on t.id = q.target_id where t.name = 'music_knowledge'`;
-    assert.deepEqual(attempts, [...Array(12).fill(0), 1, 1, 1], "only rows tried alone count");
+    assert.deepEqual(await attemptCounts(sql, "music_knowledge"), Array(15).fill(0));
   }));
 
-Deno.test("worker: a provider that returns too few vectors never misaligns rows", () =>
+Deno.test("worker: an error a provider does not classify is taken as the provider being down, never charged to a row", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
+    const provider = providerWith(() => {
+      throw new Error("socket hang up");
+    });
+    const report = await runWorker(new PostgresTargetQueue(sql), provider, {
+      ...options,
+      timeBudgetMs: 500,
+    });
+    assert.equal(report.stoppedBecause, "provider_unavailable");
+    assert.equal(
+      report.providerError?.message,
+      "embedding provider local failed: socket hang up",
+    );
+    assert.equal(report.failed, 0);
+    assert.deepEqual(await attemptCounts(sql, "music_knowledge"), Array(20).fill(0));
+  }));
+
+Deno.test("worker: a provider that ignores the budget's signal is given up on when the budget is spent", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
+    const deaf: EmbeddingProvider = {
+      name: "local",
+      model: localModel.model,
+      dimensions: 384,
+      // Never settles and never looks at its signal.
+      embed: () => new Promise(() => {}),
+    };
+    const report = await runWorker(new PostgresTargetQueue(sql), deaf, {
+      ...options,
+      timeBudgetMs: 500,
+    });
+    assert.equal(report.stoppedBecause, "provider_unavailable");
+    assert.equal(
+      report.providerError?.message,
+      "embedding provider local did not answer before the run's time budget was spent",
+    );
+    assert.ok(report.durationMs < 30_000, `a bound, not a speed: ${report.durationMs} ms`);
+    assert.deepEqual(await queueCounts(sql, "music_knowledge"), {
+      embedded: 0,
+      pending: 20,
+      inFlight: 0,
+      deadLettered: 0,
+    }, "its batch went back untried");
+    assert.deepEqual(await attemptCounts(sql, "music_knowledge"), Array(20).fill(0));
+  }));
+
+Deno.test("worker: a provider that returns too few vectors never misaligns rows, and no row pays for it", () =>
   withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const provider = providerWith((_texts, vectors) => vectors.slice(1));
-    const report = await runWorker(new PostgresTargetQueue(sql), provider, options);
+    const report = await runWorker(new PostgresTargetQueue(sql), provider, {
+      ...options,
+      timeBudgetMs: 500,
+    });
     const music = only(report, "music_knowledge");
+    assert.equal(report.stoppedBecause, "provider_malformed_answer");
     assert.equal(music.written, 0);
-    assert.match(music.error ?? "", /returned 4 vectors for 5 texts/);
-    assert.match(music.failedRows[0].error, /returned 0 vectors for 1 texts/);
+    assert.equal(music.failed, 0);
+    assert.match(music.error ?? "", /returned 4 vectors for 5 texts; none of them is used/);
     assert.equal((await storedEmbeddingStats(sql)).embedded, 0);
     assert.equal((await queueCounts(sql, "music_knowledge")).pending, 20);
+    assert.deepEqual(await attemptCounts(sql, "music_knowledge"), Array(20).fill(0));
+  }));
+
+Deno.test("worker: text longer than the local model reads is written and reported as truncated", () =>
+  withDatabase(async (sql) => {
+    const notes = await createNotesTarget(sql, "long_local_notes", 3);
+    try {
+      const long = "scales and arpeggios every morning. ".repeat(300);
+      await sql`update public.long_local_notes set body = ${long} where id = 'n0003'`;
+      const report = await runWorker(new PostgresTargetQueue(sql), localModel, {
+        ...options,
+        target: notes.table,
+      });
+      assert.equal(report.ok, true);
+      assert.ok(long.length > 8_000);
+      assert.deepEqual(only(report, notes.table).truncatedKeys, ["n0003"]);
+      assert.deepEqual(report.inputLimit, {
+        maxCharacters: 8_000,
+        description: "8,000 characters",
+      });
+      assert.match(report.message, /wrote 3 of 3 claimed \(1 cut to the model's input limit\)/);
+    } finally {
+      await notes.drop();
+    }
   }));
 
 Deno.test("worker: a row deleted while its batch is embedded is reported lost, not counted", () =>
@@ -201,13 +292,16 @@ Deno.test("worker: a target of another model or size is refused before anything 
 Deno.test("worker: the time budget stops the run between batches", () =>
   withDatabase(async (sql) => {
     await resetToSeedRows(sql);
+    // Loaded first, so the first batch takes the provider's 500 ms and not the model's loading:
+    // one batch fits the 900 ms budget, and a second would not.
+    await localModel.embed(["warm up"]);
     const slow = providerWith(async (_texts, vectors) => {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, 500));
       return vectors;
     });
     const report = await runWorker(new PostgresTargetQueue(sql), slow, {
       ...options,
-      timeBudgetMs: 300,
+      timeBudgetMs: 900,
     });
     assert.equal(report.stoppedBecause, "time_budget_spent");
     assert.match(report.message, /^time budget spent; /);
@@ -344,7 +438,10 @@ Deno.test("worker: a poison row is dead-lettered while the rest complete, and on
       await sql`update public.poison_notes set body = 'POISON pill' where id = 'n0007'`;
       const picky = providerWith((texts, vectors) => {
         if (texts.some((text) => text.includes("POISON"))) {
-          throw new Error("HTTP 400: input rejected by the model's content filter");
+          throw new ProviderError(
+            "rejected_input",
+            "HTTP 400: input rejected by the model's content filter",
+          );
         }
         return vectors;
       });

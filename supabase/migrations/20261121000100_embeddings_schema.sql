@@ -1,5 +1,5 @@
 -- =============================================================================================
--- EMBEDDING ENGINE 1/6: extensions and the engine's schema
+-- EMBEDDING ENGINE: extensions and the engine's schema
 -- =============================================================================================
 -- The engine is the files named 20261121*_embeddings_*.sql. Copy them, and nothing else, to give
 -- any Supabase project the registry, queue, worker API, status and scheduled dispatch; then

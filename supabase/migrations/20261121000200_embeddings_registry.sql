@@ -1,5 +1,5 @@
 -- =============================================================================================
--- EMBEDDING ENGINE 2/6: the registry of targets, the queue, and how rows get into it
+-- EMBEDDING ENGINE: the registry of targets, the queue, and how rows get into it
 -- =============================================================================================
 -- A target is a table's vector column, with the key, the content function that says what text a
 -- row embeds, and the model. Triggers queue rows whose text changes; a chunked backfill queues
@@ -80,23 +80,101 @@ alter table embeddings.embedded_rows enable row level security;
 -- Internal: look-ups and checks shared by the API
 -- =============================================================================================
 
-/** The registry row of a target, or a clear error. */
-create or replace function embeddings._target_by_id(target_id bigint)
-returns embeddings.targets
+/** The content function a signature's text names, or null; never an error for a missing type. */
+create or replace function embeddings._content_function_oid(signature text)
+returns oid
 language plpgsql stable set search_path = ''
 as $$
 declare
+  argument_type text := pg_catalog.rtrim(pg_catalog.split_part(signature, '(', 2), ')');
+begin
+  -- to_regprocedure raises when the argument's type is unknown: after the table (its row type)
+  -- was renamed, the stored text names the old type, so look the function up by name instead.
+  if pg_catalog.to_regtype(argument_type) is not null then
+    return pg_catalog.to_regprocedure(signature);
+  end if;
+  return (
+    select p.oid from pg_catalog.pg_proc as p
+    where p.oid = pg_catalog.to_regproc(pg_catalog.split_part(signature, '(', 1)) and p.pronargs = 1
+  );
+end;
+$$;
+comment on function embeddings._content_function_oid(text) is
+  'The function a content function''s stored signature names, or null when there is none; when the signature''s argument type no longer exists (the table was renamed), the function of that name taking one argument.';
+
+/**
+ * The registry row of a target, or a clear error. A renamed table is followed: its sync trigger
+ * stays attached to it whatever its name, so the registry takes the table's new name from there.
+ */
+create or replace function embeddings._target_by_id(target_id bigint)
+returns embeddings.targets
+language plpgsql volatile set search_path = ''
+as $$
+declare
   target embeddings.targets;
+  current_schema_name name;
+  current_table_name name;
 begin
   select * into target from embeddings.targets as t where t.id = _target_by_id.target_id;
   if not found then
     raise exception using errcode = 'P0002', message = format('no embedding target with id %s', target_id);
   end if;
+  if pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name)) is null then
+    select n.nspname, c.relname into current_schema_name, current_table_name
+      from pg_catalog.pg_trigger as tg
+      join pg_catalog.pg_class as c on c.oid = tg.tgrelid
+      join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+      where tg.tgname = 'embeddings_queue_' || target.id;
+    if found then
+      update embeddings.targets as t
+        set table_schema = current_schema_name, table_name = current_table_name,
+            content_function = coalesce(
+              embeddings._content_function_oid(t.content_function)::regprocedure::text, t.content_function)
+        where t.id = target.id
+        returning * into target;
+    end if;
+  end if;
   return target;
 end;
 $$;
 comment on function embeddings._target_by_id(bigint) is
-  'The registry row of a target, or a clear error when there is none.';
+  'The registry row of a target, or a clear error when there is none. Follows a renamed (or moved) table through its sync trigger and updates the registry (the table''s name and the content function''s signature).';
+
+/** Why a target cannot be worked (its table, column or content function is gone), or null. */
+create or replace function embeddings._broken_reason(target embeddings.targets)
+returns text
+language plpgsql stable set search_path = ''
+as $$
+declare
+  source_table regclass := pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name));
+  column_type text;
+  column_dimensions integer;
+begin
+  if source_table is null then
+    return format('table %I.%I does not exist (dropped?); fix: restore it, or select embeddings.unregister_target(%s);',
+      target.table_schema, target.table_name, target.id);
+  end if;
+  if embeddings._content_function_oid(target.content_function) is null then
+    return format('content function %s does not exist; fix: create it again, or select embeddings.unregister_target(%s);',
+      target.content_function, target.id);
+  end if;
+  select pg_catalog.format_type(a.atttypid, null), nullif(a.atttypmod, -1) into column_type, column_dimensions
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = source_table and a.attname = target.embedding_column and a.attnum > 0 and not a.attisdropped;
+  if not found or column_type not in ('extensions.vector', 'vector') then
+    return format('column %I of %s is missing or not a pgvector vector (renamed?); fix: restore it, or select embeddings.unregister_target(%s);',
+      target.embedding_column, source_table, target.id);
+  end if;
+  if column_dimensions is distinct from target.dimensions then
+    return format('column %I of %s holds vector(%s) but model %s makes %s dimensions; fix: alter the column back, or select embeddings.set_target_model(%s, <model>, %s);',
+      target.embedding_column, source_table, coalesce(column_dimensions::text, 'any'), target.model,
+      target.dimensions, target.id, coalesce(column_dimensions::text, '<dimensions>'));
+  end if;
+  return null;
+end;
+$$;
+comment on function embeddings._broken_reason(embeddings.targets) is
+  'Why a target cannot be worked, with the fix: its table, content function or vector column is gone, or the column no longer has the model''s dimensions. Null when the target is whole.';
 
 /** The quoted name of a target's content function, for dynamic SQL; an error if it is gone. */
 create or replace function embeddings._content_function_name(target embeddings.targets)
@@ -109,7 +187,7 @@ begin
   select format('%I.%I', n.nspname, p.proname) into quoted_name
     from pg_catalog.pg_proc as p
     join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
-    where p.oid = pg_catalog.to_regprocedure(target.content_function);
+    where p.oid = embeddings._content_function_oid(target.content_function);
   if quoted_name is null then
     raise exception using errcode = '42883',
       message = format('content function %s of target %s no longer exists', target.content_function, target.name);
@@ -206,6 +284,15 @@ begin
   end if;
 
   changed_key := pg_catalog.to_jsonb(new) ->> target.key_column;
+  if tg_op = 'UPDATE' and changed_key is distinct from pg_catalog.to_jsonb(old) ->> target.key_column then
+    -- A new key is a new row to the books: the old key's entry and record go.
+    delete from embeddings.queue as q
+      where q.target_id = target.id and q.row_key = pg_catalog.to_jsonb(old) ->> target.key_column;
+    delete from embeddings.embedded_rows as e
+      where e.target_id = target.id and e.row_key = pg_catalog.to_jsonb(old) ->> target.key_column;
+    perform embeddings._queue_row(target.id, changed_key);
+    return new;
+  end if;
   if tg_op = 'UPDATE' then
     -- pgvector's = lives in extensions, out of this empty search_path: named, with nulls apart.
     execute format(
@@ -360,10 +447,25 @@ declare
   table_name name;
   table_type oid;
   key_type text;
+  key_not_null boolean;
+  new_name text;
   function_takes_row boolean;
   function_result oid;
   new_id bigint;
+  existing_id bigint;
 begin
+  if model is null or pg_catalog.btrim(model) = '' then
+    raise exception using errcode = '22023', message = 'model must be a model''s name, got an empty one';
+  end if;
+  if dimensions is null or dimensions not between 1 and 16000 then
+    raise exception using errcode = '22023',
+      message = format('dimensions must be between 1 and 16000, got %s', coalesce(dimensions::text, 'null'));
+  end if;
+  if max_attempts is null or max_attempts not between 1 and 100 then
+    raise exception using errcode = '22023',
+      message = format('max_attempts must be between 1 and 100, got %s', coalesce(max_attempts::text, 'null'));
+  end if;
+
   select n.nspname, c.relname, c.reltype into table_schema, table_name, table_type
     from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
     where c.oid = source_table and c.relkind in ('r', 'p');
@@ -371,7 +473,7 @@ begin
     raise exception using errcode = '42P01', message = format('%s is not a table', source_table);
   end if;
 
-  select pg_catalog.format_type(a.atttypid, null) into key_type
+  select pg_catalog.format_type(a.atttypid, null), a.attnotnull into key_type, key_not_null
     from pg_catalog.pg_attribute as a
     where a.attrelid = source_table and a.attname = key_column and a.attnum > 0 and not a.attisdropped;
   if not found then
@@ -391,6 +493,11 @@ begin
     raise exception using errcode = '22023',
       message = format('key column %I of %I.%I is not the primary key or unique', key_column, table_schema, table_name);
   end if;
+  if not key_not_null then
+    raise exception using errcode = '22023',
+      message = format('key column %I of %I.%I can hold NULL, and a row without a key can never be embedded: add NOT NULL to it, or use the primary key',
+        key_column, table_schema, table_name);
+  end if;
 
   perform embeddings._check_column_dimensions(source_table, embedding_column, model, dimensions);
 
@@ -402,10 +509,25 @@ begin
       message = format('content function %s must take one %I.%I row and return text', content_function, table_schema, table_name);
   end if;
 
+  new_name := coalesce(target_name, table_name);
+  select t.id into existing_id from embeddings.targets as t where t.name = new_name;
+  if found then
+    raise exception using errcode = '23505',
+      message = format('a target named %s is already registered (id %s): pass target_name to give this one another name',
+        new_name, existing_id);
+  end if;
+  select t.id into existing_id from embeddings.targets as t
+    where pg_catalog.to_regclass(format('%I.%I', t.table_schema, t.table_name)) = source_table
+      and t.embedding_column = register_target.embedding_column;
+  if found then
+    raise exception using errcode = '23505',
+      message = format('%I.%I.%I is already registered as target %s', table_schema, table_name, embedding_column, existing_id);
+  end if;
+
   -- With search_path '' the signature's text is fully schema-qualified.
   insert into embeddings.targets (name, table_schema, table_name, key_column, key_type,
       content_function, embedding_column, model, dimensions, max_attempts)
-    values (coalesce(target_name, table_name), table_schema, table_name, key_column, key_type,
+    values (new_name, table_schema, table_name, key_column, key_type,
       content_function::text, embedding_column, model, dimensions, max_attempts)
     returning id into new_id;
 
@@ -431,10 +553,13 @@ as $$
 declare
   target embeddings.targets := embeddings._target_by_id(target_id);
 begin
-  execute format('drop trigger if exists %I on %I.%I',
-    'embeddings_queue_' || target.id, target.table_schema, target.table_name);
-  execute format('drop trigger if exists %I on %I.%I',
-    'embeddings_truncate_' || target.id, target.table_schema, target.table_name);
+  -- A dropped table took its triggers with it.
+  if pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name)) is not null then
+    execute format('drop trigger if exists %I on %I.%I',
+      'embeddings_queue_' || target.id, target.table_schema, target.table_name);
+    execute format('drop trigger if exists %I on %I.%I',
+      'embeddings_truncate_' || target.id, target.table_schema, target.table_name);
+  end if;
   delete from embeddings.targets as t where t.id = target.id;
 end;
 $$;

@@ -1,5 +1,5 @@
 -- =============================================================================================
--- EMBEDDING ENGINE 3/6: the worker API
+-- EMBEDDING ENGINE: the worker API
 -- =============================================================================================
 -- What a worker calls, as service_role: lease a batch (FOR UPDATE SKIP LOCKED), write it with
 -- model, vector and stale-content checks, record failures with backoff and dead-lettering, hand
@@ -115,19 +115,26 @@ create or replace function embeddings.claim_batch(
   batch_size integer,
   lease_seconds integer
 )
-returns table (row_key text, content text, content_hash text, lease_token uuid)
+returns table (row_key text, content text, content_hash text, lease_token uuid, content_error text)
 language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(target_id);
+  broken text := embeddings._broken_reason(target);
   token uuid := gen_random_uuid();
   leased_count integer;
   chunks_queued integer := 0;
   leased text[];
   claimed jsonb;
+  one_key text;
+  one_row jsonb;
+  render_error text;
 begin
   perform embeddings._check_run_option('batch_size', batch_size);
   perform embeddings._check_run_option('lease_seconds', lease_seconds);
+  if broken is not null then
+    raise exception using errcode = '55000', message = format('target %s is broken: %s', target.name, broken);
+  end if;
 
   loop
     -- While the backfill runs, each claim queues the next chunk first; a chunk that held
@@ -172,24 +179,51 @@ begin
     target.table_schema, target.table_name, target.key_column, target.key_type)
   using target.id, token;
 
-  execute format(
-    $sql$
-      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('key', t.%3$I::text, 'content', %5$s(t)) order by t.%3$I)
-      from %1$I.%2$I as t
-      where t.%3$I = any ($1::%4$s[])
-    $sql$,
-    target.table_schema, target.table_name, target.key_column, target.key_type,
-    embeddings._content_function_name(target))
-  into claimed
-  using leased;
+  -- The whole batch's text in one statement; if a content function raises on some row, each row
+  -- alone, so that row fails by itself (its error returned as content_error) and the rest go on.
+  begin
+    execute format(
+      $sql$
+        select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('key', t.%3$I::text, 'content', %5$s(t)) order by t.%3$I)
+        from %1$I.%2$I as t
+        where t.%3$I = any ($1::%4$s[])
+      $sql$,
+      target.table_schema, target.table_name, target.key_column, target.key_type,
+      embeddings._content_function_name(target))
+    into claimed
+    using leased;
+  exception when others then
+    claimed := '[]';
+    foreach one_key in array leased loop
+      begin
+        execute format(
+          $sql$
+            select pg_catalog.jsonb_build_object('key', t.%3$I::text, 'content', %5$s(t))
+            from %1$I.%2$I as t where t.%3$I = $1::%4$s
+          $sql$,
+          target.table_schema, target.table_name, target.key_column, target.key_type,
+          embeddings._content_function_name(target))
+        into one_row
+        using one_key;
+      exception when others then
+        get stacked diagnostics render_error = message_text;
+        one_row := pg_catalog.jsonb_build_object('key', one_key, 'content', null,
+          'content_error', format('content function %s raised: %s', target.content_function, render_error));
+      end;
+      if one_row is not null then
+        claimed := claimed || pg_catalog.jsonb_build_array(one_row);
+      end if;
+    end loop;
+  end;
 
   return query
-    select c.key, c.content, pg_catalog.md5(c.content), token
-    from pg_catalog.jsonb_to_recordset(coalesce(claimed, '[]')) as c(key text, content text);
+    select c.key, c.content, pg_catalog.md5(c.content), token, c.content_error
+    from pg_catalog.jsonb_to_recordset(coalesce(claimed, '[]'))
+      as c(key text, content text, content_error text);
 end;
 $$;
 comment on function embeddings.claim_batch(bigint, integer, integer) is
-  'Leases up to batch_size claimable rows of a target for lease_seconds (FOR UPDATE SKIP LOCKED, so workers never share rows) and returns each row''s key, current text, md5 of the text and the lease token. While the backfill runs it queues the next chunk first (up to 10 chunks while they hold nothing claimable).';
+  'Leases up to batch_size claimable rows of a target for lease_seconds (FOR UPDATE SKIP LOCKED, so workers never share rows) and returns each row''s key, current text, md5 of the text and the lease token; a row whose content function raised comes back with no text and the error in content_error, for the worker to fail it alone. A broken target (see embeddings.status) raises SQLSTATE 55000 naming it. While the backfill runs it queues the next chunk first (up to 10 chunks while they hold nothing claimable).';
 
 -- =============================================================================================
 -- Write

@@ -1,5 +1,5 @@
 -- =============================================================================================
--- EMBEDDING ENGINE 4/6: the scheduled dispatch (pg_cron + pg_net + Vault)
+-- EMBEDDING ENGINE: the scheduled dispatch (pg_cron + pg_net + Vault)
 -- =============================================================================================
 -- The database keeps embeddings fresh by itself: a pg_cron job calls the embed function through
 -- pg_net (project URL and service key from Vault, as Supabase's guide to scheduling Edge

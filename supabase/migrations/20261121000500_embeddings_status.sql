@@ -1,5 +1,5 @@
 -- =============================================================================================
--- EMBEDDING ENGINE 5/6: status
+-- EMBEDDING ENGINE: status
 -- =============================================================================================
 -- One row per target, its counts read from the database: rows, embedded with the current model,
 -- pending (and how many wait out a backoff), in flight (and until when), dead-lettered, the
@@ -11,9 +11,9 @@ returns table (
   target_id bigint, name text, source text, model text, dimensions integer,
   total_rows bigint, embedded bigint, pending bigint, in_flight bigint, dead_lettered bigint,
   retrying bigint, next_retry_at timestamptz, leased_until timestamptz,
-  backfill_done boolean, last_error text, last_write_at timestamptz
+  backfill_done boolean, last_error text, last_write_at timestamptz, broken text
 )
-language plpgsql stable security definer set search_path = ''
+language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   target embeddings.targets;
@@ -21,13 +21,19 @@ begin
   for target in
     select * from embeddings.targets as t where only_target is null or t.id = only_target order by t.id
   loop
+    -- A broken target is shown as broken with the fix; it never hides the others.
+    target := embeddings._target_by_id(target.id);
+    broken := embeddings._broken_reason(target);
     target_id := target.id;
     name := target.name;
     source := format('%I.%I.%I', target.table_schema, target.table_name, target.embedding_column);
     model := target.model;
     dimensions := target.dimensions;
     -- An exact count scans the table: read status for the targets you need, not in a hot loop.
-    execute format('select count(*) from %I.%I', target.table_schema, target.table_name) into total_rows;
+    total_rows := null;
+    if broken is null then
+      execute format('select count(*) from %I.%I', target.table_schema, target.table_name) into total_rows;
+    end if;
     select count(*) into embedded from embeddings.embedded_rows as e
       where e.target_id = target.id and e.model = target.model;
     select count(*) filter (where q.dead_at is null and (q.leased_until is null or q.leased_until < pg_catalog.now())),
@@ -50,7 +56,7 @@ begin
 end;
 $$;
 comment on function embeddings.status(bigint) is
-  'Per target (all, or only_target), exact counts read on request: rows in the table, vectors in the column made by the current model (its records, which the sync triggers keep true and embeddings.verify checks against the column), pending (queued, not leased; retrying counts those waiting out a backoff until next_retry_at), in flight (leased to a worker, the last lease running until leased_until), dead-lettered, whether the backfill has reached the end, the latest error and the last successful write.';
+  'Per target (all, or only_target), exact counts read on request: rows in the table, vectors in the column made by the current model (its records, which the sync triggers keep true and embeddings.verify checks against the column), pending (queued, not leased; retrying counts those waiting out a backoff until next_retry_at), in flight (leased to a worker, the last lease running until leased_until), dead-lettered, whether the backfill has reached the end, the latest error, the last successful write, and broken: why the target cannot be worked and the fix (its table, column or content function is gone; total_rows is then null), null when it is whole.';
 
 create view embeddings.status with (security_invoker = true) as
   select s.*, last.outcome as last_invocation_outcome, last.error as last_invocation_error,

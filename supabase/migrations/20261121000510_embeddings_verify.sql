@@ -42,7 +42,6 @@ as $$
 declare
   registered embeddings.targets;
   broken text;
-  column_dimensions integer;
   classified text;
   found_problems jsonb;
   fixed_counts jsonb;
@@ -60,24 +59,8 @@ begin
     select * from embeddings.targets as t where only_target is null or t.id = only_target order by t.id
   loop
     -- A target whose parts are gone is reported, never an error that hides the other targets.
-    broken := null;
-    if pg_catalog.to_regclass(format('%I.%I', registered.table_schema, registered.table_name)) is null then
-      broken := format('table %I.%I does not exist', registered.table_schema, registered.table_name);
-    elsif pg_catalog.to_regprocedure(registered.content_function) is null then
-      broken := format('content function %s does not exist', registered.content_function);
-    else
-      select nullif(a.atttypmod, -1) into column_dimensions
-        from pg_catalog.pg_attribute as a
-        where a.attrelid = format('%I.%I', registered.table_schema, registered.table_name)::regclass
-          and a.attname = registered.embedding_column and a.attnum > 0 and not a.attisdropped
-          and pg_catalog.format_type(a.atttypid, null) in ('extensions.vector', 'vector');
-      if not found then
-        broken := format('column %I is missing or not a pgvector vector', registered.embedding_column);
-      elsif column_dimensions <> registered.dimensions then
-        broken := format('column %I holds vector(%s) but model %s makes %s dimensions',
-          registered.embedding_column, column_dimensions, registered.model, registered.dimensions);
-      end if;
-    end if;
+    registered := embeddings._target_by_id(registered.id);
+    broken := embeddings._broken_reason(registered);
 
     found_problems := '{}';
     fixed_counts := '{}';

@@ -20,7 +20,7 @@
  */
 create or replace function embeddings.doctor()
 returns table (level text, check_name text, subject text, finding text, fix text)
-language plpgsql stable security definer set search_path = ''
+language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   -- The API roles a browser or app holds; service_role is trusted.
@@ -53,7 +53,7 @@ declare
   command_fix text;
   problem record;
   reported integer;
-  reported_filtered integer;
+  reported_second integer;  -- the findings of the second check of a pair
   secret_name text;
   secret_count bigint;
   job_count bigint;
@@ -61,6 +61,7 @@ declare
   key_value text;
   payload_part text;
   jwt_role text;
+  dispatches_last_day bigint;
   failures_last_day bigint;
   failed_count bigint;
   timed_out_count bigint;
@@ -135,7 +136,7 @@ begin
   -- ===========================================================================================
   begin
     reported := 0;
-    reported_filtered := 0;
+    reported_second := 0;
     for registered in select * from embeddings.targets as t order by t.id loop
       table_oid := pg_catalog.to_regclass(format('%I.%I', registered.table_schema, registered.table_name));
       continue when table_oid is null;  -- target_broken reports it
@@ -222,7 +223,7 @@ begin
           fix := pg_catalog.array_to_string(filtered_fixes, ' ')
             || ' -- so a client''s write fails loudly with permission denied';
           return next;
-          reported_filtered := reported_filtered + 1;
+          reported_second := reported_second + 1;
         end if;
       end loop;
     end loop;
@@ -231,7 +232,7 @@ begin
         'no client role (anon, authenticated) can insert or update the vector column of any registered target'::text,
         null::text;
     end if;
-    if reported_filtered = 0 then
+    if reported_second = 0 then
       return query select 'ok'::text, 'client_write_silently_filtered'::text, null::text,
         'no client role holds a write privilege on a vector column that row-level security would silently filter'::text,
         null::text;
@@ -249,7 +250,7 @@ begin
   -- ===========================================================================================
   begin
     reported := 0;
-    reported_filtered := 0;
+    reported_second := 0;
     for problem in
       select p.oid::regprocedure::text as signature,
              not exists (select 1 from pg_catalog.unnest(p.proconfig) as setting(value)
@@ -293,7 +294,7 @@ begin
           'revoke execute on function %s from public, anon, authenticated; -- grant it to service_role, or only to the role that needs it, and make it check its caller',
           problem.signature);
         return next;
-        reported_filtered := reported_filtered + 1;
+        reported_second := reported_second + 1;
       end if;
     end loop;
     if reported = 0 then
@@ -301,7 +302,7 @@ begin
         'every SECURITY DEFINER function outside Supabase''s schemas and extensions sets its search_path'::text,
         null::text;
     end if;
-    if reported_filtered = 0 then
+    if reported_second = 0 then
       return query select 'ok'::text, 'definer_client_executable'::text, null::text,
         'no SECURITY DEFINER function outside Supabase''s schemas and extensions can be called by anon or authenticated'::text,
         null::text;
@@ -481,11 +482,12 @@ begin
   -- error when the latest finished one did (the schedule is not working now)
   -- ===========================================================================================
   begin
-    select count(*) filter (where d.outcome in ('failed', 'timed out', 'not sent')),
+    select count(*),
+           count(*) filter (where d.outcome in ('failed', 'timed out', 'not sent')),
            count(*) filter (where d.outcome = 'failed'),
            count(*) filter (where d.outcome = 'timed out'),
            count(*) filter (where d.outcome = 'not sent')
-      into failures_last_day, failed_count, timed_out_count, not_sent_count
+      into dispatches_last_day, failures_last_day, failed_count, timed_out_count, not_sent_count
       from embeddings.dispatches as d
       where d.sent_at > pg_catalog.now() - interval '1 day';
     if failures_last_day = 0 then
@@ -502,10 +504,9 @@ begin
       return query select
         case when last_finished_outcome in ('failed', 'timed out', 'not sent') then 'error' else 'warning' end,
         'dispatch_failures'::text, 'embeddings.dispatches'::text,
-        format('%s dispatches in the last day did not succeed (%s failed, %s timed out, %s not sent); the latest finished one %s at %s; the last error: %s',
-          failures_last_day, failed_count, timed_out_count, not_sent_count,
-          case when last_finished_outcome = 'succeeded' then 'succeeded' else last_finished_outcome end,
-          last_finished_at, coalesce(last_failure_error, '(none recorded)')),
+        format('%s of the last day''s %s dispatches did not succeed (%s failed, %s timed out, %s not sent); the latest finished one %s at %s; the last error: %s',
+          failures_last_day, dispatches_last_day, failed_count, timed_out_count, not_sent_count,
+          last_finished_outcome, last_finished_at, coalesce(last_failure_error, '(none recorded)')),
         case last_finished_outcome
           when 'timed out' then
             'give the function more time than it works: update embeddings.dispatch_settings set request_timeout_ms = time_budget_ms + 30000; (or lower time_budget_ms); then select * from embeddings.dispatches order by id desc limit 20;'
@@ -550,6 +551,7 @@ begin
   begin
     reported := 0;
     for registered in select * from embeddings.targets as t order by t.id loop
+      registered := embeddings._target_by_id(registered.id);  -- follows a renamed table
       broken_reason := null;
       fix := null;
       register_call := format(
@@ -557,27 +559,13 @@ begin
         registered.id, format('%I.%I', registered.table_schema, registered.table_name), registered.key_column,
         registered.content_function, registered.embedding_column, registered.model, registered.dimensions,
         registered.max_attempts, registered.name);
-      table_oid := pg_catalog.to_regclass(format('%I.%I', registered.table_schema, registered.table_name));
-      if table_oid is null then
-        broken_reason := format('its table %I.%I no longer exists', registered.table_schema, registered.table_name);
-        fix := format('select embeddings.unregister_target(%s); -- or restore the table %I.%I',
-          registered.id, registered.table_schema, registered.table_name);
-      elsif pg_catalog.to_regprocedure(registered.content_function) is null then
-        broken_reason := format('its content function %s no longer exists: no row can be claimed or written',
-          registered.content_function);
-        fix := format('create the function %s again (one %I.%I row in, text out), or select embeddings.unregister_target(%s);',
-          registered.content_function, registered.table_schema, registered.table_name, registered.id);
+      -- What is broken, and its fix, is said in one place.
+      broken_reason := embeddings._broken_reason(registered);
+      if broken_reason is not null then
+        fix := pg_catalog.split_part(broken_reason, '; fix: ', 2);
+        broken_reason := pg_catalog.split_part(broken_reason, '; fix: ', 1);
       else
-        begin
-          perform embeddings._check_column_dimensions(table_oid, registered.embedding_column,
-            registered.model, registered.dimensions);
-        exception when others then
-          broken_reason := sqlerrm;
-          fix := format(
-            'give %I.%I a column %I extensions.vector(%s) again, or switch the target to a model of the column''s size: select embeddings.set_target_model(%s, ''<model>'', <dimensions>);',
-            registered.table_schema, registered.table_name, registered.embedding_column, registered.dimensions,
-            registered.id);
-        end;
+        table_oid := pg_catalog.to_regclass(format('%I.%I', registered.table_schema, registered.table_name));
         if broken_reason is null then
           select pg_catalog.string_agg(format('%I', expected.trigger_name), ', ' order by expected.trigger_name)
             into broken_reason

@@ -1,5 +1,5 @@
 -- =============================================================================================
--- EMBEDDING ENGINE 6/6: privileges, the one place they are set
+-- EMBEDDING ENGINE: privileges, the one place they are set
 -- =============================================================================================
 -- The rule: the embeddings schema belongs to service_role (the worker, the dispatch, operators)
 -- and to the owner (postgres, which registers targets in migrations). PUBLIC, anon and

@@ -186,7 +186,9 @@ async function handle(request: Request): Promise<Response> {
     const response = await fetch(`http://127.0.0.1:${process.port}${rest ?? "/"}${url.search}`, {
       method: request.method,
       headers,
-      body: request.body ? await request.arrayBuffer() : undefined,
+      // Streamed, never buffered: a huge body costs the gateway nothing, and the function can
+      // refuse it (413) after reading only its limit.
+      body: request.body,
       signal: AbortSignal.timeout(functionTimeoutMs),
     });
     return new Response(response.body, { status: response.status, headers: response.headers });

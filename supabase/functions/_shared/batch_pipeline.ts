@@ -2,12 +2,32 @@
 import { embedClaimedRows } from "./embed_claimed_rows.ts";
 import { errorMessage } from "./error_message.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
-import type { ClaimedBatch, RowFailure, Target, TargetQueue } from "./target_queue.ts";
+import type { ProviderError } from "./providers/provider_error.ts";
+import type { RunDeadline } from "./run_deadline.ts";
+import {
+  type ClaimedBatch,
+  type RowFailure,
+  type Target,
+  TargetBrokenError,
+  type TargetQueue,
+} from "./target_queue.ts";
 import type { StopCode, TargetReport } from "./worker_report.ts";
 import { writeClaimedRows } from "./write_claimed_rows.ts";
 
-/** "queue empty": nothing was claimable; "done": the batch is settled; else the run must stop. */
-export type BatchResult = "queue empty" | "done" | { stop: StopCode; error: string };
+/**
+ * - "queue empty": nothing was claimable.
+ * - "done": the batch is settled.
+ * - "provider failed": the provider failed (not the rows); its rows went back without an attempt,
+ *   and the worker decides whether to wait and retry.
+ * - "target broken": this target cannot be worked; the others can.
+ * - "stop": the run must stop (the database failed, or time ran out).
+ */
+export type BatchResult =
+  | { outcome: "queue empty" }
+  | { outcome: "done" }
+  | { outcome: "provider failed"; error: ProviderError }
+  | { outcome: "target broken"; error: string }
+  | { outcome: "stop"; stop: StopCode; error: string | null };
 
 export class BatchPipeline {
   constructor(
@@ -17,38 +37,61 @@ export class BatchPipeline {
     readonly report: TargetReport,
   ) {}
 
-  async runBatch(batchSize: number, leaseSeconds: number): Promise<BatchResult> {
+  async runBatch(
+    batchSize: number,
+    leaseSeconds: number,
+    deadline: Pick<RunDeadline, "signal" | "remainingMs">,
+  ): Promise<BatchResult> {
     let batch: ClaimedBatch;
     try {
       batch = await this.queue.claimBatch(this.target.id, batchSize, leaseSeconds);
     } catch (error) {
-      return { stop: "database_failed", error: `claim failed: ${errorMessage(error)}` };
+      if (error instanceof TargetBrokenError) {
+        return { outcome: "target broken", error: error.message };
+      }
+      return {
+        outcome: "stop",
+        stop: "database_failed",
+        error: `claim from target ${this.target.name} failed: ${errorMessage(error)}`,
+      };
     }
-    if (batch.leaseToken === null || batch.rows.length === 0) return "queue empty";
+    if (batch.leaseToken === null || batch.rows.length === 0) return { outcome: "queue empty" };
     const lease = batch.leaseToken;
     this.report.batches += 1;
     this.report.claimed += batch.rows.length;
 
-    const embedded = await embedClaimedRows(this.provider, this.target.dimensions, batch.rows);
+    const embedded = await embedClaimedRows(
+      this.provider,
+      this.target.dimensions,
+      batch.rows,
+      deadline,
+    );
     const failures = [...embedded.failures];
-    let result: BatchResult = "done";
+    let result: BatchResult = { outcome: "done" };
+    let writtenUntried: string[] | null = null;
 
     if (embedded.embeddings.length > 0) {
       const written = await writeClaimedRows(this.queue, this.target, lease, embedded.embeddings);
+      writtenUntried = written.untriedKeys;
       this.report.written += written.writtenKeys.length;
       this.report.staleKeys.push(...written.staleKeys);
       this.report.lostKeys.push(...written.lostKeys);
+      const writtenKeys = new Set(written.writtenKeys);
+      this.report.truncatedKeys.push(
+        ...embedded.truncatedKeys.filter((key) => writtenKeys.has(key)),
+      );
       failures.push(...written.failures);
       if (written.databaseFailed !== null) {
-        result = { stop: "database_failed", error: written.databaseFailed };
+        result = { outcome: "stop", stop: "database_failed", error: written.databaseFailed };
       }
     }
     await this.#fail(lease, failures);
-    if (embedded.untried.length > 0) {
-      await this.#release(lease, embedded.untried.map((row) => row.key));
-    }
-    if (embedded.providerDown !== null && result === "done") {
-      result = { stop: "provider_failed", error: embedded.providerDown };
+    const untried = [...embedded.untried.map((row) => row.key), ...(writtenUntried ?? [])];
+    if (untried.length > 0) await this.#release(lease, untried);
+    if (result.outcome === "done" && embedded.providerError !== null) {
+      result = { outcome: "provider failed", error: embedded.providerError };
+    } else if (result.outcome === "done" && embedded.outOfTime) {
+      result = { outcome: "stop", stop: "time_budget_spent", error: null };
     }
     return result;
   }

@@ -1,38 +1,75 @@
-// Embeds a claimed batch: one provider call, and when that fails, row by row so one bad row cannot sink the rest.
+// Embeds a claimed batch: one provider call; when the provider rejects the batch's input, row by row so one bad row cannot sink the rest; when the provider itself fails, nothing is charged to the rows.
+import { contentProblem } from "./content_checks.ts";
 import { embeddingProblem } from "./embedding_checks.ts";
-import { errorMessage } from "./error_message.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
+import { exceedsInputLimit } from "./providers/input_limit.ts";
+import { ProviderError, toProviderError } from "./providers/provider_error.ts";
+import type { RunDeadline } from "./run_deadline.ts";
 import type { ClaimedRow, RowEmbedding, RowFailure } from "./target_queue.ts";
-
-/** Consecutive single-row failures, with no success, after which the provider counts as down. */
-export const providerDownAfter = 3;
 
 export interface EmbeddedRows {
   /** Rows with a checked vector, ready to write. */
   embeddings: RowEmbedding[];
-  /** Rows that failed on their own: each costs an attempt. */
+  /** Rows that failed on their own (their text, their vector): each costs an attempt. */
   failures: RowFailure[];
-  /** Rows not tried because the provider looks down: handed back without an attempt. */
+  /** Rows not embedded through no fault of theirs: handed back without an attempt. */
   untried: ClaimedRow[];
-  /** Set when the provider failed for the first rows it was given alone, and for the batch. */
-  providerDown: string | null;
+  /** Rows of `embeddings` whose text is longer than the model reads. */
+  truncatedKeys: string[];
+  /** The provider's failure (down, limiting, timing out, garbled): the rows it cost are untried. */
+  providerError: ProviderError | null;
+  /** The run's time was spent before the next provider call could start: the rest are untried. */
+  outOfTime: boolean;
 }
 
+/**
+ * The provider's answer, or a "timeout" once the run's budget is spent: a provider that ignores
+ * the signal is given up on all the same (its late answer is dropped). One turn of the event
+ * loop after the abort lets a provider that heeds the signal fail first, with its own message.
+ */
+function withinBudget<T>(work: Promise<T>, signal: AbortSignal, providerName: string): Promise<T> {
+  let onAbort = () => {};
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const spent = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      grace = setTimeout(() =>
+        reject(
+          new ProviderError(
+            "timeout",
+            `embedding provider ${providerName} did not answer before the run's time budget was spent`,
+          ),
+        ), 0);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([work, spent]).finally(() => {
+    signal.removeEventListener("abort", onAbort);
+    clearTimeout(grace);
+  });
+}
+
+/** One provider call, checked to answer one vector per text; any failure as a ProviderError. */
 async function embedTexts(
   provider: EmbeddingProvider,
   rows: readonly ClaimedRow[],
-): Promise<number[][]> {
-  let vectors: number[][];
+  signal: AbortSignal,
+): Promise<unknown[]> {
+  let vectors: unknown;
   try {
-    vectors = await provider.embed(rows.map((row) => row.content));
+    vectors = await withinBudget(
+      provider.embed(rows.map((row) => row.content), { signal }),
+      signal,
+      provider.name,
+    );
   } catch (error) {
-    throw new Error(`embedding provider ${provider.name} failed: ${errorMessage(error)}`);
+    throw toProviderError(error, provider.name);
   }
   if (!Array.isArray(vectors) || vectors.length !== rows.length) {
-    throw new Error(
+    throw new ProviderError(
+      "malformed_answer",
       `embedding provider ${provider.name} returned ${
         Array.isArray(vectors) ? vectors.length : "no"
-      } vectors for ${rows.length} texts`,
+      } vectors for ${rows.length} texts; none of them is used`,
     );
   }
   return vectors;
@@ -42,46 +79,94 @@ export async function embedClaimedRows(
   provider: EmbeddingProvider,
   dimensions: number,
   rows: readonly ClaimedRow[],
+  deadline: Pick<RunDeadline, "signal" | "remainingMs">,
 ): Promise<EmbeddedRows> {
-  const result: EmbeddedRows = { embeddings: [], failures: [], untried: [], providerDown: null };
-  const accept = (row: ClaimedRow, vector: number[]) => {
-    const problem = embeddingProblem(vector, dimensions);
-    if (problem) result.failures.push({ key: row.key, error: `${provider.model}: ${problem}` });
-    else result.embeddings.push({ key: row.key, contentHash: row.contentHash, embedding: vector });
+  const result: EmbeddedRows = {
+    embeddings: [],
+    failures: [],
+    untried: [],
+    truncatedKeys: [],
+    providerError: null,
+    outOfTime: false,
+  };
+  const accept = (row: ClaimedRow, vector: unknown, problem: string | null) => {
+    if (problem) {
+      result.failures.push({ key: row.key, error: `${provider.model}: ${problem}` });
+      return;
+    }
+    result.embeddings.push({
+      key: row.key,
+      contentHash: row.contentHash,
+      embedding: vector as number[],
+    });
+    if (exceedsInputLimit(row.content, provider.inputLimit)) result.truncatedKeys.push(row.key);
+  };
+  const giveBack = (untried: readonly ClaimedRow[], error: ProviderError | null) => {
+    result.untried.push(...untried);
+    if (error) result.providerError = error;
+    else result.outOfTime = true;
   };
 
   const embeddable = rows.filter((row) => {
-    if (row.content.trim() !== "") return true;
-    result.failures.push({ key: row.key, error: "content is empty: there is no text to embed" });
-    return false;
+    const problem = contentProblem(row);
+    if (problem) result.failures.push({ key: row.key, error: problem });
+    return problem === null;
   });
   if (embeddable.length === 0) return result;
-
-  let batchError: string;
-  try {
-    const vectors = await embedTexts(provider, embeddable);
-    embeddable.forEach((row, index) => accept(row, vectors[index]));
+  if (deadline.remainingMs() <= 0) {
+    giveBack(embeddable, null);
     return result;
-  } catch (error) {
-    batchError = errorMessage(error);
   }
 
-  // The batch failed: find out whether a row is to blame or the provider is down.
-  let failuresInARow = 0;
-  let anySucceeded = false;
+  let batchError: ProviderError;
+  try {
+    const vectors = await embedTexts(provider, embeddable, deadline.signal);
+    const problems = vectors.map((vector) => embeddingProblem(vector, dimensions));
+    if (embeddable.length > 1 && problems.every((problem) => problem !== null)) {
+      // Not one usable vector: the provider is misconfigured (another size, say), not the rows.
+      giveBack(
+        embeddable,
+        new ProviderError(
+          "malformed_answer",
+          `none of the ${vectors.length} vectors ${provider.model} returned can be stored (the first: ${
+            problems[0]
+          })`,
+        ),
+      );
+      return result;
+    }
+    embeddable.forEach((row, index) => accept(row, vectors[index], problems[index]));
+    return result;
+  } catch (error) {
+    batchError = error as ProviderError;
+  }
+  if (batchError.kind !== "rejected_input") {
+    giveBack(embeddable, batchError);
+    return result;
+  }
+  if (embeddable.length === 1) {
+    result.failures.push({ key: embeddable[0].key, error: batchError.message });
+    return result;
+  }
+
+  // The provider refused the batch's input: each row alone shows which rows it refuses.
   for (const [index, row] of embeddable.entries()) {
-    if (!anySucceeded && failuresInARow >= providerDownAfter) {
-      result.untried.push(...embeddable.slice(index));
-      result.providerDown = batchError;
+    if (deadline.remainingMs() <= 0) {
+      giveBack(embeddable.slice(index), null);
       break;
     }
     try {
-      const [vector] = await embedTexts(provider, [row]);
-      anySucceeded = true;
-      accept(row, vector);
+      const [vector] = await embedTexts(provider, [row], deadline.signal);
+      accept(row, vector, embeddingProblem(vector, dimensions));
     } catch (error) {
-      failuresInARow += 1;
-      result.failures.push({ key: row.key, error: errorMessage(error) });
+      const rowError = error as ProviderError;
+      if (rowError.kind === "rejected_input") {
+        result.failures.push({ key: row.key, error: rowError.message });
+        continue;
+      }
+      // The provider itself failed: probing stops and the rest go back untried.
+      giveBack(embeddable.slice(index), rowError);
+      break;
     }
   }
   return result;

@@ -5,11 +5,14 @@ import type { ProviderSettings } from "./providers/provider_settings.ts";
 export interface EmbedConfig {
   /** Postgres connection string (SUPABASE_DB_URL on Supabase). */
   databaseUrl: string;
-  /** EMBEDDING_PROVIDER (or the default for where the code runs) and the OPENAI_* settings. */
+  /** EMBEDDING_PROVIDER (or the default for where the code runs) and the OPENAI_* settings (OPENAI_TIMEOUT_MS among them). */
   providerSettings: ProviderSettings;
   /** When set, the function verifies JWT signatures itself as well as the gateway. */
   jwtSecret: string | undefined;
 }
+
+/** OPENAI_TIMEOUT_MS when unset: the longest wait for one request's answer. */
+export const defaultOpenAiTimeoutMs = 30_000;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -54,6 +57,7 @@ export function readEmbedConfig(env: Environment, onSupabase: boolean): EmbedCon
         apiKey: env.OPENAI_API_KEY || undefined,
         model: env.OPENAI_EMBEDDING_MODEL || "text-embedding-3-small",
         dimensions: positiveInteger(env, "OPENAI_EMBEDDING_DIMENSIONS", 384),
+        timeoutMs: positiveInteger(env, "OPENAI_TIMEOUT_MS", defaultOpenAiTimeoutMs),
       },
     },
     jwtSecret: env.SUPABASE_JWT_SECRET || undefined,

@@ -10,6 +10,7 @@ import type {
   TargetStatus,
   WriteOutcome,
 } from "./target_queue.ts";
+import { TargetBrokenError } from "./target_queue.ts";
 
 type Sql = postgres.Sql;
 type TransactionSql = postgres.TransactionSql;
@@ -28,7 +29,7 @@ interface StatusRow {
   source: string;
   model: string;
   dimensions: number;
-  total_rows: string;
+  total_rows: string | null;
   embedded: string;
   pending: string;
   in_flight: string;
@@ -39,6 +40,23 @@ interface StatusRow {
   backfill_done: boolean;
   last_error: string | null;
   last_write_at: Date | null;
+  broken: string | null;
+}
+
+interface ClaimRow {
+  row_key: string;
+  content: string | null;
+  content_hash: string | null;
+  lease: string;
+  content_error: string | null;
+}
+
+/** claim_batch's SQLSTATE for a target that cannot be worked ("target <name> is broken: ..."). */
+const targetBrokenSqlState = "55000";
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
 }
 
 function toTargetStatus(row: StatusRow): TargetStatus {
@@ -48,7 +66,8 @@ function toTargetStatus(row: StatusRow): TargetStatus {
     source: row.source,
     model: row.model,
     dimensions: row.dimensions,
-    totalRows: Number(row.total_rows),
+    broken: row.broken,
+    totalRows: row.total_rows === null ? null : Number(row.total_rows),
     embedded: Number(row.embedded),
     pending: Number(row.pending),
     inFlight: Number(row.in_flight),
@@ -105,7 +124,7 @@ export class PostgresTargetQueue implements TargetQueue {
           select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
                  s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
                  s.leased_until, s.backfill_done, s.last_error,
-                 s.last_write_at
+                 s.last_write_at, s.broken
           from embeddings.status() as s
           order by s.target_id`
         // One call of embeddings.status(id) per id: only the targets asked for are counted.
@@ -113,7 +132,7 @@ export class PostgresTargetQueue implements TargetQueue {
           select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
                  s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
                  s.leased_until, s.backfill_done, s.last_error,
-                 s.last_write_at
+                 s.last_write_at, s.broken
           from unnest(${[...targetIds]}::bigint[]) with ordinality as requested(id, position)
           cross join lateral embeddings.status(requested.id) as s
           order by requested.position`;
@@ -121,23 +140,34 @@ export class PostgresTargetQueue implements TargetQueue {
     });
   }
 
-  claimBatch(targetId: number, batchSize: number, leaseSeconds: number): Promise<ClaimedBatch> {
-    return this.#asServiceRole(async (tx) => {
-      const rows = await tx<
-        { row_key: string; content: string | null; content_hash: string | null; lease: string }[]
-      >`
-        select row_key, content, content_hash, lease_token::text as lease
-        from embeddings.claim_batch(${targetId}::bigint, ${batchSize}::integer, ${leaseSeconds}::integer)`;
-      return {
-        leaseToken: rows[0]?.lease ?? null,
-        rows: rows.map((row) => ({
-          key: row.row_key,
-          // A content function may return null; the worker treats it as empty text.
-          content: row.content ?? "",
-          contentHash: row.content_hash ?? "",
-        })),
-      };
-    });
+  async claimBatch(
+    targetId: number,
+    batchSize: number,
+    leaseSeconds: number,
+  ): Promise<ClaimedBatch> {
+    let rows: ClaimRow[];
+    try {
+      rows = await this.#asServiceRole((tx) =>
+        tx<ClaimRow[]>`
+          select row_key, content, content_hash, lease_token::text as lease, content_error
+          from embeddings.claim_batch(${targetId}::bigint, ${batchSize}::integer, ${leaseSeconds}::integer)`
+      );
+    } catch (error) {
+      if (sqlState(error) === targetBrokenSqlState) {
+        throw new TargetBrokenError((error as Error).message);
+      }
+      throw error;
+    }
+    return {
+      leaseToken: rows[0]?.lease ?? null,
+      rows: rows.map((row) => ({
+        key: row.row_key,
+        // A content function may return null; the worker treats it as empty text.
+        content: row.content ?? "",
+        contentHash: row.content_hash ?? "",
+        contentError: row.content_error,
+      })),
+    };
   }
 
   writeBatch(

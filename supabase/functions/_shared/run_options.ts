@@ -89,37 +89,64 @@ function isRunOptionField(field: string): field is keyof RunOptions {
   return (runOptionFields as readonly string[]).includes(field);
 }
 
-/** Validates the given fields; fields not given keep their defaults. */
+/** A value as an error message shows it: short, and never the whole of a large or nested value. */
+export function previewValue(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object" && value !== null) return "an object";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
+}
+
+/**
+ * Validates the given fields; fields not given keep their defaults. Only the fields' own
+ * properties are read (Object.hasOwn), and options are built from the known names alone, so a
+ * field named like a built-in property ("__proto__", "constructor", "valueOf") is refused by
+ * name like any other unknown field.
+ */
 export function parseRunOptions(fields: Readonly<Record<string, unknown>>): ParsedRunOptions {
-  const options: RunOptions = { ...defaultRunOptions };
-  for (const [field, value] of Object.entries(fields)) {
+  for (const field of Object.keys(fields)) {
     if (!isRunOptionField(field)) {
       return {
         ok: false,
         field,
-        error: `unknown field ${JSON.stringify(field)}; allowed: ${runOptionFields.join(", ")}`,
+        error: `unknown field ${previewValue(field)}; allowed: ${runOptionFields.join(", ")}`,
       };
     }
-    if (field === "target") {
-      if (value !== null && (typeof value !== "string" || value.trim() === "")) {
-        return {
-          ok: false,
-          field,
-          error: `target must be a target's name, got ${JSON.stringify(value)}`,
-        };
-      }
-      options.target = value;
-      continue;
+  }
+  let target = defaultRunOptions.target;
+  if (Object.hasOwn(fields, "target")) {
+    const value = fields.target;
+    if (value !== null && (typeof value !== "string" || value.trim() === "")) {
+      return {
+        ok: false,
+        field: "target",
+        error: `target must be a target's name, got ${previewValue(value)}`,
+      };
     }
+    target = value;
+  }
+  const numbers = { ...defaultRunOptions };
+  for (const field of numericRunOptionFields) {
+    if (!Object.hasOwn(fields, field)) continue;
+    const value = fields[field];
     const { min, max } = numericRunOptions[field];
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
       return {
         ok: false,
         field,
-        error: `${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+        error: `${field} must be an integer from ${min} to ${max}, got ${previewValue(value)}`,
       };
     }
-    options[field] = value;
+    numbers[field] = value;
   }
-  return { ok: true, options };
+  return {
+    ok: true,
+    options: {
+      batchSize: numbers.batchSize,
+      maxRows: numbers.maxRows,
+      timeBudgetMs: numbers.timeBudgetMs,
+      leaseSeconds: numbers.leaseSeconds,
+      target,
+    },
+  };
 }

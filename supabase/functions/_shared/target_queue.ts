@@ -12,7 +12,10 @@ export interface Target {
 
 /** A target's counts as embeddings.status(target_id) reports them, read from the database. */
 export interface TargetStatus extends Target {
-  totalRows: number;
+  /** Why the target cannot be worked and the fix (its table, column or content function is gone); null when it is whole. */
+  broken: string | null;
+  /** Rows in the table; null when the target is broken (there is no table to count). */
+  totalRows: number | null;
   /** Rows whose stored vector was made by the target's current model from their current text. */
   embedded: number;
   /** Queued and not leased, including rows waiting out a backoff. */
@@ -33,10 +36,12 @@ export interface TargetStatus extends Target {
 
 export interface ClaimedRow {
   key: string;
-  /** The text to embed, from the target's content function. */
+  /** The text to embed, from the target's content function ("" when it returned null or raised). */
   content: string;
   /** md5 of `content`: write_batch refuses the vector if the row's text changed since. */
   contentHash: string;
+  /** The error the content function raised for this row (claim_batch's content_error); else null. */
+  contentError: string | null;
 }
 
 export interface ClaimedBatch {
@@ -73,6 +78,11 @@ export interface FailOutcome {
   deadKeys: string[];
 }
 
+/** claim_batch refused a target that cannot be worked (SQLSTATE 55000); the others can go on. */
+export class TargetBrokenError extends Error {
+  override name = "TargetBrokenError";
+}
+
 export interface TargetQueue {
   /** Every registered target, in id order, read from the registry alone (no table is counted). */
   listTargets(): Promise<Target[]>;
@@ -81,6 +91,7 @@ export interface TargetQueue {
    * out), or of every target, in id order, when no ids are given. Counting scans each table.
    */
   readStatus(targetIds?: readonly number[]): Promise<TargetStatus[]>;
+  /** Throws TargetBrokenError when the target is broken (its table, column or content function gone). */
   claimBatch(targetId: number, batchSize: number, leaseSeconds: number): Promise<ClaimedBatch>;
   writeBatch(
     targetId: number,

@@ -1,11 +1,14 @@
-// The worker: round-robin over the targets, one batch each per round, within the run's row and time budget; every count it reports is read back from the database.
+// The worker: round-robin over the targets, one batch each per round, within the run's row and time budget, waiting out a failing provider when the budget allows; every count it reports is read back from the database.
 import { BatchPipeline } from "./batch_pipeline.ts";
 import { errorMessage } from "./error_message.ts";
+import { ProviderBackoff, providerStopCode } from "./provider_backoff.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
+import { RunDeadline } from "./run_deadline.ts";
 import type { RunOptions } from "./run_options.ts";
 import type { Target, TargetQueue } from "./target_queue.ts";
 import {
   emptyTargetReport,
+  type ProviderFailure,
   queuedRows,
   type StopCode,
   summarize,
@@ -57,6 +60,11 @@ async function readStatusBack(
   }
 }
 
+/** Waits `ms`; the worker only waits when the time budget allows it. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export async function runWorker(
   queue: TargetQueue,
   provider: EmbeddingProvider,
@@ -64,7 +72,22 @@ export async function runWorker(
 ): Promise<WorkerReport> {
   const started = performance.now();
   const chosen = await chooseTargets(queue, options.target);
+  const deadline = new RunDeadline(options.timeBudgetMs);
+  try {
+    return await workTargets(queue, provider, options, chosen, started, deadline);
+  } finally {
+    deadline.dispose();
+  }
+}
 
+async function workTargets(
+  queue: TargetQueue,
+  provider: EmbeddingProvider,
+  options: RunOptions,
+  chosen: readonly Target[],
+  started: number,
+  deadline: RunDeadline,
+): Promise<WorkerReport> {
   const pipelines: BatchPipeline[] = [];
   const reports: TargetReport[] = [];
   for (const target of chosen) {
@@ -79,17 +102,24 @@ export async function runWorker(
     }
   }
 
-  const total = (field: "claimed" | "batches" | "written" | "failed") =>
+  const total = (field: "claimed" | "batches" | "written" | "failed" | "released") =>
     reports.reduce((sum, report) => sum + report[field], 0);
+  // Rows handed back untried do not use up maxRows: the run may claim them again.
+  const kept = () => total("claimed") - total("released");
   let slowestBatchMs = 0;
   const reasonToStop = (): StopCode | null => {
-    if (total("claimed") >= options.maxRows) return "max_rows_reached";
-    const elapsed = performance.now() - started;
-    if (total("batches") > 0 && elapsed + slowestBatchMs > options.timeBudgetMs) {
+    if (kept() >= options.maxRows) return "max_rows_reached";
+    if (deadline.remainingMs() <= 0) return "time_budget_spent";
+    if (total("batches") > 0 && deadline.remainingMs() < slowestBatchMs) {
       return "time_budget_spent";
     }
     return null;
   };
+
+  // The provider is one for every target: after it fails, no target calls it before it may.
+  const backoff = new ProviderBackoff();
+  let lastProviderFailure: BatchPipeline | null = null;
+  let providerRetries = 0;
 
   // Round robin: each target with work gets one batch per round, so they share the budget.
   let stoppedBecause: StopCode | null = pipelines.length === 0
@@ -101,21 +131,55 @@ export async function runWorker(
     for (const pipeline of active) {
       stoppedBecause = reasonToStop();
       if (stoppedBecause !== null) break;
+      const wait = backoff.waitMs(performance.now());
+      if (wait > 0) {
+        // Wait only when a batch still fits in the budget after the wait; else the run ends
+        // (on the provider's failure: see below).
+        if (deadline.remainingMs() < wait + slowestBatchMs) {
+          stoppedBecause = "time_budget_spent";
+          break;
+        }
+        await sleep(wait);
+        providerRetries += 1;
+      }
       const batchStarted = performance.now();
       const result = await pipeline.runBatch(
-        Math.min(options.batchSize, options.maxRows - total("claimed")),
+        Math.min(options.batchSize, options.maxRows - kept()),
         options.leaseSeconds,
+        deadline,
       );
-      if (result === "queue empty") continue;
+      if (result.outcome === "queue empty") continue;
+      if (result.outcome === "target broken") {
+        // Only this target stops: the others are worked as if it were not registered.
+        pipeline.report.ok = false;
+        pipeline.report.error = result.error;
+        continue;
+      }
       slowestBatchMs = Math.max(slowestBatchMs, performance.now() - batchStarted);
       stillActive.push(pipeline);
-      if (result !== "done") {
+      if (result.outcome === "provider failed") {
+        backoff.failed(result.error, performance.now());
+        lastProviderFailure = pipeline;
+        continue;
+      }
+      if (result.outcome === "stop") {
         stoppedBecause = result.stop;
-        pipeline.report.error = result.error;
+        if (result.error !== null) pipeline.report.error = result.error;
         break;
       }
+      backoff.succeeded();
     }
     active = stillActive;
+  }
+
+  // A provider failure not followed by a success is why the run ended, whatever else was due.
+  let providerError: ProviderFailure | null = null;
+  const unresolved = backoff.lastError;
+  if (unresolved !== null && stoppedBecause !== "database_failed") {
+    stoppedBecause = providerStopCode(unresolved);
+    const retryAt = new Date(Date.now() + backoff.waitMs(performance.now())).toISOString();
+    providerError = { kind: unresolved.kind, message: unresolved.message, retryAt };
+    if (lastProviderFailure) lastProviderFailure.report.error = unresolved.message;
   }
 
   // Only the targets worked are counted again: counting scans their tables.
@@ -125,7 +189,7 @@ export async function runWorker(
     pipelines.map((pipeline) => pipeline.report),
   );
   for (const report of reports) {
-    if (report.failed > 0 || report.error !== null) report.ok = false;
+    if (report.failed > 0 || report.error !== null || report.status?.broken) report.ok = false;
     if (statusError) {
       report.ok = false;
       report.error ??= statusError;
@@ -135,7 +199,7 @@ export async function runWorker(
   const stopCode = stoppedBecause ?? "nothing_to_claim";
   return {
     ok: reports.every((report) => report.ok),
-    message: summarize(stopCode, reports),
+    message: summarize(stopCode, reports, providerError),
     provider: provider.name,
     model: provider.model,
     dimensions: provider.dimensions,
@@ -145,6 +209,9 @@ export async function runWorker(
     queued: reports.reduce((sum, report) => sum + queuedRows(report), 0),
     batches: total("batches"),
     stoppedBecause: stopCode,
+    providerError,
+    providerRetries,
+    inputLimit: provider.inputLimit ?? null,
     durationMs: Math.round(performance.now() - started),
     targets: reports,
   };

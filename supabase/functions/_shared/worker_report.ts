@@ -1,4 +1,6 @@
 // The worker's report: per-target and run totals, why the run stopped (a code and its message), and the one-line summary.
+import type { InputLimit } from "./providers/input_limit.ts";
+import type { ProviderErrorKind } from "./providers/provider_error.ts";
 import type { Target, TargetStatus } from "./target_queue.ts";
 
 /** Why a run stopped; callers decide on the code (the function's HTTP status, say), never on a message. */
@@ -6,7 +8,9 @@ export type StopCode =
   | "nothing_to_claim"
   | "max_rows_reached"
   | "time_budget_spent"
-  | "provider_failed"
+  | "provider_unavailable"
+  | "provider_rate_limited"
+  | "provider_malformed_answer"
   | "database_failed"
   | "no_target_matches_provider";
 
@@ -14,10 +18,20 @@ export const stopMessages: Readonly<Record<StopCode, string>> = {
   nothing_to_claim: "nothing left to claim",
   max_rows_reached: "maxRows reached",
   time_budget_spent: "time budget spent",
-  provider_failed: "embedding provider failed",
+  provider_unavailable: "embedding provider is down",
+  provider_rate_limited: "embedding provider is rate limiting",
+  provider_malformed_answer: "embedding provider answers with what cannot be used",
   database_failed: "database call failed",
   no_target_matches_provider: "no target matches the provider",
 };
+
+/** The provider failure a run stopped on: no row was charged for it. */
+export interface ProviderFailure {
+  kind: ProviderErrorKind;
+  message: string;
+  /** When the provider may be called again: its Retry-After, else the worker's own backoff. */
+  retryAt: string;
+}
 
 export interface FailedRow {
   key: string;
@@ -34,7 +48,7 @@ export interface TargetReport {
   /** Why the target was not worked, or why its work stopped; null when nothing went wrong. */
   error: string | null;
   batches: number;
-  /** Rows claimed in this run. */
+  /** Rows claimed in this run (a row handed back and claimed again counts twice). */
   claimed: number;
   /** Rows the database says it wrote (write_batch's written_keys, from RETURNING). */
   written: number;
@@ -45,7 +59,12 @@ export interface TargetReport {
   staleKeys: string[];
   /** Rows deleted, or taken over by another worker after this lease ran out (lost_keys). */
   lostKeys: string[];
-  /** Rows handed back untried (the provider was down, or the run stopped). */
+  /** Rows written from text longer than the model reads (the report's inputLimit): cut, not whole. */
+  truncatedKeys: string[];
+  /**
+   * Rows handed back untried, no attempt counted (the provider failed, or time ran out); a row
+   * handed back and claimed again later in the run is counted in `claimed` each time.
+   */
   released: number;
   /** The target's status after the run, read from the database; null when it was not worked. */
   status: TargetStatus | null;
@@ -66,6 +85,12 @@ export interface WorkerReport {
   queued: number;
   batches: number;
   stoppedBecause: StopCode;
+  /** Set when the run stopped because of the provider (stoppedBecause provider_*): what it said. */
+  providerError: ProviderFailure | null;
+  /** Provider failures the run waited out and tried again after; no row was charged for them. */
+  providerRetries: number;
+  /** How much of a text the provider's model reads; null when the provider does not say. */
+  inputLimit: InputLimit | null;
   durationMs: number;
   targets: TargetReport[];
 }
@@ -83,6 +108,7 @@ export function emptyTargetReport(target: Target): TargetReport {
     failedRows: [],
     staleKeys: [],
     lostKeys: [],
+    truncatedKeys: [],
     released: 0,
     status: null,
   };
@@ -105,6 +131,10 @@ function summarizeTarget(target: TargetReport): string {
       ? `${target.staleKeys.length} changed while embedded, queued again`
       : "",
     target.lostKeys.length > 0 ? `${target.lostKeys.length} deleted or taken over` : "",
+    target.truncatedKeys.length > 0
+      ? `${target.truncatedKeys.length} cut to the model's input limit`
+      : "",
+    target.released > 0 ? `${target.released} handed back untried` : "",
   ].filter((part) => part !== "");
   return `${target.target}: wrote ${target.written} of ${target.claimed} claimed${
     extras.length > 0 ? ` (${extras.join(", ")})` : ""
@@ -116,6 +146,7 @@ function summarizeTarget(target: TargetReport): string {
  * be leased by another worker (until when) or waiting out a backoff, never left unexplained.
  */
 export function describeStatus(status: TargetStatus): string {
+  if (status.broken !== null) return `broken: ${status.broken}`;
   const parts = [`now ${status.embedded}/${status.totalRows} embedded`];
   const claimable = status.pending - status.retrying;
   if (claimable > 0) parts.push(`${claimable} queued`);
@@ -130,7 +161,18 @@ export function describeStatus(status: TargetStatus): string {
   return parts.join(", ");
 }
 
+/** Why the run stopped, in words: for a provider stop, what it said and (rate limit) until when. */
+function stopSentence(stoppedBecause: StopCode, providerError: ProviderFailure | null): string {
+  if (providerError === null) return stopMessages[stoppedBecause];
+  const until = stoppedBecause === "provider_rate_limited" ? ` until ${providerError.retryAt}` : "";
+  return `${stopMessages[stoppedBecause]}${until} (${providerError.message})`;
+}
+
 /** The report's `message`: why the run stopped, then what each target did and holds now. */
-export function summarize(stoppedBecause: StopCode, targets: readonly TargetReport[]): string {
-  return [stopMessages[stoppedBecause], ...targets.map(summarizeTarget)].join("; ");
+export function summarize(
+  stoppedBecause: StopCode,
+  targets: readonly TargetReport[],
+  providerError: ProviderFailure | null = null,
+): string {
+  return [stopSentence(stoppedBecause, providerError), ...targets.map(summarizeTarget)].join("; ");
 }

@@ -1,4 +1,5 @@
 // Writes a claimed batch's vectors: one write_batch call, and when the database refuses it, row by row so one bad row cannot sink the rest.
+import { isDatabaseOutage } from "./database_errors.ts";
 import { errorMessage } from "./error_message.ts";
 import type {
   RowEmbedding,
@@ -15,6 +16,8 @@ export interface WrittenRows {
   lostKeys: string[];
   /** Rows the database refused on their own: each costs an attempt. */
   failures: RowFailure[];
+  /** Rows not written because the database failed (not the rows): handed back without an attempt. */
+  untriedKeys: string[];
   /**
    * Set when the database cannot be trusted with more work: it refused every row, or its account
    * of a write did not match the rows sent. Rows not yet accounted for stay leased.
@@ -53,7 +56,14 @@ export async function writeClaimedRows(
     staleKeys: [],
     lostKeys: [],
     failures: [],
+    untriedKeys: [],
     databaseFailed: null,
+  };
+  /** The database failed, not these rows: they go back untried and the run stops. */
+  const databaseDown = (error: unknown, untried: readonly RowEmbedding[]): WrittenRows => {
+    result.databaseFailed = `the database failed during the write: ${errorMessage(error)}`;
+    result.untriedKeys.push(...untried.map((row) => row.key));
+    return result;
   };
   /** Adds an account that matches what was sent; returns false (and says why) when it does not. */
   const accept = (sent: readonly RowEmbedding[], outcome: WriteOutcome): boolean => {
@@ -73,6 +83,7 @@ export async function writeClaimedRows(
     accept(rows, await queue.writeBatch(target.id, leaseToken, target.model, rows));
     return result;
   } catch (error) {
+    if (isDatabaseOutage(error)) return databaseDown(error, rows);
     batchError = errorMessage(error);
   }
   if (rows.length === 1) {
@@ -82,13 +93,14 @@ export async function writeClaimedRows(
 
   // The batch was refused: find out whether a row is to blame or the database is.
   let anyWritten = false;
-  for (const row of rows) {
+  for (const [index, row] of rows.entries()) {
     try {
       if (!accept([row], await queue.writeBatch(target.id, leaseToken, target.model, [row]))) {
         return result;
       }
       anyWritten = true;
     } catch (error) {
+      if (isDatabaseOutage(error)) return databaseDown(error, rows.slice(index));
       result.failures.push({
         key: row.key,
         error: `database refused the write: ${errorMessage(error)}`,

@@ -2,25 +2,21 @@
 import { connectDatabase, type Sql } from "../_shared/database.ts";
 import { type EmbedConfig, readEmbedConfig } from "../_shared/embed_config.ts";
 import { parseEmbedRequest } from "../_shared/embed_request.ts";
+import { errorMessage } from "../_shared/error_message.ts";
 import { PostgresTargetQueue } from "../_shared/postgres_target_queue.ts";
 import { createProvider } from "../_shared/providers/create_provider.ts";
 import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.ts";
 import { supabaseAiRuntime } from "../_shared/providers/gte_small_provider.ts";
+import { httpAnswerFor } from "../_shared/report_http.ts";
+import { readRequestBody } from "../_shared/request_body.ts";
 import { authorizeServiceRole } from "../_shared/service_role_authorization.ts";
 import { runWorker, WorkerRequestError } from "../_shared/worker.ts";
-import type { WorkerReport } from "../_shared/worker_report.ts";
 
-function json(status: number, body: unknown): Response {
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body, null, 2), {
     status,
-    headers: { "content-type": "application/json" },
+    headers: { ...headers, "content-type": "application/json" },
   });
-}
-
-/** 200 only when every target's work went through; 502 when the provider is down; else 500. */
-function statusOf(report: WorkerReport): number {
-  if (report.ok) return 200;
-  return report.stoppedBecause === "provider_failed" ? 502 : 500;
 }
 
 let config: EmbedConfig | undefined;
@@ -28,13 +24,13 @@ let configError: string | undefined;
 try {
   config = readEmbedConfig(Deno.env.toObject(), supabaseAiRuntime() !== undefined);
 } catch (error) {
-  configError = (error as Error).message;
+  configError = errorMessage(error);
   console.error(`embed: ${configError}`);
 }
 let sql: Sql | undefined;
 let provider: Promise<EmbeddingProvider> | undefined;
 
-Deno.serve(async (request) => {
+async function handle(request: Request): Promise<Response> {
   if (request.method !== "POST") {
     return json(405, { error: `use POST, not ${request.method}` });
   }
@@ -44,7 +40,9 @@ Deno.serve(async (request) => {
   );
   if (!authorization.allowed) return json(authorization.status, { error: authorization.error });
 
-  const parsed = parseEmbedRequest(await request.text());
+  const body = await readRequestBody(request);
+  if (!body.ok) return json(body.status, { error: body.error });
+  const parsed = parseEmbedRequest(body.text);
   if (!parsed.ok) return json(400, { error: parsed.error });
   if (!config) return json(500, { error: `embed is misconfigured: ${configError}` });
 
@@ -52,11 +50,20 @@ Deno.serve(async (request) => {
     sql ??= connectDatabase(config.databaseUrl);
     provider ??= createProvider(config.providerSettings);
     const report = await runWorker(new PostgresTargetQueue(sql), await provider, parsed.options);
-    return json(statusOf(report), report);
+    const answer = httpAnswerFor(report);
+    return json(answer.status, report, answer.headers);
   } catch (error) {
     if (error instanceof WorkerRequestError) return json(404, { error: error.message });
     provider = undefined;
     console.error("embed failed:", error);
-    return json(500, { error: `embed failed: ${(error as Error).message}` });
+    return json(500, { error: `embed failed: ${errorMessage(error)}` });
   }
-});
+}
+
+Deno.serve({
+  // Whatever escapes the handler still answers JSON, never the runtime's plain-text 500.
+  onError: (error) => {
+    console.error("embed failed:", error);
+    return json(500, { error: `embed failed: ${errorMessage(error)}` });
+  },
+}, handle);

@@ -88,10 +88,10 @@ select is(
 
 -- The registry holds only the signature's text, so nothing stops the function being dropped.
 drop function public.notes_content(public.notes);
-select throws_ok(
+select throws_like(
   $$ select * from embeddings.claim_batch(tests.target_id('notes'), 10, 60) $$,
-  '42883', 'content function public.notes_content(public.notes) of target notes no longer exists',
-  'with its content function dropped, a claim fails naming the function and the target'
+  'target notes is broken: content function public.notes_content(public.notes) does not exist; fix: %',
+  'with its content function dropped, a claim fails: the target is broken, named with the function and the fix'
 );
 select throws_ok(
   $$ update public.notes set title = 'renamed' where id = '00000000-0000-4000-8000-000000000001' $$,

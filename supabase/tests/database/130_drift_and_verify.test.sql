@@ -142,7 +142,7 @@ select is(
 drop function public.logs_content(public.logs);
 select results_eq(
   $$ select row_count, sample_keys from embeddings.verify(tests.target_id('logs')) where problem = 'broken_target' $$,
-  $$ values (1::bigint, array['content function public.logs_content(public.logs) does not exist']) $$,
+  $$ values (1::bigint, array[format('content function public.logs_content(public.logs) does not exist; fix: create it again, or select embeddings.unregister_target(%s);', tests.target_id('logs'))]) $$,
   'a target whose content function is gone is reported broken, with the reason'
 );
 select ok(

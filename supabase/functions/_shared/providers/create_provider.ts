@@ -12,11 +12,7 @@ export async function createProvider(settings: ProviderSettings): Promise<Embedd
       if (!settings.openai.apiKey && settings.openai.baseUrl.startsWith("https://api.openai.com")) {
         throw new Error("EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY for api.openai.com");
       }
-      return new OpenAiCompatibleProvider({
-        ...settings.openai,
-        requestBatchSize: 256,
-        timeoutMs: 30_000,
-      });
+      return new OpenAiCompatibleProvider({ ...settings.openai, requestBatchSize: 256 });
     case "local": {
       // Loaded only when chosen: the model is large and has no use on Supabase.
       const { LocalSentenceEncoderProvider } = await import(

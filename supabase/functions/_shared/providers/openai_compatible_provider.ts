@@ -1,31 +1,79 @@
 // Provider for any OpenAI-compatible /embeddings endpoint (OpenAI, Azure-style gateways, Ollama, vLLM...).
-import type { EmbeddingProvider } from "./embedding_provider.ts";
+import { callDeadline } from "./call_deadline.ts";
+import type { EmbeddingProvider, EmbedOptions } from "./embedding_provider.ts";
 import { chunkTexts } from "./embedding_provider.ts";
+import { cutToInputLimit, type InputLimit } from "./input_limit.ts";
+import { ProviderError, throwIfOutOfTime } from "./provider_error.ts";
 import type { OpenAiSettings } from "./provider_settings.ts";
+import { parseRetryAfter } from "./retry_after.ts";
 
 export interface OpenAiCompatibleSettings extends OpenAiSettings {
   /** Texts per HTTP request. */
   requestBatchSize: number;
-  timeoutMs: number;
 }
 
-interface EmbeddingsResponse {
-  data: { index: number; embedding: unknown }[];
+/**
+ * OpenAI's embedding models read 8,191 tokens and refuse longer input (a 400) rather than cut it,
+ * so texts are cut here, by characters: at 3 characters a token (English averages about 4), a
+ * text cut to this length fits in most cases, and every text cut is reported as truncated.
+ */
+export const openAiInputLimit: InputLimit = {
+  maxCharacters: 8_191 * 3,
+  description: "8,191 tokens (cut at 24,573 characters, 3 characters a token)",
+};
+
+/** How much of an answer's body an error message quotes. */
+const quotedBodyCharacters = 300;
+
+/** The vectors of an answer in the order of the texts sent, or why the answer cannot be used. */
+function orderedEmbeddings(body: unknown, count: number): number[][] | string {
+  if (
+    typeof body !== "object" || body === null || !Array.isArray((body as { data?: unknown }).data)
+  ) {
+    return "the answer is JSON without a data[] of {index, embedding}";
+  }
+  const data: unknown[] = (body as { data: unknown[] }).data;
+  if (data.length !== count) return `the answer has ${data.length} embeddings for ${count} texts`;
+  const ordered: (number[] | undefined)[] = new Array(count).fill(undefined);
+  for (const [position, item] of data.entries()) {
+    const index = typeof item === "object" && item !== null
+      ? (item as { index?: unknown }).index
+      : undefined;
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= count) {
+      return `item ${position} of the answer has index ${
+        JSON.stringify(index) ?? "undefined"
+      }, not an integer from 0 to ${count - 1}`;
+    }
+    if (ordered[index] !== undefined) {
+      const times = data.filter((other) =>
+        typeof other === "object" && other !== null &&
+        (other as { index?: unknown }).index === index
+      ).length;
+      return `index ${index} appears ${times} times in the answer: it does not map one-to-one onto the ${count} texts sent`;
+    }
+    const embedding = (item as { embedding?: unknown }).embedding;
+    if (!Array.isArray(embedding)) return `the embedding at index ${index} is not an array`;
+    ordered[index] = embedding;
+  }
+  // Every index from 0 to count - 1 was seen exactly once: count items, none repeated.
+  return ordered as number[][];
 }
 
-function isEmbeddingsResponse(value: unknown): value is EmbeddingsResponse {
-  if (typeof value !== "object" || value === null) return false;
-  const data = (value as { data?: unknown }).data;
-  return Array.isArray(data) &&
-    data.every((item) =>
-      typeof item === "object" && item !== null && typeof item.index === "number"
-    );
+function kindOfStatus(status: number): ProviderError["kind"] {
+  if (status === 429) return "rate_limited";
+  if (status === 408) return "timeout";
+  // The input itself was refused (malformed, too long, filtered): a text of the batch is to blame.
+  if (status === 400 || status === 413 || status === 422) return "rejected_input";
+  // 5xx, and 401/403/404 (a wrong key, URL or model): nothing a row did, nothing a retry of the
+  // row would fix.
+  return "unavailable";
 }
 
 export class OpenAiCompatibleProvider implements EmbeddingProvider {
   readonly name = "openai";
   readonly model: string;
   readonly dimensions: number;
+  readonly inputLimit = openAiInputLimit;
   readonly #settings: OpenAiCompatibleSettings;
 
   constructor(settings: OpenAiCompatibleSettings) {
@@ -34,63 +82,79 @@ export class OpenAiCompatibleProvider implements EmbeddingProvider {
     this.dimensions = settings.dimensions;
   }
 
-  async embed(texts: readonly string[]): Promise<number[][]> {
+  async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<number[][]> {
     const vectors: number[][] = [];
     for (const chunk of chunkTexts(texts, this.#settings.requestBatchSize)) {
-      vectors.push(...await this.#embedChunk(chunk));
+      throwIfOutOfTime(options.signal, `${this.model} embedding`);
+      vectors.push(...await this.#embedChunk(chunk, options.signal));
     }
     return vectors;
   }
 
-  async #embedChunk(texts: string[]): Promise<number[][]> {
+  async #embedChunk(texts: string[], runSignal: AbortSignal | undefined): Promise<number[][]> {
     const url = `${this.#settings.baseUrl.replace(/\/+$/, "")}/embeddings`;
+    const what = `${this.model}: POST ${url}`;
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.#settings.apiKey) headers.authorization = `Bearer ${this.#settings.apiKey}`;
+    const deadline = callDeadline(this.#settings.timeoutMs, runSignal);
+    const started = performance.now();
     let response: Response;
+    let bodyText: string;
     try {
       response = await fetch(url, {
         method: "POST",
         headers,
         body: JSON.stringify({
           model: this.model,
-          input: texts,
+          input: texts.map((text) => cutToInputLimit(text, this.inputLimit)),
           dimensions: this.dimensions,
           encoding_format: "float",
         }),
-        signal: AbortSignal.timeout(this.#settings.timeoutMs),
+        signal: deadline.signal,
       });
+      bodyText = await response.text();
     } catch (error) {
-      throw new Error(`POST ${url} failed: ${(error as Error).message}`);
+      const waited = Math.round(performance.now() - started);
+      if (deadline.timedOut()) {
+        throw new ProviderError(
+          "timeout",
+          `${what} did not answer within ${this.#settings.timeoutMs} ms (OPENAI_TIMEOUT_MS)`,
+        );
+      }
+      if (runSignal?.aborted) {
+        throw new ProviderError(
+          "timeout",
+          `${what} did not answer within the ${waited} ms left of the run's time budget`,
+        );
+      }
+      throw new ProviderError("unavailable", `${what} failed: ${(error as Error).message}`);
+    } finally {
+      deadline.dispose();
     }
-    const bodyText = await response.text();
+
     if (!response.ok) {
-      throw new Error(`POST ${url} answered ${response.status}: ${bodyText.slice(0, 300)}`);
+      const kind = kindOfStatus(response.status);
+      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), Date.now());
+      throw new ProviderError(
+        kind,
+        `${what} answered ${response.status}: ${bodyText.slice(0, quotedBodyCharacters)}`,
+        retryAfterMs,
+      );
     }
     let body: unknown;
     try {
       body = JSON.parse(bodyText);
     } catch {
-      throw new Error(
-        `POST ${url} answered with something other than JSON: ${bodyText.slice(0, 120)}`,
+      throw new ProviderError(
+        "malformed_answer",
+        `${what} answered ${response.status} with something other than JSON: ${
+          bodyText.slice(0, 120)
+        }`,
       );
     }
-    if (!isEmbeddingsResponse(body)) {
-      throw new Error(`POST ${url} answered JSON without a data[] of {index, embedding}`);
-    }
-    if (body.data.length !== texts.length) {
-      throw new Error(
-        `${this.model} returned ${body.data.length} embeddings for ${texts.length} texts`,
-      );
-    }
-    const ordered: number[][] = new Array(texts.length);
-    for (const item of body.data) {
-      if (!Number.isInteger(item.index) || item.index < 0 || item.index >= texts.length) {
-        throw new Error(`${this.model} returned an embedding with index ${item.index}`);
-      }
-      if (!Array.isArray(item.embedding)) {
-        throw new Error(`${this.model} returned a non-array embedding at index ${item.index}`);
-      }
-      ordered[item.index] = item.embedding as number[];
+    const ordered = orderedEmbeddings(body, texts.length);
+    if (typeof ordered === "string") {
+      throw new ProviderError("malformed_answer", `${what}: ${ordered}; none of it is used`);
     }
     return ordered;
   }

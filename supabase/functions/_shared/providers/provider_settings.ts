@@ -6,6 +6,8 @@ export interface OpenAiSettings {
   apiKey: string | undefined;
   model: string;
   dimensions: number;
+  /** Longest wait for one request's answer (OPENAI_TIMEOUT_MS); the run's budget may cut it shorter. */
+  timeoutMs: number;
 }
 
 export interface ProviderSettings {
