@@ -189,13 +189,24 @@ function sabotagedModel(onCall: number, sabotage: () => Promise<void>): Embeddin
   };
 }
 
-Deno.test("chaos: the worker's connection dropped mid-write: the run says so and nothing is lost", () =>
-  withDatabase(async (sql) => {
-    const target = await createNotesTarget(sql, "chaos_dropped_notes", 20);
+/**
+ * Runs a worker whose second batch's write waits on a lock another session holds on the table;
+ * `interrupt` then breaks that write (cuts the connection, or lets the statement time out) and
+ * releases the lock. The run must stop saying `failure`, charge no row an attempt, and a later
+ * worker must leave every row with its own vector.
+ */
+async function assertInterruptedWriteLosesNothing(
+  table: string,
+  workerConnection: postgres.Options<Record<string, postgres.PostgresType>>["connection"],
+  interrupt: (sql: postgres.Sql, releaseLock: () => void) => void,
+  failure: RegExp,
+): Promise<void> {
+  await withDatabase(async (sql) => {
+    const target = await createNotesTarget(sql, table, 20);
     const worker = postgres(databaseUrl, {
       max: 1,
       onnotice: () => {},
-      connection: { application_name: "chaos_dropped_worker" },
+      connection: workerConnection,
     });
     const locker = postgres(databaseUrl, { max: 1, onnotice: () => {} });
     let releaseLock: () => void = () => {};
@@ -203,7 +214,6 @@ Deno.test("chaos: the worker's connection dropped mid-write: the run says so and
     let lockHeld: Promise<unknown> = Promise.resolve();
     try {
       const provider = sabotagedModel(2, async () => {
-        // The worker's next write waits on this lock; while it waits, its connection is cut.
         let locked: () => void = () => {};
         const isLocked = new Promise<void>((resolve) => locked = resolve);
         lockHeld = locker.begin(async (tx) => {
@@ -212,19 +222,15 @@ Deno.test("chaos: the worker's connection dropped mid-write: the run says so and
           await lockReleased;
         });
         await isLocked;
-        setTimeout(async () => {
-          await sql`select pg_terminate_backend(pid) from pg_stat_activity
-            where application_name = 'chaos_dropped_worker' and wait_event_type = 'Lock'`;
-          releaseLock();
-        }, 1000);
+        interrupt(sql, releaseLock);
       });
       const report = await runWorker(new PostgresTargetQueue(worker), provider, options(target));
       assert.equal(report.ok, false, "the run does not claim success");
       assert.equal(report.stoppedBecause, "database_failed");
       assert.match(
-        JSON.stringify(report),
-        /the database failed during the write: (terminating connection|.*ECONNRESET|.*CONNECTION_)/,
-        `the report says the connection was cut during the write: ${report.targets[0]?.error}`,
+        report.targets[0]?.error ?? "",
+        failure,
+        "the report says what happened to the write",
       );
       await lockHeld;
       const [charged] = await sql<{ n: number }[]>`
@@ -238,50 +244,26 @@ Deno.test("chaos: the worker's connection dropped mid-write: the run says so and
       await Promise.all([worker.end(), locker.end()]);
       await target.drop();
     }
-  }));
+  });
+}
+
+Deno.test("chaos: the worker's connection dropped mid-write: the run says so and nothing is lost", () =>
+  assertInterruptedWriteLosesNothing(
+    "chaos_dropped_notes",
+    { application_name: "chaos_dropped_worker" },
+    (sql, releaseLock) =>
+      setTimeout(async () => {
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity
+          where application_name = 'chaos_dropped_worker' and wait_event_type = 'Lock'`;
+        releaseLock();
+      }, 1000),
+    /the database failed during the write: (terminating connection|.*ECONNRESET|.*CONNECTION_)/,
+  ));
 
 Deno.test("chaos: a write that hits the statement timeout mid-batch: the run says so and nothing is lost", () =>
-  withDatabase(async (sql) => {
-    const target = await createNotesTarget(sql, "chaos_timeout_notes", 20);
-    const worker = postgres(databaseUrl, {
-      max: 1,
-      onnotice: () => {},
-      connection: { statement_timeout: 1000 },
-    });
-    const locker = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-    let releaseLock: () => void = () => {};
-    const lockReleased = new Promise<void>((resolve) => releaseLock = resolve);
-    let lockHeld: Promise<unknown> = Promise.resolve();
-    try {
-      const provider = sabotagedModel(2, async () => {
-        // Another session holds the table while the worker writes its second batch.
-        let locked: () => void = () => {};
-        const isLocked = new Promise<void>((resolve) => locked = resolve);
-        lockHeld = locker.begin(async (tx) => {
-          await tx`lock table ${tx("public")}.${tx(target.table)} in access exclusive mode`;
-          locked();
-          await lockReleased;
-        });
-        await isLocked;
-        setTimeout(releaseLock, 2500);
-      });
-      const report = await runWorker(new PostgresTargetQueue(worker), provider, options(target));
-      assert.equal(report.ok, false, "the run does not claim success");
-      assert.match(
-        JSON.stringify(report),
-        /statement timeout/,
-        "the report names the statement timeout",
-      );
-      await lockHeld;
-      const [charged] = await sql<{ n: number }[]>`
-        select count(*)::int as n from embeddings.queue where target_id = ${target.id} and attempts > 0`;
-      assert.equal(charged.n, 0, "no row was charged an attempt for the database's fault");
-      await drain(sql, target);
-      await assertSettled(sql, target);
-    } finally {
-      releaseLock();
-      await lockHeld.catch(() => {});
-      await Promise.all([worker.end(), locker.end()]);
-      await target.drop();
-    }
-  }));
+  assertInterruptedWriteLosesNothing(
+    "chaos_timeout_notes",
+    { statement_timeout: 1000 },
+    (_sql, releaseLock) => setTimeout(releaseLock, 2500),
+    /the database failed during the write: canceling statement due to statement timeout/,
+  ));
