@@ -200,6 +200,7 @@ async function assertInterruptedWriteLosesNothing(
   workerConnection: postgres.Options<Record<string, postgres.PostgresType>>["connection"],
   interrupt: (sql: postgres.Sql, releaseLock: () => void) => void,
   failure: RegExp,
+  allowClientRecovery = false,
 ): Promise<void> {
   await withDatabase(async (sql) => {
     const target = await createNotesTarget(sql, table, 20);
@@ -225,13 +226,17 @@ async function assertInterruptedWriteLosesNothing(
         interrupt(sql, releaseLock);
       });
       const report = await runWorker(new PostgresTargetQueue(worker), provider, options(target));
-      assert.equal(report.ok, false, "the run does not claim success");
-      assert.equal(report.stoppedBecause, "database_failed");
-      assert.match(
-        report.targets[0]?.error ?? "",
-        failure,
-        "the report says what happened to the write",
-      );
+      // postgres.js sometimes sends the write again on a new connection by itself; then the run
+      // succeeded for real (checked below). Otherwise it must say what happened to the write.
+      if (!report.ok || !allowClientRecovery) {
+        assert.equal(report.ok, false, "the run does not claim success");
+        assert.equal(report.stoppedBecause, "database_failed");
+        assert.match(
+          report.targets[0]?.error ?? "",
+          failure,
+          "the report says what happened to the write",
+        );
+      }
       await lockHeld;
       const [charged] = await sql<{ n: number }[]>`
         select count(*)::int as n from embeddings.queue where target_id = ${target.id} and attempts > 0`;
@@ -247,17 +252,30 @@ async function assertInterruptedWriteLosesNothing(
   });
 }
 
-Deno.test("chaos: the worker's connection dropped mid-write: the run says so and nothing is lost", () =>
+Deno.test("chaos: the worker's connection dropped mid-write: nothing is lost, and a run that failed says why", () =>
   assertInterruptedWriteLosesNothing(
     "chaos_dropped_notes",
     { application_name: "chaos_dropped_worker" },
     (sql, releaseLock) =>
-      setTimeout(async () => {
-        await sql`select pg_terminate_backend(pid) from pg_stat_activity
-          where application_name = 'chaos_dropped_worker' and wait_event_type = 'Lock'`;
-        releaseLock();
-      }, 1000),
+      void (async () => {
+        try {
+          // Cut the connection once its write is waiting on the lock (not before: it would reconnect).
+          const deadline = Date.now() + 10_000;
+          while (Date.now() < deadline) {
+            const [waiting] = await sql<{ n: number }[]>`
+              select count(*)::int as n from pg_stat_activity
+              where application_name = 'chaos_dropped_worker' and wait_event_type = 'Lock'`;
+            if (waiting.n > 0) break;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          await sql`select pg_terminate_backend(pid) from pg_stat_activity
+            where application_name = 'chaos_dropped_worker' and wait_event_type = 'Lock'`;
+        } finally {
+          releaseLock();
+        }
+      })(),
     /the database failed during the write: (terminating connection|.*ECONNRESET|.*CONNECTION_)/,
+    true,
   ));
 
 Deno.test("chaos: a write that hits the statement timeout mid-batch: the run says so and nothing is lost", () =>
