@@ -7,21 +7,37 @@
 -- backlog needs up to a limit. Settings are one row of embeddings.dispatch_settings; every
 -- invocation's outcome is a row of embeddings.dispatches.
 
--- pg_cron; pg_net and Vault come with every Supabase project (the local stack has stand-ins).
-create extension if not exists pg_cron with schema pg_catalog;
+-- pg_cron, pg_net and Vault come with every Supabase project (the local stack has stand-ins for
+-- pg_net and Vault). A database without them (the embedded PGlite default) gets the tables and
+-- functions all the same, without the cron job; the dispatch then says what it is missing.
 do $$
 begin
+  if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_cron') then
+    create extension if not exists pg_cron with schema pg_catalog;
+  end if;
   if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_net') then
     create extension if not exists pg_net with schema extensions;
   end if;
-  if pg_catalog.to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is null then
-    raise exception 'net.http_post is missing: enable the pg_net extension (Database > Extensions)';
-  end if;
-  if pg_catalog.to_regclass('vault.decrypted_secrets') is null then
-    raise exception 'vault.decrypted_secrets is missing: Supabase Vault is required for the service key';
-  end if;
 end;
 $$;
+
+/** What the scheduled dispatch needs and this database lacks, as one sentence; null when nothing. */
+create or replace function embeddings._dispatch_missing()
+returns text
+language sql stable set search_path = ''
+as $$
+  select 'the scheduled dispatch needs ' || pg_catalog.string_agg(need, ', ') ||
+         ', which this database does not have (on Supabase: Database > Extensions); embed rows with the embed function or the command line instead'
+  from (values
+    (pg_catalog.to_regclass('cron.job') is null, 'pg_cron'),
+    (pg_catalog.to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is null, 'pg_net'),
+    (pg_catalog.to_regclass('vault.decrypted_secrets') is null, 'Vault')
+  ) as missing(absent, need)
+  where absent
+  having count(*) > 0
+$$;
+comment on function embeddings._dispatch_missing() is
+  'Null when pg_cron, pg_net and Vault are all there; else one sentence naming the ones missing and what to do.';
 
 -- =============================================================================================
 -- Settings: one row, changed with SQL; the cron job follows every change
@@ -84,14 +100,30 @@ declare
   job_id bigint;
 begin
   new.updated_at := pg_catalog.now();
+  if pg_catalog.to_regclass('cron.job') is null then
+    if new.enabled then
+      raise exception using errcode = '55000', message = embeddings._dispatch_missing();
+    end if;
+    return new;  -- no pg_cron here: the settings are kept, there is no job to follow them
+  end if;
   -- cron.schedule updates the job of that name; an invalid schedule fails the settings change.
-  job_id := cron.schedule('embeddings-dispatch', new.schedule, 'select * from embeddings.dispatch_embed_requests()');
-  perform cron.alter_job(job_id, active => new.enabled);
+  begin
+    execute 'select cron.schedule($1, $2, $3)' into job_id
+      using 'embeddings-dispatch', new.schedule, 'select * from embeddings.dispatch_embed_requests()';
+  exception when others then
+    if new.schedule ~* '^\s*\d+\s+seconds?\s*$' then
+      raise exception using errcode = '22023',
+        message = format('schedule %L needs pg_cron 1.5 or later (Supabase runs 1.6); this database has pg_cron %s: use a cron expression such as ''* * * * *''',
+          new.schedule, (select e.extversion from pg_catalog.pg_extension as e where e.extname = 'pg_cron'));
+    end if;
+    raise;
+  end;
+  execute 'select cron.alter_job($1, active => $2)' using job_id, new.enabled;
   return new;
 end;
 $$;
 comment on function embeddings._sync_dispatch_job() is
-  'Trigger on embeddings.dispatch_settings: stamps updated_at and schedules the cron job embeddings-dispatch with the configured schedule, active only when enabled.';
+  'Trigger on embeddings.dispatch_settings: stamps updated_at and schedules the cron job embeddings-dispatch with the configured schedule, active only when enabled. Sub-minute schedules (''10 seconds'') need pg_cron 1.5+; where it is older, the message says so. Without pg_cron it refuses to enable the dispatch, saying what is missing.';
 
 create trigger dispatch_settings_sync_job
   before insert or update on embeddings.dispatch_settings
@@ -186,10 +218,15 @@ declare
   missing_secret text;
   request_id bigint;
 begin
+  sent := 0;
+  reason := embeddings._dispatch_missing();
+  if reason is not null then
+    return next;
+    return;
+  end if;
   -- One dispatcher at a time: overlapping runs cannot both fill the same free slots.
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('embeddings.dispatch_embed_requests'));
   perform embeddings.collect_dispatch_outcomes();
-  sent := 0;
 
   select * into settings from embeddings.dispatch_settings;
   if not settings.enabled and not force then
@@ -260,24 +297,29 @@ create or replace function embeddings.dispatch_status()
 returns table (
   enabled boolean, schedule text, job_active boolean, max_parallel integer, max_rows integer,
   in_flight bigint, last_sent_at timestamptz, last_outcome text, last_error text,
-  last_success_at timestamptz, failures_last_day bigint
+  last_success_at timestamptz, failures_last_day bigint, missing text
 )
-language sql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = ''
 as $$
-  select s.enabled, s.schedule, j.active, s.max_parallel, s.max_rows,
-         (select count(*) from embeddings.dispatches as d where d.outcome = 'in flight'),
-         last.sent_at, last.outcome, last.error,
-         (select max(d.finished_at) from embeddings.dispatches as d where d.outcome = 'succeeded'),
-         (select count(*) from embeddings.dispatches as d
-          where d.outcome in ('failed', 'timed out', 'not sent') and d.sent_at > pg_catalog.now() - interval '1 day')
-  from embeddings.dispatch_settings as s
-  left join cron.job as j on j.jobname = 'embeddings-dispatch'
-  left join lateral (
-    select d.sent_at, d.outcome, d.error from embeddings.dispatches as d order by d.id desc limit 1
-  ) as last on true
+begin
+  missing := embeddings._dispatch_missing();
+  if pg_catalog.to_regclass('cron.job') is not null then
+    execute 'select j.active from cron.job as j where j.jobname = $1' into job_active using 'embeddings-dispatch';
+  end if;
+  select s.enabled, s.schedule, s.max_parallel, s.max_rows
+    into enabled, schedule, max_parallel, max_rows
+    from embeddings.dispatch_settings as s;
+  select count(*) into in_flight from embeddings.dispatches as d where d.outcome = 'in flight';
+  select d.sent_at, d.outcome, d.error into last_sent_at, last_outcome, last_error
+    from embeddings.dispatches as d order by d.id desc limit 1;
+  select max(d.finished_at) into last_success_at from embeddings.dispatches as d where d.outcome = 'succeeded';
+  select count(*) into failures_last_day from embeddings.dispatches as d
+    where d.outcome in ('failed', 'timed out', 'not sent') and d.sent_at > pg_catalog.now() - interval '1 day';
+  return next;
+end;
 $$;
 comment on function embeddings.dispatch_status() is
-  'The scheduled dispatch in one row: on or off, schedule, whether the cron job is active, invocations in flight, the last invocation''s outcome and error, the last success and the failures of the last day.';
+  'The scheduled dispatch in one row: on or off, schedule, whether the cron job is active, invocations in flight, the last invocation''s outcome and error, the last success, the failures of the last day, and what the database lacks for it (pg_cron, pg_net, Vault), if anything.';
 
 create view embeddings.dispatch_status with (security_invoker = true) as
   select * from embeddings.dispatch_status();

@@ -3,7 +3,7 @@
 -- outcome is recorded.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(24);
+select plan(26);
 
 -- Start from no queued work and no history (all rolled back at the end).
 delete from embeddings.queue;
@@ -27,6 +27,14 @@ select throws_ok(
   null, null,
   'an invalid schedule is refused'
 );
+select throws_ok(
+  $$ update embeddings.dispatch_settings set schedule = '10 seconds' $$,
+  '22023',
+  format('schedule ''10 seconds'' needs pg_cron 1.5 or later (Supabase runs 1.6); this database has pg_cron %s: use a cron expression such as ''* * * * *''',
+    (select extversion from pg_extension where extname = 'pg_cron')),
+  'a sub-minute schedule on a pg_cron that cannot run one is refused, saying which version can'
+);
+select is(embeddings._dispatch_missing(), null, 'this database has everything the dispatch needs');
 select throws_ok(
   $$ update embeddings.dispatch_settings set max_parallel = 0 $$,
   '23514', null,
