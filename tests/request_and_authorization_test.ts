@@ -9,9 +9,6 @@ import {
   maxRequestBodyBytes,
   readRequestBody,
 } from "../supabase/functions/_shared/request_body.ts";
-import { authorizeServiceRole } from "../supabase/functions/_shared/service_role_authorization.ts";
-import { jwtSecret } from "../tools/stack/local_stack_settings.ts";
-import { signLocalJwt } from "./test_support.ts";
 
 Deno.test("request: an empty body means the defaults", () => {
   assert.deepEqual(parseEmbedRequest(""), {
@@ -62,37 +59,6 @@ Deno.test("request: null and out-of-range values are refused", () => {
     const parsed = parseEmbedRequest(body);
     assert.equal(parsed.ok, false, body);
   }
-});
-
-Deno.test("authorization: the function verifies signatures itself when it has the secret", async () => {
-  const forged = await signLocalJwt({ role: "service_role" }, {
-    secret: "a-forged-secret-that-is-also-long-enough",
-  });
-  assert.deepEqual(await authorizeServiceRole(`Bearer ${forged}`, jwtSecret), {
-    allowed: false,
-    status: 401,
-    error: "the JWT is invalid",
-  });
-  const genuine = await signLocalJwt({ role: "service_role" });
-  assert.deepEqual(await authorizeServiceRole(`Bearer ${genuine}`, jwtSecret), { allowed: true });
-});
-
-Deno.test("authorization: expired, missing and non-service tokens are refused", async () => {
-  const expired = await signLocalJwt({ role: "service_role" }, { expiresAt: 1_000_000 });
-  assert.deepEqual(await authorizeServiceRole(`Bearer ${expired}`, jwtSecret), {
-    allowed: false,
-    status: 401,
-    error: "the JWT has expired",
-  });
-  assert.equal((await authorizeServiceRole(null, jwtSecret)).allowed, false);
-  assert.equal((await authorizeServiceRole("Basic abc", jwtSecret)).allowed, false);
-  const anon = await signLocalJwt({ role: "anon" });
-  const decision = await authorizeServiceRole(`Bearer ${anon}`, undefined);
-  assert.deepEqual(decision, {
-    allowed: false,
-    status: 403,
-    error: 'the embed function needs the service_role key; this JWT\'s role is "anon"',
-  });
 });
 
 Deno.test("request: fields named like built-in object properties are unknown fields, named", () => {

@@ -6,7 +6,22 @@
 -- register your own tables with embeddings.register_target (see the app's migrations for examples).
 
 -- pgvector lives in `extensions`, as Supabase recommends (the advisor flags extensions in public).
+-- Older projects may have it in public: then say exactly what to change, before anything else.
 create schema if not exists extensions;
+do $$
+declare
+  installed_in name;
+begin
+  select n.nspname into installed_in
+    from pg_catalog.pg_extension as e join pg_catalog.pg_namespace as n on n.oid = e.extnamespace
+    where e.extname = 'vector';
+  if installed_in is not null and installed_in <> 'extensions' then
+    raise exception using errcode = '55000',
+      message = format('the vector extension is installed in schema %I, and the embedding kit expects it in extensions (as Supabase recommends)', installed_in),
+      hint = 'Move it first: alter extension vector set schema extensions; (its types, operators and indexes move with it; columns keep their data), then apply the migrations again.';
+  end if;
+end;
+$$;
 create extension if not exists vector with schema extensions;
 
 -- The engine's own schema. It is not exposed through the REST API; who may use what in it is

@@ -161,8 +161,8 @@ begin
   select pg_catalog.format_type(a.atttypid, null), nullif(a.atttypmod, -1) into column_type, column_dimensions
     from pg_catalog.pg_attribute as a
     where a.attrelid = source_table and a.attname = target.embedding_column and a.attnum > 0 and not a.attisdropped;
-  if not found or column_type not in ('extensions.vector', 'vector') then
-    return format('column %I of %s is missing or not a pgvector vector (renamed?); fix: restore it, or select embeddings.unregister_target(%s);',
+  if not found or column_type not in ('extensions.vector', 'vector', 'extensions.halfvec', 'halfvec') then
+    return format('column %I of %s is missing or not a pgvector vector or halfvec (renamed?); fix: restore it, or select embeddings.unregister_target(%s);',
       target.embedding_column, source_table, target.id);
   end if;
   if column_dimensions is distinct from target.dimensions then
@@ -220,9 +220,9 @@ begin
     raise exception using errcode = '42703',
       message = format('table %s has no column %I for the embedding', source_table, embedding_column);
   end if;
-  if column_type not in ('extensions.vector', 'vector') then
+  if column_type not in ('extensions.vector', 'vector', 'extensions.halfvec', 'halfvec') then
     raise exception using errcode = '22023',
-      message = format('column %I is %s, not a pgvector vector', embedding_column, column_type);
+      message = format('column %I is %s, not a pgvector vector or halfvec', embedding_column, column_type);
   end if;
   if column_dimensions is distinct from dimensions then
     raise exception using errcode = '22023',
@@ -232,7 +232,7 @@ begin
 end;
 $$;
 comment on function embeddings._check_column_dimensions(regclass, name, text, integer) is
-  'Raises a clear error unless the column is a pgvector vector declared with exactly the model''s dimensions.';
+  'Raises a clear error unless the column is a pgvector vector or halfvec declared with exactly the model''s dimensions.';
 
 -- =============================================================================================
 -- Sync triggers: the bookkeeping follows every change to the table, the vector column included

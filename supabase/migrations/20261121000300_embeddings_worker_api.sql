@@ -26,7 +26,7 @@ language sql immutable set search_path = ''
 as $$
   values ('batch_size', 1, 1000),
          ('max_rows', 1, 1000000),
-         ('time_budget_ms', 100, 400000),
+         ('time_budget_ms', 100, 140000),  -- below Supabase's 150 s request idle timeout
          ('lease_seconds', 1, 3600)
 $$;
 comment on function embeddings.run_option_limits() is

@@ -61,7 +61,9 @@ create table embeddings.dispatch_settings (
   request_timeout_ms integer not null default 120000,
   function_name text not null default 'embed' check (function_name ~ '^[A-Za-z0-9_-]+$'),
   project_url_secret text not null default 'project_url',
-  service_key_secret text not null default 'service_role_key',
+  -- The Vault secret holding the key the dispatch sends in the apikey header: a secret key
+  -- (sb_secret_...), or a legacy service_role JWT.
+  service_key_secret text not null default 'secret_key',
   updated_at timestamptz not null default now(),
   check (request_timeout_ms > time_budget_ms)
 );
@@ -276,7 +278,7 @@ begin
         'leaseSeconds', settings.lease_seconds),
       headers => pg_catalog.jsonb_build_object(
         'Content-Type', 'application/json',
-        'Authorization', 'Bearer ' || service_key),
+        'apikey', service_key),
       timeout_milliseconds => settings.request_timeout_ms);
     insert into embeddings.dispatches (request_id, queued_rows) values (request_id, claimable);
   end loop;

@@ -77,13 +77,13 @@ begin
               when q.dead_at is not null then 'dead_lettered'
               when q.row_key is not null then null
               when t.%2$I is null then 'missing_vector'
-              when extensions.vector_dims(t.%2$I) <> $2 then 'wrong_dimensions'
-              when extensions.vector_norm(t.%2$I) in ('NaN'::float8, 'Infinity'::float8) then 'non_finite'
+              when extensions.vector_dims(t.%2$I::extensions.vector) <> $2 then 'wrong_dimensions'
+              when extensions.vector_norm(t.%2$I::extensions.vector) in ('NaN'::float8, 'Infinity'::float8) then 'non_finite'
               when e.model is null then 'unvouched_vector'
               when e.model <> $3 then 'other_model_vector'
               when e.vector_hash is distinct from pg_catalog.md5(t.%2$I::text) then 'unvouched_vector'
               when e.content_hash <> pg_catalog.md5(%3$s(t)) then 'stale_vector'
-              when $4 and abs(extensions.vector_norm(t.%2$I) - 1) > 0.001 then 'off_unit_norm'
+              when $4 and abs(extensions.vector_norm(t.%2$I::extensions.vector) - 1) > 0.001 then 'off_unit_norm'
             end as problem
           from %4$I.%5$I as t
           left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%1$I::text

@@ -1,16 +1,21 @@
 // LOCAL STAND-IN for Supabase's API gateway and edge runtime (`supabase functions serve` needs Docker).
 //
 // Serves http://127.0.0.1:54321/functions/v1/<name>: checks the JWT as Supabase's gateway does
-// (HS256, the local secret, expiry), then forwards the request to the function, which runs
-// unchanged in its own Deno process with the environment a hosted function gets. A function's
+// (legacy HS256 with the local secret, or ES256 against the stack's JWKS; expiry), unless the
+// function has `verify_jwt = false` in supabase/config.toml, then forwards the request to the
+// function, which runs unchanged in its own Deno process with the environment a hosted function
+// gets (SUPABASE_PUBLISHABLE_KEYS, SUPABASE_SECRET_KEYS, SUPABASE_JWKS, the legacy keys...). It
+// also serves the JWKS at /auth/v1/.well-known/jwks.json, as Supabase Auth does. A function's
 // process is restarted when a file under supabase/functions changes.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { errors as joseErrors, jwtVerify } from "jose";
-import { apiKey } from "./api_keys.ts";
+import { createLocalJWKSet, errors as joseErrors, jwtVerify } from "jose";
+import { parse as parseToml } from "npm:smol-toml@1.3.1";
+import { apiKey, localJwks, publishableKey, secretKey } from "./api_keys.ts";
 import {
   apiPort,
   apiUrl,
+  configTomlFile,
   databaseUrl,
   functionsDir,
   gatewayPidFile,
@@ -73,10 +78,14 @@ async function functionEnvironment(port: number): Promise<Record<string, string>
     ...inherited,
     ...functionsEnvFile(),
     SUPABASE_URL: apiUrl,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: publishableKey }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: secretKey }),
+    SUPABASE_JWKS: JSON.stringify(await localJwks()),
+    // Deprecated on the platform, still injected: the legacy keys and their HS256 secret.
     SUPABASE_ANON_KEY: await apiKey("anon"),
     SUPABASE_SERVICE_ROLE_KEY: await apiKey("service_role"),
-    SUPABASE_DB_URL: databaseUrl,
     SUPABASE_JWT_SECRET: jwtSecret,
+    SUPABASE_DB_URL: databaseUrl,
     DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
   };
 }
@@ -150,12 +159,29 @@ async function functionProcess(name: string): Promise<FunctionProcess> {
   return process;
 }
 
-/** The gateway's JWT check: a 401 answer, or null when the token is valid. */
-async function rejectInvalidJwt(authorization: string | null): Promise<Response | null> {
+/** `verify_jwt` of each function in supabase/config.toml (true unless set false, as on Supabase). */
+function verifiesJwt(name: string): boolean {
+  if (!existsSync(configTomlFile)) return true;
+  const config = parseToml(readFileSync(configTomlFile, "utf8")) as {
+    functions?: Record<string, { verify_jwt?: boolean }>;
+  };
+  return config.functions?.[name]?.verify_jwt !== false;
+}
+
+/**
+ * The gateway's JWT check, as the platform's `verify_jwt`: a legacy HS256 JWT signed with the
+ * project's secret, or a JWT signed with a key of its JWKS. A 401 answer, or null when valid.
+ */
+export async function rejectInvalidJwt(authorization: string | null): Promise<Response | null> {
   const token = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   if (!token) return json(401, { code: 401, message: "Missing authorization header" });
   try {
-    await jwtVerify(token, new TextEncoder().encode(jwtSecret), { algorithms: ["HS256"] });
+    try {
+      await jwtVerify(token, new TextEncoder().encode(jwtSecret), { algorithms: ["HS256"] });
+    } catch (error) {
+      if (!(error instanceof joseErrors.JOSEAlgNotAllowed)) throw error;
+      await jwtVerify(token, createLocalJWKSet(await localJwks()), { algorithms: ["ES256"] });
+    }
     return null;
   } catch (error) {
     const message = error instanceof joseErrors.JWTExpired ? "JWT has expired" : "Invalid JWT";
@@ -166,13 +192,16 @@ async function rejectInvalidJwt(authorization: string | null): Promise<Response 
 async function handle(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/health") return json(200, { status: "ok", pid: Deno.pid });
+  if (url.pathname === "/auth/v1/.well-known/jwks.json") return json(200, await localJwks());
   const match = url.pathname.match(/^\/functions\/v1\/([A-Za-z0-9][A-Za-z0-9_-]*)(\/.*)?$/);
   if (!match || !existsSync(join(functionsDir, match[1], "index.ts"))) {
     return json(404, { code: 404, message: "Function not found" });
   }
   const [, name, rest] = match;
-  const rejection = await rejectInvalidJwt(request.headers.get("authorization"));
-  if (rejection) return rejection;
+  if (verifiesJwt(name)) {
+    const rejection = await rejectInvalidJwt(request.headers.get("authorization"));
+    if (rejection) return rejection;
+  }
 
   let process: FunctionProcess;
   try {

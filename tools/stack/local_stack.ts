@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { apiKey } from "./api_keys.ts";
+import { apiKey, publishableKey, secretKey } from "./api_keys.ts";
 import {
   apiUrl,
   databaseUrl,
@@ -96,7 +96,7 @@ async function stopPgNetWorker(): Promise<"stopped" | "not running"> {
 async function setLocalVaultSecrets(sql: postgres.Sql): Promise<string[]> {
   const secrets: [string, string][] = [
     ["project_url", apiUrl],
-    ["service_role_key", await apiKey("service_role")],
+    ["secret_key", secretKey],
   ];
   for (const [name, value] of secrets) {
     const [existing] = await sql<{ id: string }[]>`
@@ -160,6 +160,9 @@ export interface StackStatus {
   functionsUrl: string;
   databaseUrl: string;
   jwtSecret: string;
+  publishableKey: string;
+  secretKey: string;
+  jwksUrl: string;
   anonKey: string;
   serviceRoleKey: string;
 }
@@ -173,6 +176,9 @@ export async function stackStatus(): Promise<StackStatus> {
     functionsUrl,
     databaseUrl,
     jwtSecret,
+    publishableKey,
+    secretKey,
+    jwksUrl: `${apiUrl}/auth/v1/.well-known/jwks.json`,
     anonKey: await apiKey("anon"),
     serviceRoleKey: await apiKey("service_role"),
   };

@@ -21,6 +21,9 @@ export const postgresSocketDir = join(postgresDir, "run");
 export const postgresLogFile = join(postgresDir, "postgres.log");
 export const gatewayPidFile = join(localDir, "functions-gateway.pid");
 export const gatewayLogFile = join(localDir, "functions-gateway.log");
+/** The stack's ES256 signing key (a private JWK), made once: see api_keys.ts. */
+export const signingKeyFile = join(localDir, "signing-key.json");
+export const configTomlFile = join(projectRoot, "supabase", "config.toml");
 export const functionsDir = join(projectRoot, "supabase", "functions");
 export const migrationsWorkdir = projectRoot;
 export const bootstrapSqlFile = join(projectRoot, "tools", "stack", "bootstrap.sql");

@@ -7,9 +7,12 @@ async function printStatus(): Promise<void> {
   console.log(`         API URL: ${status.apiUrl}  (functions gateway: local stand-in)
    Functions URL: ${status.functionsUrl}
           DB URL: ${status.databaseUrl}
-      JWT secret: ${status.jwtSecret}
-        anon key: ${status.anonKey}
-service_role key: ${status.serviceRoleKey}
+  Publishable key: ${status.publishableKey}
+      Secret key: ${status.secretKey}
+        JWKS URL: ${status.jwksUrl}  (ES256 signing key)
+   (deprecated) JWT secret: ${status.jwtSecret}
+   (deprecated) anon key: ${status.anonKey}
+   (deprecated) service_role key: ${status.serviceRoleKey}
         database: ${state(status.databaseRunning)}
  functions gateway: ${state(status.gatewayRunning)}
    pg_net worker: ${state(status.pgNetWorkerRunning)}`);

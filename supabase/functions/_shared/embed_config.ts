@@ -7,8 +7,6 @@ export interface EmbedConfig {
   databaseUrl: string;
   /** EMBEDDING_PROVIDER (or the default for where the code runs) and the OPENAI_* settings (OPENAI_TIMEOUT_MS among them). */
   providerSettings: ProviderSettings;
-  /** When set, the function verifies JWT signatures itself as well as the gateway. */
-  jwtSecret: string | undefined;
 }
 
 /** OPENAI_TIMEOUT_MS when unset: the longest wait for one request's answer. */
@@ -60,6 +58,5 @@ export function readEmbedConfig(env: Environment, onSupabase: boolean): EmbedCon
         timeoutMs: positiveInteger(env, "OPENAI_TIMEOUT_MS", defaultOpenAiTimeoutMs),
       },
     },
-    jwtSecret: env.SUPABASE_JWT_SECRET || undefined,
   };
 }

@@ -5,7 +5,15 @@ export class RunDeadline {
   readonly #controller = new AbortController();
   readonly #timer: ReturnType<typeof setTimeout>;
 
-  constructor(budgetMs: number) {
+  #stopped = false;
+  readonly #stop: AbortSignal | undefined;
+  readonly #onStop = () => {
+    this.#stopped = true;
+    this.#controller.abort(new DOMException("the run was asked to stop", "AbortError"));
+  };
+
+  /** `stop`, when given, ends the run early: a shutting-down function, or Ctrl-C on the command line. */
+  constructor(budgetMs: number, stop?: AbortSignal) {
     this.#endsAt = performance.now() + budgetMs;
     this.#timer = setTimeout(
       () =>
@@ -14,6 +22,14 @@ export class RunDeadline {
         ),
       budgetMs,
     );
+    this.#stop = stop;
+    if (stop?.aborted) this.#onStop();
+    else stop?.addEventListener("abort", this.#onStop, { once: true });
+  }
+
+  /** True once the run was asked to stop (not merely out of time). */
+  get stopRequested(): boolean {
+    return this.#stopped;
   }
 
   /** Aborted when the budget is spent; every provider call is given it. */
@@ -22,11 +38,12 @@ export class RunDeadline {
   }
 
   remainingMs(): number {
-    return Math.max(0, this.#endsAt - performance.now());
+    return this.#stopped ? 0 : Math.max(0, this.#endsAt - performance.now());
   }
 
   /** Stops the timer once the run is over, so nothing outlives it. */
   dispose(): void {
     clearTimeout(this.#timer);
+    this.#stop?.removeEventListener("abort", this.#onStop);
   }
 }

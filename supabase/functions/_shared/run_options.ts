@@ -49,7 +49,8 @@ export const numericRunOptions: Readonly<Record<NumericRunOption, Readonly<Numer
       flag: "--time-budget-ms",
       defaultValue: 60_000,
       min: 100,
-      max: 400_000,
+      // Below Supabase's 150 s request idle timeout, which ends a longer run with a 504.
+      max: 140_000,
     },
     leaseSeconds: {
       sqlName: "lease_seconds",

@@ -65,14 +65,21 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Ways to steer a run from outside. */
+export interface RunControl {
+  /** Aborting it stops the run at once: the batch in hand goes back untried, nothing is lost. */
+  stop?: AbortSignal;
+}
+
 export async function runWorker(
   queue: TargetQueue,
   provider: EmbeddingProvider,
   options: RunOptions,
+  control: RunControl = {},
 ): Promise<WorkerReport> {
   const started = performance.now();
   const chosen = await chooseTargets(queue, options.target);
-  const deadline = new RunDeadline(options.timeBudgetMs);
+  const deadline = new RunDeadline(options.timeBudgetMs, control.stop);
   try {
     return await workTargets(queue, provider, options, chosen, started, deadline);
   } finally {
@@ -108,6 +115,7 @@ async function workTargets(
   const kept = () => total("claimed") - total("released");
   let slowestBatchMs = 0;
   const reasonToStop = (): StopCode | null => {
+    if (deadline.stopRequested) return "stopped";
     if (kept() >= options.maxRows) return "max_rows_reached";
     if (deadline.remainingMs() <= 0) return "time_budget_spent";
     if (total("batches") > 0 && deadline.remainingMs() < slowestBatchMs) {
@@ -175,7 +183,7 @@ async function workTargets(
   // A provider failure not followed by a success is why the run ended, whatever else was due.
   let providerError: ProviderFailure | null = null;
   const unresolved = backoff.lastError;
-  if (unresolved !== null && stoppedBecause !== "database_failed") {
+  if (unresolved !== null && stoppedBecause !== "database_failed" && stoppedBecause !== "stopped") {
     stoppedBecause = providerStopCode(unresolved);
     const retryAt = new Date(Date.now() + backoff.waitMs(performance.now())).toISOString();
     providerError = { kind: unresolved.kind, message: unresolved.message, retryAt };

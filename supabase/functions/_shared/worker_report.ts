@@ -8,6 +8,7 @@ export type StopCode =
   | "nothing_to_claim"
   | "max_rows_reached"
   | "time_budget_spent"
+  | "stopped"
   | "provider_unavailable"
   | "provider_rate_limited"
   | "provider_malformed_answer"
@@ -18,6 +19,8 @@ export const stopMessages: Readonly<Record<StopCode, string>> = {
   nothing_to_claim: "nothing left to claim",
   max_rows_reached: "maxRows reached",
   time_budget_spent: "time budget spent",
+  stopped:
+    "stopped on request (the function is shutting down, or the command was interrupted); the rows in hand went back untried",
   provider_unavailable: "embedding provider is down",
   provider_rate_limited: "embedding provider is rate limiting",
   provider_malformed_answer: "embedding provider answers with what cannot be used",

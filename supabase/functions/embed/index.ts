@@ -1,4 +1,7 @@
-// Edge Function `embed`: POST with the service_role key to embed queued rows of every target (or the one named in the body).
+// Edge Function `embed`: POST with a secret key (apikey header) to embed queued rows of every target (or the one named in the body).
+//
+// verify_jwt is off for it (supabase/config.toml), as Supabase advises for functions called by
+// services: it authenticates every request itself (_shared/service_role_authorization.ts).
 import { connectDatabase, type Sql } from "../_shared/database.ts";
 import { type EmbedConfig, readEmbedConfig } from "../_shared/embed_config.ts";
 import { parseEmbedRequest } from "../_shared/embed_request.ts";
@@ -9,6 +12,7 @@ import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.
 import { supabaseAiRuntime } from "../_shared/providers/gte_small_provider.ts";
 import { httpAnswerFor } from "../_shared/report_http.ts";
 import { readRequestBody } from "../_shared/request_body.ts";
+import { type CredentialKeys, readCredentialKeys } from "../_shared/caller_credentials.ts";
 import { authorizeServiceRole } from "../_shared/service_role_authorization.ts";
 import { runWorker, WorkerRequestError } from "../_shared/worker.ts";
 
@@ -27,17 +31,28 @@ try {
   configError = errorMessage(error);
   console.error(`embed: ${configError}`);
 }
+let credentialKeys: CredentialKeys | undefined;
+let credentialError: string | undefined;
+try {
+  credentialKeys = readCredentialKeys(Deno.env.toObject());
+} catch (error) {
+  credentialError = errorMessage(error);
+  console.error(`embed: ${credentialError}`);
+}
 let sql: Sql | undefined;
 let provider: Promise<EmbeddingProvider> | undefined;
+
+// On shutdown the platform says so first: runs in progress stop and hand their rows back at once,
+// instead of leaving them leased until the lease runs out.
+const shutdown = new AbortController();
+globalThis.addEventListener("beforeunload", () => shutdown.abort());
 
 async function handle(request: Request): Promise<Response> {
   if (request.method !== "POST") {
     return json(405, { error: `use POST, not ${request.method}` });
   }
-  const authorization = await authorizeServiceRole(
-    request.headers.get("authorization"),
-    config?.jwtSecret,
-  );
+  if (!credentialKeys) return json(500, { error: `embed is misconfigured: ${credentialError}` });
+  const authorization = await authorizeServiceRole(request.headers, credentialKeys);
   if (!authorization.allowed) return json(authorization.status, { error: authorization.error });
 
   const body = await readRequestBody(request);
@@ -49,7 +64,9 @@ async function handle(request: Request): Promise<Response> {
   try {
     sql ??= connectDatabase(config.databaseUrl);
     provider ??= createProvider(config.providerSettings);
-    const report = await runWorker(new PostgresTargetQueue(sql), await provider, parsed.options);
+    const report = await runWorker(new PostgresTargetQueue(sql), await provider, parsed.options, {
+      stop: shutdown.signal,
+    });
     const answer = httpAnswerFor(report);
     return json(answer.status, report, answer.headers);
   } catch (error) {

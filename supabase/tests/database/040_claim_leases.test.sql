@@ -54,7 +54,7 @@ select is_empty(
 select results_eq(
   $$ select name, min_value, max_value from embeddings.run_option_limits() order by name $$,
   $$ values ('batch_size', 1, 1000), ('lease_seconds', 1, 3600), ('max_rows', 1, 1000000),
-            ('time_budget_ms', 100, 400000) $$,
+            ('time_budget_ms', 100, 140000) $$,
   'run_option_limits gives the range of each run option'
 );
 select throws_ok(

