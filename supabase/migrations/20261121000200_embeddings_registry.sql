@@ -58,6 +58,8 @@ comment on table embeddings.queue is
   'Rows that need an embedding, one entry per row however often it changed. A lease (lease_token, leased_until) marks a batch a worker is embedding; dead_at marks a row that failed max_attempts times. RLS on with no policy on purpose: only service_role reads it.';
 create index queue_claimable_idx on embeddings.queue (target_id, next_attempt_at)
   where dead_at is null;
+-- A worker's lease, found without scanning its target's backlog.
+create index queue_lease_idx on embeddings.queue (lease_token) where lease_token is not null;
 alter table embeddings.queue enable row level security;
 
 /** Which model embedded which content for each row. */
@@ -248,92 +250,135 @@ $$;
 comment on function embeddings._engine_is_writing(bigint) is
   'True while embeddings.write_batch is writing vectors of this target (a transaction-local setting it sets around its UPDATE): the sync trigger leaves those writes alone.';
 
-/** Queues a row to be embedded (again), keeping any lease; a change earns fresh attempts. */
-create or replace function embeddings._queue_row(target_id bigint, row_key text)
-returns void
-language sql volatile set search_path = ''
+/**
+ * The books' side of a statement's changes, as one set-based query for a sync trigger to run
+ * itself (transition tables are visible only to the trigger's own queries). `changes` is a query
+ * of (row_key, source_row, is_new, content_changed, vector_changed, vector_present): rows that
+ * are new, or whose content or vector changed, are queued, or, on a target that adopts existing
+ * vectors, recorded; a vector set or cleared by someone else loses its record.
+ */
+create or replace function embeddings._queue_changes_sql(target embeddings.targets, changes text)
+returns text
+language sql stable set search_path = ''
 as $$
-  insert into embeddings.queue as q (target_id, row_key)
-    values (_queue_row.target_id, _queue_row.row_key)
-    on conflict on constraint queue_pkey do update
-      set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null
+  select format(
+    $sql$
+      with relevant as (
+        select c.row_key, c.source_row, c.vector_present and %4$L::boolean and (c.is_new or c.vector_changed) as adopt,
+               c.vector_changed
+        from (%1$s) as c(row_key, source_row, is_new, content_changed, vector_changed, vector_present)
+        where c.is_new or c.content_changed or c.vector_changed
+      ),
+      adopted as (
+        insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
+        select %5$L::bigint, r.row_key, %6$L, pg_catalog.md5(%2$s(r.source_row)), pg_catalog.md5((r.source_row).%3$I::text)
+        from relevant as r where r.adopt
+        on conflict on constraint embedded_rows_pkey do update
+          set model = excluded.model, content_hash = excluded.content_hash,
+              vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now()
+      ),
+      dequeued as (
+        delete from embeddings.queue as q using relevant as r
+        where q.target_id = %5$L::bigint and q.row_key = r.row_key and r.adopt and q.lease_token is null
+      ),
+      unvouched as (
+        delete from embeddings.embedded_rows as e using relevant as r
+        where e.target_id = %5$L::bigint and e.row_key = r.row_key and r.vector_changed and not r.adopt
+      )
+      insert into embeddings.queue as q (target_id, row_key)
+      select %5$L::bigint, r.row_key from relevant as r where not r.adopt
+      on conflict on constraint queue_pkey do update
+        set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null
+    $sql$,
+    changes, embeddings._content_function_name(target), target.embedding_column,
+    target.adopt_existing_vectors, target.id, target.model)
 $$;
-comment on function embeddings._queue_row(bigint, text) is
-  'Queues a row for embedding; a row already queued keeps its place and any lease, with fresh attempts.';
+comment on function embeddings._queue_changes_sql(embeddings.targets, text) is
+  'The sync triggers'' shared query, as text for the trigger to run: queues (or, on a target that adopts existing vectors, records) the rows that are new, whose content changed or whose vector someone else set or cleared; a row already queued keeps its place and any lease, with fresh attempts.';
 
-/** Installed by register_target on each target's table (argument: the target id). */
-create or replace function embeddings._queue_changed_row()
+/** The query that forgets the books of the keys `gone` (a query of row keys) lists. */
+create or replace function embeddings._forget_rows_sql(target embeddings.targets, gone text)
+returns text
+language sql stable set search_path = ''
+as $$
+  select format(
+    $sql$
+      with forgotten_entries as (
+        delete from embeddings.queue as q using (%1$s) as g(row_key)
+        where q.target_id = %2$L::bigint and q.row_key = g.row_key
+      )
+      delete from embeddings.embedded_rows as e using (%1$s) as g(row_key)
+      where e.target_id = %2$L::bigint and e.row_key = g.row_key
+    $sql$, gone, target.id)
+$$;
+comment on function embeddings._forget_rows_sql(embeddings.targets, text) is
+  'The sync triggers'' query, as text for the trigger to run: removes the queue entries and records of the row keys the given query lists.';
+
+/** Statement trigger after INSERT (argument: the target id): new rows are queued. */
+create or replace function embeddings._queue_inserted_rows()
 returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
-  changed_key text;
-  content_changed boolean := true;
-  vector_changed boolean := false;
-  vector_present boolean := false;
 begin
-  if tg_op = 'DELETE' then
-    changed_key := pg_catalog.to_jsonb(old) ->> target.key_column;
-    delete from embeddings.queue as q where q.target_id = target.id and q.row_key = changed_key;
-    delete from embeddings.embedded_rows as e where e.target_id = target.id and e.row_key = changed_key;
-    return old;
-  end if;
-  if embeddings._engine_is_writing(target.id) then
-    return new;  -- write_batch keeps its own books
-  end if;
-
-  changed_key := pg_catalog.to_jsonb(new) ->> target.key_column;
-  if tg_op = 'UPDATE' and changed_key is distinct from pg_catalog.to_jsonb(old) ->> target.key_column then
-    -- A new key is a new row to the books: the old key's entry and record go.
-    delete from embeddings.queue as q
-      where q.target_id = target.id and q.row_key = pg_catalog.to_jsonb(old) ->> target.key_column;
-    delete from embeddings.embedded_rows as e
-      where e.target_id = target.id and e.row_key = pg_catalog.to_jsonb(old) ->> target.key_column;
-    perform embeddings._queue_row(target.id, changed_key);
-    return new;
-  end if;
-  if tg_op = 'UPDATE' then
-    -- pgvector's = lives in extensions, out of this empty search_path: named, with nulls apart.
-    execute format(
-      $sql$
-        select %1$s($1) is distinct from %1$s($2),
-               coalesce(not (($1).%2$I operator(extensions.=) ($2).%2$I), (($1).%2$I is null) <> (($2).%2$I is null)),
-               ($2).%2$I is not null
-      $sql$,
-      embeddings._content_function_name(target), target.embedding_column)
-      into content_changed, vector_changed, vector_present using old, new;
-    if not content_changed and not vector_changed then
-      return new;
-    end if;
-  elsif target.adopt_existing_vectors then
-    execute format('select ($1).%I is not null', target.embedding_column) into vector_present using new;
-  end if;
-
-  -- A vector set by someone else: adopted when the target says so, otherwise not vouched for.
-  if vector_present and target.adopt_existing_vectors and (tg_op = 'INSERT' or vector_changed) then
-    execute format(
-      $sql$
-        insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
-          values ($1, $2, $3, pg_catalog.md5(%1$s($4)), pg_catalog.md5((($4).%2$I)::text))
-          on conflict on constraint embedded_rows_pkey do update
-            set model = excluded.model, content_hash = excluded.content_hash,
-                vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now()
-      $sql$, embeddings._content_function_name(target), target.embedding_column)
-      using target.id, changed_key, target.model, new;
-    delete from embeddings.queue as q
-      where q.target_id = target.id and q.row_key = changed_key and q.lease_token is null;
-    return new;
-  end if;
-  if vector_changed then
-    delete from embeddings.embedded_rows as e where e.target_id = target.id and e.row_key = changed_key;
-  end if;
-  perform embeddings._queue_row(target.id, changed_key);
-  return new;
+  -- A transition table's whole row is a bare record: row(n.*) cast to the table's type is a row.
+  execute embeddings._queue_changes_sql(target, format(
+    'select n.%1$I::text, row(n.*)::%3$I.%4$I, true, true, false, n.%2$I is not null from new_rows as n',
+    target.key_column, target.embedding_column, target.table_schema, target.table_name));
+  return null;
 end;
 $$;
-comment on function embeddings._queue_changed_row() is
-  'Row trigger installed by register_target (argument: target id): queues inserted rows and rows whose content changed; a vector set or cleared by anyone but write_batch loses its record and is queued again (or, on a target that adopts existing vectors, is recorded as the target''s model); a deleted row leaves no queue entry or record.';
+comment on function embeddings._queue_inserted_rows() is
+  'Statement trigger installed by register_target (argument: target id), with the inserted rows as new_rows: queues them (on a target that adopts existing vectors, records those inserted with a vector).';
+
+/** Statement trigger after UPDATE (argument: the target id): changes compared old to new, by key. */
+create or replace function embeddings._queue_updated_rows()
+returns trigger
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets;
+begin
+  if embeddings._engine_is_writing(tg_argv[0]::bigint) then
+    return null;  -- write_batch keeps its own books
+  end if;
+  target := embeddings._target_by_id(tg_argv[0]::bigint);
+  -- A key that changed is a row gone (the old key) and a new row (the new key).
+  -- pgvector's = lives in extensions, out of this empty search_path: named, with nulls apart.
+  execute embeddings._forget_rows_sql(target, format(
+    'select o.%1$I::text from old_rows as o where not exists (select 1 from new_rows as n where n.%1$I = o.%1$I)',
+    target.key_column));
+  execute embeddings._queue_changes_sql(target, format(
+    $sql$
+      select n.%1$I::text, row(n.*)::%4$I.%5$I, o.%1$I is null,
+             o.%1$I is not null and %3$s(row(o.*)::%4$I.%5$I) is distinct from %3$s(row(n.*)::%4$I.%5$I),
+             o.%1$I is not null
+               and coalesce(not (o.%2$I operator(extensions.=) n.%2$I), (o.%2$I is null) <> (n.%2$I is null)),
+             n.%2$I is not null
+      from new_rows as n left join old_rows as o on o.%1$I = n.%1$I
+    $sql$, target.key_column, target.embedding_column, embeddings._content_function_name(target),
+    target.table_schema, target.table_name));
+  return null;
+end;
+$$;
+comment on function embeddings._queue_updated_rows() is
+  'Statement trigger installed by register_target (argument: target id), with old_rows and new_rows: a row whose content changed is queued; a vector set or cleared by anyone but write_batch loses its record and is queued again (on a target that adopts existing vectors, a vector set is recorded as the target''s model); a changed key forgets the old key''s books and queues the new key. Leaves write_batch''s own writes alone.';
+
+/** Statement trigger after DELETE (argument: the target id): deleted rows leave nothing behind. */
+create or replace function embeddings._forget_deleted_rows()
+returns trigger
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
+begin
+  execute embeddings._forget_rows_sql(target, format('select o.%I::text from old_rows as o', target.key_column));
+  return null;
+end;
+$$;
+comment on function embeddings._forget_deleted_rows() is
+  'Statement trigger installed by register_target (argument: target id), with the deleted rows as old_rows: their queue entries and records go.';
 
 /** Installed by register_target: a TRUNCATE clears the target's books and restarts its backfill. */
 create or replace function embeddings._forget_truncated_rows()
@@ -531,9 +576,17 @@ begin
       content_function::text, embedding_column, model, dimensions, max_attempts)
     returning id into new_id;
 
+  -- Statement triggers with transition tables: one set-based query per statement, so a bulk
+  -- load or a batch write costs the books one query, not one call per row.
   execute format(
-    'create trigger %I after insert or update or delete on %I.%I for each row execute function embeddings._queue_changed_row(%L)',
+    'create trigger %I after insert on %I.%I referencing new table as new_rows for each statement execute function embeddings._queue_inserted_rows(%L)',
     'embeddings_queue_' || new_id, table_schema, table_name, new_id);
+  execute format(
+    'create trigger %I after update on %I.%I referencing old table as old_rows new table as new_rows for each statement execute function embeddings._queue_updated_rows(%L)',
+    'embeddings_requeue_' || new_id, table_schema, table_name, new_id);
+  execute format(
+    'create trigger %I after delete on %I.%I referencing old table as old_rows for each statement execute function embeddings._forget_deleted_rows(%L)',
+    'embeddings_forget_' || new_id, table_schema, table_name, new_id);
   execute format(
     'create trigger %I after truncate on %I.%I for each statement execute function embeddings._forget_truncated_rows(%L)',
     'embeddings_truncate_' || new_id, table_schema, table_name, new_id);
@@ -552,13 +605,14 @@ language plpgsql security definer set search_path = ''
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(target_id);
+  trigger_name text;
 begin
   -- A dropped table took its triggers with it.
   if pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name)) is not null then
-    execute format('drop trigger if exists %I on %I.%I',
-      'embeddings_queue_' || target.id, target.table_schema, target.table_name);
-    execute format('drop trigger if exists %I on %I.%I',
-      'embeddings_truncate_' || target.id, target.table_schema, target.table_name);
+    for trigger_name in select unnest(array['queue', 'requeue', 'forget', 'truncate']) loop
+      execute format('drop trigger if exists %I on %I.%I',
+        'embeddings_' || trigger_name || '_' || target.id, target.table_schema, target.table_name);
+    end loop;
   end if;
   delete from embeddings.targets as t where t.id = target.id;
 end;

@@ -146,38 +146,36 @@ begin
       target := embeddings._target_by_id(target.id);
     end if;
 
-    -- SKIP LOCKED: concurrent workers each get different rows.
-    with picked as (
-      select q.row_key from embeddings._claimable_queue as q
-      where q.target_id = target.id
-      order by q.next_attempt_at, q.enqueued_at
-      limit batch_size
-      for update skip locked
-    )
-    update embeddings.queue as q
-      set lease_token = token,
-          leased_until = pg_catalog.now() + pg_catalog.make_interval(secs => lease_seconds)
-      from picked
-      where q.target_id = target.id and q.row_key = picked.row_key;
-    get diagnostics leased_count = row_count;
+    -- SKIP LOCKED: concurrent workers each get different rows. The keys go through an array so
+    -- the lease is set by primary key, whatever the planner thinks of a freshly filled queue.
+    select array_agg(picked.row_key) into leased
+      from (
+        select q.row_key from embeddings._claimable_queue as q
+        where q.target_id = target.id
+        order by q.next_attempt_at, q.enqueued_at
+        limit batch_size
+        for update skip locked
+      ) as picked;
+    leased_count := coalesce(cardinality(leased), 0);
     exit when leased_count > 0 or target.backfill_done or chunks_queued >= 10;
   end loop;
-
-  select array_agg(q.row_key) into leased from embeddings.queue as q
-    where q.target_id = target.id and q.lease_token = token;
   if leased is null then
     return;
   end if;
+  update embeddings.queue as q
+    set lease_token = token,
+        leased_until = pg_catalog.now() + pg_catalog.make_interval(secs => lease_seconds)
+    where q.target_id = target.id and q.row_key = any(leased);
 
   -- A queued row that no longer exists has nothing to embed.
   execute format(
     $sql$
       delete from embeddings.queue as q
-      where q.target_id = $1 and q.lease_token = $2
+      where q.target_id = $1 and q.row_key = any($2) and q.lease_token = $3
         and not exists (select 1 from %1$I.%2$I as t where t.%3$I = q.row_key::%4$s)
     $sql$,
     target.table_schema, target.table_name, target.key_column, target.key_type)
-  using target.id, token;
+  using target.id, leased, token;
 
   -- The whole batch's text in one statement; if a content function raises on some row, each row
   -- alone, so that row fails by itself (its error returned as content_error) and the rest go on.
@@ -241,13 +239,18 @@ language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(target_id);
+  clean boolean;
   item jsonb;
   item_position bigint;
   item_key text;
   seen_keys text[] := array[]::text[];
   written text[];
   stale text[];
-  written_hashes jsonb;
+  lost text[];
+  held_keys text[];
+  keys text[];
+  hashes text[];
+  vectors extensions.vector[];
 begin
   if model is distinct from target.model then
     raise exception using errcode = '22023',
@@ -259,87 +262,107 @@ begin
         coalesce(jsonb_typeof(batch), 'null'));
   end if;
 
-  -- Validate everything before writing anything: a rejected batch changes no row.
-  for item, item_position in
-    select element.value, element.ordinality
-    from jsonb_array_elements(batch) with ordinality as element(value, ordinality)
-  loop
-    if jsonb_typeof(item) <> 'object' or jsonb_typeof(item -> 'key') is distinct from 'string'
-       or jsonb_typeof(item -> 'content_hash') is distinct from 'string' then
-      raise exception using errcode = '22023',
-        message = format('batch item %s needs "key" and "content_hash" strings: %s', item_position, left(item::text, 80));
-    end if;
-    item_key := item ->> 'key';
-    if item_key = any(seen_keys) then
-      raise exception using errcode = '22023',
-        message = format('row %s appears more than once in the batch', item_key);
-    end if;
-    seen_keys := pg_catalog.array_append(seen_keys, item_key);
-
-    perform embeddings._check_embedding(item_key, item -> 'embedding', target.dimensions);
-  end loop;
+  -- Validate everything before writing anything: a rejected batch changes no row. First the whole
+  -- batch at once, parsed once into arrays, in C (pgvector's parser refuses NaN, infinities and
+  -- non-numbers); only when that finds a fault, item by item, to name the row and the element.
+  begin
+    select coalesce(bool_and(
+             jsonb_typeof(e.value) = 'object'
+             and jsonb_typeof(e.value -> 'key') = 'string'
+             and jsonb_typeof(e.value -> 'content_hash') = 'string'
+             and jsonb_typeof(e.value -> 'embedding') = 'array'
+             and jsonb_array_length(e.value -> 'embedding') = target.dimensions), true)
+           and count(distinct e.value ->> 'key') = count(*),
+           coalesce(array_agg(e.value ->> 'key' order by e.ordinality), array[]::text[]),
+           coalesce(array_agg(e.value ->> 'content_hash' order by e.ordinality), array[]::text[]),
+           coalesce(array_agg(((e.value -> 'embedding')::text)::extensions.vector order by e.ordinality),
+                    array[]::extensions.vector[])
+      into clean, keys, hashes, vectors
+      from jsonb_array_elements(batch) with ordinality as e(value, ordinality);
+    clean := clean and not exists (select 1 from unnest(vectors) as v where extensions.vector_norm(v) = 0);
+  exception when others then
+    clean := false;
+  end;
+  if not clean then
+    for item, item_position in
+      select element.value, element.ordinality
+      from jsonb_array_elements(batch) with ordinality as element(value, ordinality)
+    loop
+      if jsonb_typeof(item) <> 'object' or jsonb_typeof(item -> 'key') is distinct from 'string'
+         or jsonb_typeof(item -> 'content_hash') is distinct from 'string' then
+        raise exception using errcode = '22023',
+          message = format('batch item %s needs "key" and "content_hash" strings: %s', item_position, left(item::text, 80));
+      end if;
+      item_key := item ->> 'key';
+      if item_key = any(seen_keys) then
+        raise exception using errcode = '22023',
+          message = format('row %s appears more than once in the batch', item_key);
+      end if;
+      seen_keys := pg_catalog.array_append(seen_keys, item_key);
+      perform embeddings._check_embedding(item_key, item -> 'embedding', target.dimensions);
+    end loop;
+  end if;
 
   -- One statement: keep the rows this lease still holds, lock them in the source table, compare
-  -- their content now with the content that was embedded, and write only the unchanged ones.
+  -- their content now with the content that was embedded, write only the unchanged ones, and keep
+  -- the books: records for what was written, its queue entries gone, stale rows queued again.
   -- The setting tells the sync trigger that these vector writes are the engine's own.
+  -- The rows this lease still holds, by the lease's own index.
+  held_keys := array(select q.row_key from embeddings.queue as q
+                     where q.lease_token = write_batch.lease_token and q.target_id = target.id);
   perform pg_catalog.set_config('embeddings.writing_target', target.id::text, true);
   execute format(
     $sql$
+      -- No join here pairs two CTEs: the planner cannot size a CTE, and a nested loop over two
+      -- of them costs rows squared. Each step probes a table by key, or goes through an array.
       with input as (
-        select element.value ->> 'key' as row_key,
-               element.value ->> 'content_hash' as content_hash,
-               ((element.value -> 'embedding')::text)::extensions.vector as embedding
-        from jsonb_array_elements($1) as element(value)
-      ),
-      held as (
-        select input.* from input
-        join embeddings.queue as q
-          on q.target_id = $2 and q.row_key = input.row_key and q.lease_token = $3
+        select * from unnest($1::text[], $6::text[], $7::extensions.vector[]) as i(row_key, content_hash, embedding)
       ),
       checked as (
-        select held.row_key, held.embedding,
-               pg_catalog.md5(%5$s(t)) = held.content_hash as fresh
-        from held join %1$I.%2$I as t on t.%3$I = held.row_key::%4$s
+        select input.row_key, input.content_hash, input.embedding,
+               pg_catalog.md5(%5$s(t)) = input.content_hash as fresh
+        from input join %1$I.%2$I as t on t.%3$I = input.row_key::%4$s
+        where input.row_key = any($5)
         for update of t
       ),
       written as (
         update %1$I.%2$I as t set %6$I = checked.embedding
         from checked
         where checked.fresh and t.%3$I = checked.row_key::%4$s
-        returning t.%3$I::text as row_key, pg_catalog.md5(t.%6$I::text) as vector_hash
+        returning t.%3$I::text as row_key, checked.content_hash, pg_catalog.md5(t.%6$I::text) as vector_hash
+      ),
+      recorded as (
+        insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash, embedded_at)
+        select $2, w.row_key, $4, w.content_hash, w.vector_hash, pg_catalog.now() from written as w
+        on conflict on constraint embedded_rows_pkey do update
+          set model = excluded.model, content_hash = excluded.content_hash, vector_hash = excluded.vector_hash,
+              embedded_at = excluded.embedded_at
+      ),
+      dequeued as (
+        delete from embeddings.queue as q
+        where q.target_id = $2 and q.row_key = any(array(select w.row_key from written as w)) and q.lease_token = $3
+      ),
+      requeued as (
+        update embeddings.queue as q
+          set lease_token = null, leased_until = null, next_attempt_at = pg_catalog.now(),
+              last_error = 'content changed while it was being embedded; queued again'
+          where q.target_id = $2 and q.lease_token = $3
+            and q.row_key = any(array(select c.row_key from checked as c where not c.fresh))
       )
       select coalesce((select array_agg(w.row_key order by w.row_key) from written as w), '{}'),
              coalesce((select array_agg(c.row_key order by c.row_key) from checked as c where not c.fresh), '{}'),
-             coalesce((select pg_catalog.jsonb_object_agg(w.row_key, w.vector_hash) from written as w), '{}')
+             coalesce((select array_agg(l.row_key order by l.row_key)
+                       from (select i.row_key from input as i except select c.row_key from checked as c) as l), '{}')
     $sql$,
     target.table_schema, target.table_name, target.key_column, target.key_type,
     embeddings._content_function_name(target), target.embedding_column)
-  into written, stale, written_hashes
-  using batch, target.id, lease_token;
+  into written, stale, lost
+  using keys, target.id, lease_token, target.model, held_keys, hashes, vectors;
   perform pg_catalog.set_config('embeddings.writing_target', '', true);
-
-  -- Written rows leave the queue and get their record; stale rows stay queued, lease released.
-  insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash, embedded_at)
-    select target.id, input.value ->> 'key', target.model, input.value ->> 'content_hash',
-           written_hashes ->> (input.value ->> 'key'), pg_catalog.now()
-    from jsonb_array_elements(batch) as input(value)
-    where input.value ->> 'key' = any(written)
-    on conflict on constraint embedded_rows_pkey do update
-      set model = excluded.model, content_hash = excluded.content_hash, vector_hash = excluded.vector_hash,
-          embedded_at = excluded.embedded_at;
-  delete from embeddings.queue as q
-    where q.target_id = target.id and q.row_key = any(written) and q.lease_token = write_batch.lease_token;
-  update embeddings.queue as q
-    set lease_token = null, leased_until = null, next_attempt_at = pg_catalog.now(),
-        last_error = 'content changed while it was being embedded; queued again'
-    where q.target_id = target.id and q.row_key = any(stale) and q.lease_token = write_batch.lease_token;
   if cardinality(written) > 0 then
     update embeddings.targets as t set last_write_at = pg_catalog.now() where t.id = target.id;
   end if;
-
-  return query select written, stale,
-    coalesce((select array_agg(k order by k) from unnest(seen_keys) as k
-              where not k = any(written) and not k = any(stale)), '{}');
+  return query select written, stale, lost;
 end;
 $$;
 comment on function embeddings.write_batch(bigint, uuid, text, jsonb) is

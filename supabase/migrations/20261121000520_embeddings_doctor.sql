@@ -569,7 +569,8 @@ begin
         if broken_reason is null then
           select pg_catalog.string_agg(format('%I', expected.trigger_name), ', ' order by expected.trigger_name)
             into broken_reason
-            from (values ('embeddings_queue_' || registered.id), ('embeddings_truncate_' || registered.id))
+            from (values ('embeddings_queue_' || registered.id), ('embeddings_requeue_' || registered.id),
+                         ('embeddings_forget_' || registered.id), ('embeddings_truncate_' || registered.id))
               as expected(trigger_name)
             where not exists (
               select 1 from pg_catalog.pg_trigger as tr

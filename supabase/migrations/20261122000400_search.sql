@@ -1,0 +1,584 @@
+-- =============================================================================================
+-- APP: search over the stored embeddings, for every registered target
+-- =============================================================================================
+-- public.search_embeddings(target, ...) answers semantic (cosine, through the vector index),
+-- keyword (full text) and hybrid (reciprocal rank fusion of both) queries. It is SECURITY
+-- INVOKER: every row it reads is read as the caller, so the target table's RLS decides what each
+-- caller sees. It returns only rows whose vector is current: the engine's record of the row names
+-- the target's model, holds the md5 of the row's text as the content function gives it now, and
+-- the md5 of the vector the column holds now.
+--
+-- Currency without opening the engine: clients get nothing in the embeddings schema, and no
+-- SECURITY DEFINER function is callable by them (embeddings.doctor's rule). The records reach the
+-- caller through one view, embedding_search.current_vectors, owned by postgres, in a schema the
+-- API does not expose: it lists a record only when the caller can read the record's row in the
+-- target table (checked as the caller, so through that table's RLS), and shows nothing but the
+-- key and two md5 hashes. The search compares those hashes with what it reads from the row as the
+-- caller, so the view answers nothing the caller could not learn from the rows it may read.
+
+create schema if not exists embedding_search;
+comment on schema embedding_search is
+  'Search over stored embeddings: per-target keyword settings, the views public.search_embeddings reads as its caller (target metadata; the current-vector records of rows the caller may read), and its query builders. Not exposed through the API.';
+revoke all on schema embedding_search from public;
+grant usage on schema embedding_search to anon, authenticated, service_role;
+
+-- =============================================================================================
+-- Keyword settings: which text each target's keyword search reads
+-- =============================================================================================
+
+/** A target's full-text source: its tsvector column, or else its content function's text. */
+create table if not exists embedding_search.keyword_sources (
+  target_name text primary key,
+  -- A tsvector column of the target's table; null: to_tsvector(text_search_config, content(row)).
+  tsvector_column name,
+  -- The text search configuration the column was built with; queries are parsed with it too.
+  text_search_config text not null default 'english'
+);
+comment on table embedding_search.keyword_sources is
+  'Per target (by embeddings.targets.name): the tsvector column keyword search reads and the text search configuration it was built with. A target without a row searches to_tsvector(''english'', <content function>(row)). Only postgres writes it; the search reads it through embedding_search.targets.';
+revoke all on embedding_search.keyword_sources from public, anon, authenticated, service_role;
+
+insert into embedding_search.keyword_sources (target_name, tsvector_column, text_search_config)
+  values ('music_knowledge', 'fts', 'english')
+  on conflict (target_name) do nothing;
+
+-- =============================================================================================
+-- What the search reads as its caller
+-- =============================================================================================
+
+/** Target metadata for the search; what the caller may do with each target. */
+create or replace view embedding_search.targets as
+  select t.name as target_name,
+         t.id as target_id,
+         source.source_table,
+         t.key_column,
+         t.key_type,
+         t.embedding_column,
+         -- vector or halfvec: the query vector is cast to it, so the column's index serves the search.
+         (select ty.typname::text from pg_catalog.pg_attribute as a
+          join pg_catalog.pg_type as ty on ty.oid = a.atttypid
+          where a.attrelid = source.source_table and a.attname = t.embedding_column
+            and a.attnum > 0 and not a.attisdropped) as embedding_type,
+         t.model,
+         t.dimensions,
+         content.content_function_oid,
+         content.content_function,
+         content.content_function_name,
+         k.tsvector_column,
+         coalesce(k.text_search_config, 'english') as text_search_config,
+         -- Vectors and tsvectors are left out of the rows the search answers with.
+         array(
+           select a.attname from pg_catalog.pg_attribute as a
+           join pg_catalog.pg_type as ty on ty.oid = a.atttypid
+           where a.attrelid = source.source_table and a.attnum > 0 and not a.attisdropped
+             and ty.typname in ('vector', 'halfvec', 'sparsevec', 'tsvector')
+           order by a.attnum
+         ) as hidden_columns,
+         coalesce(pg_catalog.has_table_privilege(source.source_table, 'select'), false) as caller_can_read,
+         coalesce(pg_catalog.has_function_privilege(content.content_function_oid, 'execute'), false)
+           as caller_can_run_content_function
+  from embeddings.targets as t
+  cross join lateral (
+    select pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.table_schema, t.table_name)) as source_table
+  ) as source
+  left join lateral (
+    -- The stored signature names a type that no longer exists after a rename: then no function.
+    select p.oid as content_function_oid,
+           p.oid::pg_catalog.regprocedure::text as content_function,
+           pg_catalog.format('%I.%I', n.nspname, p.proname) as content_function_name
+    from pg_catalog.pg_proc as p
+    join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+    where pg_catalog.to_regtype(pg_catalog.rtrim(pg_catalog.split_part(t.content_function, '(', 2), ')')) is not null
+      and p.oid = pg_catalog.to_regprocedure(t.content_function)
+  ) as content on true
+  left join embedding_search.keyword_sources as k on k.target_name = t.name;
+comment on view embedding_search.targets is
+  'Every registered target as the search needs it: table, key, vector column and its type (vector or halfvec), model and dimensions, content function, keyword source, the columns left out of answers, and whether the caller may read the table and run the content function. Owned by postgres so clients can read the registry''s metadata (names and models, no rows); not exposed through the API.';
+
+/** True when the caller can read the row of that key: checked as the caller, through RLS. */
+create or replace function embedding_search._caller_can_read_row(
+  source_table regclass,
+  key_column name,
+  key_type text,
+  row_key text
+)
+returns boolean
+language plpgsql stable security invoker set search_path = ''
+cost 1000
+as $$
+declare
+  visible boolean;
+begin
+  if source_table is null or key_type not in ('uuid', 'bigint', 'integer', 'text')
+     or not pg_catalog.has_table_privilege(source_table, 'select') then
+    return false;
+  end if;
+  execute pg_catalog.format('select exists (select 1 from %s as t where t.%I = $1::%s)',
+    source_table, key_column, key_type)
+    into visible
+    using row_key;
+  return visible;
+end;
+$$;
+comment on function embedding_search._caller_can_read_row(regclass, name, text, text) is
+  'Whether the calling role can read the row of that key in the table: a SECURITY INVOKER look-up, so the table''s grants and RLS policies decide. embedding_search.current_vectors shows a record only when this is true.';
+
+/** The engine's records of current-model vectors, for rows the caller may read. */
+create or replace view embedding_search.current_vectors with (security_barrier = true) as
+  select e.target_id, t.name as target_name, e.row_key, e.content_hash, e.vector_hash
+  from embeddings.embedded_rows as e
+  join embeddings.targets as t on t.id = e.target_id
+  where e.model = t.model
+    and embedding_search._caller_can_read_row(
+      pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.table_schema, t.table_name)),
+      t.key_column, t.key_type, e.row_key);
+comment on view embedding_search.current_vectors is
+  'The engine''s record of each vector made with its target''s current model (key, md5 of the text embedded, md5 of the vector written), listed only when the caller can read the row (embedding_search._caller_can_read_row, as the caller). A security barrier: a caller''s own conditions run after that check. Owned by postgres, so clients never read embeddings.embedded_rows itself; not exposed through the API. The search keeps a row only when both hashes match the row as it reads it.';
+
+-- =============================================================================================
+-- Query builders
+-- =============================================================================================
+
+/** The SQL conditions of a filters object: {"column": value | [values] | null}, equality each. */
+create or replace function embedding_search._filter_sql(
+  source_table regclass,
+  filters jsonb,
+  hidden_columns name[]
+)
+returns text
+language plpgsql stable set search_path = ''
+as $$
+declare
+  filter_column text;
+  filter_value jsonb;
+  column_type text;
+  conditions text := '';
+begin
+  if filters is null then
+    return '';
+  end if;
+  if pg_catalog.jsonb_typeof(filters) <> 'object' then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('filters must be a JSON object of column names to values, got %s',
+        pg_catalog.jsonb_typeof(filters));
+  end if;
+  for filter_column, filter_value in select f.key, f.value from pg_catalog.jsonb_each(filters) as f order by f.key loop
+    select pg_catalog.format_type(a.atttypid, a.atttypmod) into column_type
+      from pg_catalog.pg_attribute as a
+      where a.attrelid = source_table and a.attname = filter_column and a.attnum > 0 and not a.attisdropped;
+    if column_type is null then
+      raise exception using errcode = '42703',
+        message = pg_catalog.format('cannot filter on %s: %s has no such column', filter_column, source_table);
+    end if;
+    if filter_column = any (hidden_columns) then
+      raise exception using errcode = '22023',
+        message = pg_catalog.format('cannot filter on %s: it is a vector or tsvector column', filter_column);
+    end if;
+    if pg_catalog.jsonb_typeof(filter_value) = 'null' then
+      conditions := conditions || pg_catalog.format(' and t.%I is null', filter_column);
+    elsif pg_catalog.jsonb_typeof(filter_value) = 'array' then
+      if exists (select 1 from pg_catalog.jsonb_array_elements(filter_value) as v(value)
+                 where pg_catalog.jsonb_typeof(v.value) not in ('string', 'number', 'boolean')) then
+        raise exception using errcode = '22023',
+          message = pg_catalog.format('filter on %s: a list may hold only strings, numbers and booleans', filter_column);
+      end if;
+      conditions := conditions || pg_catalog.format(
+        ' and t.%1$I = any ((select pg_catalog.array_agg(v.value) from pg_catalog.jsonb_array_elements_text($5 -> %2$L) as v(value))::%3$s[])',
+        filter_column, filter_column, column_type);
+    elsif pg_catalog.jsonb_typeof(filter_value) in ('string', 'number', 'boolean') then
+      conditions := conditions || pg_catalog.format(' and t.%1$I = ($5 ->> %2$L)::%3$s',
+        filter_column, filter_column, column_type);
+    else
+      raise exception using errcode = '22023',
+        message = pg_catalog.format('filter on %s must be a string, number, boolean, null or a list of them, got an %s',
+          filter_column, pg_catalog.jsonb_typeof(filter_value));
+    end if;
+  end loop;
+  return conditions;
+end;
+$$;
+comment on function embedding_search._filter_sql(regclass, jsonb, name[]) is
+  'The WHERE conditions (each starting with " and ") of a search''s filters: {"column": value} is equality, {"column": [values]} any of them, {"column": null} IS NULL; the value is read from parameter $5 and cast to the column''s type. Raises 42703 for a column the table lacks and 22023 for a vector or tsvector column or a value that is an object.';
+
+/** The full-text query of the caller's words: any of them (OR), all of them, or web syntax. */
+create or replace function embedding_search._keyword_query(
+  text_search_config text,
+  query_text text,
+  keyword_match text
+)
+returns tsquery
+language plpgsql stable set search_path = ''
+as $$
+declare
+  -- An unknown name raises 42704, naming it.
+  config regconfig := text_search_config::regconfig;
+begin
+  return case keyword_match
+    -- plainto_tsquery joins the normalised words with &; any word is enough with |.
+    when 'any' then pg_catalog.replace(pg_catalog.plainto_tsquery(config, query_text)::text, ' & ', ' | ')::tsquery
+    when 'all' then pg_catalog.plainto_tsquery(config, query_text)
+    when 'websearch' then pg_catalog.websearch_to_tsquery(config, query_text)
+  end;
+end;
+$$;
+comment on function embedding_search._keyword_query(text, text, text) is
+  'The tsquery of a search''s words in the target''s text search configuration: keyword_match ''any'' matches rows holding any of the words (stop words dropped, words stemmed), ''all'' only rows holding every word (plainto_tsquery), ''websearch'' reads quotes, OR and - as websearch_to_tsquery does.';
+
+/** The SQL expressions a search builds on: the row's document, its keyword rank, the query vector. */
+create or replace function embedding_search._expression_sql(
+  target embedding_search.targets,
+  expression text,
+  query_parameter text
+)
+returns text
+language plpgsql stable set search_path = ''
+as $$
+declare
+  document text := case
+    when target.tsvector_column is not null then pg_catalog.format('t.%I', target.tsvector_column)
+    else pg_catalog.format('pg_catalog.to_tsvector(%L::regconfig, %s(t))',
+      target.text_search_config, target.content_function_name)
+  end;
+begin
+  if expression = 'document' then
+    return document;
+  elsif expression = 'keyword_rank' then
+    -- ts_rank, not ts_rank_cd: an OR query's cover is one word, so cover density says little;
+    -- normalisation 2 divides by the document's length, so long rows do not win by having more
+    -- words that happen to match (tools/eval: keyword MRR@10 0.824 with ts_rank_cd(d, q, 1), 0.865).
+    return pg_catalog.format('pg_catalog.ts_rank(%s, %s, 2)', document, query_parameter);
+  elsif expression = 'query_vector' then
+    if target.embedding_type not in ('vector', 'halfvec') then
+      raise exception using errcode = '55000',
+        message = pg_catalog.format('target %s: column %I is %s, not a vector or halfvec', target.target_name,
+          target.embedding_column, coalesce(target.embedding_type, 'missing'));
+    end if;
+    return pg_catalog.format('%s::extensions.%s', query_parameter, target.embedding_type);
+  end if;
+  raise exception using errcode = '22023', message = pg_catalog.format('unknown search expression %s', expression);
+end;
+$$;
+comment on function embedding_search._expression_sql(embedding_search.targets, text, text) is
+  'One SQL expression of a search over the target''s table (alias t), defined once: ''document'' the tsvector keyword search reads (the tsvector column, or to_tsvector of the content function''s text); ''keyword_rank'' ts_rank of it against the tsquery parameter, normalised by document length; ''query_vector'' the query vector parameter cast to the column''s type (vector or halfvec).';
+
+/** The candidate query of one side of a search, as the search runs it (and the plan test explains). */
+create or replace function embedding_search._candidate_sql(
+  target embedding_search.targets,
+  side text,
+  filter_sql text
+)
+returns text
+language plpgsql stable set search_path = ''
+as $$
+begin
+  -- Parameters: $1 query vector, $2 tsquery, $3 largest cosine distance (or null), $4 limit, $5 filters.
+  if side = 'semantic' then
+    return pg_catalog.format(
+      $sql$
+        select t.%1$I::text as row_key,
+               (t.%4$I operator(extensions.<=>) %6$s)::double precision as sort_key,
+               pg_catalog.md5(%5$s(t)) as content_hash,
+               pg_catalog.md5(t.%4$I::text) as vector_hash
+        from %2$s as t
+        where t.%4$I is not null
+          and ($3::double precision is null or (t.%4$I operator(extensions.<=>) %6$s) <= $3::double precision)%3$s
+        order by t.%4$I operator(extensions.<=>) %6$s
+        limit $4
+      $sql$,
+      target.key_column, target.source_table, filter_sql, target.embedding_column,
+      target.content_function_name, embedding_search._expression_sql(target, 'query_vector', '$1'));
+  elsif side = 'keyword' then
+    return pg_catalog.format(
+      $sql$
+        select t.%1$I::text as row_key,
+               (-%7$s)::double precision as sort_key,
+               pg_catalog.md5(%5$s(t)) as content_hash,
+               pg_catalog.md5(t.%6$I::text) as vector_hash
+        from %2$s as t
+        where t.%6$I is not null and %4$s operator(pg_catalog.@@) $2%3$s
+        order by 2, 1
+        limit $4
+      $sql$,
+      target.key_column, target.source_table, filter_sql,
+      embedding_search._expression_sql(target, 'document', null),
+      target.content_function_name, target.embedding_column,
+      embedding_search._expression_sql(target, 'keyword_rank', '$2'));
+  end if;
+  raise exception using errcode = '22023', message = pg_catalog.format('unknown search side %s', side);
+end;
+$$;
+comment on function embedding_search._candidate_sql(embedding_search.targets, text, text) is
+  'The SQL of one side of a search over a target''s table, best first, with each row''s key, sort key (cosine distance; or minus the keyword rank) and md5 of its text and of its vector. Semantic: ORDER BY <=> LIMIT with the query cast to the column''s type, the shape the HNSW index serves. Parameters: $1 query vector, $2 tsquery, $3 largest distance or null, $4 limit, $5 filters.';
+
+/** The best current rows of one side: candidates read as the caller, kept only when current. */
+create or replace function embedding_search._current_candidates(
+  target embedding_search.targets,
+  side text,
+  filter_sql text,
+  query_embedding extensions.vector,
+  text_query tsquery,
+  max_distance double precision,
+  filters jsonb,
+  wanted integer
+)
+returns table (row_key text, sort_key double precision)
+language plpgsql stable set search_path = ''
+-- pgvector 0.8: with RLS and filters on the index scan, keep scanning until LIMIT rows pass
+-- instead of stopping after ef_search candidates; the rows are sorted again below.
+set hnsw.iterative_scan = 'relaxed_order'
+as $$
+declare
+  fetch_limit integer := greatest(wanted * 2, 10);
+  fetched integer;
+  current_keys text[];
+  current_sort_keys double precision[];
+  rounds integer := 0;
+begin
+  loop
+    rounds := rounds + 1;
+    execute pg_catalog.format(
+      $sql$
+        with candidates as materialized (%s),
+        recorded as materialized (
+          select v.row_key, v.content_hash, v.vector_hash
+          from embedding_search.current_vectors as v
+          where v.target_id = $6 and v.row_key = any (array(select c.row_key from candidates as c))
+        )
+        select (select count(*) from candidates)::integer,
+               array(select c.row_key from candidates as c
+                     join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
+                                       and r.vector_hash = c.vector_hash
+                     order by c.sort_key, c.row_key),
+               array(select c.sort_key from candidates as c
+                     join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
+                                       and r.vector_hash = c.vector_hash
+                     order by c.sort_key, c.row_key)
+      $sql$,
+      embedding_search._candidate_sql(target, side, filter_sql))
+      into fetched, current_keys, current_sort_keys
+      using query_embedding, text_query, max_distance, fetch_limit, filters, target.target_id;
+    -- Enough current rows, or no more candidates, or searched far enough: rows not yet
+    -- re-embedded are few; a model switch in progress must not make every search scan the table.
+    exit when pg_catalog.cardinality(current_keys) >= wanted or fetched < fetch_limit or rounds >= 4;
+    fetch_limit := fetch_limit * 4;
+  end loop;
+  return query
+    select c.row_key, c.sort_key
+    from rows from (pg_catalog.unnest(current_keys), pg_catalog.unnest(current_sort_keys)) with ordinality as c(row_key, sort_key, position)
+    order by c.position
+    limit wanted;
+end;
+$$;
+comment on function embedding_search._current_candidates(embedding_search.targets, text, text, extensions.vector, tsquery, double precision, jsonb, integer) is
+  'Up to `wanted` rows of one side of a search (semantic or keyword), best first, read as the caller, keeping only rows whose vector is current: a record in embedding_search.current_vectors with the target''s model whose content hash is the md5 of the row''s text now and whose vector hash is the md5 of the vector the row holds now. Fetches twice what it needs and, when rows fall out, four times more, up to four rounds.';
+
+-- =============================================================================================
+-- The search
+-- =============================================================================================
+
+/** Semantic, keyword or hybrid search of a target, as the caller, over current vectors only. */
+create or replace function public.search_embeddings(
+  target text,
+  query_text text default null,
+  query_embedding extensions.vector default null,
+  mode text default 'hybrid',
+  match_count integer default 10,
+  filters jsonb default '{}',
+  match_threshold double precision default null,
+  -- Measured by tools/eval on the demo data with the offline model (see the README): the
+  -- keyword side ranks better there, so it weighs four times as much, and k is small so the top
+  -- ranks decide; Supabase's hybrid_search defaults (k 50, weights 1 and 1) scored below keyword.
+  semantic_weight double precision default 1,
+  keyword_weight double precision default 4,
+  rrf_k integer default 2,
+  keyword_match text default 'any'
+)
+returns table (
+  row_key text,
+  score double precision,
+  ranked_by text[],
+  semantic_rank integer,
+  keyword_rank integer,
+  similarity double precision,
+  keyword_score double precision,
+  row_data jsonb
+)
+language plpgsql stable security invoker set search_path = ''
+as $$
+declare
+  info embedding_search.targets;
+  filter_sql text;
+  text_query tsquery;
+  side_count integer;
+  semantic_keys text[] := array[]::text[];
+  semantic_sort_keys double precision[] := array[]::double precision[];
+  keyword_keys text[] := array[]::text[];
+  keyword_sort_keys double precision[] := array[]::double precision[];
+begin
+  -- The arguments.
+  if mode is null or mode not in ('hybrid', 'semantic', 'keyword') then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('mode must be hybrid, semantic or keyword, got %s', coalesce(mode, 'null'));
+  end if;
+  if match_count is null or match_count not between 1 and 100 then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('match_count must be between 1 and 100, got %s', coalesce(match_count::text, 'null'));
+  end if;
+  if mode in ('hybrid', 'keyword') and (query_text is null or pg_catalog.btrim(query_text) = '') then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('%s search needs query_text: words to look for', mode);
+  end if;
+  if mode in ('hybrid', 'semantic') and query_embedding is null then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('%s search needs query_embedding: the query embedded with the target''s model', mode);
+  end if;
+  if match_threshold is not null and (match_threshold = 'NaN' or match_threshold not between -1 and 1) then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('match_threshold is a cosine similarity between -1 and 1, got %s', match_threshold);
+  end if;
+  if semantic_weight is null or keyword_weight is null
+     or semantic_weight not between 0 and 1000 or keyword_weight not between 0 and 1000
+     or semantic_weight = 'NaN' or keyword_weight = 'NaN' or semantic_weight + keyword_weight = 0 then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('semantic_weight and keyword_weight must be between 0 and 1000 and not both 0, got %s and %s',
+        coalesce(semantic_weight::text, 'null'), coalesce(keyword_weight::text, 'null'));
+  end if;
+  if rrf_k is null or rrf_k not between 0 and 1000 then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('rrf_k must be between 0 and 1000, got %s', coalesce(rrf_k::text, 'null'));
+  end if;
+  if keyword_match is null or keyword_match not in ('any', 'all', 'websearch') then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('keyword_match must be any, all or websearch, got %s', coalesce(keyword_match, 'null'));
+  end if;
+
+  -- The target, and whether this caller may search it.
+  select * into info from embedding_search.targets as t where t.target_name = search_embeddings.target;
+  if not found then
+    raise exception using errcode = 'P0002',
+      message = pg_catalog.format('no embedding target named %s', coalesce(search_embeddings.target, 'null'));
+  end if;
+  if info.source_table is null or info.content_function is null then
+    raise exception using errcode = '55000',
+      message = pg_catalog.format('target %s cannot be searched: its table or content function is gone (see embeddings.status)', info.target_name);
+  end if;
+  if not info.caller_can_read then
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('role %s may not read %s, so it cannot search target %s', current_user, info.source_table, info.target_name);
+  end if;
+  if not info.caller_can_run_content_function then
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('role %s may not run %s, which the search needs to tell current vectors from stale ones; fix: grant execute on function %s to %s',
+        current_user, info.content_function, info.content_function, current_user);
+  end if;
+  if query_embedding is not null and extensions.vector_dims(query_embedding) <> info.dimensions then
+    raise exception using errcode = '22000',
+      message = pg_catalog.format('query_embedding has %s dimensions; target %s holds %s-dimension vectors of model %s',
+        extensions.vector_dims(query_embedding), info.target_name, info.dimensions, info.model);
+  end if;
+
+  filter_sql := embedding_search._filter_sql(info.source_table, filters, info.hidden_columns);
+  if query_text is not null and pg_catalog.btrim(query_text) <> '' then
+    text_query := embedding_search._keyword_query(info.text_search_config, query_text, keyword_match);
+  end if;
+  -- Hybrid fuses two longer lists, so a row ranked low by one side and high by the other counts.
+  side_count := case when mode = 'hybrid' then least(greatest(match_count * 2, 20), 200) else match_count end;
+
+  if mode in ('hybrid', 'semantic') then
+    select coalesce(pg_catalog.array_agg(c.row_key order by c.sort_key, c.row_key), '{}'),
+           coalesce(pg_catalog.array_agg(c.sort_key order by c.sort_key, c.row_key), '{}')
+      into semantic_keys, semantic_sort_keys
+      from embedding_search._current_candidates(info, 'semantic', filter_sql, query_embedding, null,
+        1 - match_threshold, filters, side_count) as c;
+  end if;
+  -- Only stop words (or nothing the parser keeps): the keyword side finds nothing.
+  if mode in ('hybrid', 'keyword') and pg_catalog.numnode(text_query) > 0 then
+    select coalesce(pg_catalog.array_agg(c.row_key order by c.sort_key, c.row_key), '{}'),
+           coalesce(pg_catalog.array_agg(c.sort_key order by c.sort_key, c.row_key), '{}')
+      into keyword_keys, keyword_sort_keys
+      from embedding_search._current_candidates(info, 'keyword', filter_sql, null, text_query,
+        null, filters, side_count) as c;
+  end if;
+
+  -- Fuse, keep the best match_count, and read those rows (as the caller: one deleted meanwhile
+  -- drops out). Reciprocal rank fusion: each list adds weight / (k + rank).
+  for row_key, score, ranked_by, semantic_rank, keyword_rank, similarity, keyword_score, row_data in execute pg_catalog.format(
+    $sql$
+      with semantic as (
+        select s.row_key, s.position::integer as position, s.sort_key
+        from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::double precision[])) with ordinality as s(row_key, sort_key, position)
+      ),
+      keyword as (
+        select k.row_key, k.position::integer as position, k.sort_key
+        from rows from (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::double precision[])) with ordinality as k(row_key, sort_key, position)
+      ),
+      fused as (
+        select coalesce(s.row_key, k.row_key) as row_key, s.position as semantic_rank, k.position as keyword_rank,
+               case $5
+                 when 'semantic' then 1 - s.sort_key
+                 when 'keyword' then -k.sort_key
+                 else coalesce($6 / ($8 + s.position), 0) + coalesce($7 / ($8 + k.position), 0)
+               end as score
+        from semantic as s full join keyword as k on k.row_key = s.row_key
+      ),
+      best as (
+        select f.* from fused as f
+        order by f.score desc, least(f.semantic_rank, f.keyword_rank), f.row_key
+        limit $9
+      )
+      select b.row_key, b.score,
+             pg_catalog.array_remove(array[
+               case when b.semantic_rank is not null then 'semantic' end,
+               case when b.keyword_rank is not null then 'keyword' end], null),
+             b.semantic_rank, b.keyword_rank,
+             case when $10::extensions.vector is not null
+                  then (1 - (t.%2$I operator(extensions.<=>) %4$s))::double precision end,
+             case when $11::tsquery is not null then (%6$s)::double precision end,
+             pg_catalog.to_jsonb(t) operator(pg_catalog.-) $12::text[]
+      from best as b
+      join %1$s as t on t.%3$I = b.row_key::%5$s
+      order by b.score desc, least(b.semantic_rank, b.keyword_rank), b.row_key
+    $sql$,
+    info.source_table, info.embedding_column, info.key_column,
+    embedding_search._expression_sql(info, 'query_vector', '$10'), info.key_type,
+    embedding_search._expression_sql(info, 'keyword_rank', '$11::tsquery'))
+    using semantic_keys, semantic_sort_keys, keyword_keys, keyword_sort_keys, mode,
+          semantic_weight, keyword_weight, rrf_k::double precision, match_count,
+          query_embedding, text_query, info.hidden_columns::text[]
+  loop
+    return next;
+  end loop;
+end;
+$$;
+comment on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text) is
+  'Searches a registered target as the caller (SECURITY INVOKER: the table''s RLS decides what each caller sees). mode ''semantic'': cosine similarity to query_embedding (the query embedded with the target''s model), at least match_threshold when given, through the vector index; ''keyword'': full text of query_text (the target''s tsvector column, or its content function''s text; keyword_match any/all/websearch); ''hybrid'' (default): both, fused by reciprocal rank fusion, score = semantic_weight / (rrf_k + semantic rank) + keyword_weight / (rrf_k + keyword rank), by default 1 / (2 + semantic rank) + 4 / (2 + keyword rank) (tuned with tools/eval). filters: {"column": value | [values] | null}, equality. Returns at most match_count (1-100) rows, best first: key, score (cosine similarity, keyword rank: ts_rank normalised by length, or the fused score), the lists that ranked it and its rank in each, its cosine similarity and keyword score, and the row as JSON without vector and tsvector columns. Only rows whose vector is current are returned: made with the target''s model, from the row''s text as it is now, and still the vector in the column.';
+
+-- =============================================================================================
+-- Who may call what
+-- =============================================================================================
+-- Functions are executable by PUBLIC when created (and Supabase grants new public functions to the
+-- API roles). The search and the helpers it calls as its caller go to the API roles only.
+revoke execute on all functions in schema embedding_search from public, anon, authenticated, service_role;
+revoke execute on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text)
+  from public, anon, authenticated, service_role;
+grant execute on function
+  public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text),
+  embedding_search._caller_can_read_row(regclass, name, text, text),
+  embedding_search._filter_sql(regclass, jsonb, name[]),
+  embedding_search._keyword_query(text, text, text),
+  embedding_search._expression_sql(embedding_search.targets, text, text),
+  embedding_search._candidate_sql(embedding_search.targets, text, text),
+  embedding_search._current_candidates(embedding_search.targets, text, text, extensions.vector, tsquery, double precision, jsonb, integer)
+to anon, authenticated, service_role;
+-- The views are read only by the search, as its caller; they show nothing the caller could not
+-- read in the target tables (current_vectors) or in the registry's names (targets).
+revoke all on embedding_search.targets, embedding_search.current_vectors from public, anon, authenticated, service_role;
+grant select on embedding_search.targets, embedding_search.current_vectors to anon, authenticated, service_role;
+
+-- The search reads each row's text as its caller, to tell a current vector from a stale one (and,
+-- for targets without a tsvector column, to search the words): the app's content functions are
+-- pure functions of a row the caller already holds, so they go to the roles that may read the
+-- table.
+grant execute on function public.music_knowledge_content(public.music_knowledge) to anon, authenticated, service_role;
+grant execute on function public.story_content(public.stories) to authenticated, service_role;
+grant execute on function public.profile_preferences_content(public.profiles) to authenticated, service_role;
