@@ -71,7 +71,7 @@ async function checkSuite(name: string, check: () => Promise<string[]>): Promise
 export function lintFunctions(): Promise<SuiteResult> {
   return checkSuite("supabase db lint", async () => {
     const linted = await runSupabaseJson<LintedFunction[] | null>(
-      ["db", "lint", "--schema", "embeddings,public", "--level", "warning"],
+      ["db", "lint", "--schema", "embeddings,public,embedding_search", "--level", "warning"],
     );
     return (linted ?? []).flatMap((entry) =>
       entry.issues.map((issue) => `${entry.function}: ${issue.level}: ${issue.message}`)

@@ -16,6 +16,21 @@
 -- key and two md5 hashes. The search compares those hashes with what it reads from the row as the
 -- caller, so the view answers nothing the caller could not learn from the rows it may read.
 
+-- pgvector 0.8 keeps an HNSW scan going past ef_search when filters (RLS among them) drop rows:
+-- without it a search under a selective policy would answer fewer rows than asked.
+do $$
+declare
+  installed text := (select e.extversion from pg_catalog.pg_extension as e where e.extname = 'vector');
+begin
+  if installed is null or pg_catalog.string_to_array(installed, '.')::integer[] < array[0, 8] then
+    raise exception using errcode = '0A000',
+      message = pg_catalog.format('search needs pgvector 0.8 or later (iterative index scans); this database has %s',
+        coalesce(installed, 'no pgvector')),
+      hint = 'on Supabase: alter extension vector update;';
+  end if;
+end;
+$$;
+
 create schema if not exists embedding_search;
 comment on schema embedding_search is
   'Search over stored embeddings: per-target keyword settings, the views public.search_embeddings reads as its caller (target metadata; the current-vector records of rows the caller may read), and its query builders. Not exposed through the API.';
@@ -243,10 +258,12 @@ begin
   if expression = 'document' then
     return document;
   elsif expression = 'keyword_rank' then
-    -- ts_rank, not ts_rank_cd: an OR query's cover is one word, so cover density says little;
-    -- normalisation 2 divides by the document's length, so long rows do not win by having more
-    -- words that happen to match (tools/eval: keyword MRR@10 0.824 with ts_rank_cd(d, q, 1), 0.865).
-    return pg_catalog.format('pg_catalog.ts_rank(%s, %s, 2)', document, query_parameter);
+    -- ts_rank, not ts_rank_cd: an OR query's cover is one word, so cover density says little.
+    -- Normalisation 1 divides by 1 + log(length): long rows do not win by having more words that
+    -- happen to match, yet a long row about exactly the words still ranks first (dividing by the
+    -- length itself, 2, lost "bass layering" to a shorter row that mentions bass once). tools/eval:
+    -- keyword MRR@10 0.824 with ts_rank_cd(d, q, 1), 0.848 with this.
+    return pg_catalog.format('pg_catalog.ts_rank(%s, %s, 1)', document, query_parameter);
   elsif expression = 'query_vector' then
     if target.embedding_type not in ('vector', 'halfvec') then
       raise exception using errcode = '55000',
@@ -259,7 +276,7 @@ begin
 end;
 $$;
 comment on function embedding_search._expression_sql(embedding_search.targets, text, text) is
-  'One SQL expression of a search over the target''s table (alias t), defined once: ''document'' the tsvector keyword search reads (the tsvector column, or to_tsvector of the content function''s text); ''keyword_rank'' ts_rank of it against the tsquery parameter, normalised by document length; ''query_vector'' the query vector parameter cast to the column''s type (vector or halfvec).';
+  'One SQL expression of a search over the target''s table (alias t), defined once: ''document'' the tsvector keyword search reads (the tsvector column, or to_tsvector of the content function''s text); ''keyword_rank'' ts_rank of it against the tsquery parameter, divided by 1 + log(document length); ''query_vector'' the query vector parameter cast to the column''s type (vector or halfvec).';
 
 /** The candidate query of one side of a search, as the search runs it (and the plan test explains). */
 create or replace function embedding_search._candidate_sql(
@@ -551,7 +568,7 @@ begin
 end;
 $$;
 comment on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text) is
-  'Searches a registered target as the caller (SECURITY INVOKER: the table''s RLS decides what each caller sees). mode ''semantic'': cosine similarity to query_embedding (the query embedded with the target''s model), at least match_threshold when given, through the vector index; ''keyword'': full text of query_text (the target''s tsvector column, or its content function''s text; keyword_match any/all/websearch); ''hybrid'' (default): both, fused by reciprocal rank fusion, score = semantic_weight / (rrf_k + semantic rank) + keyword_weight / (rrf_k + keyword rank), by default 1 / (2 + semantic rank) + 4 / (2 + keyword rank) (tuned with tools/eval). filters: {"column": value | [values] | null}, equality. Returns at most match_count (1-100) rows, best first: key, score (cosine similarity, keyword rank: ts_rank normalised by length, or the fused score), the lists that ranked it and its rank in each, its cosine similarity and keyword score, and the row as JSON without vector and tsvector columns. Only rows whose vector is current are returned: made with the target''s model, from the row''s text as it is now, and still the vector in the column.';
+  'Searches a registered target as the caller (SECURITY INVOKER: the table''s RLS decides what each caller sees). mode ''semantic'': cosine similarity to query_embedding (the query embedded with the target''s model), at least match_threshold when given, through the vector index; ''keyword'': full text of query_text (the target''s tsvector column, or its content function''s text; keyword_match any/all/websearch); ''hybrid'' (default): both, fused by reciprocal rank fusion, score = semantic_weight / (rrf_k + semantic rank) + keyword_weight / (rrf_k + keyword rank), by default 1 / (2 + semantic rank) + 4 / (2 + keyword rank) (tuned with tools/eval). filters: {"column": value | [values] | null}, equality. Returns at most match_count (1-100) rows, best first: key, score (cosine similarity, keyword rank: ts_rank divided by 1 + log(length), or the fused score), the lists that ranked it and its rank in each, its cosine similarity and keyword score, and the row as JSON without vector and tsvector columns. Only rows whose vector is current are returned: made with the target''s model, from the row''s text as it is now, and still the vector in the column.';
 
 -- =============================================================================================
 -- Who may call what

@@ -1,0 +1,165 @@
+// Benchmark: the engine's write path (claim + write_batch + bookkeeping, through postgres.js as the worker calls it) against one raw `UPDATE ... FROM unnest(ids, vectors)` on the same rows, without and with an HNSW index; and against one UPDATE per row, the seed's pattern.
+//
+// usage: deno run -A bench/write_path.ts [--rows N] [--batch-size N] [--quick] [--db-url URL]
+// Vectors come from a SYNTHETIC provider (seeded random unit vectors, no model): this measures the
+// database side alone. Ratios are measured side by side in one run; nothing here is a test.
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { connectDatabase } from "../supabase/functions/_shared/database.ts";
+import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
+import { databaseUrl as localDatabaseUrl } from "../tools/stack/local_stack_settings.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    rows: { type: "string" },
+    "batch-size": { type: "string", default: "500" },
+    quick: { type: "boolean", default: false },
+    "db-url": { type: "string" },
+  },
+});
+const rows = Number(values.rows ?? (values.quick ? 2000 : 20000));
+const batchSize = Number(values["batch-size"]);
+const url = values["db-url"] ?? Deno.env.get("SUPABASE_DB_URL") ?? localDatabaseUrl;
+const dimensions = 384;
+const model = "synthetic-unit-vectors";
+
+/** The synthetic provider: a seeded random unit vector per key (mulberry32), never a default. */
+function syntheticVector(seed: number): number[] {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+  const vector = Array.from({ length: dimensions }, next);
+  const norm = Math.hypot(...vector);
+  return vector.map((value) => value / norm);
+}
+
+const admin = postgres(url, { max: 1, onnotice: () => {} });
+const worker = connectDatabase(url);
+
+async function freshTable(withIndex: boolean): Promise<number> {
+  await admin.unsafe(`
+    drop table if exists public.bench_rows cascade;
+    create table public.bench_rows (id bigint primary key, body text not null,
+      embedding extensions.vector(${dimensions}));
+    create function public.bench_rows_content(r public.bench_rows) returns text
+      language sql immutable set search_path = '' as $$ select r.body $$;
+    insert into public.bench_rows select i, 'row ' || i from generate_series(1, ${rows}) as i;
+    ${
+    withIndex
+      ? "create index on public.bench_rows using hnsw (embedding extensions.vector_cosine_ops);"
+      : ""
+  }
+    analyze public.bench_rows;`);
+  const [{ id }] = await admin<{ id: string }[]>`
+    select embeddings.register_target('public.bench_rows', 'id',
+      'public.bench_rows_content(public.bench_rows)', 'embedding', ${model}, ${dimensions}) as id`;
+  // Queue every row up front, so the claims measure claiming, not the backfill's chunks.
+  for (let done = false; !done;) {
+    await admin`select embeddings.queue_backfill_chunk(${id}::bigint, 100000)`;
+    [{ done }] = await admin<{ done: boolean }[]>`
+      select backfill_done as done from embeddings.targets where id = ${id}`;
+  }
+  await admin`analyze embeddings.queue`;
+  return Number(id);
+}
+
+async function dropTable(targetId: number): Promise<void> {
+  await admin`select embeddings.unregister_target(${targetId}::bigint)`;
+  await admin.unsafe(`drop table public.bench_rows cascade`);
+}
+
+/** Rows per second of the engine: claim, write and keep the books, batch after batch. */
+async function engineRate(withIndex: boolean): Promise<number> {
+  const targetId = await freshTable(withIndex);
+  const queue = new PostgresTargetQueue(worker);
+  const started = performance.now();
+  let written = 0;
+  while (true) {
+    const batch = await queue.claimBatch(targetId, batchSize, 600);
+    if (batch.leaseToken === null || batch.rows.length === 0) break;
+    const outcome = await queue.writeBatch(
+      targetId,
+      batch.leaseToken,
+      model,
+      batch.rows.map((row) => ({
+        key: row.key,
+        contentHash: row.contentHash,
+        embedding: syntheticVector(Number(row.key)),
+      })),
+    );
+    written += outcome.writtenKeys.length;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (written !== rows) throw new Error(`the engine wrote ${written} of ${rows} rows`);
+  await dropTable(targetId);
+  return rows / seconds;
+}
+
+/** Rows per second of one `UPDATE ... FROM unnest(ids, vectors)` per batch, the same rows. */
+async function rawRate(withIndex: boolean): Promise<number> {
+  const targetId = await freshTable(withIndex);
+  const started = performance.now();
+  for (let start = 1; start <= rows; start += batchSize) {
+    const ids = Array.from({ length: Math.min(batchSize, rows - start + 1) }, (_, i) => start + i);
+    const vectors = ids.map((id) => JSON.stringify(syntheticVector(id)));
+    await worker`
+      update public.bench_rows as t set embedding = u.v::extensions.vector
+      from unnest(${ids}::bigint[], ${vectors}::text[]) as u(id, v) where t.id = u.id`;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await dropTable(targetId);
+  return rows / seconds;
+}
+
+/** Rows per second of one UPDATE per row, as the seed's script did through the REST API. */
+async function perRowRate(sampleRows: number): Promise<number> {
+  const targetId = await freshTable(false);
+  const started = performance.now();
+  for (let id = 1; id <= sampleRows; id++) {
+    await worker`update public.bench_rows set embedding = ${
+      JSON.stringify(syntheticVector(id))
+    }::extensions.vector where id = ${id}`;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await dropTable(targetId);
+  return sampleRows / seconds;
+}
+
+try {
+  const results: [string, number][] = [];
+  for (const withIndex of [false, true]) {
+    const label = withIndex ? "HNSW index live" : "no vector index";
+    const engine = await engineRate(withIndex);
+    const raw = await rawRate(withIndex);
+    results.push([`engine, ${label}`, engine], [`raw unnest UPDATE, ${label}`, raw]);
+    console.log(
+      `${label}: engine ${engine.toFixed(0)} rows/s, raw ${raw.toFixed(0)} rows/s, ratio ${
+        (engine / raw).toFixed(2)
+      }`,
+    );
+  }
+  const perRow = await perRowRate(Math.min(rows, 2000));
+  const engineNoIndex = results[0][1];
+  console.log(
+    `one UPDATE per row (loopback, no added latency): ${perRow.toFixed(0)} rows/s; engine ${
+      (engineNoIndex / perRow).toFixed(1)
+    }x per row`,
+  );
+  console.log(
+    JSON.stringify({
+      rows,
+      batchSize,
+      results: Object.fromEntries(results.map(([k, v]) => [k, Math.round(v)])),
+      perRow: Math.round(perRow),
+    }),
+  );
+} finally {
+  await admin.end();
+  await worker.end();
+}

@@ -1,0 +1,254 @@
+// Drives the served `search` function over HTTP (supabase-js and fetch) against the real database and model: the anon key, a user's JWT (RLS), stale rows, and every bad request a 4xx.
+import assert from "node:assert/strict";
+import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
+import type postgres from "postgres";
+import { readEmbedConfig } from "../supabase/functions/_shared/embed_config.ts";
+import { createProvider } from "../supabase/functions/_shared/providers/create_provider.ts";
+import type { EmbeddingProvider } from "../supabase/functions/_shared/providers/embedding_provider.ts";
+import { embedQueuedRows } from "../tools/eval/corpus.ts";
+import { publishableKey, signUserJwt } from "../tools/stack/api_keys.ts";
+import { apiUrl } from "../tools/stack/local_stack_settings.ts";
+import {
+  apiKey,
+  databaseUrl,
+  functionsUrl,
+  resetToSeedRows,
+  signLocalJwt,
+  withDatabase,
+} from "./test_support.ts";
+
+const anonKey = await apiKey("anon");
+let provider: Promise<EmbeddingProvider> | undefined;
+
+/** The offline model the local stack's targets are embedded with, loaded once. */
+function localProvider(): Promise<EmbeddingProvider> {
+  provider ??= createProvider(
+    readEmbedConfig({ SUPABASE_DB_URL: databaseUrl, EMBEDDING_PROVIDER: "local" }, false)
+      .providerSettings,
+  );
+  return provider;
+}
+
+/** The 20 seed rows, each with a current vector. */
+async function seedEmbedded(sql: postgres.Sql): Promise<void> {
+  await resetToSeedRows(sql);
+  await embedQueuedRows(sql, await localProvider(), "music_knowledge");
+}
+
+function client(authorization?: string) {
+  return createClient(apiUrl, anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: authorization ? { headers: { Authorization: `Bearer ${authorization}` } } : {},
+  });
+}
+
+function postSearch(token: string | null, body: string, method = "POST"): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  return fetch(`${functionsUrl}/search`, { method, headers, body: method === "GET" ? null : body });
+}
+
+interface Hit {
+  key: string;
+  score: number;
+  rankedBy: string[];
+  semanticRank: number | null;
+  keywordRank: number | null;
+  similarity: number | null;
+  keywordScore: number | null;
+  row: Record<string, unknown>;
+}
+
+Deno.test("search: supabase-js with the anon key answers ranked rows; a question on one topic ranks its row first in every mode", () =>
+  withDatabase(async (sql) => {
+    await seedEmbedded(sql);
+    const supabase = client();
+    for (const mode of ["hybrid", "semantic", "keyword"]) {
+      const { data, error } = await supabase.functions.invoke("search", {
+        body: {
+          query: "How do I set attack and release when compressing the kick drum?",
+          mode,
+          matchCount: 5,
+        },
+      });
+      assert.equal(error, null, `${mode}: ${error}`);
+      assert.equal(data.target, "music_knowledge");
+      assert.equal(data.mode, mode);
+      assert.equal(data.role, "anon");
+      assert.equal(data.model, "universal-sentence-encoder-lite-384");
+      assert.equal(data.count, data.results.length);
+      assert.ok(data.count > 0 && data.count <= 5, `${mode}: ${data.count} rows`);
+      const [first] = data.results as Hit[];
+      assert.equal(first.row.topic, "kick_compression", `${mode} ranks kick_compression first`);
+      assert.ok(first.rankedBy.includes(mode === "hybrid" ? "keyword" : mode));
+      assert.ok(!("embedding" in first.row) && !("fts" in first.row), "no vector or tsvector");
+      const scores = (data.results as Hit[]).map((hit) => hit.score);
+      assert.deepEqual(scores, [...scores].sort((a, b) => b - a), `${mode}: best first`);
+    }
+  }));
+
+Deno.test("search: filters keep only the rows whose columns match", () =>
+  withDatabase(async (sql) => {
+    await seedEmbedded(sql);
+    const response = await postSearch(
+      anonKey,
+      JSON.stringify({
+        query: "make it louder",
+        filters: { category: "mastering" },
+        matchCount: 20,
+      }),
+    );
+    assert.equal(response.status, 200);
+    const { results } = await response.json() as { results: Hit[] };
+    assert.deepEqual(
+      results.map((hit) => hit.row.topic).sort(),
+      ["limiter_settings", "loudness_targets", "stereo_width"],
+    );
+  }));
+
+Deno.test("search: a row whose text changed is never returned until it is embedded again", () =>
+  withDatabase(async (sql) => {
+    await seedEmbedded(sql);
+    const body = JSON.stringify({ query: "kick drum compression attack release", matchCount: 20 });
+    const topics = async () =>
+      ((await (await postSearch(anonKey, body)).json()).results as Hit[]).map((hit) =>
+        hit.row.topic
+      );
+    assert.ok((await topics()).includes("kick_compression"));
+    await sql`update public.music_knowledge set suggestion = suggestion || ' Then check it in mono.'
+              where topic = 'kick_compression'`;
+    assert.ok(!(await topics()).includes("kick_compression"), "its vector embeds the old text");
+    await embedQueuedRows(sql, await localProvider(), "music_knowledge");
+    assert.equal((await topics())[0], "kick_compression", "embedded again, it is back on top");
+  }));
+
+Deno.test("search: a user's JWT searches as that user: RLS shows only their stories, and anon may not search them", () =>
+  withDatabase(async (sql) => {
+    const ana = "aaaaaaaa-0000-4000-8000-0000000023a1";
+    const ben = "bbbbbbbb-0000-4000-8000-0000000023b2";
+    await sql`delete from auth.users where id in (${ana}, ${ben})`;
+    try {
+      await sql`insert into auth.users (id, email) values
+        (${ana}, 'ana.search.http@example.com'), (${ben}, 'ben.search.http@example.com')`;
+      await sql`insert into public.stories (user_id, title, body) values
+        (${ana}, 'Ana at sea', 'Sailing through a storm with a broken mast.'),
+        (${ana}, 'Ana on the mountain', 'Climbing in the snow.'),
+        (${ben}, 'Ben at sea', 'Sailing to the island with a broken compass.')`;
+      await embedQueuedRows(sql, await localProvider(), "stories");
+
+      const titlesFor = async (token: string) => {
+        const { data, error } = await client(token).functions.invoke("search", {
+          body: { query: "sailing at sea", target: "stories", matchCount: 100 },
+        });
+        assert.equal(error, null);
+        assert.equal(data.role, "authenticated");
+        return (data.results as Hit[]).map((hit) => hit.row.title).sort();
+      };
+      assert.deepEqual(
+        await titlesFor(await signLocalJwt({ sub: ana, role: "authenticated" })),
+        ["Ana at sea", "Ana on the mountain"],
+      );
+      // Ana's token is a legacy HS256 one; Ben's is signed with the project's ES256 key, as
+      // Supabase Auth signs users' tokens today.
+      assert.deepEqual(
+        await titlesFor(await signUserJwt({ sub: ben, role: "authenticated" })),
+        ["Ben at sea"],
+      );
+
+      const { data, error } = await client().functions.invoke("search", {
+        body: { query: "sailing at sea", target: "stories" },
+      });
+      assert.equal(data, null);
+      assert.ok(error instanceof FunctionsHttpError);
+      assert.equal(error.context.status, 403);
+      assert.match(
+        (await error.context.json()).error,
+        /role anon may not read public.stories, so it cannot search target stories/,
+      );
+    } finally {
+      await sql`delete from auth.users where id in (${ana}, ${ben})`;
+    }
+  }));
+
+Deno.test("search: every bad request is a 4xx that says what is wrong, never a 500", () =>
+  withDatabase(async (sql) => {
+    await seedEmbedded(sql);
+    const cases: [string, number, RegExp][] = [
+      ['{"query": ""}', 400, /query is empty/],
+      ['{"query": "   \\n  "}', 400, /query is empty/],
+      ['{"query": "?!…"}', 400, /no letter or digit/],
+      [JSON.stringify({ query: "kick ".repeat(1_601) }), 400, /reads at most 8,000 characters/],
+      ['{"query": "kick", "mode": "fuzzy"}', 400, /mode must be one of hybrid, semantic, keyword/],
+      ['{"query": "kick", "matchCount": 0}', 400, /matchCount must be an integer from 1 to 100/],
+      ['{"query": "kick", "matchCount": 101}', 400, /matchCount must be an integer from 1 to 100/],
+      [
+        '{"query": "kick", "target": "no_such_table"}',
+        404,
+        /no embedding target named "no_such_table"/,
+      ],
+      [
+        '{"query": "kick", "filters": {"genre": "house"}}',
+        400,
+        /cannot filter on genre: public.music_knowledge has no such column/,
+      ],
+      [
+        '{"query": "kick", "filters": {"confidence": "high"}}',
+        400,
+        /invalid input syntax for type double precision/,
+      ],
+      ['{"query": "kick", "filters": {"embedding": "[1]"}}', 400, /cannot filter on embedding/],
+      ['{"query": "kick"', 400, /body is not valid JSON/],
+      ['["kick"]', 400, /body must be a JSON object/],
+      ['{"query": "kick", "k": 60}', 400, /unknown field "k"/],
+      ["", 400, /body is empty/],
+    ];
+    for (const [body, status, error] of cases) {
+      const response = await postSearch(anonKey, body);
+      const answer = await response.json();
+      assert.equal(response.status, status, `${body.slice(0, 60)}: ${JSON.stringify(answer)}`);
+      assert.match(answer.error, error, body.slice(0, 60));
+    }
+    const get = await postSearch(anonKey, "", "GET");
+    assert.equal(get.status, 405);
+    assert.match((await get.json()).error, /use POST, not GET/);
+    const large = await postSearch(anonKey, JSON.stringify({ query: "x".repeat(70_000) }));
+    assert.equal(large.status, 413);
+    assert.match((await large.json()).error, /over 65536 bytes/);
+  }));
+
+Deno.test("search: a CORS preflight is answered for browsers", async () => {
+  const response = await fetch(`${functionsUrl}/search`, {
+    method: "OPTIONS",
+    headers: { authorization: `Bearer ${anonKey}`, origin: "http://localhost:3000" },
+  });
+  await response.body?.cancel();
+  assert.equal(response.status, 204);
+  assert.equal(response.headers.get("access-control-allow-origin"), "*");
+  assert.match(response.headers.get("access-control-allow-headers") ?? "", /apikey/);
+});
+
+Deno.test("search: supabase-js with the publishable key searches as anon (needs verify_jwt = false: the key is not a JWT)", () =>
+  withDatabase(async (sql) => {
+    await seedEmbedded(sql);
+    const supabase = createClient(apiUrl, publishableKey, {
+      auth: { persistSession: false, autoRefreshToken: false },
+    });
+    const { data, error } = await supabase.functions.invoke("search", {
+      body: { query: "How loud should my master be for Spotify?", matchCount: 3 },
+    });
+    assert.equal(error, null, String(error));
+    assert.equal(data.role, "anon");
+    assert.equal((data.results as Hit[])[0].row.topic, "loudness_targets");
+  }));
+
+Deno.test("search: no credential, or a forged one, gets 401", async () => {
+  const missing = await postSearch(null, '{"query": "kick"}');
+  assert.equal(missing.status, 401);
+  await missing.body?.cancel();
+  const forged = await signLocalJwt({ role: "anon" }, {
+    secret: "another-secret-of-at-least-thirty-two-characters",
+  });
+  const refused = await postSearch(forged, '{"query": "kick"}');
+  assert.equal(refused.status, 401);
+  await refused.body?.cancel();
+});

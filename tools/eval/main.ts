@@ -1,0 +1,196 @@
+// `deno task eval`: measures search quality on the labelled music questions: MRR@10, recall@5 and hit@1 of keyword, semantic and hybrid search, with the model the target's vectors were made with.
+import { parseArgs } from "node:util";
+import { connectDatabase, type Sql } from "../../supabase/functions/_shared/database.ts";
+import { readEmbedConfig } from "../../supabase/functions/_shared/embed_config.ts";
+import { createProvider } from "../../supabase/functions/_shared/providers/create_provider.ts";
+import { findSearchTarget } from "../../supabase/functions/_shared/search/search_target.ts";
+import { databaseUrl as localDatabaseUrl } from "../stack/local_stack_settings.ts";
+import { ensureCorpus } from "./corpus.ts";
+import { embedQuestions, evaluateModes, type Tuning } from "./evaluate.ts";
+import type { ModeScores } from "./metrics.ts";
+import { readQuestionSet } from "./question_set.ts";
+
+export const usage =
+  `usage: deno task eval [--db-url URL] [--questions FILE] [--provider local|openai]
+         [--rrf-k N] [--semantic-weight W] [--keyword-weight W] [--keyword-match any|all|websearch]
+         [--sweep] [--json]
+Asks every labelled question (tools/eval/music_questions.json) of public.search_embeddings as the
+anon role, in keyword, semantic and hybrid mode, restricted to the set's corpus rows, and prints
+MRR@10, recall@5 and hit@1 of each. The questions are embedded with the provider (default: the
+offline model), which must be the target's model. Corpus rows missing or without a current vector
+are loaded from supabase/seed.sql and embedded first. --sweep prints hybrid search under a grid of
+settings instead. The database URL defaults to SUPABASE_DB_URL, then the local stack.`;
+
+const keywordMatches = ["any", "all", "websearch"] as const;
+
+function numberFlag(values: Record<string, unknown>, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(value)) {
+    throw new Error(`--${name} must be a number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function tuningFrom(values: Record<string, unknown>): Tuning {
+  const keywordMatch = values["keyword-match"];
+  if (
+    keywordMatch !== undefined &&
+    !(keywordMatches as readonly unknown[]).includes(keywordMatch)
+  ) {
+    throw new Error(`--keyword-match must be one of ${keywordMatches.join(", ")}`);
+  }
+  return {
+    rrfK: numberFlag(values, "rrf-k"),
+    semanticWeight: numberFlag(values, "semantic-weight"),
+    keywordWeight: numberFlag(values, "keyword-weight"),
+    keywordMatch: keywordMatch as Tuning["keywordMatch"],
+  };
+}
+
+function formatScores(scores: ModeScores): string {
+  return [scores.mrrAt10, scores.recallAt5, scores.hitAt1]
+    .map((value) => value.toFixed(3).padStart(8))
+    .join("  ");
+}
+
+function describe(tuning: Tuning): string {
+  const shown = (value: unknown) => value ?? "default";
+  return `rrf_k ${shown(tuning.rrfK)}, weights semantic ${shown(tuning.semanticWeight)} / keyword ${
+    shown(tuning.keywordWeight)
+  }, keyword_match ${shown(tuning.keywordMatch)}`;
+}
+
+/** The settings --sweep tries; what is left out is public.search_embeddings' default (k 2, weights 1 / 4, any word). */
+export const sweep: readonly { label: string; tuning: Tuning }[] = [
+  { label: "default: k 2, semantic 1 / keyword 4, any word (OR)", tuning: {} },
+  {
+    label: "websearch_to_tsquery (as Supabase's hybrid_search), k 50, 1 / 1",
+    tuning: { keywordMatch: "websearch", rrfK: 50, keywordWeight: 1 },
+  },
+  {
+    label: "all words (plainto_tsquery), k 50, 1 / 1",
+    tuning: { keywordMatch: "all", rrfK: 50, keywordWeight: 1 },
+  },
+  { label: "any word, k 50, 1 / 1", tuning: { rrfK: 50, keywordWeight: 1 } },
+  { label: "any word, k 60, 1 / 1", tuning: { rrfK: 60, keywordWeight: 1 } },
+  { label: "any word, k 1, 1 / 1", tuning: { rrfK: 1, keywordWeight: 1 } },
+  { label: "any word, k 50, 1 / 2", tuning: { rrfK: 50, keywordWeight: 2 } },
+  { label: "any word, k 1, 1 / 3", tuning: { rrfK: 1, keywordWeight: 3 } },
+  { label: "any word, k 5, 1 / 5", tuning: { rrfK: 5, keywordWeight: 5 } },
+  { label: "any word, k 60, 1 / 10", tuning: { rrfK: 60, keywordWeight: 10 } },
+  { label: "any word, k 2, 2 / 1 (semantic-led)", tuning: { semanticWeight: 2, keywordWeight: 1 } },
+];
+
+async function main(): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  let tuning: Tuning;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        "db-url": { type: "string" },
+        questions: { type: "string" },
+        provider: { type: "string" },
+        "rrf-k": { type: "string" },
+        "semantic-weight": { type: "string" },
+        "keyword-weight": { type: "string" },
+        "keyword-match": { type: "string" },
+        sweep: { type: "boolean" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+    tuning = tuningFrom(values);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const env = {
+    ...Deno.env.toObject(),
+    SUPABASE_DB_URL: (values["db-url"] as string | undefined) ?? Deno.env.get("SUPABASE_DB_URL") ??
+      localDatabaseUrl,
+    ...(values.provider ? { EMBEDDING_PROVIDER: values.provider as string } : {}),
+  };
+  let sql: Sql | undefined;
+  try {
+    const set = await readQuestionSet((values.questions as string | undefined) ?? undefined);
+    const config = readEmbedConfig(env, false);
+    sql = connectDatabase(config.databaseUrl);
+    const target = await findSearchTarget(sql, set.target);
+    if (!target) throw new Error(`no embedding target named ${set.target}`);
+    const provider = await createProvider(config.providerSettings);
+    if (provider.model !== target.model) {
+      throw new Error(
+        `target ${target.name} holds vectors of model ${target.model}; this evaluation embeds with ${provider.model} (--provider)`,
+      );
+    }
+    const embeddings = await embedQuestions(provider, set);
+    await ensureCorpus(sql, set, provider, embeddings[0]);
+
+    if (values.sweep) {
+      const rows = [];
+      for (const variant of sweep) {
+        const scores = await evaluateModes(sql, set, embeddings, variant.tuning);
+        rows.push({ ...variant, scores });
+      }
+      if (values.json) {
+        console.log(JSON.stringify(rows, null, 2));
+      } else {
+        console.log(
+          "| setting | keyword MRR@10 | semantic MRR@10 | hybrid MRR@10 | hybrid recall@5 | hybrid hit@1 |",
+        );
+        console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+        for (const { label, scores } of rows) {
+          const cells = [
+            scores.keyword!.mrrAt10,
+            scores.semantic!.mrrAt10,
+            scores.hybrid!.mrrAt10,
+            scores.hybrid!.recallAt5,
+            scores.hybrid!.hitAt1,
+          ].map((value) => value.toFixed(3));
+          console.log(`| ${label} | ${cells.join(" | ")} |`);
+        }
+      }
+      return 0;
+    }
+
+    const scores = await evaluateModes(sql, set, embeddings, tuning);
+    if (values.json) {
+      console.log(
+        JSON.stringify({ target: set.target, model: target.model, tuning, scores }, null, 2),
+      );
+      return 0;
+    }
+    console.log(
+      `${set.target}: ${set.questions.length} questions over ${set.corpus.length} rows; model ${target.model}; ${
+        describe(tuning)
+      }`,
+    );
+    console.log(`mode        MRR@10  recall@5     hit@1`);
+    for (const mode of ["keyword", "semantic", "hybrid"] as const) {
+      console.log(`${mode.padEnd(8)}  ${formatScores(scores[mode]!)}`);
+    }
+    const best = Math.max(scores.keyword!.mrrAt10, scores.semantic!.mrrAt10);
+    console.log(
+      `hybrid ${
+        scores.hybrid!.mrrAt10 >= best ? "matches or beats" : "is below"
+      } the better of keyword and semantic on MRR@10 (${scores.hybrid!.mrrAt10.toFixed(3)} vs ${
+        best.toFixed(3)
+      })`,
+    );
+    return 0;
+  } catch (error) {
+    console.error(`eval: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    await sql?.end();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());
