@@ -317,7 +317,7 @@ Deno.test("verify: rows changed behind the engine's back exit 1 named; --fix que
       assert.match(fixed.stdout, /^\s+orphan_bookkeeping\s+1\s+removed 1\s+n0003/m);
       assert.match(
         fixed.stdout,
-        /^verify --fix: 3 problems in 1 of 1 target \(4 rows\); queued 3 rows and removed the bookkeeping of 1 row; run the worker \(deno task embed\) to embed what was queued; nothing left unfixed$/m,
+        /^verify --fix: 3 problems in 1 of 1 target \(4 rows\); queued 3 rows and removed the bookkeeping of 1 row; run the worker \(deno task cli backfill\) to embed what was queued; nothing left unfixed$/m,
       );
 
       const queuedOnly = await cli("verify", "--target", notes.table);

@@ -1,7 +1,8 @@
 // `deno task cli doctor`: embeddings.doctor() plus the provider's model check, printed grouped by level with each fix.
-import { type Command, Option } from "npm:commander@15.1.0";
+import { type Command, Option } from "npm:commander@14.0.3";
 import { providerNames } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
-import { databaseUrlHelp, resolveDatabaseUrl } from "./database_url.ts";
+import { withDatabase } from "./database_session.ts";
+import { databaseUrlHelp } from "./database_url.ts";
 import { readDoctorFindings, readRegisteredTargets } from "./doctor_findings.ts";
 import { doctorExitCode, renderDoctorReport } from "./doctor_report.ts";
 import type { ExitCode } from "./exit_codes.ts";
@@ -42,15 +43,19 @@ export function registerDoctorCommand(
     )
     .addHelpText("after", helpAfter)
     .action(async (options: DoctorOptions) => {
-      const databaseUrl = resolveDatabaseUrl(options.dbUrl);
-      const { findings, targets } = await withServiceRole(databaseUrl, async (sql) => ({
-        findings: await readDoctorFindings(sql),
-        targets: await readRegisteredTargets(sql),
-      }));
-      const providerFindings = checkTargetModels(
-        targets,
-        await configuredProvider(options.provider, databaseUrl),
-      );
+      const { findings, providerFindings } = await withDatabase(options.dbUrl, async (database) => {
+        const { findings, targets } = await withServiceRole(database, async (sql) => ({
+          findings: await readDoctorFindings(sql),
+          targets: await readRegisteredTargets(sql),
+        }));
+        return {
+          findings,
+          providerFindings: checkTargetModels(
+            targets,
+            await configuredProvider(options.provider, database.url),
+          ),
+        };
+      });
       const all = [...findings, ...providerFindings];
       console.log(
         options.json ? JSON.stringify(all, null, 2) : renderDoctorReport(all, terminalColors()),

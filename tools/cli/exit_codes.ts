@@ -1,7 +1,7 @@
 // The command line's exit codes, and the error that ends a command with one of them.
 
-/** 0: all good; 1: the command found problems; 2: bad usage, or the command could not run. */
-export const exitCodes = { ok: 0, problemsFound: 1, usageOrFailure: 2 } as const;
+/** 0: all good; 1: the command found problems; 2: bad usage, or the command could not run; 130: stopped by Ctrl-C. */
+export const exitCodes = { ok: 0, problemsFound: 1, usageOrFailure: 2, interrupted: 130 } as const;
 
 export type ExitCode = typeof exitCodes[keyof typeof exitCodes];
 

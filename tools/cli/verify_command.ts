@@ -1,6 +1,7 @@
 // `deno task cli verify`: embeddings.verify() for every target (or one), printed as a table per target, optionally fixing what it can.
-import { type Command, InvalidArgumentError } from "npm:commander@15.1.0";
-import { databaseUrlHelp, resolveDatabaseUrl } from "./database_url.ts";
+import { type Command, InvalidArgumentError } from "npm:commander@14.0.3";
+import { withDatabase } from "./database_session.ts";
+import { databaseUrlHelp } from "./database_url.ts";
 import type { ExitCode } from "./exit_codes.ts";
 import { withServiceRole } from "./service_role_session.ts";
 import { terminalColors } from "./terminal_colors.ts";
@@ -33,7 +34,7 @@ unvouched_vector, other_model_vector, stale_vector, wrong_dimensions, non_finite
 orphan_bookkeeping, dead_lettered, broken_target. --fix queues the rows that can be embedded again
 and removes bookkeeping of rows that are gone; it leaves dead-lettered rows
 (select embeddings.requeue_dead(<target id>)) and broken targets. Run the worker afterwards
-(deno task embed) to embed what it queued.
+(deno task cli backfill) to embed what it queued.
 
 Exit codes: 0 every target clean (with --fix: nothing left unfixed), 1 a problem, 2 bad usage or
 no database.`;
@@ -60,23 +61,24 @@ export function registerVerifyCommand(
     .addHelpText("after", helpAfter)
     .action(async (options: VerifyOptions) => {
       const fix = options.fix === true;
-      const { rows, fixActions, rowCounts } = await withServiceRole(
-        resolveDatabaseUrl(options.dbUrl),
-        async (sql) => {
-          const targetId = options.target === undefined
-            ? null
-            : await targetIdByName(sql, options.target);
-          const rows = await readVerifyRows(sql, { targetId, fix, sampleSize: options.sample });
-          const clean = rows.every((row) => row.row_count === 0);
-          return {
-            rows,
-            fixActions: await readFixActions(sql),
-            // Counting rows is a scan of each table: only for the "every target clean" line.
-            rowCounts: clean && !options.json
-              ? await readRowCounts(sql, [...new Set(rows.map((row) => row.target_id))])
-              : null,
-          };
-        },
+      const { rows, fixActions, rowCounts } = await withDatabase(
+        options.dbUrl,
+        (database) =>
+          withServiceRole(database, async (sql) => {
+            const targetId = options.target === undefined
+              ? null
+              : await targetIdByName(sql, options.target);
+            const rows = await readVerifyRows(sql, { targetId, fix, sampleSize: options.sample });
+            const clean = rows.every((row) => row.row_count === 0);
+            return {
+              rows,
+              fixActions: await readFixActions(sql),
+              // Counting rows is a scan of each table: only for the "every target clean" line.
+              rowCounts: clean && !options.json
+                ? await readRowCounts(sql, [...new Set(rows.map((row) => row.target_id))])
+                : null,
+            };
+          }),
       );
       console.log(
         options.json

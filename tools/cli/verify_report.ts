@@ -117,7 +117,7 @@ function closingLine(input: VerifyReportInput): string {
       removed > 0 ? `removed the bookkeeping of ${plural(removed, "row")}` : "",
     ].filter(Boolean);
     parts.push(done.length > 0 ? done.join(" and ") : "fixed nothing");
-    if (queued > 0) parts.push("run the worker (deno task embed) to embed what was queued");
+    if (queued > 0) parts.push("run the worker (deno task cli backfill) to embed what was queued");
   } else {
     const fixable = actions.filter(({ action }) => action.kind !== "none");
     const fixableRows = fixable.reduce((sum, { row }) => sum + row.row_count, 0);

@@ -18,7 +18,7 @@ export type NumericRunOption = Exclude<keyof RunOptions, "target">;
 export interface NumericRunOptionSpec {
   /** The option's name in SQL (embeddings.run_option_limits, embeddings.dispatch_settings). */
   sqlName: string;
-  /** The option's flag on the command line (tools/embed_cli.ts). */
+  /** The option's flag on the command line (tools/cli/run_option_flags.ts). */
   flag: string;
   defaultValue: number;
   /** Smallest accepted value. */

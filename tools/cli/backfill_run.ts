@@ -1,0 +1,300 @@
+// A backfill: N Web Workers running the engine's worker until nothing is left to claim, progress from each batch the database confirms, Ctrl-C handled, vector indexes deferred on request, the outcome read back from the database.
+import type { Sql } from "../../supabase/functions/_shared/database.ts";
+import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";
+import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_target_queue.ts";
+import type { RunOptions } from "../../supabase/functions/_shared/run_options.ts";
+import type { Target } from "../../supabase/functions/_shared/target_queue.ts";
+import type { WorkerReport } from "../../supabase/functions/_shared/worker_report.ts";
+import type { FromWorker, ProgressDelta, ToWorker } from "./backfill_messages.ts";
+import { progressDisplay, type ProgressMode } from "./backfill_progress.ts";
+import {
+  type BackfillIndexes,
+  type BackfillOutcome,
+  summarizeBackfill,
+} from "./backfill_summary.ts";
+import {
+  type DeferredIndex,
+  dropVectorIndexes,
+  readDeferredIndexes,
+  rebuildDeferredIndex,
+  targetLocations,
+} from "./deferred_indexes.ts";
+import { CliFailure, type ExitCode } from "./exit_codes.ts";
+import { stopOnInterrupt } from "./interrupt.ts";
+import { buildProvider, type ProviderSpec } from "./provider_choice.ts";
+import { readStatusView } from "./status_view.ts";
+import { chooseTargets } from "./target_choice.ts";
+import { plural } from "./text_table.ts";
+
+export interface BackfillRequest {
+  databaseUrl: string;
+  provider: ProviderSpec;
+  /** Each run's options (a backfill is runs one after another until nothing is left). */
+  options: RunOptions;
+  concurrency: number;
+  deferIndex: boolean;
+  progress: ProgressMode;
+}
+
+/** Lines about what the backfill does go to stderr: stdout is the result. */
+function say(line: string): void {
+  console.error(line);
+}
+
+function indexName(index: DeferredIndex): string {
+  return `${index.indexSchema}.${index.indexName}`;
+}
+
+interface WorkerTally {
+  progress: ProgressDelta;
+  reports: WorkerReport[];
+  lastReports: WorkerReport[];
+  errors: string[];
+}
+
+/** Starts `count` Web Workers, relays Ctrl-C to them, and waits until every one has finished. */
+async function runWorkers(
+  count: number,
+  start: Omit<Extract<ToWorker, { kind: "start" }>, "worker">,
+  stop: AbortSignal,
+  onProgress: (total: ProgressDelta) => void,
+): Promise<WorkerTally> {
+  const tally: WorkerTally = {
+    progress: { written: 0, failed: 0, released: 0 },
+    reports: [],
+    lastReports: [],
+    errors: [],
+  };
+  const workers: Worker[] = [];
+  const finished: Promise<void>[] = [];
+  for (let index = 1; index <= count; index++) {
+    const worker = new Worker(new URL("./backfill_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    workers.push(worker);
+    let last: WorkerReport | null = null;
+    finished.push(
+      new Promise<void>((resolve) => {
+        const end = () => {
+          if (last) tally.lastReports.push(last);
+          resolve();
+        };
+        worker.onmessage = (event: MessageEvent<FromWorker>) => {
+          const message = event.data;
+          switch (message.kind) {
+            case "progress":
+              tally.progress.written += message.written;
+              tally.progress.failed += message.failed;
+              tally.progress.released += message.released;
+              onProgress(tally.progress);
+              break;
+            case "run":
+              tally.reports.push(message.report);
+              last = message.report;
+              break;
+            case "failed":
+              tally.errors.push(message.error);
+              end();
+              break;
+            case "done":
+              end();
+              break;
+          }
+        };
+        worker.onerror = (event) => {
+          event.preventDefault();
+          tally.errors.push(`worker ${index}: ${event.message}`);
+          end();
+        };
+      }),
+    );
+    worker.postMessage({ ...start, worker: index } satisfies ToWorker);
+  }
+  const relayStop = () => {
+    for (const worker of workers) worker.postMessage({ kind: "stop" } satisfies ToWorker);
+  };
+  stop.addEventListener("abort", relayStop, { once: true });
+  try {
+    await Promise.all(finished);
+  } finally {
+    stop.removeEventListener("abort", relayStop);
+    for (const worker of workers) worker.terminate();
+  }
+  return tally;
+}
+
+/**
+ * Builds the recorded indexes of these targets again; returns what it built and what it could not.
+ * Ctrl-C a second time quits the process: the records stay, and the next backfill builds them.
+ */
+async function rebuildIndexes(
+  sql: Sql,
+  targets: readonly Target[],
+): Promise<Pick<BackfillIndexes, "rebuilt" | "leftDropped">> {
+  const names = new Set(targets.map((target) => target.name));
+  const records = (await readDeferredIndexes(sql)).filter((index) => names.has(index.targetName));
+  const rebuilt: string[] = [];
+  const leftDropped: string[] = [];
+  for (const index of records) {
+    const started = performance.now();
+    say(`backfill: building vector index ${indexName(index)} again...`);
+    try {
+      const result = await rebuildDeferredIndex(sql, index);
+      rebuilt.push(indexName(index));
+      say(
+        `backfill: vector index ${indexName(index)} ${
+          result === "built" ? "built" : "was there already"
+        } in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+    } catch (error) {
+      leftDropped.push(indexName(index));
+      say(`backfill: could not build ${indexName(index)}: ${errorMessage(error)}`);
+    }
+  }
+  return { rebuilt, leftDropped };
+}
+
+/** Indexes an earlier backfill --defer-index dropped and never built again, of these targets. */
+async function leftByAnEarlierBackfill(
+  sql: Sql,
+  targets: readonly Target[],
+): Promise<DeferredIndex[]> {
+  const names = new Set(targets.map((target) => target.name));
+  return (await readDeferredIndexes(sql)).filter((index) => names.has(index.targetName));
+}
+
+export async function runBackfill(
+  sql: Sql,
+  request: BackfillRequest,
+): Promise<{ outcome: BackfillOutcome; exitCode: ExitCode }> {
+  const queue = new PostgresTargetQueue(sql);
+  const targets = await chooseTargets(queue, request.options.target);
+  if (targets.length === 0) {
+    throw new CliFailure(
+      "no embedding targets are registered: register one with embeddings.register_target",
+    );
+  }
+  const provider = await buildProvider(request.provider);
+  const indexes: BackfillIndexes = { dropped: [], rebuilt: [], leftDropped: [] };
+
+  const earlier = await leftByAnEarlierBackfill(sql, targets);
+  if (earlier.length > 0) {
+    say(
+      `backfill: an earlier backfill --defer-index left ${
+        plural(earlier.length, "vector index", "vector indexes")
+      } dropped (${earlier.map(indexName).join(", ")}); ${
+        request.deferIndex ? "they are built again at the end" : "building them again first"
+      }`,
+    );
+    if (!request.deferIndex) {
+      const { rebuilt, leftDropped } = await rebuildIndexes(sql, targets);
+      indexes.rebuilt.push(...rebuilt);
+      if (leftDropped.length > 0) {
+        throw new CliFailure(`could not build ${leftDropped.join(", ")} again; see above`);
+      }
+    }
+  }
+  if (request.deferIndex) {
+    for (const location of await targetLocations(sql, targets.map((target) => target.id))) {
+      try {
+        const dropped = await dropVectorIndexes(sql, location);
+        indexes.dropped.push(...dropped.map(indexName));
+      } catch (error) {
+        throw new CliFailure(
+          `could not drop the vector indexes of ${location.name} (--defer-index needs the table's owner): ${
+            errorMessage(error)
+          }`,
+        );
+      }
+    }
+    if (indexes.dropped.length > 0) {
+      say(
+        `backfill: dropped ${
+          indexes.dropped.join(", ")
+        } for the backfill (recorded in embeddings_cli.deferred_indexes; built again at the end)`,
+      );
+    } else if (earlier.length === 0) {
+      say("backfill: --defer-index: no vector index on these targets' columns to defer");
+    }
+  }
+
+  const before = await queue.readStatus(targets.map((target) => target.id));
+  const toDo = before.reduce(
+    (sum, status) =>
+      sum +
+      (status.broken
+        ? 0
+        : Math.max(0, (status.totalRows ?? 0) - status.embedded - status.deadLettered)),
+    0,
+  );
+  say(
+    `backfill: ${plural(toDo, "row")} to embed in ${
+      targets.map((target) => target.name).join(", ")
+    }, ${plural(request.concurrency, "worker")}, provider ${provider.name} (${provider.model}) on ${
+      plural(request.options.batchSize, "row")
+    } a batch`,
+  );
+
+  const stop = new AbortController();
+  let phase: "workers" | "indexes" = "workers";
+  const stopListening = stopOnInterrupt(stop, () =>
+    say(
+      phase === "workers"
+        ? "backfill: stopping: no new batch, the rows in hand go back untried (Ctrl-C again to quit at once)"
+        : "backfill: Ctrl-C again to quit now and leave the vector indexes for the next backfill",
+    ));
+  let tally: WorkerTally;
+  let durationMs: number;
+  let interrupted: boolean;
+  try {
+    const display = await progressDisplay(request.progress, "backfill");
+    const started = performance.now();
+    let total = toDo;
+    display.update(0, total);
+    try {
+      tally = await runWorkers(
+        request.concurrency,
+        {
+          kind: "start",
+          databaseUrl: request.databaseUrl,
+          provider: request.provider,
+          options: request.options,
+        },
+        stop.signal,
+        (progress) => {
+          const done = progress.written + progress.failed;
+          total = Math.max(total, done);
+          display.update(done, total);
+        },
+      );
+    } finally {
+      display.stop();
+    }
+    durationMs = performance.now() - started;
+    interrupted = stop.signal.aborted;
+    phase = "indexes";
+    if (request.deferIndex || earlier.length > 0) {
+      const { rebuilt, leftDropped } = await rebuildIndexes(sql, targets);
+      indexes.rebuilt.push(...rebuilt);
+      indexes.leftDropped.push(...leftDropped);
+    }
+  } finally {
+    stopListening();
+  }
+  const after = await readStatusView(sql, targets.map((target) => target.id));
+  return summarizeBackfill({
+    provider: provider.name,
+    model: provider.model,
+    workers: request.concurrency,
+    written: tally.progress.written,
+    failed: tally.progress.failed,
+    released: tally.progress.released,
+    durationMs,
+    interrupted,
+    reports: tally.reports,
+    lastReports: tally.lastReports,
+    workerErrors: tally.errors,
+    indexes,
+    after,
+  });
+}

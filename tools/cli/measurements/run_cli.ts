@@ -1,0 +1,32 @@
+// Runs `deno task cli <args>` as a user would, in a child process, and times it.
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+}
+
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliRun> {
+  const started = performance.now();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+    wallMs: performance.now() - started,
+  };
+}

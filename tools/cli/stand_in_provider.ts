@@ -1,0 +1,49 @@
+// A stand-in provider for measuring the database side of a backfill: deterministic unit vectors from a hash of each text, in microseconds, under its own model name.
+//
+// Its model, stand-in-hash-<dimensions>, is no real model's, so the worker refuses every target
+// not registered with it: it can only ever fill a table made for the measurement.
+import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
+
+export const standInModelPrefix = "stand-in-hash";
+
+/** FNV-1a over the text's UTF-16 code units. */
+function hash(text: string): number {
+  let value = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    value ^= text.charCodeAt(index);
+    value = Math.imul(value, 0x01000193);
+  }
+  return value >>> 0;
+}
+
+/** mulberry32: a small seeded generator of numbers in [0, 1). */
+function generator(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class StandInProvider implements EmbeddingProvider {
+  // EmbeddingProvider names only real providers; the model name says what this one is.
+  readonly name = "local";
+  readonly model: string;
+  readonly dimensions: number;
+
+  constructor(dimensions = 384) {
+    this.dimensions = dimensions;
+    this.model = `${standInModelPrefix}-${dimensions}`;
+  }
+
+  embed(texts: readonly string[]): Promise<number[][]> {
+    return Promise.resolve(texts.map((text) => {
+      const next = generator(hash(text));
+      const vector = Array.from({ length: this.dimensions }, () => next() - 0.5);
+      const norm = Math.hypot(...vector);
+      return vector.map((value) => value / norm);
+    }));
+  }
+}
