@@ -4,7 +4,7 @@ import { connectDatabase, type Sql } from "../../supabase/functions/_shared/data
 import { readEmbedConfig } from "../../supabase/functions/_shared/embed_config.ts";
 import { createProvider } from "../../supabase/functions/_shared/providers/create_provider.ts";
 import { findSearchTarget } from "../../supabase/functions/_shared/search/search_target.ts";
-import { databaseUrl as localDatabaseUrl } from "../stack/local_stack_settings.ts";
+import { withDatabase } from "../cli/database_session.ts";
 import { ensureCorpus } from "./corpus.ts";
 import { embedQuestions, evaluateModes, type Tuning } from "./evaluate.ts";
 import type { ModeScores } from "./metrics.ts";
@@ -19,7 +19,7 @@ anon role, in keyword, semantic and hybrid mode, restricted to the set's corpus 
 MRR@10, recall@5 and hit@1 of each. The questions are embedded with the provider (default: the
 offline model), which must be the target's model. Corpus rows missing or without a current vector
 are loaded from supabase/seed.sql and embedded first. --sweep prints hybrid search under a grid of
-settings instead. The database URL defaults to SUPABASE_DB_URL, then the local stack.`;
+settings instead. The database URL defaults to SUPABASE_DB_URL, then the embedded database.`;
 
 const keywordMatches = ["any", "all", "websearch"] as const;
 
@@ -111,10 +111,21 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
+  // --db-url, SUPABASE_DB_URL, or the embedded database, as every command of the command line.
+  return await withDatabase(
+    values["db-url"] as string | undefined,
+    (database) => evaluate(values, tuning, database.url),
+  );
+}
+
+async function evaluate(
+  values: Record<string, string | boolean | undefined>,
+  tuning: Tuning,
+  databaseUrl: string,
+): Promise<number> {
   const env = {
     ...Deno.env.toObject(),
-    SUPABASE_DB_URL: (values["db-url"] as string | undefined) ?? Deno.env.get("SUPABASE_DB_URL") ??
-      localDatabaseUrl,
+    SUPABASE_DB_URL: databaseUrl,
     ...(values.provider ? { EMBEDDING_PROVIDER: values.provider as string } : {}),
   };
   let sql: Sql | undefined;
