@@ -8,6 +8,12 @@ import postgres from "postgres";
 import { connectDatabase } from "../supabase/functions/_shared/database.ts";
 import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
 import { databaseUrl as localDatabaseUrl } from "../tools/stack/local_stack_settings.ts";
+import {
+  createBenchTarget,
+  dropBenchTarget,
+  syntheticModel as model,
+  syntheticVector,
+} from "./bench_table.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -21,58 +27,11 @@ const { values } = parseArgs({
 const rows = Number(values.rows ?? (values.quick ? 2000 : 20000));
 const batchSize = Number(values["batch-size"]);
 const url = values["db-url"] ?? Deno.env.get("SUPABASE_DB_URL") ?? localDatabaseUrl;
-const dimensions = 384;
-const model = "synthetic-unit-vectors";
-
-/** The synthetic provider: a seeded random unit vector per key (mulberry32), never a default. */
-function syntheticVector(seed: number): number[] {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-  const vector = Array.from({ length: dimensions }, next);
-  const norm = Math.hypot(...vector);
-  return vector.map((value) => value / norm);
-}
 
 const admin = postgres(url, { max: 1, onnotice: () => {} });
 const worker = connectDatabase(url);
-
-async function freshTable(withIndex: boolean): Promise<number> {
-  await admin.unsafe(`
-    drop table if exists public.bench_rows cascade;
-    create table public.bench_rows (id bigint primary key, body text not null,
-      embedding extensions.vector(${dimensions}));
-    create function public.bench_rows_content(r public.bench_rows) returns text
-      language sql immutable set search_path = '' as $$ select r.body $$;
-    insert into public.bench_rows select i, 'row ' || i from generate_series(1, ${rows}) as i;
-    ${
-    withIndex
-      ? "create index on public.bench_rows using hnsw (embedding extensions.vector_cosine_ops);"
-      : ""
-  }
-    analyze public.bench_rows;`);
-  const [{ id }] = await admin<{ id: string }[]>`
-    select embeddings.register_target('public.bench_rows', 'id',
-      'public.bench_rows_content(public.bench_rows)', 'embedding', ${model}, ${dimensions}) as id`;
-  // Queue every row up front, so the claims measure claiming, not the backfill's chunks.
-  for (let done = false; !done;) {
-    await admin`select embeddings.queue_backfill_chunk(${id}::bigint, 100000)`;
-    [{ done }] = await admin<{ done: boolean }[]>`
-      select backfill_done as done from embeddings.targets where id = ${id}`;
-  }
-  await admin`analyze embeddings.queue`;
-  return Number(id);
-}
-
-async function dropTable(targetId: number): Promise<void> {
-  await admin`select embeddings.unregister_target(${targetId}::bigint)`;
-  await admin.unsafe(`drop table public.bench_rows cascade`);
-}
+const freshTable = (withIndex: boolean) => createBenchTarget(admin, rows, withIndex);
+const dropTable = (targetId: number) => dropBenchTarget(admin, targetId);
 
 /** Rows per second of the engine: claim, write and keep the books, batch after batch. */
 async function engineRate(withIndex: boolean): Promise<number> {

@@ -1,0 +1,58 @@
+// The benchmarks' throwaway target and their synthetic provider (seeded random unit vectors: no model, never a default).
+import type postgres from "postgres";
+
+export const benchDimensions = 384;
+export const syntheticModel = "synthetic-unit-vectors";
+
+/** A seeded random unit vector per key (mulberry32), so every run writes the same vectors. */
+export function syntheticVector(seed: number): number[] {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+  const vector = Array.from({ length: benchDimensions }, next);
+  const norm = Math.hypot(...vector);
+  return vector.map((value) => value / norm);
+}
+
+/** public.bench_rows with `rows` rows, registered with the synthetic model, every row queued. */
+export async function createBenchTarget(
+  admin: postgres.Sql,
+  rows: number,
+  withIndex: boolean,
+): Promise<number> {
+  await admin.unsafe(`
+    drop table if exists public.bench_rows cascade;
+    create table public.bench_rows (id bigint primary key, body text not null,
+      embedding extensions.vector(${benchDimensions}));
+    create function public.bench_rows_content(r public.bench_rows) returns text
+      language sql immutable set search_path = '' as $$ select r.body $$;
+    insert into public.bench_rows select i, 'row ' || i from generate_series(1, ${rows}) as i;
+    ${
+    withIndex
+      ? "create index on public.bench_rows using hnsw (embedding extensions.vector_cosine_ops);"
+      : ""
+  }
+    analyze public.bench_rows;`);
+  const [{ id }] = await admin<{ id: string }[]>`
+    select embeddings.register_target('public.bench_rows', 'id',
+      'public.bench_rows_content(public.bench_rows)', 'embedding', ${syntheticModel},
+      ${benchDimensions}) as id`;
+  // Queue every row up front, so claims measure claiming, not the backfill's chunks.
+  for (let done = false; !done;) {
+    await admin`select embeddings.queue_backfill_chunk(${id}::bigint, 100000)`;
+    [{ done }] = await admin<{ done: boolean }[]>`
+      select backfill_done as done from embeddings.targets where id = ${id}`;
+  }
+  await admin`analyze embeddings.queue`;
+  return Number(id);
+}
+
+export async function dropBenchTarget(admin: postgres.Sql, targetId: number): Promise<void> {
+  await admin`select embeddings.unregister_target(${targetId}::bigint)`;
+  await admin.unsafe(`drop table public.bench_rows cascade`);
+}
