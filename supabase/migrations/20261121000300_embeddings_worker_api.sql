@@ -447,3 +447,21 @@ end;
 $$;
 comment on function embeddings.requeue_dead(bigint, text[]) is
   'Queues dead-lettered rows of a target again (all of them, or the given keys) with fresh attempts. Returns how many.';
+
+/** Queues every row of a target again: dead letters, records forgotten, the backfill restarted. */
+create or replace function embeddings.requeue_target(target_id bigint)
+returns integer
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+begin
+  perform embeddings.requeue_dead(target.id);
+  -- The vectors stay in the column, and searchable, until they are replaced.
+  delete from embeddings.embedded_rows as e where e.target_id = target.id;
+  update embeddings.targets as t set backfill_after = null, backfill_done = false where t.id = target.id;
+  return embeddings.queue_backfill_chunk(target.id);
+end;
+$$;
+comment on function embeddings.requeue_target(bigint) is
+  'Queues every row of a target again: dead-lettered rows get fresh attempts, the records of what was embedded are forgotten (the vectors stay until replaced; verify calls them unvouched meanwhile) and the chunked backfill restarts. Returns how many rows its first chunk queued.';

@@ -31,6 +31,7 @@ grant execute on function
   embeddings.fail_rows(bigint, uuid, jsonb),
   embeddings.release_batch(bigint, uuid, text[]),
   embeddings.requeue_dead(bigint, text[]),
+  embeddings.requeue_target(bigint),
   -- scheduled dispatch
   embeddings.dispatch_embed_requests(boolean),
   embeddings.collect_dispatch_outcomes(),

@@ -30,32 +30,26 @@ export function requeueDead(sql: Sql, target: Target): Promise<RequeueResult> {
 }
 
 /**
- * Queues every row of the target again, in one transaction: dead letters get fresh attempts, the
- * records of what was embedded are forgotten (the vectors stay in the column, searchable, until
- * replaced; verify calls them unvouched meanwhile) and the chunked backfill starts over, queuing
- * its first 10,000 rows now and the rest as workers claim.
- *
- * The engine has no API function for this (see the reply to issue 12: embeddings.requeue_target),
- * so it runs as the role the URL logs in as, the tables' owner (postgres), with the engine's own
- * requeue_dead and queue_backfill_chunk.
+ * Queues every row of the target again (embeddings.requeue_target, as service_role): dead letters
+ * get fresh attempts, the records of what was embedded are forgotten (the vectors stay in the
+ * column, searchable, until replaced; verify calls them unvouched meanwhile) and the chunked
+ * backfill starts over, queuing its first 10,000 rows now and the rest as workers claim.
  */
 export function requeueEveryRow(sql: Sql, target: Target): Promise<RequeueResult> {
-  return sql.begin(async (tx) => {
-    const [{ dead }] = await tx<{ dead: number }[]>`
-      select embeddings.requeue_dead(${target.id}::bigint) as dead`;
-    const forgotten = await tx`
-      delete from embeddings.embedded_rows as e where e.target_id = ${target.id}::bigint`;
-    await tx`
-      update embeddings.targets as t set backfill_after = null, backfill_done = false
-      where t.id = ${target.id}::bigint`;
+  return asServiceRole(sql, async (tx) => {
+    const [before] = await tx<{ dead: number; records: number }[]>`
+      select (select count(*)::int from embeddings.queue as q
+              where q.target_id = ${target.id}::bigint and q.dead_at is not null) as dead,
+             (select count(*)::int from embeddings.embedded_rows as e
+              where e.target_id = ${target.id}::bigint) as records`;
     const [{ queued }] = await tx<{ queued: number }[]>`
-      select embeddings.queue_backfill_chunk(${target.id}::bigint) as queued`;
+      select embeddings.requeue_target(${target.id}::bigint) as queued`;
     return {
       target: target.name,
       targetId: target.id,
-      deadRequeued: dead,
-      recordsForgotten: forgotten.count,
+      deadRequeued: before.dead,
+      recordsForgotten: before.records,
       queuedNow: queued,
     };
-  }) as Promise<RequeueResult>;
+  });
 }

@@ -63,6 +63,7 @@ select set_eq(
        'embeddings.fail_rows(bigint, uuid, jsonb)',
        'embeddings.release_batch(bigint, uuid, text[])',
        'embeddings.requeue_dead(bigint, text[])',
+       'embeddings.requeue_target(bigint)',
        'embeddings.dispatch_embed_requests(boolean)',
        'embeddings.collect_dispatch_outcomes()',
        'embeddings.dispatch_status()',

@@ -2,7 +2,7 @@
 -- never claimed, and queued again by one requeue_dead call.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(8);
+select plan(11);
 
 -- A throwaway target of 2 rows (keys 1 and 2) that dead-letters a row after 2 attempts.
 select tests.create_target('items', 2, 3, 'bigint', 'test-model', 2);
@@ -50,6 +50,25 @@ select ok(
   (select dead_at is null and attempts = 0 from embeddings.queue where target_id = tests.target_id('items')
    and row_key = '1'),
   'with fresh attempts'
+);
+
+-- Queue every row again: a second throwaway target, both rows embedded first, then requeue_target.
+select tests.create_target('again', 2, 3);
+select tests.authenticate_as_service_role();
+select * from tests.claim_and_write(tests.target_id('again'));
+select tests.clear_authentication();
+select is(
+  (select embedded from embeddings.status(tests.target_id('again'))), 2::bigint,
+  'both rows embedded'
+);
+select tests.authenticate_as_service_role();
+select is(embeddings.requeue_target(tests.target_id('again')), 2,
+  'requeue_target queues every row again, as service_role');
+select tests.clear_authentication();
+select results_eq(
+  $$ select embedded, pending from embeddings.status(tests.target_id('again')) $$,
+  $$ values (0::bigint, 2::bigint) $$,
+  'and nothing counts as embedded until the rows are written again'
 );
 
 select * from finish();
