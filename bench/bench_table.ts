@@ -1,5 +1,6 @@
 // The benchmarks' throwaway target and their synthetic provider (seeded random unit vectors: no model, never a default).
 import type postgres from "postgres";
+import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
 
 export const benchDimensions = 384;
 export const syntheticModel = "synthetic-unit-vectors";
@@ -55,4 +56,36 @@ export async function createBenchTarget(
 export async function dropBenchTarget(admin: postgres.Sql, targetId: number): Promise<void> {
   await admin`select embeddings.unregister_target(${targetId}::bigint)`;
   await admin.unsafe(`drop table public.bench_rows cascade`);
+}
+
+/**
+ * Rows per second of the engine as the worker drives it: claim, write_batch and its books, batch
+ * after batch until nothing is left; an error unless it wrote every one of `rows`.
+ */
+export async function engineWriteRate(
+  worker: postgres.Sql,
+  targetId: number,
+  rows: number,
+  batchSize: number,
+): Promise<number> {
+  const queue = new PostgresTargetQueue(worker);
+  const started = performance.now();
+  let written = 0;
+  while (true) {
+    const batch = await queue.claimBatch(targetId, batchSize, 600);
+    if (batch.leaseToken === null || batch.rows.length === 0) break;
+    const outcome = await queue.writeBatch(
+      targetId,
+      batch.leaseToken,
+      syntheticModel,
+      batch.rows.map((row) => ({
+        key: row.key,
+        contentHash: row.contentHash,
+        embedding: syntheticVector(Number(row.key)),
+      })),
+    );
+    written += outcome.writtenKeys.length;
+  }
+  if (written !== rows) throw new Error(`the engine wrote ${written} of ${rows} rows`);
+  return rows / ((performance.now() - started) / 1000);
 }

@@ -6,12 +6,11 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { connectDatabase } from "../supabase/functions/_shared/database.ts";
-import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
 import { databasePort, databaseUrl } from "../tools/stack/local_stack_settings.ts";
 import {
   createBenchTarget,
   dropBenchTarget,
-  syntheticModel,
+  engineWriteRate,
   syntheticVector,
 } from "./bench_table.ts";
 import { startLatencyProxy } from "./latency_proxy.ts";
@@ -46,31 +45,12 @@ async function perRowRate(url: string, sample: number): Promise<number> {
   }
 }
 
-/** Rows per second of the engine: claim, write_batch and its books, batch after batch. */
+/** Rows per second of the engine on a fresh table, through `url`. */
 async function engineRate(url: string): Promise<number> {
   const targetId = await createBenchTarget(admin, rows, false);
   const sql = connectDatabase(url);
   try {
-    const queue = new PostgresTargetQueue(sql);
-    const started = performance.now();
-    let written = 0;
-    while (true) {
-      const batch = await queue.claimBatch(targetId, batchSize, 600);
-      if (batch.leaseToken === null || batch.rows.length === 0) break;
-      const outcome = await queue.writeBatch(
-        targetId,
-        batch.leaseToken,
-        syntheticModel,
-        batch.rows.map((row) => ({
-          key: row.key,
-          contentHash: row.contentHash,
-          embedding: syntheticVector(Number(row.key)),
-        })),
-      );
-      written += outcome.writtenKeys.length;
-    }
-    if (written !== rows) throw new Error(`the engine wrote ${written} of ${rows} rows`);
-    return rows / ((performance.now() - started) / 1000);
+    return await engineWriteRate(sql, targetId, rows, batchSize);
   } finally {
     await sql.end();
     await dropBenchTarget(admin, targetId);

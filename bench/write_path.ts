@@ -6,12 +6,11 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { connectDatabase } from "../supabase/functions/_shared/database.ts";
-import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
 import { databaseUrl as localDatabaseUrl } from "../tools/stack/local_stack_settings.ts";
 import {
   createBenchTarget,
   dropBenchTarget,
-  syntheticModel as model,
+  engineWriteRate,
   syntheticVector,
 } from "./bench_table.ts";
 
@@ -33,31 +32,12 @@ const worker = connectDatabase(url);
 const freshTable = (withIndex: boolean) => createBenchTarget(admin, rows, withIndex);
 const dropTable = (targetId: number) => dropBenchTarget(admin, targetId);
 
-/** Rows per second of the engine: claim, write and keep the books, batch after batch. */
+/** Rows per second of the engine on a fresh table. */
 async function engineRate(withIndex: boolean): Promise<number> {
   const targetId = await freshTable(withIndex);
-  const queue = new PostgresTargetQueue(worker);
-  const started = performance.now();
-  let written = 0;
-  while (true) {
-    const batch = await queue.claimBatch(targetId, batchSize, 600);
-    if (batch.leaseToken === null || batch.rows.length === 0) break;
-    const outcome = await queue.writeBatch(
-      targetId,
-      batch.leaseToken,
-      model,
-      batch.rows.map((row) => ({
-        key: row.key,
-        contentHash: row.contentHash,
-        embedding: syntheticVector(Number(row.key)),
-      })),
-    );
-    written += outcome.writtenKeys.length;
-  }
-  const seconds = (performance.now() - started) / 1000;
-  if (written !== rows) throw new Error(`the engine wrote ${written} of ${rows} rows`);
+  const rate = await engineWriteRate(worker, targetId, rows, batchSize);
   await dropTable(targetId);
-  return rows / seconds;
+  return rate;
 }
 
 /** Rows per second of one `UPDATE ... FROM unnest(ids, vectors)` per batch, the same rows. */

@@ -5,47 +5,37 @@ import postgres from "postgres";
 import { openEmbeddedDatabase } from "../tools/embedded/embedded_database.ts";
 import { createMeasurementTarget } from "../tools/cli/measurements/measurement_target.ts";
 import { dropVectorIndexes, targetLocations } from "../tools/cli/deferred_indexes.ts";
+import { type CliRun, describeCliRun, runCli } from "../tools/cli/run_cli.ts";
 import { projectRoot } from "../tools/stack/local_stack_settings.ts";
 
 const standInModel = "stand-in-hash-384";
 const localModel = "universal-sentence-encoder-lite-384";
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** No SUPABASE_DB_URL: the embedded default, in this test's own directory. */
+function embeddedEnvironment(dir: string): Record<string, string> {
+  return { NO_COLOR: "1", SUPABASE_DB_URL: "", EMBEDDED_DB_DIR: dir };
 }
 
+/** The command line as a child process to signal while it runs. */
 function cliCommand(dir: string, args: readonly string[]): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tools/cli.ts", ...args],
     cwd: projectRoot,
-    // No SUPABASE_DB_URL: the embedded default, in this test's own directory.
-    env: { NO_COLOR: "1", SUPABASE_DB_URL: "", EMBEDDED_DB_DIR: dir },
+    env: embeddedEnvironment(dir),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   });
 }
 
-async function cli(dir: string, ...args: string[]): Promise<CliResult> {
-  const output = await cliCommand(dir, args).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-function describe(result: CliResult): string {
-  return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+function cli(dir: string, ...args: string[]): Promise<CliRun> {
+  return runCli(args, embeddedEnvironment(dir));
 }
 
 interface Embedded {
   dir: string;
   sql: postgres.Sql;
-  run(...args: string[]): Promise<CliResult>;
+  run(...args: string[]): Promise<CliRun>;
 }
 
 /**
@@ -122,13 +112,13 @@ Deno.test("cli: every command explains itself with --help, exit 0", async () => 
   const dir = await Deno.makeTempDir({ prefix: "cli-help-" });
   try {
     const top = await cli(dir, "--help");
-    assert.equal(top.code, 0, describe(top));
+    assert.equal(top.code, 0, describeCliRun(top));
     for (const command of Object.keys(expected)) {
       assert.match(top.stdout, new RegExp(`\\n  ${command} `));
     }
     for (const [command, patterns] of Object.entries(expected)) {
       const help = await cli(dir, command, "--help");
-      assert.equal(help.code, 0, describe(help));
+      assert.equal(help.code, 0, describeCliRun(help));
       assert.match(help.stdout, new RegExp(`^Usage: deno task cli ${command} \\[options\\]`));
       for (const pattern of patterns) assert.match(help.stdout, pattern, `${command} --help`);
       assert.equal(help.stderr, "", "help prints only itself");
@@ -144,7 +134,7 @@ Deno.test("cli: the embedded default starts from an empty directory, says so onc
   const dir = join(root, "pglite");
   try {
     const first = await cli(dir, "status", "--json");
-    assert.equal(first.code, 0, describe(first));
+    assert.equal(first.code, 0, describeCliRun(first));
     const targets = JSON.parse(first.stdout) as {
       name: string;
       model: string;
@@ -165,7 +155,7 @@ Deno.test("cli: the embedded default starts from an empty directory, says so onc
     assert.doesNotMatch(first.stderr, /warn|Warning|deprecat/i, "no toolchain warnings");
 
     const second = await cli(dir, "status");
-    assert.equal(second.code, 0, describe(second));
+    assert.equal(second.code, 0, describeCliRun(second));
     assert.equal(second.stderr, "", "a second start applies nothing and says nothing");
     assert.match(
       second.stdout,
@@ -184,25 +174,25 @@ Deno.test("cli: the embedded default starts from an empty directory, says so onc
 Deno.test("cli: usage errors exit 2 with one line naming what is wrong", () =>
   withEmbedded(async ({ run }) => {
     const batch = await run("backfill", "--batch-size", "0");
-    assert.equal(batch.code, 2, describe(batch));
+    assert.equal(batch.code, 2, describeCliRun(batch));
     assert.equal(
       batch.stderr.trim(),
       "backfill: --batch-size: batchSize must be an integer from 1 to 1000, got 0",
     );
     const workers = await run("backfill", "--concurrency", "0");
-    assert.equal(workers.code, 2, describe(workers));
+    assert.equal(workers.code, 2, describeCliRun(workers));
     assert.match(workers.stderr, /--concurrency <n>' argument '0' is invalid/);
     const provider = await run("embed", "--provider", "nope");
-    assert.equal(provider.code, 2, describe(provider));
+    assert.equal(provider.code, 2, describeCliRun(provider));
     assert.match(provider.stderr, /Allowed choices are gte-small, openai, local\./);
     const target = await run("status", "--target", "nope");
-    assert.equal(target.code, 2, describe(target));
+    assert.equal(target.code, 2, describeCliRun(target));
     assert.equal(
       target.stderr.trim(),
       'status: no target is named "nope"; registered: music_knowledge, stories, profiles',
     );
     const unknown = await run("backfil");
-    assert.equal(unknown.code, 2, describe(unknown));
+    assert.equal(unknown.code, 2, describeCliRun(unknown));
   }));
 
 Deno.test("cli: embed runs the worker once and prints its report; exit 1 when a target's model is not the provider's", () =>
@@ -217,7 +207,7 @@ Deno.test("cli: embed runs the worker once and prints its report; exit 1 when a 
       "--batch-size",
       "7",
     );
-    assert.equal(once.code, 0, describe(once));
+    assert.equal(once.code, 0, describeCliRun(once));
     const report = JSON.parse(once.stdout) as {
       ok: boolean;
       written: number;
@@ -233,7 +223,7 @@ Deno.test("cli: embed runs the worker once and prints its report; exit 1 when a 
     await sql`insert into public.music_knowledge (topic, category, suggestion)
       values ('one_row', 'mixing', 'a row the stand-in must not embed')`;
     const refused = await run("embed", "--provider", "stand-in", "--target", "music_knowledge");
-    assert.equal(refused.code, 1, describe(refused));
+    assert.equal(refused.code, 1, describeCliRun(refused));
     const refusal = JSON.parse(refused.stdout) as { ok: boolean; stoppedBecause: string };
     assert.equal(refusal.ok, false);
     assert.equal(refusal.stoppedBecause, "no_target_matches_provider");
@@ -258,7 +248,7 @@ Deno.test("cli: backfill --json runs the worker run after run until nothing is l
       "100",
       "--json",
     );
-    assert.equal(result.code, 0, describe(result));
+    assert.equal(result.code, 0, describeCliRun(result));
     const outcome = JSON.parse(result.stdout) as BackfillJson;
     assert.equal(outcome.ok, true);
     assert.equal(outcome.written, 300);
@@ -306,7 +296,7 @@ Deno.test("cli: backfill --concurrency 2 runs two workers over one backlog and w
       "10",
       "--json",
     );
-    assert.equal(result.code, 0, describe(result));
+    assert.equal(result.code, 0, describeCliRun(result));
     const outcome = JSON.parse(result.stdout) as BackfillJson;
     assert.equal(outcome.workers, 2);
     assert.equal(outcome.written, 400);
@@ -333,7 +323,7 @@ Deno.test("cli: backfill exits 1 and names the row when a row is not written", (
       "cli_failing_notes",
       "--json",
     );
-    assert.equal(result.code, 1, describe(result));
+    assert.equal(result.code, 1, describeCliRun(result));
     const outcome = JSON.parse(result.stdout) as BackfillJson;
     assert.equal(outcome.ok, false);
     assert.equal(outcome.written, 19);
@@ -344,7 +334,7 @@ Deno.test("cli: backfill exits 1 and names the row when a row is not written", (
     );
 
     const text = await run("backfill", "--provider", "stand-in", "--target", "cli_failing_notes");
-    assert.equal(text.code, 1, describe(text));
+    assert.equal(text.code, 1, describeCliRun(text));
     assert.match(
       text.stdout,
       /cli_failing_notes: 1 row dead-lettered: deno task cli requeue --target cli_failing_notes --dead/,
@@ -402,7 +392,7 @@ Deno.test("cli: Ctrl-C during a backfill hands the rows in hand back, and a reru
       "50",
       "--json",
     );
-    assert.equal(rerun.code, 0, describe(rerun));
+    assert.equal(rerun.code, 0, describeCliRun(rerun));
     const finished = JSON.parse(rerun.stdout) as BackfillJson;
     assert.equal(finished.written, 400 - target.embedded);
     assert.equal(await storedVectors(sql, "cli_interrupted_notes"), 400);
@@ -425,7 +415,7 @@ Deno.test("cli: backfill --defer-index drops the vector index for the backfill a
       "--defer-index",
       "--json",
     );
-    assert.equal(result.code, 0, describe(result));
+    assert.equal(result.code, 0, describeCliRun(result));
     const outcome = JSON.parse(result.stdout) as BackfillJson;
     assert.deepEqual(outcome.indexes, { dropped: [index], rebuilt: [index], leftDropped: [] });
     assert.match(
@@ -464,7 +454,7 @@ Deno.test("cli: an index a killed --defer-index backfill left dropped is shown b
     assert.equal(await indexExists(sql, index), false);
 
     const status = await run("status", "--target", "cli_crashed_notes", "--json");
-    assert.equal(status.code, 0, describe(status));
+    assert.equal(status.code, 0, describeCliRun(status));
     assert.deepEqual(
       (JSON.parse(status.stdout) as { deferredIndexes: string[] }[])[0].deferredIndexes,
       [index],
@@ -483,7 +473,7 @@ Deno.test("cli: an index a killed --defer-index backfill left dropped is shown b
       "cli_crashed_notes",
       "--json",
     );
-    assert.equal(rerun.code, 0, describe(rerun));
+    assert.equal(rerun.code, 0, describeCliRun(rerun));
     assert.match(
       rerun.stderr,
       /an earlier backfill --defer-index left 1 vector index dropped .*building them again first/,
@@ -509,10 +499,10 @@ Deno.test("cli: requeue --dead queues dead letters again; requeue queues every r
       "cli_requeue_notes",
       "--json",
     );
-    assert.equal(first.code, 1, describe(first));
+    assert.equal(first.code, 1, describeCliRun(first));
 
     const dead = await run("requeue", "--target", "cli_requeue_notes", "--dead", "--json");
-    assert.equal(dead.code, 0, describe(dead));
+    assert.equal(dead.code, 0, describeCliRun(dead));
     assert.deepEqual(
       (JSON.parse(dead.stdout) as { target: string; deadRequeued: number }[]).map((
         entry,
@@ -534,11 +524,11 @@ Deno.test("cli: requeue --dead queues dead letters again; requeue queues every r
       "cli_requeue_notes",
       "--json",
     );
-    assert.equal(second.code, 0, describe(second));
+    assert.equal(second.code, 0, describeCliRun(second));
     assert.equal((JSON.parse(second.stdout) as BackfillJson).written, 1);
 
     const all = await run("requeue", "--target", "cli_requeue_notes");
-    assert.equal(all.code, 0, describe(all));
+    assert.equal(all.code, 0, describeCliRun(all));
     assert.match(
       all.stdout,
       /^cli_requeue_notes: every row queued again \(records of 12 embedded rows forgotten, 0 dead-lettered rows given fresh attempts, 12 queued now/m,

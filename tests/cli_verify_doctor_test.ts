@@ -5,36 +5,15 @@ import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_targ
 import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
 import { defaultRunOptions } from "../supabase/functions/_shared/run_options.ts";
 import { runWorker } from "../supabase/functions/_shared/worker.ts";
+import { type CliRun, describeCliRun, runCli } from "../tools/cli/run_cli.ts";
 import { projectRoot } from "../tools/stack/local_stack_settings.ts";
 import { createNotesTarget, databaseUrl, type NotesTarget, withDatabase } from "./test_support.ts";
 
 const localModel = new LocalSentenceEncoderProvider(384);
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `deno run -A tools/cli.ts <args> --db-url <local stack>` without colours. */
-async function cli(...args: string[]): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tools/cli.ts", ...args, "--db-url", databaseUrl],
-    cwd: projectRoot,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-function describe(result: CliResult): string {
-  return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+function cli(...args: string[]): Promise<CliRun> {
+  return runCli([...args, "--db-url", databaseUrl]);
 }
 
 /** Runs `work` as postgres with triggers off (session_replication_role = replica): unseen by the engine. */
@@ -122,7 +101,7 @@ Deno.test("doctor: the healthy database passes every check and exits 0", () =>
       returning id`;
     try {
       const result = await cli("doctor", "--provider", "local");
-      assert.equal(result.code, 0, describe(result));
+      assert.equal(result.code, 0, describeCliRun(result));
       assert.match(result.stdout, /^doctor: all 12 checks passed$/m);
       assert.doesNotMatch(result.stdout, /^(errors|warnings) \(/m);
       assert.match(
@@ -145,7 +124,7 @@ Deno.test("doctor: a client able to write a vector column exits 1 naming it, and
         create policy cli_doctor_anyone_updates on public.cli_doctor_notes
           for update to anon using (true);`);
       const planted = await cli("doctor", "--provider", "local");
-      assert.equal(planted.code, 1, describe(planted));
+      assert.equal(planted.code, 1, describeCliRun(planted));
       assert.match(planted.stdout, /^errors \(1\)$/m);
       assert.match(
         planted.stdout,
@@ -161,7 +140,7 @@ Deno.test("doctor: a client able to write a vector column exits 1 naming it, and
         drop policy cli_doctor_anyone_updates on public.cli_doctor_notes;
         revoke update (embedding) on public.cli_doctor_notes from anon;`);
       const removed = await cli("doctor", "--provider", "local");
-      assert.equal(removed.code, 0, describe(removed));
+      assert.equal(removed.code, 0, describeCliRun(removed));
       assert.doesNotMatch(removed.stdout, /cli_doctor_notes/);
     } finally {
       await notes.drop();
@@ -201,7 +180,7 @@ Deno.test("doctor --json: the findings parse, and a warning alone does not fail"
         "the CLI's own check is in the JSON too",
       );
       const errors = findings.filter((finding) => finding.level === "error");
-      assert.equal(result.code, errors.length > 0 ? 1 : 0, describe(result));
+      assert.equal(result.code, errors.length > 0 ? 1 : 0, describeCliRun(result));
       assert.deepEqual(errors, [], "nothing else is wrong with the database");
     } finally {
       await notes.drop();
@@ -210,16 +189,16 @@ Deno.test("doctor --json: the findings parse, and a warning alone does not fail"
 
 Deno.test("cli: bad usage exits 2 with the reason", async () => {
   const unknownCommand = await cli("diagnose");
-  assert.equal(unknownCommand.code, 2, describe(unknownCommand));
+  assert.equal(unknownCommand.code, 2, describeCliRun(unknownCommand));
   assert.match(unknownCommand.stderr, /unknown command 'diagnose'/);
   const badSample = await cli("verify", "--sample", "-1");
-  assert.equal(badSample.code, 2, describe(badSample));
+  assert.equal(badSample.code, 2, describeCliRun(badSample));
   assert.match(badSample.stderr, /--sample <n>.*must be a whole number from 0 to 1000/);
   const badProvider = await cli("doctor", "--provider", "cohere");
-  assert.equal(badProvider.code, 2, describe(badProvider));
+  assert.equal(badProvider.code, 2, describeCliRun(badProvider));
   assert.match(badProvider.stderr, /Allowed choices are gte-small, openai, local/);
   const help = await cli("verify", "--help");
-  assert.equal(help.code, 0, describe(help));
+  assert.equal(help.code, 0, describeCliRun(help));
   assert.match(help.stdout, /^Usage: deno task cli verify \[options\]/);
 });
 
@@ -258,7 +237,7 @@ Deno.test("verify: a target the engine filled is clean and exits 0", () =>
     try {
       await embedAll(sql, notes.table);
       const result = await cli("verify", "--target", notes.table);
-      assert.equal(result.code, 0, describe(result));
+      assert.equal(result.code, 0, describeCliRun(result));
       assert.match(
         result.stdout,
         new RegExp(`^cli_verify_clean \\(target ${notes.id}\\): clean$`, "m"),
@@ -288,7 +267,7 @@ Deno.test("verify: rows changed behind the engine's back exit 1 named; --fix que
       });
 
       const json = await cli("verify", "--target", notes.table, "--json");
-      assert.equal(json.code, 1, describe(json));
+      assert.equal(json.code, 1, describeCliRun(json));
       const rows = JSON.parse(json.stdout) as VerifyJsonRow[];
       assert.ok(rows.every((row) => row.target === notes.table && row.fixed === null));
       assert.deepEqual(problemsOf(rows), {
@@ -298,7 +277,7 @@ Deno.test("verify: rows changed behind the engine's back exit 1 named; --fix que
       });
 
       const text = await cli("verify", "--target", notes.table);
-      assert.equal(text.code, 1, describe(text));
+      assert.equal(text.code, 1, describeCliRun(text));
       assert.match(text.stdout, /cli_verify_planted \(target \d+\): 3 problems, 4 rows/);
       for (const [problem, keys] of Object.entries(problemsOf(rows))) {
         assert.match(
@@ -312,7 +291,7 @@ Deno.test("verify: rows changed behind the engine's back exit 1 named; --fix que
       );
 
       const fixed = await cli("verify", "--target", notes.table, "--fix");
-      assert.equal(fixed.code, 0, describe(fixed));
+      assert.equal(fixed.code, 0, describeCliRun(fixed));
       assert.match(fixed.stdout, /^\s+missing_vector\s+1\s+queued 1\s+n0001/m);
       assert.match(fixed.stdout, /^\s+orphan_bookkeeping\s+1\s+removed 1\s+n0003/m);
       assert.match(
@@ -321,11 +300,15 @@ Deno.test("verify: rows changed behind the engine's back exit 1 named; --fix que
       );
 
       const queuedOnly = await cli("verify", "--target", notes.table);
-      assert.equal(queuedOnly.code, 0, `queued rows are work in progress: ${describe(queuedOnly)}`);
+      assert.equal(
+        queuedOnly.code,
+        0,
+        `queued rows are work in progress: ${describeCliRun(queuedOnly)}`,
+      );
 
       await embedAll(sql, notes.table);
       const after = await cli("verify", "--target", notes.table);
-      assert.equal(after.code, 0, describe(after));
+      assert.equal(after.code, 0, describeCliRun(after));
       assert.match(after.stdout, /^verify: every target clean \(1 target, 8 rows checked\)$/m);
       const [stored] = await sql<{ unit: number; missing: number }[]>`
         select count(*) filter (where abs(extensions.vector_norm(embedding) - 1) < 0.001)::int as unit,
@@ -348,7 +331,7 @@ Deno.test("verify --fix: a dead-lettered row is left, said so, and exit 1 until 
         values (${notes.id}, 'n0004', 5, now(), 'the provider refused it five times')`;
 
       const fixed = await cli("verify", "--target", notes.table, "--fix");
-      assert.equal(fixed.code, 1, describe(fixed));
+      assert.equal(fixed.code, 1, describeCliRun(fixed));
       assert.match(
         fixed.stdout,
         /^\s+dead_lettered\s+1\s+not fixed: select embeddings\.requeue_dead\(\d+\)\s+n0004/m,
@@ -364,7 +347,7 @@ Deno.test("verify --fix: a dead-lettered row is left, said so, and exit 1 until 
       await sql`select embeddings.requeue_dead(${notes.id}::bigint)`;
       await embedAll(sql, notes.table);
       const after = await cli("verify", "--target", notes.table);
-      assert.equal(after.code, 0, describe(after));
+      assert.equal(after.code, 0, describeCliRun(after));
     } finally {
       await notes.drop();
     }
@@ -374,7 +357,7 @@ Deno.test("verify --target: an unknown name exits 2 listing the registered targe
   withDatabase(async (sql) => {
     await waitForVerifyFunction(sql);
     const result = await cli("verify", "--target", "no_such_target");
-    assert.equal(result.code, 2, describe(result));
+    assert.equal(result.code, 2, describeCliRun(result));
     const [{ names }] = await sql<{ names: string }[]>`
       select string_agg(name, ', ' order by name) as names from embeddings.targets`;
     assert.equal(

@@ -3,16 +3,14 @@
 // verify_jwt is off for it (supabase/config.toml), as Supabase advises for functions called by
 // services: it authenticates every request itself (_shared/service_role_authorization.ts).
 import { connectDatabase, type Sql } from "../_shared/database.ts";
-import { type EmbedConfig, readEmbedConfig } from "../_shared/embed_config.ts";
+import { readFunctionEnvironment } from "../_shared/function_environment.ts";
 import { parseEmbedRequest } from "../_shared/embed_request.ts";
 import { errorMessage } from "../_shared/error_message.ts";
 import { PostgresTargetQueue } from "../_shared/postgres_target_queue.ts";
 import { createProvider } from "../_shared/providers/create_provider.ts";
 import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.ts";
-import { supabaseAiRuntime } from "../_shared/providers/gte_small_provider.ts";
 import { httpAnswerFor } from "../_shared/report_http.ts";
 import { readRequestBody } from "../_shared/request_body.ts";
-import { type CredentialKeys, readCredentialKeys } from "../_shared/caller_credentials.ts";
 import { authorizeServiceRole } from "../_shared/service_role_authorization.ts";
 import { runWorker, WorkerRequestError } from "../_shared/worker.ts";
 
@@ -23,22 +21,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
-let config: EmbedConfig | undefined;
-let configError: string | undefined;
-try {
-  config = readEmbedConfig(Deno.env.toObject(), supabaseAiRuntime() !== undefined);
-} catch (error) {
-  configError = errorMessage(error);
-  console.error(`embed: ${configError}`);
-}
-let credentialKeys: CredentialKeys | undefined;
-let credentialError: string | undefined;
-try {
-  credentialKeys = readCredentialKeys(Deno.env.toObject());
-} catch (error) {
-  credentialError = errorMessage(error);
-  console.error(`embed: ${credentialError}`);
-}
+const { config, configError, credentialKeys, credentialError } = readFunctionEnvironment("embed");
 let sql: Sql | undefined;
 let provider: Promise<EmbeddingProvider> | undefined;
 

@@ -1,11 +1,9 @@
 // Edge Function `search`: POST {query, target?, matchCount?, mode?, filters?} with the anon or publishable key or a user's JWT; embeds the query with the target's model and answers the ranked rows the caller may read.
-import { type CredentialKeys, readCredentialKeys } from "../_shared/caller_credentials.ts";
 import { connectDatabase, type Sql } from "../_shared/database.ts";
-import { type EmbedConfig, readEmbedConfig } from "../_shared/embed_config.ts";
+import { readFunctionEnvironment } from "../_shared/function_environment.ts";
 import { errorMessage } from "../_shared/error_message.ts";
 import { createProvider } from "../_shared/providers/create_provider.ts";
 import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.ts";
-import { supabaseAiRuntime } from "../_shared/providers/gte_small_provider.ts";
 import { toProviderError } from "../_shared/providers/provider_error.ts";
 import { maxRequestBodyBytes, readRequestBody } from "../_shared/request_body.ts";
 import { searchAsCaller } from "../_shared/search/search_as_caller.ts";
@@ -19,22 +17,7 @@ import { jsonAnswer, preflightAnswer } from "../_shared/search/search_response.t
 import { findSearchTarget, type SearchTarget } from "../_shared/search/search_target.ts";
 import { queryProblem } from "../_shared/search/query_text.ts";
 
-let config: EmbedConfig | undefined;
-let configError: string | undefined;
-try {
-  config = readEmbedConfig(Deno.env.toObject(), supabaseAiRuntime() !== undefined);
-} catch (error) {
-  configError = errorMessage(error);
-  console.error(`search: ${configError}`);
-}
-let credentialKeys: CredentialKeys | undefined;
-let credentialError: string | undefined;
-try {
-  credentialKeys = readCredentialKeys(Deno.env.toObject());
-} catch (error) {
-  credentialError = errorMessage(error);
-  console.error(`search: ${credentialError}`);
-}
+const { config, configError, credentialKeys, credentialError } = readFunctionEnvironment("search");
 let sql: Sql | undefined;
 let provider: Promise<EmbeddingProvider> | undefined;
 

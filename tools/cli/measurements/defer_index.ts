@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { withDatabase } from "../database_session.ts";
 import { StandInProvider } from "../stand_in_provider.ts";
 import { createMeasurementTarget } from "./measurement_target.ts";
-import { runCli } from "./run_cli.ts";
+import { runCli } from "../run_cli.ts";
 import { closeConnection } from "../close_connection.ts";
 import { connectForCli } from "../cli_connection.ts";
 

@@ -1,7 +1,7 @@
-// Runs `deno task cli <args>` as a user would, in a child process, and times it.
+// Runs `deno task cli <args>` as a user would, in a child process, and times it: for the measurements and the command line's tests.
 import { fileURLToPath } from "node:url";
 
-const cli = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+const cli = fileURLToPath(new URL("../cli.ts", import.meta.url));
 
 export interface CliRun {
   code: number;
@@ -29,4 +29,9 @@ export async function runCli(
     stderr: decoder.decode(output.stderr),
     wallMs: performance.now() - started,
   };
+}
+
+/** A run as an assertion message shows it: the exit code and both streams. */
+export function describeCliRun(run: Pick<CliRun, "code" | "stdout" | "stderr">): string {
+  return `exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
 }
