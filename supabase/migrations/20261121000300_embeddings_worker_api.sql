@@ -105,6 +105,32 @@ $$;
 comment on function embeddings._check_embedding(text, jsonb, integer) is
   'Raises an error naming the row unless the JSON embedding is an array of expected_dimensions finite numbers (4-byte float range), not all zero.';
 
+/** Raises naming the first element of a vector's text form that is not a finite 4-byte float. */
+create or replace function embeddings._check_vector_elements(row_label text, vector_text text)
+returns void
+language plpgsql immutable set search_path = ''
+as $$
+declare
+  elements text[] := pg_catalog.string_to_array(pg_catalog.btrim(vector_text, '[] '), ',');
+  element real;
+begin
+  for element_position in 1 .. coalesce(cardinality(elements), 0) loop
+    begin
+      element := pg_catalog.btrim(elements[element_position])::real;
+    exception when others then
+      element := 'NaN';
+    end;
+    if element in ('NaN'::real, 'Infinity'::real, '-Infinity'::real) then
+      raise exception using errcode = '22000',
+        message = format('row %s: embedding element %s is %s, not a finite number',
+          row_label, element_position, left(pg_catalog.btrim(elements[element_position]), 80));
+    end if;
+  end loop;
+end;
+$$;
+comment on function embeddings._check_vector_elements(text, text) is
+  'Raises an error naming the row and the element when an element of a vector in pgvector''s text form (''[0.1,0.2]'') is not a finite 4-byte float (NaN, an infinity, out of range, null or not a number); returns when it finds none.';
+
 -- =============================================================================================
 -- Claim
 -- =============================================================================================
@@ -232,7 +258,9 @@ create or replace function embeddings.write_batch(
   target_id bigint,
   lease_token uuid,
   model text,
-  batch jsonb
+  row_keys text[],
+  content_hashes text[],
+  vectors text[]
 )
 returns table (written_keys text[], stale_keys text[], lost_keys text[])
 language plpgsql volatile security definer set search_path = ''
@@ -240,66 +268,69 @@ as $$
 declare
   target embeddings.targets := embeddings._target_by_id(target_id);
   clean boolean;
-  item jsonb;
-  item_position bigint;
-  item_key text;
-  seen_keys text[] := array[]::text[];
+  item_vector extensions.vector;
   written text[];
   stale text[];
   lost text[];
   held_keys text[];
-  keys text[];
-  hashes text[];
-  vectors extensions.vector[];
+  parsed extensions.vector[];
 begin
   if model is distinct from target.model then
     raise exception using errcode = '22023',
       message = format('target %s embeds with model %s; refusing vectors of model %s', target.name, target.model, coalesce(model, 'null'));
   end if;
-  if batch is null or jsonb_typeof(batch) <> 'array' then
+  if row_keys is null or content_hashes is null or vectors is null
+     or cardinality(row_keys) <> cardinality(content_hashes) or cardinality(row_keys) <> cardinality(vectors) then
     raise exception using errcode = '22023',
-      message = format('batch must be a JSON array of {"key", "embedding", "content_hash"} objects, got %s',
-        coalesce(jsonb_typeof(batch), 'null'));
+      message = format('row_keys, content_hashes and vectors must be arrays of one length, got %s, %s and %s items',
+        coalesce(cardinality(row_keys)::text, 'null'), coalesce(cardinality(content_hashes)::text, 'null'),
+        coalesce(cardinality(vectors)::text, 'null'));
+  end if;
+  if array_position(row_keys, null) is not null or array_position(content_hashes, null) is not null then
+    raise exception using errcode = '22023',
+      message = format('batch item %s has no key or content_hash',
+        coalesce(array_position(row_keys, null), array_position(content_hashes, null)));
+  end if;
+  if (select count(distinct k) from unnest(row_keys) as k) <> cardinality(row_keys) then
+    raise exception using errcode = '22023',
+      message = format('row %s appears more than once in the batch',
+        (select k from unnest(row_keys) as k group by k having count(*) > 1 order by k limit 1));
   end if;
 
   -- Validate everything before writing anything: a rejected batch changes no row. First the whole
-  -- batch at once, parsed once into arrays, in C (pgvector's parser refuses NaN, infinities and
-  -- non-numbers); only when that finds a fault, item by item, to name the row and the element.
+  -- batch at once, in C (pgvector's parser refuses NaN, infinities, numbers beyond float4 and
+  -- non-numbers); only when that finds a fault, item by item, to name the row.
   begin
-    select coalesce(bool_and(
-             jsonb_typeof(e.value) = 'object'
-             and jsonb_typeof(e.value -> 'key') = 'string'
-             and jsonb_typeof(e.value -> 'content_hash') = 'string'
-             and jsonb_typeof(e.value -> 'embedding') = 'array'
-             and jsonb_array_length(e.value -> 'embedding') = target.dimensions), true)
-           and count(distinct e.value ->> 'key') = count(*),
-           coalesce(array_agg(e.value ->> 'key' order by e.ordinality), array[]::text[]),
-           coalesce(array_agg(e.value ->> 'content_hash' order by e.ordinality), array[]::text[]),
-           coalesce(array_agg(((e.value -> 'embedding')::text)::extensions.vector order by e.ordinality),
-                    array[]::extensions.vector[])
-      into clean, keys, hashes, vectors
-      from jsonb_array_elements(batch) with ordinality as e(value, ordinality);
-    clean := clean and not exists (select 1 from unnest(vectors) as v where extensions.vector_norm(v) = 0);
+    parsed := vectors::extensions.vector[];
+    clean := not exists (
+      select 1 from unnest(parsed) as v
+      where v is null or extensions.vector_dims(v) <> target.dimensions or extensions.vector_norm(v) = 0);
   exception when others then
     clean := false;
   end;
   if not clean then
-    for item, item_position in
-      select element.value, element.ordinality
-      from jsonb_array_elements(batch) with ordinality as element(value, ordinality)
-    loop
-      if jsonb_typeof(item) <> 'object' or jsonb_typeof(item -> 'key') is distinct from 'string'
-         or jsonb_typeof(item -> 'content_hash') is distinct from 'string' then
-        raise exception using errcode = '22023',
-          message = format('batch item %s needs "key" and "content_hash" strings: %s', item_position, left(item::text, 80));
+    for item_position in 1 .. coalesce(cardinality(vectors), 0) loop
+      begin
+        item_vector := vectors[item_position]::extensions.vector;
+      exception when others then
+        perform embeddings._check_vector_elements(row_keys[item_position], vectors[item_position]);
+        raise exception using errcode = '22000',
+          message = format('row %s: embedding is not %s finite numbers: %s', row_keys[item_position],
+            target.dimensions, left(sqlerrm, 200));
+      end;
+      if item_vector is null then
+        raise exception using errcode = '22000',
+          message = format('row %s: embedding must be an array of %s numbers, got nothing', row_keys[item_position], target.dimensions);
       end if;
-      item_key := item ->> 'key';
-      if item_key = any(seen_keys) then
-        raise exception using errcode = '22023',
-          message = format('row %s appears more than once in the batch', item_key);
+      if extensions.vector_dims(item_vector) <> target.dimensions then
+        raise exception using errcode = '22000',
+          message = format('row %s: embedding has %s dimensions, expected %s',
+            row_keys[item_position], extensions.vector_dims(item_vector), target.dimensions);
       end if;
-      seen_keys := pg_catalog.array_append(seen_keys, item_key);
-      perform embeddings._check_embedding(item_key, item -> 'embedding', target.dimensions);
+      if extensions.vector_norm(item_vector) = 0 then
+        raise exception using errcode = '22000',
+          message = format('row %s: embedding is all zeros, which has no cosine direction', row_keys[item_position]);
+      end if;
     end loop;
   end if;
 
@@ -315,21 +346,19 @@ begin
     $sql$
       -- No join here pairs two CTEs: the planner cannot size a CTE, and a nested loop over two
       -- of them costs rows squared. Each step probes a table by key, or goes through an array.
+      -- The content check sits in the UPDATE's own WHERE: a row changed by a concurrent writer is
+      -- checked again on its newest version before it is written, so no separate lock is needed.
       with input as (
         select * from unnest($1::text[], $6::text[], $7::extensions.vector[]) as i(row_key, content_hash, embedding)
-      ),
-      checked as (
-        select input.row_key, input.content_hash, input.embedding,
-               pg_catalog.md5(%5$s(t)) = input.content_hash as fresh
-        from input join %1$I.%2$I as t on t.%3$I = input.row_key::%4$s
-        where input.row_key = any($5)
-        for update of t
+        where i.row_key = any($5)
       ),
       written as (
-        update %1$I.%2$I as t set %6$I = checked.embedding
-        from checked
-        where checked.fresh and t.%3$I = checked.row_key::%4$s
-        returning t.%3$I::text as row_key, checked.content_hash, pg_catalog.md5(t.%6$I::text) as vector_hash
+        update %1$I.%2$I as t set %6$I = input.embedding
+        from input
+        -- IS NOT DISTINCT FROM cannot be hashed: the planner joins on the key alone and hashes
+        -- the content of the matched rows only, not of every row in the table.
+        where t.%3$I = input.row_key::%4$s and pg_catalog.md5(%5$s(t)) is not distinct from input.content_hash
+        returning t.%3$I::text as row_key, input.content_hash, pg_catalog.md5(t.%6$I::text) as vector_hash
       ),
       recorded as (
         insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash, embedded_at)
@@ -342,22 +371,31 @@ begin
         delete from embeddings.queue as q
         where q.target_id = $2 and q.row_key = any(array(select w.row_key from written as w)) and q.lease_token = $3
       ),
+      -- Held, not written, and still in the table: its content changed, so it is queued again.
+      -- Its queue entry answers for it, so a row deleted meanwhile (entry gone) counts as lost.
       requeued as (
         update embeddings.queue as q
           set lease_token = null, leased_until = null, next_attempt_at = pg_catalog.now(),
               last_error = 'content changed while it was being embedded; queued again'
           where q.target_id = $2 and q.lease_token = $3
-            and q.row_key = any(array(select c.row_key from checked as c where not c.fresh))
+            and q.row_key = any(array(
+              select t.%3$I::text from %1$I.%2$I as t
+              where t.%3$I = any(array(select u.row_key::%4$s
+                                       from (select i.row_key from input as i
+                                             except select w.row_key from written as w) as u))))
+          returning q.row_key
       )
       select coalesce((select array_agg(w.row_key order by w.row_key) from written as w), '{}'),
-             coalesce((select array_agg(c.row_key order by c.row_key) from checked as c where not c.fresh), '{}'),
+             coalesce((select array_agg(r.row_key order by r.row_key) from requeued as r), '{}'),
              coalesce((select array_agg(l.row_key order by l.row_key)
-                       from (select i.row_key from input as i except select c.row_key from checked as c) as l), '{}')
+                       from (select k.row_key from unnest($1::text[]) as k(row_key)
+                             except select w.row_key from written as w
+                             except select r.row_key from requeued as r) as l), '{}')
     $sql$,
     target.table_schema, target.table_name, target.key_column, target.key_type,
     embeddings._content_function_name(target), target.embedding_column)
   into written, stale, lost
-  using keys, target.id, lease_token, target.model, held_keys, hashes, vectors;
+  using row_keys, target.id, lease_token, target.model, held_keys, content_hashes, parsed;
   perform pg_catalog.set_config('embeddings.writing_target', '', true);
   if cardinality(written) > 0 then
     update embeddings.targets as t set last_write_at = pg_catalog.now() where t.id = target.id;
@@ -365,8 +403,64 @@ begin
   return query select written, stale, lost;
 end;
 $$;
+comment on function embeddings.write_batch(bigint, uuid, text, text[], text[], text[]) is
+  'Writes a leased batch as three arrays of one length: row_keys, content_hashes (from claim_batch) and vectors in pgvector''s text form (''[0.1,0.2,...]''). Rejects the whole batch naming the row on bad vectors (wrong dimensions, NaN, infinities, all zeros) or another model; writes only rows still held by lease_token whose content hash is unchanged. Returns written_keys (from RETURNING), stale_keys (content changed: still queued) and lost_keys (lease lost or row gone). The worker''s form: parsed in C, about twice as fast as the JSON form.';
+
+/** The same write, with the batch as one JSON array: the form to call by hand. */
+create or replace function embeddings.write_batch(
+  target_id bigint,
+  lease_token uuid,
+  model text,
+  batch jsonb
+)
+returns table (written_keys text[], stale_keys text[], lost_keys text[])
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  item jsonb;
+  item_position bigint;
+  keys text[];
+  hashes text[];
+  vector_texts text[];
+  clean boolean;
+begin
+  if batch is null or jsonb_typeof(batch) <> 'array' then
+    raise exception using errcode = '22023',
+      message = format('batch must be a JSON array of {"key", "embedding", "content_hash"} objects, got %s',
+        coalesce(jsonb_typeof(batch), 'null'));
+  end if;
+  select coalesce(bool_and(
+           jsonb_typeof(e.value) = 'object'
+           and jsonb_typeof(e.value -> 'key') = 'string'
+           and jsonb_typeof(e.value -> 'content_hash') = 'string'
+           and jsonb_typeof(e.value -> 'embedding') = 'array'
+           and jsonb_array_length(e.value -> 'embedding') = target.dimensions), true),
+         coalesce(array_agg(e.value ->> 'key' order by e.ordinality), array[]::text[]),
+         coalesce(array_agg(e.value ->> 'content_hash' order by e.ordinality), array[]::text[]),
+         coalesce(array_agg((e.value -> 'embedding')::text order by e.ordinality), array[]::text[])
+    into clean, keys, hashes, vector_texts
+    from jsonb_array_elements(batch) with ordinality as e(value, ordinality);
+  -- JSON has its own faults (a string where a number belongs): name them in JSON's terms. The
+  -- array form checks the rest (a key twice, the model).
+  if not clean then
+    for item, item_position in
+      select element.value, element.ordinality
+      from jsonb_array_elements(batch) with ordinality as element(value, ordinality)
+    loop
+      if jsonb_typeof(item) <> 'object' or jsonb_typeof(item -> 'key') is distinct from 'string'
+         or jsonb_typeof(item -> 'content_hash') is distinct from 'string' then
+        raise exception using errcode = '22023',
+          message = format('batch item %s needs "key" and "content_hash" strings: %s', item_position, left(item::text, 80));
+      end if;
+      perform embeddings._check_embedding(item ->> 'key', item -> 'embedding', target.dimensions);
+    end loop;
+  end if;
+  return query select * from embeddings.write_batch(target_id, lease_token, model, keys, hashes, vector_texts);
+end;
+$$;
 comment on function embeddings.write_batch(bigint, uuid, text, jsonb) is
-  'Writes a leased batch [{"key", "embedding", "content_hash"}]: rejects the whole batch naming the row on bad vectors or another model; writes only rows still held by lease_token whose content hash is unchanged. Returns written_keys (from RETURNING), stale_keys (content changed: still queued) and lost_keys (lease lost or row gone).';
+  'Writes a leased batch [{"key", "embedding", "content_hash"}]: the same write as write_batch(target_id, lease_token, model, row_keys, content_hashes, vectors), with JSON''s own faults named in JSON''s terms. Returns written_keys, stale_keys and lost_keys.';
 
 -- =============================================================================================
 -- Failures, releases and the dead

@@ -27,6 +27,7 @@ grant execute on function
   -- worker API
   embeddings.run_option_limits(),
   embeddings.claim_batch(bigint, integer, integer),
+  embeddings.write_batch(bigint, uuid, text, text[], text[], text[]),
   embeddings.write_batch(bigint, uuid, text, jsonb),
   embeddings.fail_rows(bigint, uuid, jsonb),
   embeddings.release_batch(bigint, uuid, text[]),

@@ -176,19 +176,17 @@ export class PostgresTargetQueue implements TargetQueue {
     model: string,
     rows: readonly RowEmbedding[],
   ): Promise<WriteOutcome> {
-    const batch = rows.map((row) => ({
-      key: row.key,
-      content_hash: row.contentHash,
-      embedding: row.embedding,
-    }));
+    // Three arrays, the vectors in pgvector's text form: parsed in C, not as JSON numbers.
+    const keys = rows.map((row) => row.key);
+    const contentHashes = rows.map((row) => row.contentHash);
+    const vectors = rows.map((row) => `[${row.embedding.join(",")}]`);
     return this.#asServiceRole(async (tx) => {
       const [outcome] = await tx<
         { written_keys: string[]; stale_keys: string[]; lost_keys: string[] }[]
       >`
         select written_keys, stale_keys, lost_keys
-        from embeddings.write_batch(${targetId}::bigint, ${leaseToken}::uuid, ${model}, ${
-        tx.json(batch)
-      })`;
+        from embeddings.write_batch(${targetId}::bigint, ${leaseToken}::uuid, ${model},
+          ${keys}::text[], ${contentHashes}::text[], ${vectors}::text[])`;
       return {
         writtenKeys: outcome.written_keys,
         staleKeys: outcome.stale_keys,

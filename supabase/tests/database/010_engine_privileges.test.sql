@@ -60,6 +60,7 @@ select set_eq(
        'embeddings.run_option_limits()',
        'embeddings.claim_batch(bigint, integer, integer)',
        'embeddings.write_batch(bigint, uuid, text, jsonb)',
+       'embeddings.write_batch(bigint, uuid, text, text[], text[], text[])',
        'embeddings.fail_rows(bigint, uuid, jsonb)',
        'embeddings.release_batch(bigint, uuid, text[])',
        'embeddings.requeue_dead(bigint, text[])',
