@@ -9,6 +9,9 @@ import { asServiceRole } from "./service_role_session.ts";
 
 export const deferredIndexTable = "embeddings_cli.deferred_indexes";
 
+/** The memory an index build may use: room for the HNSW graph of about 100,000 rows of 384 dimensions, within a small instance's RAM (Supabase's smallest has 1 GB). */
+export const indexBuildMemory = "256MB";
+
 export interface DeferredIndex {
   indexSchema: string;
   indexName: string;
@@ -165,6 +168,13 @@ export async function rebuildDeferredIndex(
     const [{ present }] = await tx<{ present: boolean }[]>`
       select to_regclass(${name}) is not null as present`;
     if (!present) {
+      // pgvector builds an HNSW graph fast only while it fits in maintenance_work_mem (64 MB by
+      // default: about 30,000 rows of 384 dimensions); past that it slows down several times.
+      // For this transaction only, and never lower than the server's own setting.
+      await tx`
+        select pg_catalog.set_config('maintenance_work_mem', ${indexBuildMemory}, true)
+        where pg_catalog.pg_size_bytes(pg_catalog.current_setting('maintenance_work_mem'))
+              < pg_catalog.pg_size_bytes(${indexBuildMemory})`;
       await tx.unsafe(index.definition);
       if (index.comment !== null) {
         await tx.unsafe(`comment on index ${name} is ${quoteLiteral(index.comment)}`);

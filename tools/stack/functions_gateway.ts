@@ -142,6 +142,9 @@ async function startFunction(name: string, version: number): Promise<FunctionPro
   return process;
 }
 
+/** Functions being started: their environment is read before their process is registered. */
+const starting = new Map<string, Promise<FunctionProcess>>();
+
 async function functionProcess(name: string): Promise<FunctionProcess> {
   const version = sourceVersion();
   let process = running.get(name);
@@ -149,7 +152,16 @@ async function functionProcess(name: string): Promise<FunctionProcess> {
     stopFunction(name);
     process = undefined;
   }
-  process ??= await startFunction(name, version);
+  if (process === undefined) {
+    // Requests that arrive together while the function starts share one process: a second
+    // start would leave the first running with no one to stop it.
+    let pending = starting.get(name);
+    if (pending === undefined) {
+      pending = startFunction(name, version).finally(() => starting.delete(name));
+      starting.set(name, pending);
+    }
+    process = await pending;
+  }
   try {
     await process.ready;
   } catch (error) {

@@ -1,5 +1,5 @@
-// One target's batch pipeline: claim a batch, embed it, write it, then settle it (fail the rows to blame, hand back the untried), keeping the target's report.
-import { embedClaimedRows } from "./embed_claimed_rows.ts";
+// One target's batch pipeline in two stages, so the worker can embed one batch while the last one is written: prepare (claim a batch, embed it), then write and settle (fail the rows to blame, hand back the untried), keeping the target's report.
+import { embedClaimedRows, type EmbeddedRows } from "./embed_claimed_rows.ts";
 import { errorMessage } from "./error_message.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
 import type { ProviderError } from "./providers/provider_error.ts";
@@ -29,6 +29,13 @@ export type BatchResult =
   | { outcome: "target broken"; error: string }
   | { outcome: "stop"; stop: StopCode; error: string | null };
 
+/** A claimed batch, embedded and not yet written. */
+export interface PreparedBatch {
+  outcome: "prepared";
+  lease: string;
+  embedded: EmbeddedRows;
+}
+
 export class BatchPipeline {
   constructor(
     private readonly queue: TargetQueue,
@@ -37,11 +44,22 @@ export class BatchPipeline {
     readonly report: TargetReport,
   ) {}
 
+  /** Both stages, one after the other. */
   async runBatch(
     batchSize: number,
     leaseSeconds: number,
     deadline: Pick<RunDeadline, "signal" | "remainingMs">,
   ): Promise<BatchResult> {
+    const prepared = await this.prepareBatch(batchSize, leaseSeconds, deadline);
+    return prepared.outcome === "prepared" ? await this.writeBatch(prepared) : prepared;
+  }
+
+  /** Stage one: claims a batch and embeds it; or says why there is nothing to write. */
+  async prepareBatch(
+    batchSize: number,
+    leaseSeconds: number,
+    deadline: Pick<RunDeadline, "signal" | "remainingMs">,
+  ): Promise<PreparedBatch | BatchResult> {
     let batch: ClaimedBatch;
     try {
       batch = await this.queue.claimBatch(this.target.id, batchSize, leaseSeconds);
@@ -56,16 +74,19 @@ export class BatchPipeline {
       };
     }
     if (batch.leaseToken === null || batch.rows.length === 0) return { outcome: "queue empty" };
-    const lease = batch.leaseToken;
     this.report.batches += 1;
     this.report.claimed += batch.rows.length;
-
     const embedded = await embedClaimedRows(
       this.provider,
       this.target.dimensions,
       batch.rows,
       deadline,
     );
+    return { outcome: "prepared", lease: batch.leaseToken, embedded };
+  }
+
+  /** Stage two: writes a prepared batch and settles every row of it. Never throws. */
+  async writeBatch({ lease, embedded }: PreparedBatch): Promise<BatchResult> {
     const failures = [...embedded.failures];
     let result: BatchResult = { outcome: "done" };
     let writtenUntried: string[] | null = null;
@@ -94,6 +115,16 @@ export class BatchPipeline {
       result = { outcome: "stop", stop: "time_budget_spent", error: null };
     }
     return result;
+  }
+
+  /** Hands a prepared batch back unwritten, every row untried: the run stopped before its turn. */
+  async abandonBatch({ lease, embedded }: PreparedBatch): Promise<void> {
+    const keys = [
+      ...embedded.embeddings.map((row) => row.key),
+      ...embedded.untried.map((row) => row.key),
+    ];
+    await this.#fail(lease, embedded.failures);
+    if (keys.length > 0) await this.#release(lease, keys);
   }
 
   async #fail(lease: string, failures: readonly RowFailure[]): Promise<void> {

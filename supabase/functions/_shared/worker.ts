@@ -1,5 +1,5 @@
 // The worker: round-robin over the targets, one batch each per round, within the run's row and time budget, waiting out a failing provider when the budget allows; every count it reports is read back from the database.
-import { BatchPipeline } from "./batch_pipeline.ts";
+import { BatchPipeline, type BatchResult } from "./batch_pipeline.ts";
 import { errorMessage } from "./error_message.ts";
 import { ProviderBackoff, providerStopCode } from "./provider_backoff.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
@@ -126,8 +126,29 @@ async function workTargets(
 
   // The provider is one for every target: after it fails, no target calls it before it may.
   const backoff = new ProviderBackoff();
-  let lastProviderFailure: BatchPipeline | null = null;
+  let lastProviderFailure = null as BatchPipeline | null;
   let providerRetries = 0;
+
+  // A batch's write runs while the next batch is claimed and embedded: the database and the
+  // provider work at the same time. At most one write is in flight, so every count stays exact.
+  let inFlight: { pipeline: BatchPipeline; started: number; result: Promise<BatchResult> } | null =
+    null;
+  const settleInFlight = async (): Promise<void> => {
+    if (inFlight === null) return;
+    const { pipeline, started, result: pending } = inFlight;
+    inFlight = null;
+    const result = await pending;
+    slowestBatchMs = Math.max(slowestBatchMs, performance.now() - started);
+    if (result.outcome === "provider failed") {
+      backoff.failed(result.error, performance.now());
+      lastProviderFailure = pipeline;
+    } else if (result.outcome === "stop") {
+      stoppedBecause ??= result.stop;
+      if (result.error !== null) pipeline.report.error = result.error;
+    } else if (result.outcome === "done") {
+      backoff.succeeded();
+    }
+  };
 
   // Round robin: each target with work gets one batch per round, so they share the budget.
   let stoppedBecause: StopCode | null = pipelines.length === 0
@@ -151,34 +172,50 @@ async function workTargets(
         providerRetries += 1;
       }
       const batchStarted = performance.now();
-      const result = await pipeline.runBatch(
+      const prepared = await pipeline.prepareBatch(
         Math.min(options.batchSize, options.maxRows - kept()),
         options.leaseSeconds,
         deadline,
       );
-      if (result.outcome === "queue empty") continue;
-      if (result.outcome === "target broken") {
+      // The last batch's write ends before this one's starts: one write at a time.
+      await settleInFlight();
+      if (prepared.outcome === "prepared") {
+        // Known already: the next batch costs at least as long to claim and embed as this one.
+        slowestBatchMs = Math.max(slowestBatchMs, performance.now() - batchStarted);
+        stillActive.push(pipeline);
+        if (stoppedBecause !== null) {
+          await pipeline.abandonBatch(prepared);
+          break;
+        }
+        const result = pipeline.writeBatch(prepared);
+        inFlight = { pipeline, started: batchStarted, result };
+        if (prepared.embedded.providerError !== null || prepared.embedded.outOfTime) {
+          // Nothing to overlap with: the provider needs a rest, or the time is spent.
+          await settleInFlight();
+          if (stoppedBecause !== null) break;
+        }
+        continue;
+      }
+      if (prepared.outcome === "queue empty") continue;
+      if (prepared.outcome === "target broken") {
         // Only this target stops: the others are worked as if it were not registered.
         pipeline.report.ok = false;
-        pipeline.report.error = result.error;
+        pipeline.report.error = prepared.error;
         continue;
       }
-      slowestBatchMs = Math.max(slowestBatchMs, performance.now() - batchStarted);
       stillActive.push(pipeline);
-      if (result.outcome === "provider failed") {
-        backoff.failed(result.error, performance.now());
-        lastProviderFailure = pipeline;
-        continue;
-      }
-      if (result.outcome === "stop") {
-        stoppedBecause = result.stop;
-        if (result.error !== null) pipeline.report.error = result.error;
+      if (prepared.outcome === "stop") {
+        // When the write before it failed first, that failure is the one to report.
+        if (stoppedBecause === null) {
+          stoppedBecause = prepared.stop;
+          if (prepared.error !== null) pipeline.report.error = prepared.error;
+        }
         break;
       }
-      backoff.succeeded();
     }
     active = stillActive;
   }
+  await settleInFlight();
 
   // A provider failure not followed by a success is why the run ended, whatever else was due.
   let providerError: ProviderFailure | null = null;
