@@ -20,28 +20,43 @@ export function syntheticVector(seed: number): number[] {
   return vector.map((value) => value / norm);
 }
 
-/** public.bench_rows with `rows` rows, registered with the synthetic model, every row queued. */
+/** The throwaway table of a benchmark: its name in public, and the model it is registered with. */
+export interface BenchTable {
+  table: string;
+  model: string;
+}
+
+/** The write-path benchmarks' table, filled with synthetic vectors. */
+export const benchRows: BenchTable = { table: "bench_rows", model: syntheticModel };
+
+/**
+ * public.<table> with `rows` rows (RLS on, no client grants), registered with `model`, every row
+ * queued; any earlier one of that name is dropped first.
+ */
 export async function createBenchTarget(
   admin: postgres.Sql,
   rows: number,
   withIndex: boolean,
+  { table, model }: BenchTable = benchRows,
 ): Promise<number> {
+  await dropBenchTable(admin, table);
   await admin.unsafe(`
-    drop table if exists public.bench_rows cascade;
-    create table public.bench_rows (id bigint primary key, body text not null,
+    create table public.${table} (id bigint primary key, body text not null,
       embedding extensions.vector(${benchDimensions}));
-    create function public.bench_rows_content(r public.bench_rows) returns text
+    create function public.${table}_content(r public.${table}) returns text
       language sql immutable set search_path = '' as $$ select r.body $$;
-    insert into public.bench_rows select i, 'row ' || i from generate_series(1, ${rows}) as i;
+    insert into public.${table} select i, 'row ' || i from generate_series(1, ${rows}) as i;
     ${
     withIndex
-      ? "create index on public.bench_rows using hnsw (embedding extensions.vector_cosine_ops);"
+      ? `create index on public.${table} using hnsw (embedding extensions.vector_cosine_ops);`
       : ""
   }
-    analyze public.bench_rows;`);
+    alter table public.${table} enable row level security;
+    revoke all on public.${table} from anon, authenticated;
+    analyze public.${table};`);
   const [{ id }] = await admin<{ id: string }[]>`
-    select embeddings.register_target('public.bench_rows', 'id',
-      'public.bench_rows_content(public.bench_rows)', 'embedding', ${syntheticModel},
+    select embeddings.register_target(${`public.${table}`}, 'id',
+      ${`public.${table}_content(public.${table})`}, 'embedding', ${model},
       ${benchDimensions}) as id`;
   // Queue every row up front, so claims measure claiming, not the backfill's chunks.
   for (let done = false; !done;) {
@@ -53,9 +68,12 @@ export async function createBenchTarget(
   return Number(id);
 }
 
-export async function dropBenchTarget(admin: postgres.Sql, targetId: number): Promise<void> {
-  await admin`select embeddings.unregister_target(${targetId}::bigint)`;
-  await admin.unsafe(`drop table public.bench_rows cascade`);
+/** Unregisters the table's target, if any, and drops the table with its content function. */
+export async function dropBenchTable(admin: postgres.Sql, table: string): Promise<void> {
+  await admin`
+    select embeddings.unregister_target(t.id) from embeddings.targets as t where t.name = ${table}`;
+  // The content function takes the table's row type: cascade drops it with the table.
+  await admin.unsafe(`drop table if exists public.${table} cascade`);
 }
 
 /**

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import postgres from "postgres";
 import { openEmbeddedDatabase } from "../tools/embedded/embedded_database.ts";
-import { createMeasurementTarget } from "../tools/cli/measurements/measurement_target.ts";
+import { createMeasurementTarget } from "../tools/cli/measurement_target.ts";
 import { dropVectorIndexes, targetLocations } from "../tools/cli/deferred_indexes.ts";
 import { type CliRun, describeCliRun, runCli } from "../tools/cli/run_cli.ts";
 import { projectRoot } from "../tools/stack/local_stack_settings.ts";

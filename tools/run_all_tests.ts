@@ -1,4 +1,4 @@
-// `deno task test`: starts the local stack if needed, runs Supabase's linter and advisors, pgTAP (pg_prove, as `supabase test db`) and the Deno tests, and prints one `N passed, N failed` line.
+// `deno task test`: starts the local stack if needed, runs Supabase's linter and advisors, pgTAP (pg_prove, as `supabase test db`), the Deno tests and the benchmarks at their quick size, and prints one `N passed, N failed` line.
 import { join } from "node:path";
 import { lintFunctions, runAdvisors, type SuiteResult } from "./database_checks.ts";
 import { startStack, stopStack } from "./stack/local_stack.ts";
@@ -71,6 +71,27 @@ async function runDenoTests(): Promise<SuiteResult> {
   return { name: "deno test", passed, failed };
 }
 
+/**
+ * `deno task bench --quick`: every benchmark runs to the end on small data and checks what it
+ * wrote (each counts its rows back from the table). Its timings are reported, never asserted.
+ */
+async function runQuickBenchmarks(): Promise<SuiteResult> {
+  const report = join(await Deno.makeTempDir({ prefix: "bench-" }), "BENCHMARKS.quick.md");
+  const { code, output } = await runAndShow(Deno.execPath(), [
+    "run",
+    "-A",
+    join("bench", "main.ts"),
+    "--quick",
+    "--out",
+    report,
+  ], { NO_COLOR: "1" });
+  const match = output.match(/bench: wrote .*: (\d+) benchmarks, (\d+) failed/);
+  const passed = Number(match?.[1] ?? 0);
+  let failed = Number(match?.[2] ?? 0);
+  if (!match || (code !== 0 && failed === 0)) failed = Math.max(failed, 1);
+  return { name: "benchmarks (quick: each runs to the end; timings not asserted)", passed, failed };
+}
+
 console.log("Starting the local stack (reused if it runs)...");
 let startedHere = false;
 try {
@@ -89,6 +110,7 @@ const results = [
   await runAdvisors(),
   await runPgTap(),
   await runDenoTests(),
+  await runQuickBenchmarks(),
 ];
 // Leave the machine as we found it: a stack this run started is stopped again.
 if (startedHere) await stopStack();

@@ -11,12 +11,12 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLocalJWKSet, errors as joseErrors, jwtVerify } from "jose";
 import { parse as parseToml } from "npm:smol-toml@1.3.1";
-import { apiKey, localJwks, publishableKey, secretKey } from "./api_keys.ts";
+import { localJwks } from "./api_keys.ts";
+import { platformEnvironment } from "./function_platform_environment.ts";
 import {
   apiPort,
   apiUrl,
   configTomlFile,
-  databaseUrl,
   functionsDir,
   gatewayPidFile,
   jwtSecret,
@@ -66,28 +66,13 @@ function functionsEnvFile(): Record<string, string> {
 }
 
 async function functionEnvironment(port: number): Promise<Record<string, string>> {
-  const inherited: Record<string, string> = {};
+  const developer: Record<string, string> = {};
   for (const [key, value] of Object.entries(Deno.env.toObject())) {
-    // What Deno itself needs, and the provider settings a developer exports in the shell.
-    if (
-      ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "NPM_CONFIG_REGISTRY"].includes(key) ||
-      key.startsWith("EMBEDDING_") || key.startsWith("OPENAI_")
-    ) inherited[key] = value;
+    // The provider settings a developer exports in the shell.
+    if (key.startsWith("EMBEDDING_") || key.startsWith("OPENAI_")) developer[key] = value;
   }
-  return {
-    ...inherited,
-    ...functionsEnvFile(),
-    SUPABASE_URL: apiUrl,
-    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: publishableKey }),
-    SUPABASE_SECRET_KEYS: JSON.stringify({ default: secretKey }),
-    SUPABASE_JWKS: JSON.stringify(await localJwks()),
-    // Deprecated on the platform, still injected: the legacy keys and their HS256 secret.
-    SUPABASE_ANON_KEY: await apiKey("anon"),
-    SUPABASE_SERVICE_ROLE_KEY: await apiKey("service_role"),
-    SUPABASE_JWT_SECRET: jwtSecret,
-    SUPABASE_DB_URL: databaseUrl,
-    DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
-  };
+  // The platform's own variables last: neither the shell nor .env may replace them.
+  return { ...developer, ...functionsEnvFile(), ...await platformEnvironment(port) };
 }
 
 function freePort(): number {

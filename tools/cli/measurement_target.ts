@@ -1,5 +1,5 @@
-// A throwaway target for the measurements: public.<table>(id bigint, body text, embedding vector(384)) with N rows of varied text, an HNSW index, registered with a given model.
-import type { Sql } from "../../../supabase/functions/_shared/database.ts";
+// A throwaway target for the benchmarks and the command line's tests: public.<table>(id bigint, body text, embedding vector(384)) with N rows of varied text, an HNSW index, registered with a given model.
+import type { Sql } from "../../supabase/functions/_shared/database.ts";
 
 export interface MeasurementTarget {
   table: string;

@@ -1,0 +1,62 @@
+// What every benchmark hands back to bench/main.ts: one section of BENCHMARKS.md, with its figures, its ratio against the goal, and the command that reproduces it.
+import { parseArgs } from "node:util";
+import { databaseUrl as localDatabaseUrl } from "../tools/stack/local_stack_settings.ts";
+
+/** How big a run is: `quick` for CI-sized runs, `full` for the figures in BENCHMARKS.md. */
+export type BenchSize = "quick" | "full";
+
+export interface BenchContext {
+  size: BenchSize;
+  /** The PostgreSQL the database figures are measured on (the local stack's, unless --db-url). */
+  databaseUrl: string;
+}
+
+/** One goal of issue 14, checked against a figure measured in this run. */
+export interface BenchGoal {
+  /** What was asked, in words: "engine at least 0.7 of raw, no index". */
+  goal: string;
+  /** What this run measured, in words: "0.74". */
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchSection {
+  title: string;
+  /** What was measured and how, in a few sentences of Markdown. */
+  method: string;
+  /** The command that reproduces this section alone, at this run's size. */
+  command: string;
+  /** A Markdown table: the header cells, then rows of cells. */
+  table: { header: string[]; rows: string[][] };
+  goals: BenchGoal[];
+  /** Anything the reader must know to trust the figures (Markdown, optional). */
+  notes?: string;
+}
+
+/** Formats a rate: 1,234 rows/s. */
+export function rowsPerSecond(rate: number): string {
+  return `${Math.round(rate).toLocaleString("en-US")} rows/s`;
+}
+
+/** The middle value: the benchmarks repeat their rounds and report the median, because this machine is shared and noisy. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error("median of no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Runs one benchmark on its own (`deno run -A bench/<name>.ts [--quick] [--db-url URL]`) and prints its section as JSON. */
+export async function runStandalone(
+  measure: (context: BenchContext) => Promise<BenchSection>,
+): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { quick: { type: "boolean", default: false }, "db-url": { type: "string" } },
+  });
+  const section = await measure({
+    size: values.quick ? "quick" : "full",
+    databaseUrl: values["db-url"] ?? Deno.env.get("SUPABASE_DB_URL") ?? localDatabaseUrl,
+  });
+  console.log(JSON.stringify(section, null, 2));
+}

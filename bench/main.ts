@@ -1,0 +1,176 @@
+// `deno task bench`: runs every benchmark of issue 14 in one run on this machine and writes BENCHMARKS.md: each figure, its ratio against the goal, the machine, and the command that reproduces it.
+//
+// usage: deno task bench [--quick] [--only name,name] [--out FILE] [--db-url URL]
+// --quick runs CI-sized versions (minutes) and writes .local/BENCHMARKS.quick.md unless --out says
+// otherwise; the full run (about half an hour on 2 cores) writes BENCHMARKS.md. Benchmarks are
+// not tests: nothing here asserts a timing; a goal not met is reported, and the run still succeeds.
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+import { databaseUrl as localDatabaseUrl } from "../tools/stack/local_stack_settings.ts";
+import type { BenchContext, BenchSection } from "./bench_section.ts";
+import { cliMemory } from "./cli_memory.ts";
+import { cores } from "./cores.ts";
+import { deferredIndex } from "./deferred_index.ts";
+import { functionMemory } from "./function_memory.ts";
+import { pipeline } from "./pipeline.ts";
+import { schedulerDrain } from "./scheduler_drain.ts";
+import { seedPattern } from "./seed_pattern.ts";
+import { writePath } from "./write_path.ts";
+
+const benchmarks: Record<string, (context: BenchContext) => Promise<BenchSection>> = {
+  write_path: writePath,
+  seed_pattern: seedPattern,
+  deferred_index: deferredIndex,
+  pipeline,
+  cores,
+  cli_memory: cliMemory,
+  function_memory: functionMemory,
+  scheduler_drain: schedulerDrain,
+};
+
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The machine and the software the figures were measured on, in one sentence. */
+async function describeMachine(databaseUrl: string): Promise<string> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+  const cpu = cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? "unknown CPU";
+  const memoryKb = Number(meminfo.match(/^MemTotal:\s+(\d+) kB$/m)?.[1] ?? 0);
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [{ server, vector }] = await sql<{ server: string; vector: string | null }[]>`
+      select current_setting('server_version') as server,
+             (select extversion from pg_extension where extname = 'vector') as vector`;
+    const packageJson = JSON.parse(
+      await Deno.readTextFile(join(projectRoot, "package.json")),
+    ) as { dependencies?: Record<string, string> };
+    return `${navigator.hardwareConcurrency} cores (${cpu}), ${
+      (memoryKb / 1024 / 1024).toFixed(0)
+    } GiB; PostgreSQL ${server} with pgvector ${
+      vector ?? "(not installed)"
+    }; Deno ${Deno.version.deno}; postgres.js ${
+      packageJson.dependencies?.postgres ?? "(see deno.json)"
+    }.`;
+  } finally {
+    await sql.end();
+  }
+}
+
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function renderReport(
+  sections: readonly BenchSection[],
+  failures: readonly { name: string; error: string }[],
+  machine: string,
+  size: BenchContext["size"],
+  command: string,
+): string {
+  const goals = sections.flatMap((section) =>
+    section.goals.map((
+      goal,
+    ) => [section.title, goal.goal, goal.measured, goal.met ? "met" : "**not met**"])
+  );
+  const parts = [
+    "# Benchmarks",
+    "",
+    `Written by \`${command}\` on ${
+      new Date().toISOString().slice(0, 10)
+    } (${size} run); every figure below comes from that one run, and each section names the command that reproduces it alone. Ratios measured side by side, not absolute speeds, are the point. Nothing here is a test: the test suite asserts behaviour, never timing.`,
+    "",
+    `Machine: ${machine}`,
+    "",
+    "## Issue 14's goals",
+    "",
+    markdownTable(["benchmark", "goal", "measured", ""], goals),
+  ];
+  if (failures.length > 0) {
+    parts.push("", "Benchmarks that did not finish:", "");
+    for (const failure of failures) parts.push(`- ${failure.name}: ${failure.error}`);
+  }
+  for (const section of sections) {
+    parts.push(
+      "",
+      `## ${section.title}`,
+      "",
+      `\`${section.command}\``,
+      "",
+      section.method,
+      "",
+      markdownTable(section.table.header, section.table.rows),
+    );
+    if (section.notes) parts.push("", section.notes);
+  }
+  return parts.join("\n") + "\n";
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      out: { type: "string" },
+      "db-url": { type: "string" },
+    },
+  });
+  const size = values.quick ? "quick" : "full";
+  const chosen = values.only?.split(",").map((name) => name.trim()) ?? Object.keys(benchmarks);
+  const unknown = chosen.filter((name) => !(name in benchmarks));
+  if (unknown.length > 0) {
+    console.error(
+      `bench: no benchmark named ${unknown.join(", ")}; there are ${
+        Object.keys(benchmarks).join(", ")
+      }`,
+    );
+    Deno.exit(2);
+  }
+  const context: BenchContext = {
+    size,
+    databaseUrl: values["db-url"] ?? Deno.env.get("SUPABASE_DB_URL") ?? localDatabaseUrl,
+  };
+  const out = values.out ??
+    join(projectRoot, values.quick ? ".local/BENCHMARKS.quick.md" : "BENCHMARKS.md");
+  const sections: BenchSection[] = [];
+  const failures: { name: string; error: string }[] = [];
+  for (const name of chosen) {
+    const started = performance.now();
+    console.error(`bench: ${name} (${size}) ...`);
+    try {
+      const section = await benchmarks[name](context);
+      sections.push(section);
+      const goals = section.goals.map((goal) =>
+        `${goal.goal}: ${goal.measured}${goal.met ? "" : " (not met)"}`
+      );
+      console.error(
+        `bench: ${name} took ${((performance.now() - started) / 1000).toFixed(0)} s; ${
+          goals.join("; ")
+        }`,
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      failures.push({ name, error: message });
+      console.error(`bench: ${name} failed: ${message}`);
+    }
+  }
+  const command = `deno task bench${values.quick ? " --quick" : ""}${
+    values.only ? ` --only ${values.only}` : ""
+  }`;
+  const report = renderReport(
+    sections,
+    failures,
+    await describeMachine(context.databaseUrl),
+    size,
+    command,
+  );
+  await Deno.mkdir(dirname(out), { recursive: true });
+  await Deno.writeTextFile(out, report);
+  console.error(`bench: wrote ${out}: ${sections.length} benchmarks, ${failures.length} failed`);
+  // A benchmark that failed is an error; a goal not met is a finding, written down above.
+  if (failures.length > 0) Deno.exit(1);
+}
