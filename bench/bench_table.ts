@@ -53,6 +53,7 @@ export async function createBenchTarget(
   }
     alter table public.${table} enable row level security;
     revoke all on public.${table} from anon, authenticated;
+    comment on table public.${table} is '${benchTableComment}';
     analyze public.${table};`);
   const [{ id }] = await admin<{ id: string }[]>`
     select embeddings.register_target(${`public.${table}`}, 'id',
@@ -68,8 +69,27 @@ export async function createBenchTarget(
   return Number(id);
 }
 
+/** The comment every benchmark table carries: only a table with it is ever dropped. */
+export const benchTableComment = "throwaway table of a benchmark (bench/): dropped by the next run";
+
+/** Refuses to go on when public.<table> exists and is not a benchmark's own. */
+export async function assertBenchTableOrAbsent(admin: postgres.Sql, table: string): Promise<void> {
+  const [{ comment }] = await admin<{ comment: string | null }[]>`
+    select obj_description(to_regclass(${`public.${table}`}), 'pg_class') as comment`;
+  const [{ present }] = await admin<{ present: boolean }[]>`
+    select to_regclass(${`public.${table}`}) is not null as present`;
+  if (present && comment !== benchTableComment) {
+    throw new Error(
+      `public.${table} exists and is not a benchmark's table (no comment ${
+        JSON.stringify(benchTableComment)
+      }): the benchmarks never drop it; rename it or give --db-url another database`,
+    );
+  }
+}
+
 /** Unregisters the table's target, if any, and drops the table with its content function. */
 export async function dropBenchTable(admin: postgres.Sql, table: string): Promise<void> {
+  await assertBenchTableOrAbsent(admin, table);
   await admin`
     select embeddings.unregister_target(t.id) from embeddings.targets as t where t.name = ${table}`;
   // The content function takes the table's row type: cascade drops it with the table.

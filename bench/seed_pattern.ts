@@ -27,6 +27,12 @@ const batchSizes = [500, 1000] as const;
 /** The same database URL with the port of the proxy in front of it. */
 function viaProxy(url: string, proxyPort: number): string {
   const parsed = new URL(url);
+  // The proxy forwards to this machine's port: a remote database would be another server.
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname)) {
+    throw new Error(
+      `the latency proxy runs on this machine: give a database on this machine, not ${parsed.hostname}`,
+    );
+  }
   parsed.hostname = "127.0.0.1";
   parsed.port = String(proxyPort);
   return parsed.toString();

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { lintFunctions, runAdvisors, type SuiteResult } from "./database_checks.ts";
 import { startStack, stopStack } from "./stack/local_stack.ts";
-import { postgresConnectionArgs, projectRoot } from "./stack/local_stack_settings.ts";
+import { databaseUrl, postgresConnectionArgs, projectRoot } from "./stack/local_stack_settings.ts";
 
 async function runAndShow(
   program: string,
@@ -84,6 +84,10 @@ async function runQuickBenchmarks(): Promise<SuiteResult> {
     "--quick",
     "--out",
     report,
+    // The local stack's database, never a SUPABASE_DB_URL the shell may export: they create,
+    // drop and reconfigure things.
+    "--db-url",
+    databaseUrl,
   ], { NO_COLOR: "1" });
   const match = output.match(/bench: wrote .*: (\d+) benchmarks, (\d+) failed/);
   const passed = Number(match?.[1] ?? 0);

@@ -112,15 +112,17 @@ language plpgsql immutable set search_path = ''
 as $$
 declare
   elements text[] := pg_catalog.string_to_array(pg_catalog.btrim(vector_text, '[] '), ',');
-  element real;
+  element double precision;
 begin
   for element_position in 1 .. coalesce(cardinality(elements), 0) loop
     begin
-      element := pg_catalog.btrim(elements[element_position])::real;
+      -- Read wider than a float4: pgvector takes 1e-50 as 0, and only overflow is an error.
+      element := pg_catalog.btrim(elements[element_position])::double precision;
     exception when others then
       element := 'NaN';
     end;
-    if element in ('NaN'::real, 'Infinity'::real, '-Infinity'::real) then
+    if element in ('NaN'::double precision, 'Infinity'::double precision, '-Infinity'::double precision)
+       or abs(element) > 3.4028234663852886e38 then
       raise exception using errcode = '22000',
         message = format('row %s: embedding element %s is %s, not a finite number',
           row_label, element_position, left(pg_catalog.btrim(elements[element_position]), 80));
@@ -286,6 +288,10 @@ begin
         coalesce(cardinality(row_keys)::text, 'null'), coalesce(cardinality(content_hashes)::text, 'null'),
         coalesce(cardinality(vectors)::text, 'null'));
   end if;
+  -- Subscripts from 1, whatever bounds the caller's arrays had: item n is row_keys[n] everywhere.
+  row_keys := array(select u.k from unnest(row_keys) with ordinality as u(k, n) order by u.n);
+  content_hashes := array(select u.h from unnest(content_hashes) with ordinality as u(h, n) order by u.n);
+  vectors := array(select u.v from unnest(vectors) with ordinality as u(v, n) order by u.n);
   if array_position(row_keys, null) is not null or array_position(content_hashes, null) is not null then
     raise exception using errcode = '22023',
       message = format('batch item %s has no key or content_hash',
@@ -332,6 +338,9 @@ begin
           message = format('row %s: embedding is all zeros, which has no cosine direction', row_keys[item_position]);
       end if;
     end loop;
+    -- Every item parsed on its own: what failed the whole batch at once was not an item's fault,
+    -- and parsing it again here raises it.
+    parsed := vectors::extensions.vector[];
   end if;
 
   -- One statement: keep the rows this lease still holds, lock them in the source table, compare
@@ -339,8 +348,11 @@ begin
   -- the books: records for what was written, its queue entries gone, stale rows queued again.
   -- The setting tells the sync trigger that these vector writes are the engine's own.
   -- The rows this lease still holds, by the lease's own index.
+  -- Locked, so a worker that claims them after this lease expired skips them (SKIP LOCKED) until
+  -- this write is done: a row is never written under two leases.
   held_keys := array(select q.row_key from embeddings.queue as q
-                     where q.lease_token = write_batch.lease_token and q.target_id = target.id);
+                     where q.lease_token = write_batch.lease_token and q.target_id = target.id
+                     for update);
   perform pg_catalog.set_config('embeddings.writing_target', target.id::text, true);
   execute format(
     $sql$

@@ -163,6 +163,21 @@ export async function rebuildDeferredIndex(
   sql: Sql,
   index: DeferredIndex,
 ): Promise<"built" | "already there"> {
+  try {
+    return await buildAndForget(sql, index, true);
+  } catch (error) {
+    // 53100: a parallel build found no room for its shared memory (Docker's 64 MB /dev/shm, for
+    // one): build again with the server's own setting, as if nothing had been raised.
+    if ((error as { code?: string }).code !== "53100") throw error;
+    return await buildAndForget(sql, index, false);
+  }
+}
+
+async function buildAndForget(
+  sql: Sql,
+  index: DeferredIndex,
+  raiseMemory: boolean,
+): Promise<"built" | "already there"> {
   const name = `${quoteIdentifier(index.indexSchema)}.${quoteIdentifier(index.indexName)}`;
   return await sql.begin(async (tx) => {
     const [{ present }] = await tx<{ present: boolean }[]>`
@@ -171,10 +186,12 @@ export async function rebuildDeferredIndex(
       // pgvector builds an HNSW graph fast only while it fits in maintenance_work_mem (64 MB by
       // default: about 30,000 rows of 384 dimensions); past that it slows down several times.
       // For this transaction only, and never lower than the server's own setting.
-      await tx`
-        select pg_catalog.set_config('maintenance_work_mem', ${indexBuildMemory}, true)
-        where pg_catalog.pg_size_bytes(pg_catalog.current_setting('maintenance_work_mem'))
-              < pg_catalog.pg_size_bytes(${indexBuildMemory})`;
+      if (raiseMemory) {
+        await tx`
+          select pg_catalog.set_config('maintenance_work_mem', ${indexBuildMemory}, true)
+          where pg_catalog.pg_size_bytes(pg_catalog.current_setting('maintenance_work_mem'))
+                < pg_catalog.pg_size_bytes(${indexBuildMemory})`;
+      }
       await tx.unsafe(index.definition);
       if (index.comment !== null) {
         await tx.unsafe(`comment on index ${name} is ${quoteLiteral(index.comment)}`);

@@ -7,6 +7,10 @@ export interface MeasurementTarget {
   drop(): Promise<void>;
 }
 
+/** The comment every measurement table carries: only a table with it is ever dropped. */
+export const measurementTableComment =
+  "throwaway table of a measurement (benchmarks, tests): dropped by the next run";
+
 const topics = ["chords", "mixing", "drums", "melody", "mastering", "lyrics", "tempo"];
 const moods = ["bright", "dark", "calm", "driving", "sparse", "dense"];
 
@@ -17,12 +21,22 @@ export async function createMeasurementTarget(
 ): Promise<MeasurementTarget> {
   if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`not a plain table name: ${table}`);
   const drop = async () => {
+    // Only a table this module made is dropped: a user's table of the same name never is.
+    const [{ present, comment }] = await sql<{ present: boolean; comment: string | null }[]>`
+      select to_regclass(${`public.${table}`}) is not null as present,
+             obj_description(to_regclass(${`public.${table}`}), 'pg_class') as comment`;
+    if (present && comment !== measurementTableComment) {
+      throw new Error(
+        `public.${table} exists and is not a measurement table (its comment is not ${
+          JSON.stringify(measurementTableComment)
+        }): it is never dropped; rename it or use another database`,
+      );
+    }
     await sql`
       select embeddings.unregister_target(t.id) from embeddings.targets as t where t.name = ${table}`;
-    // The content function takes the table's row type: it goes first.
+    // The content function takes the table's row type: cascade drops it with the table.
     await sql.unsafe(`drop table if exists public.${table} cascade`);
   };
-  await sql.unsafe(`drop table if exists public.${table} cascade`);
   await drop();
   await sql.unsafe(`
     create table public.${table} (id bigint primary key, body text not null,
@@ -37,6 +51,7 @@ export async function createMeasurementTarget(
       from generate_series(1, ${rows}) as i;
     create index ${table}_embedding_hnsw_idx on public.${table}
       using hnsw (embedding extensions.vector_cosine_ops);
+    comment on table public.${table} is '${measurementTableComment}';
     alter table public.${table} enable row level security;
     revoke all on public.${table} from anon, authenticated;`);
   await sql`

@@ -29,6 +29,12 @@ export type BatchResult =
   | { outcome: "target broken"; error: string }
   | { outcome: "stop"; stop: StopCode; error: string | null };
 
+/** Why a claim brought nothing to write. */
+export type NothingToWrite = Extract<
+  BatchResult,
+  { outcome: "queue empty" | "target broken" | "stop" }
+>;
+
 /** A claimed batch, embedded and not yet written. */
 export interface PreparedBatch {
   outcome: "prepared";
@@ -59,7 +65,7 @@ export class BatchPipeline {
     batchSize: number,
     leaseSeconds: number,
     deadline: Pick<RunDeadline, "signal" | "remainingMs">,
-  ): Promise<PreparedBatch | BatchResult> {
+  ): Promise<PreparedBatch | NothingToWrite> {
     let batch: ClaimedBatch;
     try {
       batch = await this.queue.claimBatch(this.target.id, batchSize, leaseSeconds);

@@ -1,5 +1,5 @@
 // The worker: round-robin over the targets, one batch each per round, within the run's row and time budget, waiting out a failing provider when the budget allows; every count it reports is read back from the database.
-import { BatchPipeline, type BatchResult } from "./batch_pipeline.ts";
+import { BatchPipeline, type BatchResult, type PreparedBatch } from "./batch_pipeline.ts";
 import { errorMessage } from "./error_message.ts";
 import { ProviderBackoff, providerStopCode } from "./provider_backoff.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
@@ -131,19 +131,37 @@ async function workTargets(
 
   // A batch's write runs while the next batch is claimed and embedded: the database and the
   // provider work at the same time. At most one write is in flight, so every count stays exact.
-  let inFlight: { pipeline: BatchPipeline; started: number; result: Promise<BatchResult> } | null =
-    null;
+  interface WriteInFlight {
+    pipeline: BatchPipeline;
+    prepareMs: number;
+    written: Promise<{ result: BatchResult; writeMs: number }>;
+  }
+  let inFlight = null as WriteInFlight | null;
+  const startWrite = (pipeline: BatchPipeline, prepared: PreparedBatch, prepareMs: number) => {
+    const writeStarted = performance.now();
+    // writeBatch settles every row and never throws.
+    const written = pipeline.writeBatch(prepared).then((result) => ({
+      result,
+      writeMs: performance.now() - writeStarted,
+    }));
+    inFlight = { pipeline, prepareMs, written };
+  };
   const settleInFlight = async (): Promise<void> => {
     if (inFlight === null) return;
-    const { pipeline, started, result: pending } = inFlight;
+    const { pipeline, prepareMs, written } = inFlight;
     inFlight = null;
-    const result = await pending;
-    slowestBatchMs = Math.max(slowestBatchMs, performance.now() - started);
+    const { result, writeMs } = await written;
+    // What a batch costs, however much of it overlapped the next one: its claim and embedding,
+    // then its write.
+    slowestBatchMs = Math.max(slowestBatchMs, prepareMs + writeMs);
     if (result.outcome === "provider failed") {
       backoff.failed(result.error, performance.now());
       lastProviderFailure = pipeline;
     } else if (result.outcome === "stop") {
-      stoppedBecause ??= result.stop;
+      // A failed write outranks why the run was ending meanwhile (rows, time): it went wrong.
+      if (stoppedBecause === null || result.stop === "database_failed") {
+        stoppedBecause = result.stop;
+      }
       if (result.error !== null) pipeline.report.error = result.error;
     } else if (result.outcome === "done") {
       backoff.succeeded();
@@ -155,67 +173,76 @@ async function workTargets(
     ? "no_target_matches_provider"
     : null;
   let active = pipelines;
-  while (stoppedBecause === null && active.length > 0) {
-    const stillActive: BatchPipeline[] = [];
-    for (const pipeline of active) {
-      stoppedBecause = reasonToStop();
-      if (stoppedBecause !== null) break;
-      const wait = backoff.waitMs(performance.now());
-      if (wait > 0) {
-        // Wait only when a batch still fits in the budget after the wait; else the run ends
-        // (on the provider's failure: see below).
-        if (deadline.remainingMs() < wait + slowestBatchMs) {
-          stoppedBecause = "time_budget_spent";
-          break;
+  try {
+    while (stoppedBecause === null && active.length > 0) {
+      const stillActive: BatchPipeline[] = [];
+      for (const pipeline of active) {
+        stoppedBecause = reasonToStop();
+        if (stoppedBecause !== null) break;
+        const wait = backoff.waitMs(performance.now());
+        if (wait > 0) {
+          // Wait only when a batch still fits in the budget after the wait; else the run ends
+          // (on the provider's failure: see below).
+          if (deadline.remainingMs() < wait + slowestBatchMs) {
+            stoppedBecause = "time_budget_spent";
+            break;
+          }
+          await sleep(wait);
+          providerRetries += 1;
         }
-        await sleep(wait);
-        providerRetries += 1;
-      }
-      const batchStarted = performance.now();
-      const prepared = await pipeline.prepareBatch(
-        Math.min(options.batchSize, options.maxRows - kept()),
-        options.leaseSeconds,
-        deadline,
-      );
-      // The last batch's write ends before this one's starts: one write at a time.
-      await settleInFlight();
-      if (prepared.outcome === "prepared") {
-        // Known already: the next batch costs at least as long to claim and embed as this one.
-        slowestBatchMs = Math.max(slowestBatchMs, performance.now() - batchStarted);
-        stillActive.push(pipeline);
+        const prepareStarted = performance.now();
+        const prepared = await pipeline.prepareBatch(
+          Math.min(options.batchSize, options.maxRows - kept()),
+          options.leaseSeconds,
+          deadline,
+        );
+        const prepareMs = performance.now() - prepareStarted;
+        // The last batch's write ends before this one's starts: one write at a time. When that
+        // write failed, or a stop was asked for meanwhile, this batch goes back unwritten.
+        const settledPipeline = inFlight?.pipeline;
+        await settleInFlight();
+        if (stoppedBecause === null && deadline.stopRequested) stoppedBecause = "stopped";
         if (stoppedBecause !== null) {
-          await pipeline.abandonBatch(prepared);
+          if (prepared.outcome === "prepared") {
+            stillActive.push(pipeline);
+            await pipeline.abandonBatch(prepared);
+          }
           break;
         }
-        const result = pipeline.writeBatch(prepared);
-        inFlight = { pipeline, started: batchStarted, result };
-        if (prepared.embedded.providerError !== null || prepared.embedded.outOfTime) {
-          // Nothing to overlap with: the provider needs a rest, or the time is spent.
-          await settleInFlight();
-          if (stoppedBecause !== null) break;
+        if (prepared.outcome === "prepared") {
+          // Known already: the next batch costs at least as long to claim and embed as this one.
+          slowestBatchMs = Math.max(slowestBatchMs, prepareMs);
+          stillActive.push(pipeline);
+          startWrite(pipeline, prepared, prepareMs);
+          if (prepared.embedded.providerError !== null || prepared.embedded.outOfTime) {
+            // Nothing to overlap with: the provider needs a rest, or the time is spent.
+            await settleInFlight();
+            if (stoppedBecause !== null) break;
+          }
+          continue;
         }
-        continue;
-      }
-      if (prepared.outcome === "queue empty") continue;
-      if (prepared.outcome === "target broken") {
-        // Only this target stops: the others are worked as if it were not registered.
-        pipeline.report.ok = false;
-        pipeline.report.error = prepared.error;
-        continue;
-      }
-      stillActive.push(pipeline);
-      if (prepared.outcome === "stop") {
-        // When the write before it failed first, that failure is the one to report.
-        if (stoppedBecause === null) {
-          stoppedBecause = prepared.stop;
-          if (prepared.error !== null) pipeline.report.error = prepared.error;
+        if (prepared.outcome === "queue empty") {
+          // Claimed while this target's last write was in flight: that write may have queued
+          // rows again (their text changed), so the target gets one more look.
+          if (settledPipeline === pipeline) stillActive.push(pipeline);
+          continue;
         }
+        if (prepared.outcome === "target broken") {
+          // Only this target stops: the others are worked as if it were not registered.
+          pipeline.report.ok = false;
+          pipeline.report.error = prepared.error;
+          continue;
+        }
+        stillActive.push(pipeline);
+        stoppedBecause = prepared.stop;
+        if (prepared.error !== null) pipeline.report.error = prepared.error;
         break;
       }
+      active = stillActive;
     }
-    active = stillActive;
+  } finally {
+    await settleInFlight();
   }
-  await settleInFlight();
 
   // A provider failure not followed by a success is why the run ended, whatever else was due.
   let providerError: ProviderFailure | null = null;

@@ -3,7 +3,7 @@
 -- naming the row and the element, before it writes anything.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(12);
+select plan(14);
 
 -- A throwaway target of 3 rows (integer keys 1 to 3) with a 4-dimension column, claimed by a worker.
 select tests.create_target('items', 3, 4, 'integer');
@@ -39,6 +39,16 @@ select throws_ok(
   $$ select pg_temp.write(array['3'], array['[0.1,zero,0.3,0.4]']) $$,
   '22000', 'row 3: embedding element 2 is zero, not a finite number',
   'a word where a number belongs is rejected'
+);
+select throws_ok(
+  $$ select pg_temp.write(array['3'], array['[1e-50,zero,0.3,0.4]']) $$,
+  '22000', 'row 3: embedding element 2 is zero, not a finite number',
+  'a number too small for a float4 is no fault (pgvector reads it as 0): the fault named is the word after it'
+);
+select throws_ok(
+  $$ select pg_temp.write('[0:1]={1,2}'::text[], '[0:1]={"[0.1,0.2,0.3,0.4]","[0.1,0.2,0.3]"}'::text[]) $$,
+  '22000', 'row 2: embedding has 3 dimensions, expected 4',
+  'arrays that do not start at 1 still name the right row'
 );
 select throws_ok(
   $$ select pg_temp.write(array['1', '2'], array['[0.1,0.2,0.3,0.4]', '[0.1,0.2,0.3]']) $$,
