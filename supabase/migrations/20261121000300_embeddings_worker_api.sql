@@ -369,7 +369,10 @@ begin
         from input
         -- IS NOT DISTINCT FROM cannot be hashed: the planner joins on the key alone and hashes
         -- the content of the matched rows only, not of every row in the table.
-        where t.%3$I = input.row_key::%4$s and pg_catalog.md5(%5$s(t)) is not distinct from input.content_hash
+        -- The keys as an array too: the planner probes the table's key index for them instead of
+        -- reading the whole table for every batch.
+        where t.%3$I = input.row_key::%4$s and t.%3$I = any($5::%4$s[])
+          and pg_catalog.md5(%5$s(t)) is not distinct from input.content_hash
         returning t.%3$I::text as row_key, input.content_hash, pg_catalog.md5(t.%6$I::text) as vector_hash
       ),
       recorded as (
