@@ -17,8 +17,14 @@ export async function startDetached(script: string, logFile: string): Promise<vo
 
 /** The pid a process wrote to `pidFile`, when that process still runs. */
 export function runningPid(pidFile: string): number | null {
-  if (!existsSync(pidFile)) return null;
-  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  let text: string;
+  try {
+    text = readFileSync(pidFile, "utf8");
+  } catch {
+    // No file, or a process that stopped removed it just now: nothing runs.
+    return null;
+  }
+  const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) return null;
   return existsSync(`/proc/${pid}`) ? pid : null;
 }

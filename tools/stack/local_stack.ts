@@ -19,6 +19,7 @@ import {
 import { isPostgresRunning, startPostgres, stopPostgres } from "./postgres_cluster.ts";
 import { runningPid, startDetached, waitUntil } from "./detached_process.ts";
 import { runCommand } from "./run_command.ts";
+import { checkAppliedMigrationsUnchanged } from "./applied_migrations.ts";
 
 const supabaseCli = join(projectRoot, "node_modules", ".bin", "supabase");
 
@@ -127,6 +128,7 @@ export async function startStack(): Promise<StackStartReport> {
   try {
     await setLocalDefaultModel(sql);
     migrations = await applyMigrations();
+    await checkAppliedMigrationsUnchanged();
     vaultSecrets = await setLocalVaultSecrets(sql);
   } finally {
     await sql.end();
