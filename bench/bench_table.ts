@@ -1,23 +1,14 @@
 // The benchmarks' throwaway target and their synthetic provider (seeded random unit vectors: no model, never a default).
 import type postgres from "postgres";
 import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
+import { seededUnitVector } from "../tools/cli/stand_in_provider.ts";
 
 export const benchDimensions = 384;
 export const syntheticModel = "synthetic-unit-vectors";
 
 /** A seeded random unit vector per key (mulberry32), so every run writes the same vectors. */
 export function syntheticVector(seed: number): number[] {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-  const vector = Array.from({ length: benchDimensions }, next);
-  const norm = Math.hypot(...vector);
-  return vector.map((value) => value / norm);
+  return seededUnitVector(seed, benchDimensions);
 }
 
 /** The throwaway table of a benchmark: its name in public, and the model it is registered with. */

@@ -6,9 +6,9 @@ import { OpenAiCompatibleProvider } from "../supabase/functions/_shared/provider
 import { defaultRunOptions, type RunOptions } from "../supabase/functions/_shared/run_options.ts";
 import { runWorker } from "../supabase/functions/_shared/worker.ts";
 import type { TargetReport, WorkerReport } from "../supabase/functions/_shared/worker_report.ts";
+import { textHashVector } from "../tools/cli/stand_in_provider.ts";
 import {
   type FaultInjectingServer,
-  hashVector,
   startFaultInjectingServer,
 } from "./fixtures/fault_injecting_openai_server.ts";
 import {
@@ -138,7 +138,7 @@ Deno.test("hostile provider: items answered out of order are put back by index: 
     assert.equal(report.written, 10);
     for (const key of ["n0001", "n0003", "n0005", "n0010"]) {
       const stored = await storedVector(sql, target.table, key);
-      const own = hashVector(await body(key), 384);
+      const own = textHashVector(await body(key), 384);
       assert.ok(cosine(stored, own) > 0.9999, `${key} holds its own text's vector`);
     }
   }));

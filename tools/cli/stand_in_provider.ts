@@ -3,6 +3,7 @@
 // Its model, stand-in-hash-<dimensions>, is no real model's, so the worker refuses every target
 // not registered with it: it can only ever fill a table made for the measurement.
 import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
+import { mulberry32 } from "../../supabase/functions/_shared/providers/seeded_projection.ts";
 
 export const standInModelPrefix = "stand-in-hash";
 
@@ -16,15 +17,17 @@ function hash(text: string): number {
   return value >>> 0;
 }
 
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-function generator(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** A unit vector of centred mulberry32(seed) numbers: the same seed, the same vector, anywhere. */
+export function seededUnitVector(seed: number, dimensions: number): number[] {
+  const next = mulberry32(seed);
+  const vector = Array.from({ length: dimensions }, () => next() - 0.5);
+  const norm = Math.hypot(...vector);
+  return vector.map((value) => value / norm);
+}
+
+/** The stand-in's vector for a text: its FNV-1a hash seeds seededUnitVector. */
+export function textHashVector(text: string, dimensions: number): number[] {
+  return seededUnitVector(hash(text), dimensions);
 }
 
 export class StandInProvider implements EmbeddingProvider {
@@ -39,11 +42,6 @@ export class StandInProvider implements EmbeddingProvider {
   }
 
   embed(texts: readonly string[]): Promise<number[][]> {
-    return Promise.resolve(texts.map((text) => {
-      const next = generator(hash(text));
-      const vector = Array.from({ length: this.dimensions }, () => next() - 0.5);
-      const norm = Math.hypot(...vector);
-      return vector.map((value) => value / norm);
-    }));
+    return Promise.resolve(texts.map((text) => textHashVector(text, this.dimensions)));
   }
 }

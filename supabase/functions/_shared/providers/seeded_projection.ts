@@ -6,7 +6,7 @@
 // gives the same matrix on every machine, so stored vectors stay comparable across runs.
 
 /** mulberry32: a small, well-known 32-bit seeded generator; returns numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
