@@ -1,6 +1,7 @@
 // The benchmarks' throwaway target and their synthetic provider (seeded random unit vectors: no model, never a default).
 import type postgres from "postgres";
 import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
+import { dropMeasurementTable, measurementTableComment } from "../tools/cli/measurement_target.ts";
 import { seededUnitVector } from "../tools/cli/stand_in_provider.ts";
 
 export const benchDimensions = 384;
@@ -30,7 +31,7 @@ export async function createBenchTarget(
   withIndex: boolean,
   { table, model }: BenchTable = benchRows,
 ): Promise<number> {
-  await dropBenchTable(admin, table);
+  await dropMeasurementTable(admin, table);
   await admin.unsafe(`
     create table public.${table} (id bigint primary key, body text not null,
       embedding extensions.vector(${benchDimensions}));
@@ -44,7 +45,7 @@ export async function createBenchTarget(
   }
     alter table public.${table} enable row level security;
     revoke all on public.${table} from anon, authenticated;
-    comment on table public.${table} is '${benchTableComment}';
+    comment on table public.${table} is '${measurementTableComment}';
     analyze public.${table};`);
   const [{ id }] = await admin<{ id: string }[]>`
     select embeddings.register_target(${`public.${table}`}, 'id',
@@ -58,33 +59,6 @@ export async function createBenchTarget(
   }
   await admin`analyze embeddings.queue`;
   return Number(id);
-}
-
-/** The comment every benchmark table carries: only a table with it is ever dropped. */
-export const benchTableComment = "throwaway table of a benchmark (bench/): dropped by the next run";
-
-/** Refuses to go on when public.<table> exists and is not a benchmark's own. */
-export async function assertBenchTableOrAbsent(admin: postgres.Sql, table: string): Promise<void> {
-  const [{ comment }] = await admin<{ comment: string | null }[]>`
-    select obj_description(to_regclass(${`public.${table}`}), 'pg_class') as comment`;
-  const [{ present }] = await admin<{ present: boolean }[]>`
-    select to_regclass(${`public.${table}`}) is not null as present`;
-  if (present && comment !== benchTableComment) {
-    throw new Error(
-      `public.${table} exists and is not a benchmark's table (no comment ${
-        JSON.stringify(benchTableComment)
-      }): the benchmarks never drop it; rename it or give --db-url another database`,
-    );
-  }
-}
-
-/** Unregisters the table's target, if any, and drops the table with its content function. */
-export async function dropBenchTable(admin: postgres.Sql, table: string): Promise<void> {
-  await assertBenchTableOrAbsent(admin, table);
-  await admin`
-    select embeddings.unregister_target(t.id) from embeddings.targets as t where t.name = ${table}`;
-  // The content function takes the table's row type: cascade drops it with the table.
-  await admin.unsafe(`drop table if exists public.${table} cascade`);
 }
 
 /**

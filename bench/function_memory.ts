@@ -19,7 +19,8 @@ import {
 } from "../tools/stack/local_stack_settings.ts";
 import { type BenchContext, type BenchSection, median } from "./bench_section.ts";
 import { platformEnvironment } from "../tools/stack/function_platform_environment.ts";
-import { createBenchTarget, dropBenchTable } from "./bench_table.ts";
+import { dropMeasurementTable } from "../tools/cli/measurement_target.ts";
+import { createBenchTarget } from "./bench_table.ts";
 import { processMemory } from "./process_memory.ts";
 
 const table = "bench_function_memory_rows";
@@ -247,7 +248,7 @@ async function measureSize(
       await instance.stop();
     }
   } finally {
-    await dropBenchTable(admin, table);
+    await dropMeasurementTable(admin, table);
   }
 }
 

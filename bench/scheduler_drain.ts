@@ -23,10 +23,10 @@ import {
 import {
   benchDimensions,
   createBenchTarget,
-  dropBenchTable,
   syntheticModel,
   syntheticVector,
 } from "./bench_table.ts";
+import { dropMeasurementTable } from "../tools/cli/measurement_target.ts";
 
 const table = "bench_scheduler_rows";
 /** A Vault secret of the bench's own, so the stack's project_url secret is never touched. */
@@ -557,7 +557,7 @@ export async function schedulerDrain(context: BenchContext): Promise<BenchSectio
     );
     fn.run = null;
     const ourProviderCalls = provider.calls - providerBefore.calls;
-    await dropBenchTable(admin, table);
+    await dropMeasurementTable(admin, table);
     log(`ours drained at ${seconds(ours.drainedAt)} virtual, ${seconds(ours.realMs)} real`);
 
     log(
@@ -580,7 +580,7 @@ export async function schedulerDrain(context: BenchContext): Promise<BenchSectio
     );
     fn.run = null;
     const guideProviderCalls = provider.calls - guideProviderBefore;
-    await dropBenchTable(admin, table);
+    await dropMeasurementTable(admin, table);
     log(`guide drained at ${seconds(guided.drainedAt)} virtual, ${seconds(guided.realMs)} real`);
 
     const sentTotal = (result: DrainResult) =>
@@ -747,7 +747,7 @@ export async function schedulerDrain(context: BenchContext): Promise<BenchSectio
         }
       }
       if (secretId !== null) await admin`delete from vault.secrets where id = ${secretId}`;
-      await dropBenchTable(admin, table);
+      await dropMeasurementTable(admin, table);
     } finally {
       await fn.close();
       await provider.close();

@@ -12,13 +12,8 @@ import {
   rowsPerSecond,
   runStandalone,
 } from "./bench_section.ts";
-import {
-  benchRows,
-  createBenchTarget,
-  dropBenchTable,
-  engineWriteRate,
-  syntheticVector,
-} from "./bench_table.ts";
+import { benchRows, createBenchTarget, engineWriteRate, syntheticVector } from "./bench_table.ts";
+import { dropMeasurementTable } from "../tools/cli/measurement_target.ts";
 import { startLatencyProxy } from "./latency_proxy.ts";
 
 /** The worker's batch sizes compared: a common one, and the largest the API takes. */
@@ -95,11 +90,11 @@ export async function seedPattern(context: BenchContext): Promise<BenchSection> 
         for (let round = 0; round < rounds; round++) {
           let targetId = await createBenchTarget(admin, rows, false);
           perRow.push(await perRowRate(url, sample));
-          await dropBenchTable(admin, benchRows.table);
+          await dropMeasurementTable(admin, benchRows.table);
           for (const [index, batchSize] of batchSizes.entries()) {
             targetId = await createBenchTarget(admin, rows, false);
             engine[index].push(await engineRate(url, targetId, rows, batchSize));
-            await dropBenchTable(admin, benchRows.table);
+            await dropMeasurementTable(admin, benchRows.table);
           }
         }
         results.push({ roundTripMs, perRow: median(perRow), engine: engine.map(median) });

@@ -12,13 +12,8 @@ import {
   rowsPerSecond,
   runStandalone,
 } from "./bench_section.ts";
-import {
-  benchRows,
-  createBenchTarget,
-  dropBenchTable,
-  engineWriteRate,
-  syntheticVector,
-} from "./bench_table.ts";
+import { benchRows, createBenchTarget, engineWriteRate, syntheticVector } from "./bench_table.ts";
+import { dropMeasurementTable } from "../tools/cli/measurement_target.ts";
 
 const batchSize = 500;
 
@@ -53,10 +48,10 @@ async function measurePath(
   for (let round = 0; round < rounds; round++) {
     let targetId = await createBenchTarget(admin, rows, withIndex);
     engine.push(await engineWriteRate(worker, targetId, rows, batchSize));
-    await dropBenchTable(admin, benchRows.table);
+    await dropMeasurementTable(admin, benchRows.table);
     targetId = await createBenchTarget(admin, rows, withIndex);
     raw.push(await rawWriteRate(worker, rows));
-    await dropBenchTable(admin, benchRows.table);
+    await dropMeasurementTable(admin, benchRows.table);
   }
   return { engine: median(engine), raw: median(raw) };
 }

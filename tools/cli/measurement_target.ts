@@ -11,6 +11,27 @@ export interface MeasurementTarget {
 export const measurementTableComment =
   "throwaway table of a measurement (benchmarks, tests): dropped by the next run";
 
+/**
+ * Unregisters public.<table>'s target and drops the table with its content function; refuses when
+ * the table exists without measurementTableComment: a user's table of the same name is never dropped.
+ */
+export async function dropMeasurementTable(sql: Sql, table: string): Promise<void> {
+  const [{ present, comment }] = await sql<{ present: boolean; comment: string | null }[]>`
+    select to_regclass(${`public.${table}`}) is not null as present,
+           obj_description(to_regclass(${`public.${table}`}), 'pg_class') as comment`;
+  if (present && comment !== measurementTableComment) {
+    throw new Error(
+      `public.${table} exists and is not a measurement table (its comment is not ${
+        JSON.stringify(measurementTableComment)
+      }): it is never dropped; rename it or use another database`,
+    );
+  }
+  await sql`
+    select embeddings.unregister_target(t.id) from embeddings.targets as t where t.name = ${table}`;
+  // The content function takes the table's row type: cascade drops it with the table.
+  await sql.unsafe(`drop table if exists public.${table} cascade`);
+}
+
 const topics = ["chords", "mixing", "drums", "melody", "mastering", "lyrics", "tempo"];
 const moods = ["bright", "dark", "calm", "driving", "sparse", "dense"];
 
@@ -20,23 +41,7 @@ export async function createMeasurementTarget(
   { table, rows, model }: { table: string; rows: number; model: string },
 ): Promise<MeasurementTarget> {
   if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`not a plain table name: ${table}`);
-  const drop = async () => {
-    // Only a table this module made is dropped: a user's table of the same name never is.
-    const [{ present, comment }] = await sql<{ present: boolean; comment: string | null }[]>`
-      select to_regclass(${`public.${table}`}) is not null as present,
-             obj_description(to_regclass(${`public.${table}`}), 'pg_class') as comment`;
-    if (present && comment !== measurementTableComment) {
-      throw new Error(
-        `public.${table} exists and is not a measurement table (its comment is not ${
-          JSON.stringify(measurementTableComment)
-        }): it is never dropped; rename it or use another database`,
-      );
-    }
-    await sql`
-      select embeddings.unregister_target(t.id) from embeddings.targets as t where t.name = ${table}`;
-    // The content function takes the table's row type: cascade drops it with the table.
-    await sql.unsafe(`drop table if exists public.${table} cascade`);
-  };
+  const drop = () => dropMeasurementTable(sql, table);
   await drop();
   await sql.unsafe(`
     create table public.${table} (id bigint primary key, body text not null,
