@@ -4,6 +4,7 @@
 // The vectors come from the command line's stand-in provider (hash vectors, no model), so only the
 // engine's and the command line's own memory is measured.
 import postgres from "postgres";
+import { cliEntry } from "../tools/cli/run_cli.ts";
 import { StandInProvider } from "../tools/cli/stand_in_provider.ts";
 import {
   type BenchContext,
@@ -42,10 +43,8 @@ async function measureSize(
 ): Promise<SizeResult> {
   const target = await measurementTable(sql, table, rows, new StandInProvider(384).model, false);
   try {
-    const [run, ...rest] = backfillArgs(table, databaseUrl, flags);
-    const args = heapCap === null
-      ? [run, ...rest]
-      : [run, `--v8-flags=--max-old-space-size=${heapCap}`, ...rest];
+    const heapFlags = heapCap === null ? [] : [`--v8-flags=--max-old-space-size=${heapCap}`];
+    const args = ["run", "-A", ...heapFlags, cliEntry, ...backfillArgs(table, databaseUrl, flags)];
     const measured = await runWithPeakMemory(Deno.execPath(), args, { NO_COLOR: "1" });
     const outcome = backfillOutcome(measured, rows);
     const stored = await rowsWithVectors(sql, table);

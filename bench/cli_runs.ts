@@ -2,8 +2,6 @@
 import type postgres from "postgres";
 import { createMeasurementTarget } from "../tools/cli/measurement_target.ts";
 
-export const cliEntry = new URL("../tools/cli.ts", import.meta.url).pathname;
-
 /** What `backfill --json` prints that the benchmarks use. */
 export interface BackfillOutcome {
   ok: boolean;
@@ -12,16 +10,13 @@ export interface BackfillOutcome {
   rowsPerSecond: number;
 }
 
-/** The Deno arguments that run `deno task cli backfill` on one target. */
+/** The arguments of `deno task cli backfill` on one target (for runCli). */
 export function backfillArgs(
   table: string,
   databaseUrl: string,
   flags: readonly string[],
 ): string[] {
   return [
-    "run",
-    "-A",
-    cliEntry,
     "backfill",
     "--target",
     table,

@@ -2,6 +2,7 @@
 //
 // usage: deno run -A bench/cores.ts [--quick] [--db-url URL]
 import postgres from "postgres";
+import { runCli } from "../tools/cli/run_cli.ts";
 import { localModelName } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
 import {
   type BenchContext,
@@ -27,17 +28,8 @@ async function backfillRate(
   workers: number,
 ): Promise<number> {
   await sql`select embeddings.requeue_target(t.id) from embeddings.targets as t where t.name = ${table}`;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: backfillArgs(table, databaseUrl, ["--concurrency", String(workers)]),
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  const outcome = backfillOutcome({
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  }, rows);
+  const run = await runCli(backfillArgs(table, databaseUrl, ["--concurrency", String(workers)]));
+  const outcome = backfillOutcome(run, rows);
   const stored = await rowsWithVectors(sql, table);
   if (stored !== rows) throw new Error(`${stored} of ${rows} rows have a vector`);
   return outcome.rowsPerSecond;

@@ -4,6 +4,7 @@
 // The vectors come from the command line's stand-in provider (hash vectors, no model): the
 // database's work is what is timed.
 import postgres from "postgres";
+import { runCli } from "../tools/cli/run_cli.ts";
 import { StandInProvider } from "../tools/cli/stand_in_provider.ts";
 import {
   type BenchContext,
@@ -36,19 +37,7 @@ export async function deferredIndex(context: BenchContext): Promise<BenchSection
   try {
     const target = await measurementTable(sql, table, rows, new StandInProvider(384).model, true);
     try {
-      const started = performance.now();
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: backfillArgs(table, context.databaseUrl, flags),
-        env: { NO_COLOR: "1" },
-        stdin: "null",
-      }).output();
-      const wallMs = performance.now() - started;
-      const decoder = new TextDecoder();
-      const run = {
-        code: output.code,
-        stdout: decoder.decode(output.stdout),
-        stderr: decoder.decode(output.stderr),
-      };
+      const run = await runCli(backfillArgs(table, context.databaseUrl, flags));
       const outcome = backfillOutcome(run, rows);
       const buildSeconds = Number(run.stderr.match(/built in ([\d.]+) s/)?.[1] ?? NaN);
       const stored = await rowsWithVectors(sql, table);
@@ -59,7 +48,7 @@ export async function deferredIndex(context: BenchContext): Promise<BenchSection
           `after the backfill ${stored} of ${rows} rows have a vector; index: ${indexed}`,
         );
       }
-      const rate = rows / (wallMs / 1000);
+      const rate = rows / (run.wallMs / 1000);
       return {
         title: "A large backfill with the index deferred",
         method: `\`backfill --defer-index\` on ${
@@ -76,7 +65,7 @@ export async function deferredIndex(context: BenchContext): Promise<BenchSection
           ],
           rows: [[
             rows.toLocaleString("en-US"),
-            `${(wallMs / 1000).toFixed(1)} s`,
+            `${(run.wallMs / 1000).toFixed(1)} s`,
             `${(outcome.durationMs / 1000).toFixed(1)} s (${rowsPerSecond(outcome.rowsPerSecond)})`,
             `${buildSeconds.toFixed(1)} s`,
             rowsPerSecond(rate),

@@ -1,7 +1,8 @@
 // Runs `deno task cli <args>` as a user would, in a child process, and times it: for the measurements and the command line's tests.
 import { fileURLToPath } from "node:url";
 
-const cli = fileURLToPath(new URL("../cli.ts", import.meta.url));
+/** tools/cli.ts: what `deno task cli` runs. */
+export const cliEntry = fileURLToPath(new URL("../cli.ts", import.meta.url));
 
 export interface CliRun {
   code: number;
@@ -16,7 +17,7 @@ export async function runCli(
 ): Promise<CliRun> {
   const started = performance.now();
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
+    args: ["run", "-A", cliEntry, ...args],
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
