@@ -87,7 +87,7 @@ export async function cliMemory(context: BenchContext): Promise<BenchSection> {
       }
     }
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 5 });
   }
   const uncapped = results.filter((result) => result.heapCapMb === null);
   const capped = results.filter((result) => result.heapCapMb !== null);

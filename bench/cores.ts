@@ -53,7 +53,7 @@ export async function cores(context: BenchContext): Promise<BenchSection> {
       await target.drop();
     }
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 5 });
   }
   const one = median(rates[1]);
   const two = median(rates[2]);

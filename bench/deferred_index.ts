@@ -83,7 +83,7 @@ export async function deferredIndex(context: BenchContext): Promise<BenchSection
       await target.drop();
     }
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 5 });
   }
 }
 

@@ -340,7 +340,7 @@ export async function functionMemory(context: BenchContext): Promise<BenchSectio
       summaries.push([summarize(configuration, small), summarize(configuration, large)]);
     }
   } finally {
-    await admin.end();
+    await admin.end({ timeout: 5 });
     await standIn.close();
   }
 

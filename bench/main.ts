@@ -54,7 +54,7 @@ async function describeMachine(databaseUrl: string): Promise<string> {
       packageJson.dependencies?.postgres ?? "(see deno.json)"
     }.`;
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 5 });
   }
 }
 

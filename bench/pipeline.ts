@@ -111,8 +111,8 @@ export async function pipeline(context: BenchContext): Promise<BenchSection> {
       await target.drop();
     }
   } finally {
-    await admin.end();
-    await worker.end();
+    await admin.end({ timeout: 5 });
+    await worker.end({ timeout: 5 });
   }
   const raw = median(rates.provider);
   const pipelined = median(rates.pipelined);

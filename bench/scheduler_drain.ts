@@ -47,6 +47,8 @@ const guide = { intervalSeconds: 10, batchSize: 10, maxRequests: 10, timeoutMs: 
 const pollMs = 10;
 /** A run that takes longer than this in real time is stuck: it fails instead of hanging. */
 const realTimeLimitMs = 30 * 60_000;
+/** Invocations in a row that failed and wrote nothing before a drain counts as stalled. */
+const stalledInvocations = 8;
 /** No answer at all this long after the first tick: pg_net (the stack's stand-in) is not sending. */
 const firstAnswerLimitMs = 60_000;
 
@@ -135,6 +137,8 @@ interface Invocation {
   endedAt: number;
   written: number;
   status: number;
+  /** What a failed invocation answered, to name why a drain stalls. */
+  failure: string | null;
 }
 
 /** One pattern's run: its clock, the invocations its ticks caused and when the backlog drained. */
@@ -281,12 +285,14 @@ function startFunctionStandIn(databaseUrl: string, providerBaseUrl: string): Fun
           endedAt,
           written: report.written,
           status: answer.status,
+          failure: report.ok ? null : report.message,
         });
         return json(answer.status, report, answer.headers);
       } catch (error) {
         const endedAt = run.clock.now();
-        run.invocations.push({ startedAt, endedAt, written: 0, status: 500 });
-        return json(500, { error: `embed failed: ${errorMessage(error)}` });
+        const failure = `embed failed: ${errorMessage(error)}`;
+        run.invocations.push({ startedAt, endedAt, written: 0, status: 500, failure });
+        return json(500, { error: failure });
       } finally {
         idle.push(instance);
       }
@@ -363,6 +369,19 @@ async function drive(
     const previous = ticks.at(-1);
     if (outcome.sent === 0 && pending.size === 0 && previous?.sent === 0) {
       throw new Error(`the backlog stopped draining: ${outcome.reason}`);
+    }
+    // A failure every invocation meets (a broken write, say) would otherwise retry until the
+    // real-time limit.
+    const recent = run.invocations.slice(-stalledInvocations);
+    if (
+      recent.length === stalledInvocations &&
+      recent.every((invocation) => invocation.written === 0 && invocation.failure !== null)
+    ) {
+      throw new Error(
+        `the backlog stopped draining: the last ${stalledInvocations} invocations wrote nothing; the last said: ${
+          recent.at(-1)?.failure
+        }`,
+      );
     }
     ticks.push({ ...outcome, at });
     for (const id of outcome.requestIds) {
@@ -485,7 +504,7 @@ export async function schedulerDrain(context: BenchContext): Promise<BenchSectio
   const [{ missing }] = await admin<{ missing: string | null }[]>`
     select embeddings._dispatch_missing() as missing`;
   if (missing !== null) {
-    await admin.end();
+    await admin.end({ timeout: 5 });
     throw new Error(missing);
   }
   // updated_at as text, and sent back as text: postgres.js carries a timestamptz parameter
@@ -499,7 +518,7 @@ export async function schedulerDrain(context: BenchContext): Promise<BenchSectio
   const [{ inFlight }] = await admin<{ inFlight: number }[]>`
     select count(*)::int as "inFlight" from embeddings.dispatches where outcome = 'in flight'`;
   if (inFlight > 0) {
-    await admin.end();
+    await admin.end({ timeout: 5 });
     throw new Error(
       `${inFlight} dispatches are in flight: they would hold the dispatcher's slots; run the benchmark once they have answered`,
     );
@@ -751,7 +770,7 @@ export async function schedulerDrain(context: BenchContext): Promise<BenchSectio
     } finally {
       await fn.close();
       await provider.close();
-      await admin.end();
+      await admin.end({ timeout: 5 });
       if (!restoredUpdatedAt) {
         log("dispatch_settings restored, but its updated_at shows the restore's time");
       }

@@ -45,7 +45,7 @@ async function perRowRate(url: string, sample: number): Promise<number> {
     }
     return sample / ((performance.now() - started) / 1000);
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 5 });
   }
 }
 
@@ -60,7 +60,7 @@ async function engineRate(
   try {
     return await engineWriteRate(sql, targetId, rows, batchSize);
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 5 });
   }
 }
 
@@ -103,7 +103,7 @@ export async function seedPattern(context: BenchContext): Promise<BenchSection> 
       }
     }
   } finally {
-    await admin.end();
+    await admin.end({ timeout: 5 });
   }
   const at25 = results[results.length - 1];
   const faster = (row: LatencyRow, index: number) => row.engine[index] / row.perRow;

@@ -84,8 +84,8 @@ export async function writePath(context: BenchContext): Promise<BenchSection> {
     plain = await measurePath(admin, worker, plainRows, false, rounds);
     indexed = await measurePath(admin, worker, indexedRows, true, rounds);
   } finally {
-    await admin.end();
-    await worker.end();
+    await admin.end({ timeout: 5 });
+    await worker.end({ timeout: 5 });
   }
   const ratio = (rates: PathRates) => rates.engine / rates.raw;
   return {

@@ -136,7 +136,7 @@ Deno.test("chaos: four workers and the scheduler over one backlog write each tex
         runs.push(sql`select * from embeddings.dispatch_embed_requests()`);
         await Promise.all(runs);
       } finally {
-        await Promise.all(workers.map((connection) => connection.end()));
+        await Promise.all(workers.map((connection) => connection.end({ timeout: 5 })));
         await sql`update embeddings.dispatch_settings set enabled = default, schedule = default,
           max_rows = default, max_parallel = default, batch_size = default`;
       }
@@ -246,7 +246,7 @@ async function assertInterruptedWriteLosesNothing(
     } finally {
       releaseLock();
       await lockHeld.catch(() => {});
-      await Promise.all([worker.end(), locker.end()]);
+      await Promise.all([worker.end({ timeout: 5 }), locker.end({ timeout: 5 })]);
       await target.drop();
     }
   });

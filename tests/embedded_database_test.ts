@@ -60,7 +60,7 @@ Deno.test("embedded: an empty directory becomes a migrated database with the pla
       assert.equal(dispatchRun.sent, 0);
       assert.match(dispatchRun.reason, /needs pg_cron/);
     } finally {
-      await sql.end();
+      await sql.end({ timeout: 5 });
       await database.close();
     }
 
@@ -74,7 +74,7 @@ Deno.test("embedded: an empty directory becomes a migrated database with the pla
           select count(*)::int as count from supabase_migrations.schema_migrations`;
         assert.equal(count, listMigrations().length);
       } finally {
-        await sql2.end();
+        await sql2.end({ timeout: 5 });
       }
     } finally {
       await again.close();
@@ -98,10 +98,10 @@ Deno.test("embedded: a second opener joins the process that serves it, and the s
       assert.equal(waitedFor, 1, "the guest's connection is waited for");
       const [{ two }] = await sql<{ two: number }[]>`select 2 as two`;
       assert.equal(two, 2, "the guest still works while the owner closes");
-      await sql.end();
+      await sql.end({ timeout: 5 });
       await closing;
     } finally {
-      await sql.end();
+      await sql.end({ timeout: 5 });
       await guest.close();
       await owner.close({ force: true });
     }
@@ -116,7 +116,7 @@ Deno.test("embedded: rows leased by a killed owner's worker are handed back by t
         ('leased_one', 'mixing', 'a row a killed worker holds'),
         ('leased_two', 'mixing', 'another row a killed worker holds')`;
     } finally {
-      await setupSql.end();
+      await setupSql.end({ timeout: 5 });
       await setup.close();
     }
     // A process that opens the database, claims the rows (a lease of an hour) and is killed.
@@ -167,7 +167,7 @@ Deno.test("embedded: rows leased by a killed owner's worker are handed back by t
         select coalesce(max(attempts), 0)::int as attempts from embeddings.queue`;
       assert.equal(attempts, 0, "handed back untried: no attempt counted");
     } finally {
-      await sql.end();
+      await sql.end({ timeout: 5 });
       await reopened.close();
     }
   }));
@@ -203,7 +203,7 @@ Deno.test("embedded: the wire server keeps clients' extended-protocol queries an
     const [{ n }] = await clients[0]<{ n: number }[]>`select n from counter`;
     assert.equal(n, 2 * 60, "no transaction interleaved with another");
   } finally {
-    await Promise.all(clients.map((sql) => sql.end()));
+    await Promise.all(clients.map((sql) => sql.end({ timeout: 5 })));
     await server.stop();
     await db.close();
   }
@@ -231,7 +231,7 @@ Deno.test("embedded: a client that leaves mid-transaction leaves the session usa
       >`select count(*)::int as count from marks`;
       assert.equal(count, 0, "the abandoned transaction was rolled back");
     } finally {
-      await after.end();
+      await after.end({ timeout: 5 });
     }
   } finally {
     await server.stop();

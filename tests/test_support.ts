@@ -23,7 +23,7 @@ export async function withDatabase<T>(work: (sql: postgres.Sql) => Promise<T>): 
   try {
     return await work(sql);
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 5 });
   }
 }
 

@@ -386,7 +386,7 @@ Deno.test("worker: two concurrent workers finish one backlog with no row embedde
       });
       assert.equal((await storedEmbeddingStats(sql, "concurrent_notes")).embedded, 80);
     } finally {
-      await Promise.all(connections.map((connection) => connection.end()));
+      await Promise.all(connections.map((connection) => connection.end({ timeout: 5 })));
       await notes.drop();
     }
   }));

@@ -1,12 +1,17 @@
-// `deno task test`: starts the local stack if needed, runs Supabase's linter and advisors, pgTAP (pg_prove, as `supabase test db`), the Deno tests and the benchmarks at their quick size, and prints one `N passed, N failed` line.
+// `deno task test`: builds the local stack's database afresh (as `supabase db reset`), runs Supabase's linter and advisors, pgTAP (pg_prove, as `supabase test db`), the Deno tests and the benchmarks at their quick size, and prints one `N passed, N failed` line.
 import { join } from "node:path";
 import { lintFunctions, runAdvisors, type SuiteResult } from "./database_checks.ts";
-import { startStack, stopStack } from "./stack/local_stack.ts";
+import { resetStack, stackStatus, stopStack } from "./stack/local_stack.ts";
 import { databaseUrl, postgresConnectionArgs, projectRoot } from "./stack/local_stack_settings.ts";
 
+/**
+ * Runs a suite, showing its output as it comes. A suite still running after `limitMinutes` is
+ * stopped and fails, so that a hang is reported with the closing line well within CI's time.
+ */
 async function runAndShow(
   program: string,
   args: string[],
+  limitMinutes: number,
   env: Record<string, string> = {},
 ): Promise<{ code: number; output: string }> {
   const child = new Deno.Command(program, {
@@ -25,12 +30,19 @@ async function runAndShow(
       await sink.write(chunk);
     }
   };
+  let overran = false;
+  const limit = setTimeout(() => {
+    overran = true;
+    console.error(`stopping ${program} ${args[0]}: still running after ${limitMinutes} minutes`);
+    child.kill("SIGKILL");
+  }, limitMinutes * 60_000);
   const [status] = await Promise.all([
     child.status,
     pump(child.stdout, Deno.stdout),
     pump(child.stderr, Deno.stderr),
   ]);
-  return { code: status.code, output };
+  clearTimeout(limit);
+  return { code: overran ? 124 : status.code, output };
 }
 
 /** pg_prove's summary: Tests=N, and per failing file "Tests: N Failed: F"; NOTESTS is a failure. */
@@ -43,7 +55,7 @@ async function runPgTap(): Promise<SuiteResult> {
     ".sql",
     "-r",
     join("supabase", "tests"),
-  ]);
+  ], 15);
   const total = Number(output.match(/Files=\d+, Tests=(\d+)/)?.[1] ?? 0);
   let failed = [...output.matchAll(/Tests: \d+ Failed: (\d+)\)/g)]
     .reduce((sum, match) => sum + Number(match[1]), 0);
@@ -61,7 +73,7 @@ async function runPgTap(): Promise<SuiteResult> {
 /** deno test's closing line: "ok | 12 passed (3 steps) | 0 failed". */
 async function runDenoTests(): Promise<SuiteResult> {
   // Without colour codes the summary line can be read as plain text.
-  const { code, output } = await runAndShow(Deno.execPath(), ["test", "-A", "tests/"], {
+  const { code, output } = await runAndShow(Deno.execPath(), ["test", "-A", "tests/"], 30, {
     NO_COLOR: "1",
   });
   const match = output.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
@@ -77,18 +89,23 @@ async function runDenoTests(): Promise<SuiteResult> {
  */
 async function runQuickBenchmarks(): Promise<SuiteResult> {
   const report = join(await Deno.makeTempDir({ prefix: "bench-" }), "BENCHMARKS.quick.md");
-  const { code, output } = await runAndShow(Deno.execPath(), [
-    "run",
-    "-A",
-    join("bench", "main.ts"),
-    "--quick",
-    "--out",
-    report,
-    // The local stack's database, never a SUPABASE_DB_URL the shell may export: they create,
-    // drop and reconfigure things.
-    "--db-url",
-    databaseUrl,
-  ], { NO_COLOR: "1" });
+  const { code, output } = await runAndShow(
+    Deno.execPath(),
+    [
+      "run",
+      "-A",
+      join("bench", "main.ts"),
+      "--quick",
+      "--out",
+      report,
+      // The local stack's database, never a SUPABASE_DB_URL the shell may export: they create,
+      // drop and reconfigure things.
+      "--db-url",
+      databaseUrl,
+    ],
+    25,
+    { NO_COLOR: "1" },
+  );
   const match = output.match(/bench: wrote .*: (\d+) benchmarks, (\d+) failed/);
   const passed = Number(match?.[1] ?? 0);
   let failed = Number(match?.[2] ?? 0);
@@ -96,11 +113,16 @@ async function runQuickBenchmarks(): Promise<SuiteResult> {
   return { name: "benchmarks (quick: each runs to the end; timings not asserted)", passed, failed };
 }
 
-console.log("Starting the local stack (reused if it runs)...");
+// The tests judge the migrations of this checkout: a database kept from an earlier checkout (or
+// left by an interrupted run) would keep definitions its migrations no longer have, since an
+// applied migration never runs again.
+console.log(
+  "Building the local stack's database afresh from supabase/migrations (as supabase db reset; its data is dropped)...",
+);
 let startedHere = false;
 try {
-  const stack = await startStack();
-  startedHere = stack.database === "started";
+  startedHere = !(await stackStatus()).databaseRunning;
+  const stack = await resetStack();
   console.log(`database: ${stack.database}; functions gateway: ${stack.gateway}`);
 } catch (error) {
   console.error(`could not start the local stack: ${(error as Error).message}`);
@@ -116,7 +138,7 @@ const results = [
   await runDenoTests(),
   await runQuickBenchmarks(),
 ];
-// Leave the machine as we found it: a stack this run started is stopped again.
+// Leave the machine as we found it: a stack that was not running is stopped again.
 if (startedHere) await stopStack();
 for (const result of results) {
   console.log(`${result.name}: ${result.passed} passed, ${result.failed} failed`);

@@ -200,7 +200,7 @@ async function evaluate(
     console.error(`eval: ${(error as Error).message}`);
     return 1;
   } finally {
-    await sql?.end();
+    await sql?.end({ timeout: 5 });
   }
 }
 

@@ -16,7 +16,12 @@ import {
   pgNetWorkerPidFile,
   projectRoot,
 } from "./local_stack_settings.ts";
-import { isPostgresRunning, startPostgres, stopPostgres } from "./postgres_cluster.ts";
+import {
+  isPostgresRunning,
+  removeCluster,
+  startPostgres,
+  stopPostgres,
+} from "./postgres_cluster.ts";
 import { runningPid, startDetached, waitUntil } from "./detached_process.ts";
 import { runCommand } from "./run_command.ts";
 import { checkAppliedMigrationsUnchanged } from "./applied_migrations.ts";
@@ -128,10 +133,10 @@ export async function startStack(): Promise<StackStartReport> {
   try {
     await setLocalDefaultModel(sql);
     migrations = await applyMigrations();
-    await checkAppliedMigrationsUnchanged();
+    await checkAppliedMigrationsUnchanged(sql);
     vaultSecrets = await setLocalVaultSecrets(sql);
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 5 });
   }
   const gateway = await startGateway();
   const pgNetWorker = await startPgNetWorker();
@@ -152,6 +157,16 @@ export async function stopStack(): Promise<
   const pgNetWorker = await stopPgNetWorker();
   const database = await stopPostgres();
   return { gateway, pgNetWorker, database };
+}
+
+/**
+ * As `supabase db reset`: stops the stack, deletes the local database with its data, and starts
+ * it again from the bootstrap and every migration in supabase/migrations.
+ */
+export async function resetStack(): Promise<StackStartReport> {
+  await stopStack();
+  await removeCluster();
+  return await startStack();
 }
 
 export interface StackStatus {

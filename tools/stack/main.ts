@@ -1,5 +1,11 @@
-// Command line for the local stack: `deno task stack:start | stack:stop | stack:status`.
-import { stackStatus, startStack, stopStack } from "./local_stack.ts";
+// Command line for the local stack: `deno task stack:start | stack:stop | stack:reset | stack:status`.
+import {
+  resetStack,
+  type StackStartReport,
+  stackStatus,
+  startStack,
+  stopStack,
+} from "./local_stack.ts";
 
 async function printStatus(): Promise<void> {
   const status = await stackStatus();
@@ -18,19 +24,26 @@ async function printStatus(): Promise<void> {
    pg_net worker: ${state(status.pgNetWorkerRunning)}`);
 }
 
+function printStartReport(report: StackStartReport): void {
+  console.log(
+    `database: ${report.database}\n${report.migrations}\ndefault model (embeddings.default_model): ${report.defaultModel}\nvault secrets set: ${
+      report.vaultSecrets.join(", ")
+    }\nfunctions gateway: ${report.gateway}\npg_net worker (stand-in): ${report.pgNetWorker}\n`,
+  );
+}
+
 const command = Deno.args[0];
 try {
   switch (command) {
-    case "start": {
-      const report = await startStack();
-      console.log(
-        `database: ${report.database}\n${report.migrations}\ndefault model (embeddings.default_model): ${report.defaultModel}\nvault secrets set: ${
-          report.vaultSecrets.join(", ")
-        }\nfunctions gateway: ${report.gateway}\npg_net worker (stand-in): ${report.pgNetWorker}\n`,
-      );
+    case "start":
+      printStartReport(await startStack());
       await printStatus();
       break;
-    }
+    case "reset":
+      console.log("Deleting the local database and its data, then building it again...");
+      printStartReport(await resetStack());
+      await printStatus();
+      break;
     case "stop": {
       const report = await stopStack();
       console.log(
@@ -42,7 +55,7 @@ try {
       await printStatus();
       break;
     default:
-      console.error("usage: deno task stack:start | stack:stop | stack:status");
+      console.error("usage: deno task stack:start | stack:stop | stack:reset | stack:status");
       Deno.exit(2);
   }
 } catch (error) {

@@ -112,8 +112,19 @@ export async function startPostgres(): Promise<"started" | "already running"> {
   return "started";
 }
 
+/** Deletes the stopped cluster with all its data, so the next start creates it afresh. */
+export async function removeCluster(): Promise<void> {
+  if (await isPostgresRunning()) throw new Error("the local database still runs: stop it first");
+  await Deno.remove(postgresDir, { recursive: true }).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+}
+
 export async function stopPostgres(): Promise<"stopped" | "not running"> {
-  if (!(await exists(join(postgresDataDir, "postmaster.pid")))) return "not running";
+  // A pid file left by a server that died (a killed machine) names no server to stop.
+  if (!(await exists(join(postgresDataDir, "postmaster.pid"))) || !(await isPostgresRunning())) {
+    return "not running";
+  }
   await runAsPostgresUser(join(postgresBinDir, "pg_ctl"), [
     "-D",
     postgresDataDir,
