@@ -289,9 +289,16 @@ begin
         coalesce(cardinality(vectors)::text, 'null'));
   end if;
   -- Subscripts from 1, whatever bounds the caller's arrays had: item n is row_keys[n] everywhere.
-  row_keys := array(select u.k from unnest(row_keys) with ordinality as u(k, n) order by u.n);
-  content_hashes := array(select u.h from unnest(content_hashes) with ordinality as u(h, n) order by u.n);
-  vectors := array(select u.v from unnest(vectors) with ordinality as u(v, n) order by u.n);
+  -- Copied only when they don't start at 1 or have more dimensions (a batch of vectors is megabytes).
+  if array_lower(row_keys, 1) <> 1 or array_ndims(row_keys) > 1 then
+    row_keys := array(select u.k from unnest(row_keys) with ordinality as u(k, n) order by u.n);
+  end if;
+  if array_lower(content_hashes, 1) <> 1 or array_ndims(content_hashes) > 1 then
+    content_hashes := array(select u.h from unnest(content_hashes) with ordinality as u(h, n) order by u.n);
+  end if;
+  if array_lower(vectors, 1) <> 1 or array_ndims(vectors) > 1 then
+    vectors := array(select u.v from unnest(vectors) with ordinality as u(v, n) order by u.n);
+  end if;
   if array_position(row_keys, null) is not null or array_position(content_hashes, null) is not null then
     raise exception using errcode = '22023',
       message = format('batch item %s has no key or content_hash',
