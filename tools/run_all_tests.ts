@@ -1,7 +1,8 @@
 // `deno task test`: builds the local stack's database afresh (as `supabase db reset`), runs Supabase's linter and advisors, pgTAP (pg_prove, as `supabase test db`), the Deno tests and the benchmarks at their quick size, and prints one `N passed, N failed` line.
 import { join } from "node:path";
 import { lintFunctions, runAdvisors, type SuiteResult } from "./database_checks.ts";
-import { resetStack, stackStatus, stopStack } from "./stack/local_stack.ts";
+import { resetStack, stopStack } from "./stack/local_stack.ts";
+import { isPostgresRunning } from "./stack/postgres_cluster.ts";
 import { databaseUrl, postgresConnectionArgs, projectRoot } from "./stack/local_stack_settings.ts";
 
 /**
@@ -121,7 +122,7 @@ console.log(
 );
 let startedHere = false;
 try {
-  startedHere = !(await stackStatus()).databaseRunning;
+  startedHere = !(await isPostgresRunning());
   const stack = await resetStack();
   console.log(`database: ${stack.database}; functions gateway: ${stack.gateway}`);
 } catch (error) {
