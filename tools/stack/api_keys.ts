@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK, SignJWT } from "jose";
-import { jwtSecret, signingKeyFile } from "./local_stack_settings.ts";
+import { apiUrl, jwtSecret, signingKeyFile } from "./local_stack_settings.ts";
 
 /** The expiry Supabase's local keys carry (2032-11-12). */
 const localKeyExpiry = 1983812996;
@@ -61,7 +61,7 @@ export async function signUserJwt(
 ): Promise<string> {
   const jwk = await signingKey();
   const key = await importJWK(jwk, "ES256");
-  return new SignJWT({ iss: "http://127.0.0.1:54321/auth/v1", ...claims })
+  return new SignJWT({ iss: `${apiUrl}/auth/v1`, ...claims })
     .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: jwk.kid })
     .setIssuedAt()
     .setExpirationTime(options.expiresAt ?? Math.floor(Date.now() / 1000) + 3600)

@@ -30,8 +30,22 @@ export const bootstrapSqlFile = join(projectRoot, "tools", "stack", "bootstrap.s
 export const seedSqlFile = join(projectRoot, "supabase", "seed.sql");
 
 export const postgresBinDir = "/usr/lib/postgresql/15/bin";
-export const databasePort = 54322;
-export const apiPort = 54321;
+/**
+ * The stack's ports: Supabase's local defaults, or LOCAL_STACK_DB_PORT / LOCAL_STACK_API_PORT so
+ * two checkouts can run their stacks side by side.
+ */
+export const databasePort = portFromEnvironment("LOCAL_STACK_DB_PORT", 54322);
+export const apiPort = portFromEnvironment("LOCAL_STACK_API_PORT", 54321);
+
+function portFromEnvironment(name: string, fallback: number): number {
+  const value = Deno.env.get(name);
+  if (value === undefined || value === "") return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+    throw new Error(`${name} must be a port number from 1024 to 65535, got ${JSON.stringify(value)}`);
+  }
+  return port;
+}
 /** How psql-family programs (pg_isready, pg_prove) reach the local database. */
 export const postgresConnectionArgs = [
   "-h",
