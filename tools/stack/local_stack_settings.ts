@@ -42,7 +42,9 @@ function portFromEnvironment(name: string, fallback: number): number {
   if (value === undefined || value === "") return fallback;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1024 || port > 65535) {
-    throw new Error(`${name} must be a port number from 1024 to 65535, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `${name} must be a port number from 1024 to 65535, got ${JSON.stringify(value)}`,
+    );
   }
   return port;
 }
@@ -55,7 +57,10 @@ export const postgresConnectionArgs = [
   "-U",
   "postgres",
 ];
-export const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:${databasePort}/postgres`;
+// sslmode=disable: the Supabase CLI asks a database on any port but 54322 for TLS, which the
+// local cluster does not offer.
+export const databaseUrl =
+  `postgresql://postgres:postgres@127.0.0.1:${databasePort}/postgres?sslmode=disable`;
 export const apiUrl = `http://127.0.0.1:${apiPort}`;
 export const functionsUrl = `${apiUrl}/functions/v1`;
 
