@@ -5,7 +5,8 @@
 -- and to the owner (postgres, which registers targets in migrations). PUBLIC, anon and
 -- authenticated get nothing in it: no schema usage, no table, no function. service_role may read
 -- every table and view and execute the API; the `_`-prefixed internals it may not call directly.
--- Vectors reach a target's table only through write_batch.
+-- Vectors reach a target's table only through write_batch. Search is the exception that opens
+-- to clients: public.search_embeddings and its steps run as their caller (section at the end).
 
 revoke all on schema embeddings from public, anon, authenticated;
 grant usage on schema embeddings to service_role;
@@ -43,3 +44,37 @@ grant execute on function
   embeddings.verify(bigint, boolean, integer),
   embeddings.doctor()
 to service_role;
+
+-- =============================================================================================
+-- Search (embedding_search and public.search_embeddings): the API roles, as their callers
+-- =============================================================================================
+-- The search is SECURITY INVOKER, so each step it calls runs as the caller too and must be
+-- executable by the API roles; none of them is SECURITY DEFINER. Supabase grants new functions in
+-- public to the API roles, and PUBLIC may execute any function when it is created: both go first.
+revoke all on schema embedding_search from public;
+grant usage on schema embedding_search to anon, authenticated, service_role;
+
+revoke execute on all functions in schema embedding_search from public, anon, authenticated, service_role;
+revoke execute on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text)
+  from public, anon, authenticated, service_role;
+grant execute on function
+  public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text),
+  embedding_search._check_search_arguments(text, integer, text, boolean, double precision, double precision, double precision, integer, text),
+  embedding_search._searchable_target(text, extensions.vector),
+  embedding_search._caller_can_read_row(regclass, name, text, text),
+  embedding_search._filter_sql(regclass, jsonb, name[]),
+  embedding_search._keyword_query(text, text, text),
+  embedding_search._expression_sql(embedding_search.targets, text, text),
+  embedding_search._candidate_sql(embedding_search.targets, text, text),
+  embedding_search._current_candidates(embedding_search.targets, text, text, extensions.vector, tsquery, double precision, jsonb, integer),
+  embedding_search._fusion_sql(embedding_search.targets)
+to anon, authenticated, service_role;
+
+-- Keyword settings are read only through embedding_search.targets. The views are read only by the
+-- search, as its caller; they show nothing the caller could not read in the target tables
+-- (current_vectors) or in the registry's names (targets).
+revoke all on embedding_search.keyword_sources from public, anon, authenticated, service_role;
+revoke all on embedding_search.targets, embedding_search.current_vectors from public, anon, authenticated, service_role;
+grant select on embedding_search.targets, embedding_search.current_vectors to anon, authenticated, service_role;
+-- The app's content functions are the app's to grant, beside each one: the search reads a row's
+-- text as its caller, so a role that may search a target needs EXECUTE on its content function.

@@ -75,6 +75,9 @@ $$;
 comment on function public.music_knowledge_content(public.music_knowledge) is
   'The text embedded for a music_knowledge row: "<topic with spaces> (<category>): <suggestion>". Change it here and re-embed.';
 revoke execute on function public.music_knowledge_content(public.music_knowledge) from public, anon, authenticated;
+-- The search reads each row's text as its caller to tell a current vector from a stale one: a pure
+-- function of a row the caller already holds, so it goes to every role that may read the table.
+grant execute on function public.music_knowledge_content(public.music_knowledge) to anon, authenticated, service_role;
 
 -- =============================================================================================
 -- Registration (the default model: gte-small on Supabase; see embeddings.default_model)
@@ -82,3 +85,8 @@ revoke execute on function public.music_knowledge_content(public.music_knowledge
 select embeddings.register_target(
   'public.music_knowledge', 'id', 'public.music_knowledge_content(public.music_knowledge)',
   'embedding', embeddings.default_model(), 384);
+
+-- Keyword search reads the fts column (built with the english configuration), not the content text.
+insert into embedding_search.keyword_sources (target_name, tsvector_column, text_search_config)
+  values ('music_knowledge', 'fts', 'english')
+  on conflict (target_name) do nothing;

@@ -65,6 +65,8 @@ $$;
 comment on function public.story_content(public.stories) is
   'The text embedded for a story: its title, a blank line, its body.';
 revoke execute on function public.story_content(public.stories) from public, anon, authenticated;
+-- The search reads a story's text as its caller (current vector or stale): only signed-in users read stories.
+grant execute on function public.story_content(public.stories) to authenticated, service_role;
 
 -- =============================================================================================
 -- Profiles
@@ -118,6 +120,8 @@ $$;
 comment on function public.profile_preferences_content(public.profiles) is
   'The text embedded for a profile: the user''s stated preferences.';
 revoke execute on function public.profile_preferences_content(public.profiles) from public, anon, authenticated;
+-- The search reads a profile's text as its caller (current vector or stale): only signed-in users read profiles.
+grant execute on function public.profile_preferences_content(public.profiles) to authenticated, service_role;
 
 
 -- =============================================================================================

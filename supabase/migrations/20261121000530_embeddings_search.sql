@@ -1,5 +1,5 @@
 -- =============================================================================================
--- APP: search over the stored embeddings, for every registered target
+-- EMBEDDING ENGINE: search over the stored embeddings, for every registered target
 -- =============================================================================================
 -- public.search_embeddings(target, ...) answers semantic (cosine, through the vector index),
 -- keyword (full text) and hybrid (reciprocal rank fusion of both) queries. It is SECURITY
@@ -34,8 +34,7 @@ $$;
 create schema if not exists embedding_search;
 comment on schema embedding_search is
   'Search over stored embeddings: per-target keyword settings, the views public.search_embeddings reads as its caller (target metadata; the current-vector records of rows the caller may read), and its query builders. Not exposed through the API.';
-revoke all on schema embedding_search from public;
-grant usage on schema embedding_search to anon, authenticated, service_role;
+-- Who may use the schema and call each step: embeddings_privileges, with the engine's.
 
 -- =============================================================================================
 -- Keyword settings: which text each target's keyword search reads
@@ -51,11 +50,6 @@ create table if not exists embedding_search.keyword_sources (
 );
 comment on table embedding_search.keyword_sources is
   'Per target (by embeddings.targets.name): the tsvector column keyword search reads and the text search configuration it was built with. A target without a row searches to_tsvector(''english'', <content function>(row)). Only postgres writes it; the search reads it through embedding_search.targets.';
-revoke all on embedding_search.keyword_sources from public, anon, authenticated, service_role;
-
-insert into embedding_search.keyword_sources (target_name, tsvector_column, text_search_config)
-  values ('music_knowledge', 'fts', 'english')
-  on conflict (target_name) do nothing;
 
 -- =============================================================================================
 -- What the search reads as its caller
@@ -222,19 +216,16 @@ create or replace function embedding_search._keyword_query(
   keyword_match text
 )
 returns tsquery
-language plpgsql stable set search_path = ''
+language sql stable set search_path = ''
 as $$
-declare
-  -- An unknown name raises 42704, naming it.
-  config regconfig := text_search_config::regconfig;
-begin
-  return case keyword_match
-    -- plainto_tsquery joins the normalised words with &; any word is enough with |.
-    when 'any' then pg_catalog.replace(pg_catalog.plainto_tsquery(config, query_text)::text, ' & ', ' | ')::tsquery
-    when 'all' then pg_catalog.plainto_tsquery(config, query_text)
-    when 'websearch' then pg_catalog.websearch_to_tsquery(config, query_text)
-  end;
-end;
+  -- An unknown configuration raises 42704, naming it. plainto_tsquery joins the normalised words
+  -- with &; for 'any' one word is enough, so they are joined with | instead.
+  select case keyword_match
+    when 'any' then pg_catalog.replace(
+      pg_catalog.plainto_tsquery(text_search_config::regconfig, query_text)::text, ' & ', ' | ')::tsquery
+    when 'all' then pg_catalog.plainto_tsquery(text_search_config::regconfig, query_text)
+    when 'websearch' then pg_catalog.websearch_to_tsquery(text_search_config::regconfig, query_text)
+  end
 $$;
 comment on function embedding_search._keyword_query(text, text, text) is
   'The tsquery of a search''s words in the target''s text search configuration: keyword_match ''any'' matches rows holding any of the words (stop words dropped, words stemmed), ''all'' only rows holding every word (plainto_tsquery), ''websearch'' reads quotes, OR and - as websearch_to_tsquery does.';
@@ -336,9 +327,10 @@ create or replace function embedding_search._current_candidates(
   text_query tsquery,
   max_distance double precision,
   filters jsonb,
-  wanted integer
+  wanted integer,
+  out row_keys text[],
+  out sort_keys double precision[]
 )
-returns table (row_key text, sort_key double precision)
 language plpgsql stable set search_path = ''
 -- pgvector 0.8: with RLS and filters on the index scan, keep scanning until LIMIT rows pass
 -- instead of stopping after ef_search candidates; the rows are sorted again below.
@@ -379,19 +371,164 @@ begin
     exit when pg_catalog.cardinality(current_keys) >= wanted or fetched < fetch_limit or rounds >= 4;
     fetch_limit := fetch_limit * 4;
   end loop;
-  return query
-    select c.row_key, c.sort_key
-    from rows from (pg_catalog.unnest(current_keys), pg_catalog.unnest(current_sort_keys)) with ordinality as c(row_key, sort_key, position)
-    order by c.position
-    limit wanted;
+  row_keys := current_keys[1:wanted];
+  sort_keys := current_sort_keys[1:wanted];
 end;
 $$;
 comment on function embedding_search._current_candidates(embedding_search.targets, text, text, extensions.vector, tsquery, double precision, jsonb, integer) is
-  'Up to `wanted` rows of one side of a search (semantic or keyword), best first, read as the caller, keeping only rows whose vector is current: a record in embedding_search.current_vectors with the target''s model whose content hash is the md5 of the row''s text now and whose vector hash is the md5 of the vector the row holds now. Fetches twice what it needs and, when rows fall out, four times more, up to four rounds.';
+  'Up to `wanted` rows of one side of a search (semantic or keyword), best first, as two arrays (their keys; their sort keys: cosine distance or minus the keyword rank), read as the caller, keeping only rows whose vector is current: a record in embedding_search.current_vectors with the target''s model whose content hash is the md5 of the row''s text now and whose vector hash is the md5 of the vector the row holds now. Fetches twice what it needs and, when rows fall out, four times more, up to four rounds.';
 
 -- =============================================================================================
--- The search
+-- The search, in steps
 -- =============================================================================================
+
+/** Raises, naming the argument, when one of a search's arguments is out of its range. */
+create or replace function embedding_search._check_search_arguments(
+  mode text,
+  match_count integer,
+  query_text text,
+  has_query_embedding boolean,
+  match_threshold double precision,
+  semantic_weight double precision,
+  keyword_weight double precision,
+  rrf_k integer,
+  keyword_match text
+)
+returns void
+language plpgsql immutable set search_path = ''
+as $$
+begin
+  if mode is null or mode not in ('hybrid', 'semantic', 'keyword') then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('mode must be hybrid, semantic or keyword, got %s', coalesce(mode, 'null'));
+  end if;
+  if match_count is null or match_count not between 1 and 100 then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('match_count must be between 1 and 100, got %s', coalesce(match_count::text, 'null'));
+  end if;
+  if mode in ('hybrid', 'keyword') and (query_text is null or pg_catalog.btrim(query_text) = '') then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('%s search needs query_text: words to look for', mode);
+  end if;
+  if mode in ('hybrid', 'semantic') and not has_query_embedding then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('%s search needs query_embedding: the query embedded with the target''s model', mode);
+  end if;
+  if match_threshold is not null and (match_threshold = 'NaN' or match_threshold not between -1 and 1) then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('match_threshold is a cosine similarity between -1 and 1, got %s', match_threshold);
+  end if;
+  if semantic_weight is null or keyword_weight is null
+     or semantic_weight not between 0 and 1000 or keyword_weight not between 0 and 1000
+     or semantic_weight = 'NaN' or keyword_weight = 'NaN' or semantic_weight + keyword_weight = 0 then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('semantic_weight and keyword_weight must be between 0 and 1000 and not both 0, got %s and %s',
+        coalesce(semantic_weight::text, 'null'), coalesce(keyword_weight::text, 'null'));
+  end if;
+  if rrf_k is null or rrf_k not between 0 and 1000 then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('rrf_k must be between 0 and 1000, got %s', coalesce(rrf_k::text, 'null'));
+  end if;
+  if keyword_match is null or keyword_match not in ('any', 'all', 'websearch') then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('keyword_match must be any, all or websearch, got %s', coalesce(keyword_match, 'null'));
+  end if;
+end;
+$$;
+comment on function embedding_search._check_search_arguments(text, integer, text, boolean, double precision, double precision, double precision, integer, text) is
+  'The argument checks of public.search_embeddings, in its order: mode, match_count (1-100), query_text for hybrid and keyword, a query embedding for hybrid and semantic, match_threshold (-1 to 1), the weights (0 to 1000, not both 0), rrf_k (0 to 1000), keyword_match. Raises 22023 with a message naming the argument and the value given.';
+
+/** The target by name, once the caller is known to be able to search it with that query vector. */
+create or replace function embedding_search._searchable_target(
+  target text,
+  query_embedding extensions.vector
+)
+returns embedding_search.targets
+language plpgsql stable set search_path = ''
+as $$
+declare
+  info embedding_search.targets;
+begin
+  select * into info from embedding_search.targets as t where t.target_name = _searchable_target.target;
+  if not found then
+    raise exception using errcode = 'P0002',
+      message = pg_catalog.format('no embedding target named %s', coalesce(_searchable_target.target, 'null'));
+  end if;
+  if info.source_table is null or info.content_function is null then
+    raise exception using errcode = '55000',
+      message = pg_catalog.format('target %s cannot be searched: its table or content function is gone (see embeddings.status)', info.target_name);
+  end if;
+  if not info.caller_can_read then
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('role %s may not read %s, so it cannot search target %s', current_user, info.source_table, info.target_name);
+  end if;
+  -- The content function tells a current vector from a stale one, so the search needs it too.
+  if not info.caller_can_run_content_function then
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('role %s may not run %s, which the search needs to tell current vectors from stale ones; fix: grant execute on function %s to %s',
+        current_user, info.content_function, info.content_function, current_user);
+  end if;
+  if query_embedding is not null and extensions.vector_dims(query_embedding) <> info.dimensions then
+    raise exception using errcode = '22000',
+      message = pg_catalog.format('query_embedding has %s dimensions; target %s holds %s-dimension vectors of model %s',
+        extensions.vector_dims(query_embedding), info.target_name, info.dimensions, info.model);
+  end if;
+  return info;
+end;
+$$;
+comment on function embedding_search._searchable_target(text, extensions.vector) is
+  'The embedding_search.targets row of the named target, checked as the caller: P0002 when no target has the name, 55000 when its table or content function is gone, 42501 when the caller may not read the table or run the content function (the message says which grant is missing), 22000 when the query embedding''s dimensions are not the target''s.';
+
+/** The query that fuses both sides' rankings, keeps the best and reads those rows as the caller. */
+create or replace function embedding_search._fusion_sql(target embedding_search.targets)
+returns text
+language sql stable set search_path = ''
+as $$
+  -- Reciprocal rank fusion: each list adds weight / (k + rank). Reading the rows last, as the
+  -- caller, drops one deleted meanwhile.
+  select pg_catalog.format(
+    $sql$
+      with semantic as (
+        select s.row_key, s.position::integer as position, s.sort_key
+        from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::double precision[])) with ordinality as s(row_key, sort_key, position)
+      ),
+      keyword as (
+        select k.row_key, k.position::integer as position, k.sort_key
+        from rows from (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::double precision[])) with ordinality as k(row_key, sort_key, position)
+      ),
+      fused as (
+        select coalesce(s.row_key, k.row_key) as row_key, s.position as semantic_rank, k.position as keyword_rank,
+               case $5
+                 when 'semantic' then 1 - s.sort_key
+                 when 'keyword' then -k.sort_key
+                 else coalesce($6 / ($8 + s.position), 0) + coalesce($7 / ($8 + k.position), 0)
+               end as score
+        from semantic as s full join keyword as k on k.row_key = s.row_key
+      ),
+      best as (
+        select f.* from fused as f
+        order by f.score desc, least(f.semantic_rank, f.keyword_rank), f.row_key
+        limit $9
+      )
+      select b.row_key, b.score,
+             pg_catalog.array_remove(array[
+               case when b.semantic_rank is not null then 'semantic' end,
+               case when b.keyword_rank is not null then 'keyword' end], null),
+             b.semantic_rank, b.keyword_rank,
+             case when $10::extensions.vector is not null
+                  then (1 - (t.%2$I operator(extensions.<=>) %4$s))::double precision end,
+             case when $11::tsquery is not null then (%6$s)::double precision end,
+             pg_catalog.to_jsonb(t) operator(pg_catalog.-) $12::text[]
+      from best as b
+      join %1$s as t on t.%3$I = b.row_key::%5$s
+      order by b.score desc, least(b.semantic_rank, b.keyword_rank), b.row_key
+    $sql$,
+    target.source_table, target.embedding_column, target.key_column,
+    embedding_search._expression_sql(target, 'query_vector', '$10'), target.key_type,
+    embedding_search._expression_sql(target, 'keyword_rank', '$11::tsquery'))
+$$;
+comment on function embedding_search._fusion_sql(embedding_search.targets) is
+  'The last query of a search over the target''s table (alias t): fuses the semantic and keyword rankings (reciprocal rank fusion in hybrid mode; the side''s own score otherwise), keeps the best and reads those rows as the caller, answering public.search_embeddings'' columns. Parameters: $1, $2 semantic keys and sort keys, $3, $4 keyword keys and sort keys, $5 mode, $6, $7 semantic and keyword weights, $8 rrf_k, $9 match_count, $10 query vector, $11 tsquery, $12 the columns left out of row_data.';
 
 /** Semantic, keyword or hybrid search of a target, as the caller, over current vectors only. */
 create or replace function public.search_embeddings(
@@ -432,68 +569,9 @@ declare
   keyword_keys text[] := array[]::text[];
   keyword_sort_keys double precision[] := array[]::double precision[];
 begin
-  -- The arguments.
-  if mode is null or mode not in ('hybrid', 'semantic', 'keyword') then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('mode must be hybrid, semantic or keyword, got %s', coalesce(mode, 'null'));
-  end if;
-  if match_count is null or match_count not between 1 and 100 then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('match_count must be between 1 and 100, got %s', coalesce(match_count::text, 'null'));
-  end if;
-  if mode in ('hybrid', 'keyword') and (query_text is null or pg_catalog.btrim(query_text) = '') then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('%s search needs query_text: words to look for', mode);
-  end if;
-  if mode in ('hybrid', 'semantic') and query_embedding is null then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('%s search needs query_embedding: the query embedded with the target''s model', mode);
-  end if;
-  if match_threshold is not null and (match_threshold = 'NaN' or match_threshold not between -1 and 1) then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('match_threshold is a cosine similarity between -1 and 1, got %s', match_threshold);
-  end if;
-  if semantic_weight is null or keyword_weight is null
-     or semantic_weight not between 0 and 1000 or keyword_weight not between 0 and 1000
-     or semantic_weight = 'NaN' or keyword_weight = 'NaN' or semantic_weight + keyword_weight = 0 then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('semantic_weight and keyword_weight must be between 0 and 1000 and not both 0, got %s and %s',
-        coalesce(semantic_weight::text, 'null'), coalesce(keyword_weight::text, 'null'));
-  end if;
-  if rrf_k is null or rrf_k not between 0 and 1000 then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('rrf_k must be between 0 and 1000, got %s', coalesce(rrf_k::text, 'null'));
-  end if;
-  if keyword_match is null or keyword_match not in ('any', 'all', 'websearch') then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('keyword_match must be any, all or websearch, got %s', coalesce(keyword_match, 'null'));
-  end if;
-
-  -- The target, and whether this caller may search it.
-  select * into info from embedding_search.targets as t where t.target_name = search_embeddings.target;
-  if not found then
-    raise exception using errcode = 'P0002',
-      message = pg_catalog.format('no embedding target named %s', coalesce(search_embeddings.target, 'null'));
-  end if;
-  if info.source_table is null or info.content_function is null then
-    raise exception using errcode = '55000',
-      message = pg_catalog.format('target %s cannot be searched: its table or content function is gone (see embeddings.status)', info.target_name);
-  end if;
-  if not info.caller_can_read then
-    raise exception using errcode = '42501',
-      message = pg_catalog.format('role %s may not read %s, so it cannot search target %s', current_user, info.source_table, info.target_name);
-  end if;
-  if not info.caller_can_run_content_function then
-    raise exception using errcode = '42501',
-      message = pg_catalog.format('role %s may not run %s, which the search needs to tell current vectors from stale ones; fix: grant execute on function %s to %s',
-        current_user, info.content_function, info.content_function, current_user);
-  end if;
-  if query_embedding is not null and extensions.vector_dims(query_embedding) <> info.dimensions then
-    raise exception using errcode = '22000',
-      message = pg_catalog.format('query_embedding has %s dimensions; target %s holds %s-dimension vectors of model %s',
-        extensions.vector_dims(query_embedding), info.target_name, info.dimensions, info.model);
-  end if;
-
+  perform embedding_search._check_search_arguments(mode, match_count, query_text, query_embedding is not null,
+    match_threshold, semantic_weight, keyword_weight, rrf_k, keyword_match);
+  info := embedding_search._searchable_target(search_embeddings.target, query_embedding);
   filter_sql := embedding_search._filter_sql(info.source_table, filters, info.hidden_columns);
   if query_text is not null and pg_catalog.btrim(query_text) <> '' then
     text_query := embedding_search._keyword_query(info.text_search_config, query_text, keyword_match);
@@ -502,100 +580,22 @@ begin
   side_count := case when mode = 'hybrid' then least(greatest(match_count * 2, 20), 200) else match_count end;
 
   if mode in ('hybrid', 'semantic') then
-    select coalesce(pg_catalog.array_agg(c.row_key order by c.sort_key, c.row_key), '{}'),
-           coalesce(pg_catalog.array_agg(c.sort_key order by c.sort_key, c.row_key), '{}')
-      into semantic_keys, semantic_sort_keys
+    select c.row_keys, c.sort_keys into semantic_keys, semantic_sort_keys
       from embedding_search._current_candidates(info, 'semantic', filter_sql, query_embedding, null,
         1 - match_threshold, filters, side_count) as c;
   end if;
   -- Only stop words (or nothing the parser keeps): the keyword side finds nothing.
   if mode in ('hybrid', 'keyword') and pg_catalog.numnode(text_query) > 0 then
-    select coalesce(pg_catalog.array_agg(c.row_key order by c.sort_key, c.row_key), '{}'),
-           coalesce(pg_catalog.array_agg(c.sort_key order by c.sort_key, c.row_key), '{}')
-      into keyword_keys, keyword_sort_keys
+    select c.row_keys, c.sort_keys into keyword_keys, keyword_sort_keys
       from embedding_search._current_candidates(info, 'keyword', filter_sql, null, text_query,
         null, filters, side_count) as c;
   end if;
 
-  -- Fuse, keep the best match_count, and read those rows (as the caller: one deleted meanwhile
-  -- drops out). Reciprocal rank fusion: each list adds weight / (k + rank).
-  for row_key, score, ranked_by, semantic_rank, keyword_rank, similarity, keyword_score, row_data in execute pg_catalog.format(
-    $sql$
-      with semantic as (
-        select s.row_key, s.position::integer as position, s.sort_key
-        from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::double precision[])) with ordinality as s(row_key, sort_key, position)
-      ),
-      keyword as (
-        select k.row_key, k.position::integer as position, k.sort_key
-        from rows from (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::double precision[])) with ordinality as k(row_key, sort_key, position)
-      ),
-      fused as (
-        select coalesce(s.row_key, k.row_key) as row_key, s.position as semantic_rank, k.position as keyword_rank,
-               case $5
-                 when 'semantic' then 1 - s.sort_key
-                 when 'keyword' then -k.sort_key
-                 else coalesce($6 / ($8 + s.position), 0) + coalesce($7 / ($8 + k.position), 0)
-               end as score
-        from semantic as s full join keyword as k on k.row_key = s.row_key
-      ),
-      best as (
-        select f.* from fused as f
-        order by f.score desc, least(f.semantic_rank, f.keyword_rank), f.row_key
-        limit $9
-      )
-      select b.row_key, b.score,
-             pg_catalog.array_remove(array[
-               case when b.semantic_rank is not null then 'semantic' end,
-               case when b.keyword_rank is not null then 'keyword' end], null),
-             b.semantic_rank, b.keyword_rank,
-             case when $10::extensions.vector is not null
-                  then (1 - (t.%2$I operator(extensions.<=>) %4$s))::double precision end,
-             case when $11::tsquery is not null then (%6$s)::double precision end,
-             pg_catalog.to_jsonb(t) operator(pg_catalog.-) $12::text[]
-      from best as b
-      join %1$s as t on t.%3$I = b.row_key::%5$s
-      order by b.score desc, least(b.semantic_rank, b.keyword_rank), b.row_key
-    $sql$,
-    info.source_table, info.embedding_column, info.key_column,
-    embedding_search._expression_sql(info, 'query_vector', '$10'), info.key_type,
-    embedding_search._expression_sql(info, 'keyword_rank', '$11::tsquery'))
+  return query execute embedding_search._fusion_sql(info)
     using semantic_keys, semantic_sort_keys, keyword_keys, keyword_sort_keys, mode,
           semantic_weight, keyword_weight, rrf_k::double precision, match_count,
-          query_embedding, text_query, info.hidden_columns::text[]
-  loop
-    return next;
-  end loop;
+          query_embedding, text_query, info.hidden_columns::text[];
 end;
 $$;
 comment on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text) is
   'Searches a registered target as the caller (SECURITY INVOKER: the table''s RLS decides what each caller sees). mode ''semantic'': cosine similarity to query_embedding (the query embedded with the target''s model), at least match_threshold when given, through the vector index; ''keyword'': full text of query_text (the target''s tsvector column, or its content function''s text; keyword_match any/all/websearch); ''hybrid'' (default): both, fused by reciprocal rank fusion, score = semantic_weight / (rrf_k + semantic rank) + keyword_weight / (rrf_k + keyword rank), by default 1 / (2 + semantic rank) + 4 / (2 + keyword rank) (tuned with tools/eval). filters: {"column": value | [values] | null}, equality. Returns at most match_count (1-100) rows, best first: key, score (cosine similarity, keyword rank: ts_rank divided by 1 + log(length), or the fused score), the lists that ranked it and its rank in each, its cosine similarity and keyword score, and the row as JSON without vector and tsvector columns. Only rows whose vector is current are returned: made with the target''s model, from the row''s text as it is now, and still the vector in the column.';
-
--- =============================================================================================
--- Who may call what
--- =============================================================================================
--- Functions are executable by PUBLIC when created (and Supabase grants new public functions to the
--- API roles). The search and the helpers it calls as its caller go to the API roles only.
-revoke execute on all functions in schema embedding_search from public, anon, authenticated, service_role;
-revoke execute on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text),
-  embedding_search._caller_can_read_row(regclass, name, text, text),
-  embedding_search._filter_sql(regclass, jsonb, name[]),
-  embedding_search._keyword_query(text, text, text),
-  embedding_search._expression_sql(embedding_search.targets, text, text),
-  embedding_search._candidate_sql(embedding_search.targets, text, text),
-  embedding_search._current_candidates(embedding_search.targets, text, text, extensions.vector, tsquery, double precision, jsonb, integer)
-to anon, authenticated, service_role;
--- The views are read only by the search, as its caller; they show nothing the caller could not
--- read in the target tables (current_vectors) or in the registry's names (targets).
-revoke all on embedding_search.targets, embedding_search.current_vectors from public, anon, authenticated, service_role;
-grant select on embedding_search.targets, embedding_search.current_vectors to anon, authenticated, service_role;
-
--- The search reads each row's text as its caller, to tell a current vector from a stale one (and,
--- for targets without a tsvector column, to search the words): the app's content functions are
--- pure functions of a row the caller already holds, so they go to the roles that may read the
--- table.
-grant execute on function public.music_knowledge_content(public.music_knowledge) to anon, authenticated, service_role;
-grant execute on function public.story_content(public.stories) to authenticated, service_role;
-grant execute on function public.profile_preferences_content(public.profiles) to authenticated, service_role;
