@@ -1,39 +1,13 @@
 // Drives the served `search` function over HTTP (supabase-js and fetch) against the real database and model: the anon key, a user's JWT (RLS), stale rows, and every bad request a 4xx.
 import assert from "node:assert/strict";
 import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
-import type postgres from "postgres";
-import { readEmbedConfig } from "../supabase/functions/_shared/embed_config.ts";
-import { createProvider } from "../supabase/functions/_shared/providers/create_provider.ts";
-import type { EmbeddingProvider } from "../supabase/functions/_shared/providers/embedding_provider.ts";
-import { embedQueuedRows } from "../tools/eval/corpus.ts";
+import type { SearchHit as Hit } from "../supabase/functions/_shared/search/search_as_caller.ts";
 import { publishableKey, signUserJwt } from "../tools/stack/api_keys.ts";
 import { apiUrl } from "../tools/stack/local_stack_settings.ts";
-import {
-  apiKey,
-  databaseUrl,
-  functionsUrl,
-  resetToSeedRows,
-  signLocalJwt,
-  withDatabase,
-} from "./test_support.ts";
+import { apiKey, functionsUrl, signLocalJwt, withDatabase } from "./test_support.ts";
+import { embedQueued, seedEmbedded, seedTarget as target } from "./search_seed_rows.ts";
 
 const anonKey = await apiKey("anon");
-let provider: Promise<EmbeddingProvider> | undefined;
-
-/** The offline model the local stack's targets are embedded with, loaded once. */
-function localProvider(): Promise<EmbeddingProvider> {
-  provider ??= createProvider(
-    readEmbedConfig({ SUPABASE_DB_URL: databaseUrl, EMBEDDING_PROVIDER: "local" }, false)
-      .providerSettings,
-  );
-  return provider;
-}
-
-/** The 20 seed rows, each with a current vector. */
-async function seedEmbedded(sql: postgres.Sql): Promise<void> {
-  await resetToSeedRows(sql);
-  await embedQueuedRows(sql, await localProvider(), "music_knowledge");
-}
 
 function client(authorization?: string) {
   return createClient(apiUrl, anonKey, {
@@ -48,17 +22,6 @@ function postSearch(token: string | null, body: string, method = "POST"): Promis
   return fetch(`${functionsUrl}/search`, { method, headers, body: method === "GET" ? null : body });
 }
 
-interface Hit {
-  key: string;
-  score: number;
-  rankedBy: string[];
-  semanticRank: number | null;
-  keywordRank: number | null;
-  similarity: number | null;
-  keywordScore: number | null;
-  row: Record<string, unknown>;
-}
-
 Deno.test("search: supabase-js with the anon key answers ranked rows; a question on one topic ranks its row first in every mode", () =>
   withDatabase(async (sql) => {
     await seedEmbedded(sql);
@@ -66,13 +29,14 @@ Deno.test("search: supabase-js with the anon key answers ranked rows; a question
     for (const mode of ["hybrid", "semantic", "keyword"]) {
       const { data, error } = await supabase.functions.invoke("search", {
         body: {
+          target,
           query: "How do I set attack and release when compressing the kick drum?",
           mode,
           matchCount: 5,
         },
       });
       assert.equal(error, null, `${mode}: ${error}`);
-      assert.equal(data.target, "music_knowledge");
+      assert.equal(data.target, target);
       assert.equal(data.mode, mode);
       assert.equal(data.role, "anon");
       assert.equal(data.model, "universal-sentence-encoder-lite-384");
@@ -93,6 +57,7 @@ Deno.test("search: filters keep only the rows whose columns match", () =>
     const response = await postSearch(
       anonKey,
       JSON.stringify({
+        target,
         query: "make it louder",
         filters: { category: "mastering" },
         matchCount: 20,
@@ -109,7 +74,11 @@ Deno.test("search: filters keep only the rows whose columns match", () =>
 Deno.test("search: a row whose text changed is never returned until it is embedded again", () =>
   withDatabase(async (sql) => {
     await seedEmbedded(sql);
-    const body = JSON.stringify({ query: "kick drum compression attack release", matchCount: 20 });
+    const body = JSON.stringify({
+      target,
+      query: "kick drum compression attack release",
+      matchCount: 20,
+    });
     const topics = async () =>
       ((await (await postSearch(anonKey, body)).json()).results as Hit[]).map((hit) =>
         hit.row.topic
@@ -118,7 +87,7 @@ Deno.test("search: a row whose text changed is never returned until it is embedd
     await sql`update public.music_knowledge set suggestion = suggestion || ' Then check it in mono.'
               where topic = 'kick_compression'`;
     assert.ok(!(await topics()).includes("kick_compression"), "its vector embeds the old text");
-    await embedQueuedRows(sql, await localProvider(), "music_knowledge");
+    await embedQueued(sql);
     assert.equal((await topics())[0], "kick_compression", "embedded again, it is back on top");
   }));
 
@@ -134,7 +103,7 @@ Deno.test("search: a user's JWT searches as that user: RLS shows only their stor
         (${ana}, 'Ana at sea', 'Sailing through a storm with a broken mast.'),
         (${ana}, 'Ana on the mountain', 'Climbing in the snow.'),
         (${ben}, 'Ben at sea', 'Sailing to the island with a broken compass.')`;
-      await embedQueuedRows(sql, await localProvider(), "stories");
+      await embedQueued(sql, "stories");
 
       const titlesFor = async (token: string) => {
         const { data, error } = await client(token).functions.invoke("search", {
@@ -173,34 +142,34 @@ Deno.test("search: a user's JWT searches as that user: RLS shows only their stor
 Deno.test("search: every bad request is a 4xx that says what is wrong, never a 500", () =>
   withDatabase(async (sql) => {
     await seedEmbedded(sql);
+    /** A well-formed request for the seed target, but for the fields given. */
+    const asked = (fields: Record<string, unknown>) =>
+      JSON.stringify({ query: "kick", target, ...fields });
     const cases: [string, number, RegExp][] = [
-      ['{"query": ""}', 400, /query is empty/],
-      ['{"query": "   \\n  "}', 400, /query is empty/],
-      ['{"query": "?!…"}', 400, /no letter or digit/],
-      [JSON.stringify({ query: "kick ".repeat(1_601) }), 400, /reads at most 8,000 characters/],
-      ['{"query": "kick", "mode": "fuzzy"}', 400, /mode must be one of hybrid, semantic, keyword/],
-      ['{"query": "kick", "matchCount": 0}', 400, /matchCount must be an integer from 1 to 100/],
-      ['{"query": "kick", "matchCount": 101}', 400, /matchCount must be an integer from 1 to 100/],
+      [asked({ query: "" }), 400, /query is empty/],
+      [asked({ query: "   \n  " }), 400, /query is empty/],
+      [asked({ query: "?!…" }), 400, /no letter or digit/],
+      [asked({ query: "kick ".repeat(1_601) }), 400, /reads at most 8,000 characters/],
+      [asked({ mode: "fuzzy" }), 400, /mode must be one of hybrid, semantic, keyword/],
+      [asked({ matchCount: 0 }), 400, /matchCount must be an integer from 1 to 100/],
+      [asked({ matchCount: 101 }), 400, /matchCount must be an integer from 1 to 100/],
+      [asked({ target: "no_such_table" }), 404, /no embedding target named "no_such_table"/],
       [
-        '{"query": "kick", "target": "no_such_table"}',
-        404,
-        /no embedding target named "no_such_table"/,
-      ],
-      [
-        '{"query": "kick", "filters": {"genre": "house"}}',
+        asked({ filters: { genre: "house" } }),
         400,
         /cannot filter on genre: public.music_knowledge has no such column/,
       ],
       [
-        '{"query": "kick", "filters": {"confidence": "high"}}',
+        asked({ filters: { confidence: "high" } }),
         400,
         /invalid input syntax for type double precision/,
       ],
-      ['{"query": "kick", "filters": {"embedding": "[1]"}}', 400, /cannot filter on embedding/],
+      [asked({ filters: { embedding: "[1]" } }), 400, /cannot filter on embedding/],
       ['{"query": "kick"', 400, /body is not valid JSON/],
       ['["kick"]', 400, /body must be a JSON object/],
-      ['{"query": "kick", "k": 60}', 400, /unknown field "k"/],
+      [asked({ k: 60 }), 400, /unknown field "k"/],
       ["", 400, /body is empty/],
+      ['{"query": "kick"}', 400, /^target is required/],
     ];
     for (const [body, status, error] of cases) {
       const response = await postSearch(anonKey, body);
@@ -234,7 +203,7 @@ Deno.test("search: supabase-js with the publishable key searches as anon (needs 
       auth: { persistSession: false, autoRefreshToken: false },
     });
     const { data, error } = await supabase.functions.invoke("search", {
-      body: { query: "How loud should my master be for Spotify?", matchCount: 3 },
+      body: { target, query: "How loud should my master be for Spotify?", matchCount: 3 },
     });
     assert.equal(error, null, String(error));
     assert.equal(data.role, "anon");

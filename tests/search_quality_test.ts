@@ -1,30 +1,11 @@
 // Search quality on the demo data with the offline model: each row's own topic finds it first in every mode, and on the labelled questions hybrid scores at least as well as the better of keyword and semantic.
 import assert from "node:assert/strict";
-import type postgres from "postgres";
-import { readEmbedConfig } from "../supabase/functions/_shared/embed_config.ts";
-import { createProvider } from "../supabase/functions/_shared/providers/create_provider.ts";
-import type { EmbeddingProvider } from "../supabase/functions/_shared/providers/embedding_provider.ts";
 import { searchAsCaller } from "../supabase/functions/_shared/search/search_as_caller.ts";
 import { searchModes } from "../supabase/functions/_shared/search/search_request.ts";
-import { embedQueuedRows } from "../tools/eval/corpus.ts";
 import { anonCaller, embedQuestions, evaluateModes } from "../tools/eval/evaluate.ts";
 import { readQuestionSet } from "../tools/eval/question_set.ts";
-import { databaseUrl, resetToSeedRows, withDatabase } from "./test_support.ts";
-
-let provider: Promise<EmbeddingProvider> | undefined;
-
-function localProvider(): Promise<EmbeddingProvider> {
-  provider ??= createProvider(
-    readEmbedConfig({ SUPABASE_DB_URL: databaseUrl, EMBEDDING_PROVIDER: "local" }, false)
-      .providerSettings,
-  );
-  return provider;
-}
-
-async function seedEmbedded(sql: postgres.Sql): Promise<void> {
-  await resetToSeedRows(sql);
-  await embedQueuedRows(sql, await localProvider(), "music_knowledge");
-}
+import { withDatabase } from "./test_support.ts";
+import { localProvider, seedEmbedded, seedTarget } from "./search_seed_rows.ts";
 
 Deno.test("search quality: each demo row's topic, as words, ranks that row first in every mode", () =>
   withDatabase(async (sql) => {
@@ -36,7 +17,7 @@ Deno.test("search quality: each demo row's topic, as words, ranks that row first
       const missed: string[] = [];
       for (const [index, row] of set.corpus.entries()) {
         const [first] = await searchAsCaller(sql, anonCaller, {
-          target: "music_knowledge",
+          target: seedTarget,
           mode,
           matchCount: 1,
           queryText: queries[index],

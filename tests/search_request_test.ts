@@ -22,8 +22,8 @@ function refusal(body: string): string {
   return parsed.ok ? "" : parsed.error;
 }
 
-Deno.test("search request: a query alone gets the defaults (music_knowledge, 10, hybrid, no filters)", () => {
-  assert.deepEqual(parseSearchRequest('{"query": "punchy kick"}'), {
+Deno.test("search request: a query and a target get the defaults (10, hybrid, no filters)", () => {
+  assert.deepEqual(parseSearchRequest('{"query": "punchy kick", "target": "music_knowledge"}'), {
     ok: true,
     request: {
       query: "punchy kick",
@@ -65,17 +65,23 @@ Deno.test("search request: empty, whitespace-only and missing queries are refuse
 
 Deno.test("search request: an unknown mode, a matchCount outside 1..100 and a bad target are refused", () => {
   assert.match(
-    refusal('{"query": "x", "mode": "fuzzy"}'),
+    refusal('{"query": "x", "target": "t", "mode": "fuzzy"}'),
     /mode must be one of hybrid, semantic, keyword; got "fuzzy"/,
   );
   assert.match(
-    refusal('{"query": "x", "matchCount": 0}'),
+    refusal('{"query": "x", "target": "t", "matchCount": 0}'),
     /matchCount must be an integer from 1 to 100; got 0/,
   );
-  assert.match(refusal('{"query": "x", "matchCount": 101}'), /got 101/);
-  assert.match(refusal('{"query": "x", "matchCount": 2.5}'), /got 2.5/);
-  assert.match(refusal('{"query": "x", "matchCount": "5"}'), /got "5"/);
+  assert.match(refusal('{"query": "x", "target": "t", "matchCount": 101}'), /got 101/);
+  assert.match(refusal('{"query": "x", "target": "t", "matchCount": 2.5}'), /got 2.5/);
+  assert.match(refusal('{"query": "x", "target": "t", "matchCount": "5"}'), /got "5"/);
   assert.match(refusal('{"query": "x", "target": ""}'), /target must be the name/);
+  assert.match(refusal('{"query": "x", "target": 7}'), /target must be the name.*got 7/);
+});
+
+Deno.test("search request: a missing target is refused, naming the field: the engine has no default target", () => {
+  assert.match(refusal('{"query": "x"}'), /^target is required/);
+  assert.match(refusal('{"query": "x", "target": null}'), /target must be the name.*got null/);
 });
 
 Deno.test("search request: malformed JSON, non-objects, unknown and inherited fields are refused", () => {
@@ -91,19 +97,28 @@ Deno.test("search request: malformed JSON, non-objects, unknown and inherited fi
 });
 
 Deno.test("search request: filters must be an object of scalars, null or lists of scalars", () => {
-  assert.match(refusal('{"query": "x", "filters": ["category"]}'), /filters must be an object/);
   assert.match(
-    refusal('{"query": "x", "filters": {"category": {"in": "a"}}}'),
+    refusal('{"query": "x", "target": "t", "filters": ["category"]}'),
+    /filters must be an object/,
+  );
+  assert.match(
+    refusal('{"query": "x", "target": "t", "filters": {"category": {"in": "a"}}}'),
     /filter on category must be/,
   );
-  assert.match(refusal('{"query": "x", "filters": {"category": [["a"]]}}'), /deeper than 3 levels/);
   assert.match(
-    refusal('{"query": "x", "filters": {"category": [null]}}'),
+    refusal('{"query": "x", "target": "t", "filters": {"category": [["a"]]}}'),
+    /deeper than 3 levels/,
+  );
+  assert.match(
+    refusal('{"query": "x", "target": "t", "filters": {"category": [null]}}'),
     /filter on category must be/,
   );
-  assert.match(refusal('{"query": "x", "filters": {"": "a"}}'), /a column with no name/);
   assert.match(
-    refusal(JSON.stringify({ query: "x", filters: { id: Array(1001).fill(1) } })),
+    refusal('{"query": "x", "target": "t", "filters": {"": "a"}}'),
+    /a column with no name/,
+  );
+  assert.match(
+    refusal(JSON.stringify({ query: "x", target: "t", filters: { id: Array(1001).fill(1) } })),
     /at most 1000/,
   );
 });

@@ -1,4 +1,4 @@
-// Edge Function `search`: POST {query, target?, matchCount?, mode?, filters?} with the anon or publishable key or a user's JWT; embeds the query with the target's model and answers the ranked rows the caller may read.
+// Edge Function `search`: POST {query, target, matchCount?, mode?, filters?} with the anon or publishable key or a user's JWT; embeds the query with the target's model and answers the ranked rows the caller may read.
 import { connectDatabase, type Sql } from "../_shared/database.ts";
 import { readFunctionEnvironment } from "../_shared/function_environment.ts";
 import { errorMessage } from "../_shared/error_message.ts";

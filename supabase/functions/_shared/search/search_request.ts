@@ -1,4 +1,4 @@
-// Reads the search function's request body: {query, target?, matchCount?, mode?, filters?}, each field checked, with the reason when one is wrong.
+// Reads the search function's request body: {query, target, matchCount?, mode?, filters?}, each field checked, with the reason when one is wrong.
 import { jsonNestingProblem } from "../embed_request.ts";
 
 export const searchModes = ["hybrid", "semantic", "keyword"] as const;
@@ -11,7 +11,7 @@ export type FilterValue = FilterScalar | null | FilterScalar[];
 export interface SearchRequest {
   /** The words searched for and embedded; never empty. */
   query: string;
-  /** The registered target searched (embeddings.targets.name). */
+  /** The registered target searched (embeddings.targets.name); required: the engine has no default. */
   target: string;
   /** How many rows to answer with at most. */
   matchCount: number;
@@ -20,7 +20,6 @@ export interface SearchRequest {
   filters: Record<string, FilterValue>;
 }
 
-export const defaultSearchTarget = "music_knowledge";
 export const defaultMatchCount = 10;
 export const matchCountLimits = { min: 1, max: 100 } as const;
 /** The body, its filters object, a filter's list: nothing in a search nests deeper. */
@@ -84,7 +83,7 @@ function parseFilters(
 /** `bodyText` is the raw request body. Only the body's own fields are read. */
 export function parseSearchRequest(bodyText: string): ParsedSearchRequest {
   if (bodyText.trim() === "") {
-    return refused('the body is empty: send {"query": "...", "mode": "hybrid"}');
+    return refused('the body is empty: send {"query": "...", "target": "<a registered target>"}');
   }
   // Checked before parsing, so no parser walks a deeply nested value.
   if (jsonNestingProblem(bodyText, maxJsonNesting) !== null) {
@@ -99,7 +98,9 @@ export function parseSearchRequest(bodyText: string): ParsedSearchRequest {
     return refused(`body is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return refused('body must be a JSON object like {"query": "punchy kick drum"}');
+    return refused(
+      'body must be a JSON object like {"query": "punchy kick drum", "target": "<a registered target>"}',
+    );
   }
   const own = Object.keys(body);
   const unknown = own.filter((name) => !(fields as readonly string[]).includes(name));
@@ -117,7 +118,12 @@ export function parseSearchRequest(bodyText: string): ParsedSearchRequest {
   }
   if (query.trim() === "") return refused("query is empty: there is nothing to search for");
 
-  const target = value("target") ?? defaultSearchTarget;
+  const target = value("target");
+  if (target === undefined) {
+    return refused(
+      "target is required: the name of the registered target to search (embeddings.targets.name)",
+    );
+  }
   if (typeof target !== "string" || target.trim() === "") {
     return refused(`target must be the name of a registered target; got ${shown(target)}`);
   }
