@@ -48,6 +48,8 @@ create table if not exists embedding_search.keyword_sources (
   -- The text search configuration the column was built with; queries are parsed with it too.
   text_search_config text not null default 'english'
 );
+-- Like every engine table: no policy, so only its owner reads it (through embedding_search.targets).
+alter table embedding_search.keyword_sources enable row level security;
 comment on table embedding_search.keyword_sources is
   'Per target (by embeddings.targets.name): the tsvector column keyword search reads and the text search configuration it was built with. A target without a row searches to_tsvector(''english'', <content function>(row)). Only postgres writes it; the search reads it through embedding_search.targets.';
 
@@ -210,11 +212,7 @@ comment on function embedding_search._filter_sql(regclass, jsonb, name[]) is
   'The WHERE conditions (each starting with " and ") of a search''s filters: {"column": value} is equality, {"column": [values]} any of them, {"column": null} IS NULL; the value is read from parameter $5 and cast to the column''s type. Raises 42703 for a column the table lacks and 22023 for a vector or tsvector column or a value that is an object.';
 
 /** The full-text query of the caller's words: any of them (OR), all of them, or web syntax. */
-create or replace function embedding_search._keyword_query(
-  text_search_config text,
-  query_text text,
-  keyword_match text
-)
+create or replace function embedding_search._keyword_query(text_search_config text, query_text text, keyword_match text)
 returns tsquery
 language sql stable set search_path = ''
 as $$
@@ -270,11 +268,7 @@ comment on function embedding_search._expression_sql(embedding_search.targets, t
   'One SQL expression of a search over the target''s table (alias t), defined once: ''document'' the tsvector keyword search reads (the tsvector column, or to_tsvector of the content function''s text); ''keyword_rank'' ts_rank of it against the tsquery parameter, divided by 1 + log(document length); ''query_vector'' the query vector parameter cast to the column''s type (vector or halfvec).';
 
 /** The candidate query of one side of a search, as the search runs it (and the plan test explains). */
-create or replace function embedding_search._candidate_sql(
-  target embedding_search.targets,
-  side text,
-  filter_sql text
-)
+create or replace function embedding_search._candidate_sql(target embedding_search.targets, side text, filter_sql text)
 returns text
 language plpgsql stable set search_path = ''
 as $$

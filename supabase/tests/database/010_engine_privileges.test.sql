@@ -1,5 +1,6 @@
 -- 010 Engine privileges: only service_role may run the API, and not the `_` internals; clients get
--- nothing in the embeddings schema; every function is SECURITY DEFINER-safe and every object documented.
+-- nothing in the embeddings schema (search's own checks are in 230); no engine function is
+-- executable by PUBLIC; every function is SECURITY DEFINER-safe and every object documented.
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(19);
@@ -18,8 +19,10 @@ select ok(
 select is_empty(
   $$ select p.oid::regprocedure::text from pg_catalog.pg_proc as p
      cross join lateral pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))) as acl
-     where p.pronamespace = 'embeddings'::regnamespace and acl.privilege_type = 'EXECUTE' and acl.grantee = 0 $$,
-  'no function in the embeddings schema is executable by PUBLIC'
+     where (p.pronamespace in ('embeddings'::regnamespace, 'embedding_search'::regnamespace)
+            or p.oid = 'public.search_embeddings'::regproc)
+       and acl.privilege_type = 'EXECUTE' and acl.grantee = 0 $$,
+  'no function of the engine (embeddings, embedding_search, public.search_embeddings) is executable by PUBLIC'
 );
 select ok(
   not has_schema_privilege('anon', 'embeddings', 'usage')
@@ -117,8 +120,8 @@ select is_empty(
 select is_empty(
   $$ select format('%I.%I', n.nspname, c.relname) from pg_catalog.pg_class as c
      join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
-     where n.nspname = 'embeddings' and c.relkind in ('r', 'p') and not c.relrowsecurity $$,
-  'every table in embeddings has row-level security enabled'
+     where n.nspname in ('embeddings', 'embedding_search') and c.relkind in ('r', 'p') and not c.relrowsecurity $$,
+  'every table of the engine (embeddings, embedding_search) has row-level security enabled'
 );
 select is_empty(
   $$ select p.oid::regprocedure::text from pg_catalog.pg_proc as p
