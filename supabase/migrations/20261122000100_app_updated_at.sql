@@ -2,7 +2,8 @@
 -- APP: the updated_at trigger function its tables share
 -- =============================================================================================
 -- The app's migrations follow the engine's: each table in its own file with its RLS policies, its
--- content function beside it and its register_target call.
+-- content function beside it (granted to the roles that may search the table), its
+-- register_target call and any keyword search setting.
 
 /** Keeps updated_at current on the app's tables. */
 create or replace function public.set_updated_at()
