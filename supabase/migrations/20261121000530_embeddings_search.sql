@@ -48,8 +48,6 @@ create table if not exists embedding_search.keyword_sources (
   -- The text search configuration the column was built with; queries are parsed with it too.
   text_search_config text not null default 'english'
 );
--- Like every engine table: no policy, so only its owner reads it (through embedding_search.targets).
-alter table embedding_search.keyword_sources enable row level security;
 comment on table embedding_search.keyword_sources is
   'Per target (by embeddings.targets.name): the tsvector column keyword search reads and the text search configuration it was built with. A target without a row searches to_tsvector(''english'', <content function>(row)). Only postgres writes it; the search reads it through embedding_search.targets.';
 
@@ -585,10 +583,15 @@ begin
         null, filters, side_count) as c;
   end if;
 
-  return query execute embedding_search._fusion_sql(info)
+  -- A loop into the OUT columns rather than RETURN QUERY, so plpgsql_check sees each one set.
+  for row_key, score, ranked_by, semantic_rank, keyword_rank, similarity, keyword_score, row_data in
+    execute embedding_search._fusion_sql(info)
     using semantic_keys, semantic_sort_keys, keyword_keys, keyword_sort_keys, mode,
           semantic_weight, keyword_weight, rrf_k::double precision, match_count,
-          query_embedding, text_query, info.hidden_columns::text[];
+          query_embedding, text_query, info.hidden_columns::text[]
+  loop
+    return next;
+  end loop;
 end;
 $$;
 comment on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text) is
