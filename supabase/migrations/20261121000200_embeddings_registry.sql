@@ -492,8 +492,8 @@ declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
   gone_keys text[];
 begin
-  execute format('select coalesce(pg_catalog.array_agg(o.%1$I::text order by o.%1$I::text), ''{}'') from old_rows as o',
-    target.key_column)
+  -- Unsorted: a btree scan for `= any(keys)` sorts the keys itself, so it locks in key order anyway.
+  execute format('select coalesce(pg_catalog.array_agg(o.%1$I::text), ''{}'') from old_rows as o', target.key_column)
     into gone_keys;
   perform embeddings._forget_rows(target.id, gone_keys);
   return null;
