@@ -595,6 +595,166 @@ comment on function embeddings.queue_backfill_chunk(bigint, integer) is
 -- Registration
 -- =============================================================================================
 
+/** What register_target learns of the table while checking it: its names and its key's type. */
+create type embeddings._registration as (table_schema name, table_name name, key_type text);
+comment on type embeddings._registration is
+  'The table''s schema and name and its key column''s type, as embeddings._check_registration found them.';
+
+/** Raises a clear error unless the model's name, dimensions and max_attempts are usable. */
+create or replace function embeddings._check_model_settings(model text, dimensions integer, max_attempts integer)
+returns void
+language plpgsql immutable set search_path = ''
+as $$
+begin
+  if model is null or pg_catalog.btrim(model) = '' then
+    raise exception using errcode = '22023', message = 'model must be a model''s name, got an empty one';
+  end if;
+  if dimensions is null or dimensions not between 1 and 16000 then
+    raise exception using errcode = '22023',
+      message = format('dimensions must be between 1 and 16000, got %s', coalesce(dimensions::text, 'null'));
+  end if;
+  if max_attempts is null or max_attempts not between 1 and 100 then
+    raise exception using errcode = '22023',
+      message = format('max_attempts must be between 1 and 100, got %s', coalesce(max_attempts::text, 'null'));
+  end if;
+end;
+$$;
+comment on function embeddings._check_model_settings(text, integer, integer) is
+  'Raises a clear error unless the model has a name, dimensions are between 1 and 16000 and max_attempts between 1 and 100.';
+
+/** Raises a clear error unless the key column is a unique, not-null uuid, bigint, integer or text. */
+create or replace function embeddings._check_key_column(source_table regclass, key_column name)
+returns text
+language plpgsql stable set search_path = ''
+as $$
+declare
+  key_type text;
+  key_not_null boolean;
+begin
+  select pg_catalog.format_type(a.atttypid, null), a.attnotnull into key_type, key_not_null
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = source_table and a.attname = key_column and a.attnum > 0 and not a.attisdropped;
+  if not found then
+    raise exception using errcode = '42703', message = format('table %s has no column %I for the key', source_table, key_column);
+  end if;
+  if key_type not in ('uuid', 'bigint', 'integer', 'text') then
+    raise exception using errcode = '22023',
+      message = format('key column %I is %s; the key must be uuid, bigint, integer or text', key_column, key_type);
+  end if;
+  if not exists (
+    select 1 from pg_catalog.pg_index as i
+    where i.indrelid = source_table and (i.indisprimary or i.indisunique) and i.indnatts = 1
+      and i.indkey[0] = (select a.attnum from pg_catalog.pg_attribute as a
+                         where a.attrelid = source_table and a.attname = key_column)
+  ) then
+    raise exception using errcode = '22023',
+      message = format('key column %I of %s is not the primary key or unique', key_column, source_table);
+  end if;
+  if not key_not_null then
+    raise exception using errcode = '22023',
+      message = format('key column %I of %s can hold NULL, and a row without a key can never be embedded: add NOT NULL to it, or use the primary key',
+        key_column, source_table);
+  end if;
+  return key_type;
+end;
+$$;
+comment on function embeddings._check_key_column(regclass, name) is
+  'Returns the key column''s type; raises a clear error unless it exists, is uuid, bigint, integer or text, is the primary key or unique on its own, and is NOT NULL.';
+
+/** Checks everything register_target needs of the table, the column and the content function. */
+create or replace function embeddings._check_registration(
+  source_table regclass,
+  key_column name,
+  content_function regprocedure,
+  embedding_column name,
+  model text,
+  dimensions integer,
+  max_attempts integer
+)
+returns embeddings._registration
+language plpgsql stable set search_path = ''
+as $$
+declare
+  found_table embeddings._registration;
+  table_type oid;
+  function_takes_row boolean;
+  function_result oid;
+begin
+  perform embeddings._check_model_settings(model, dimensions, max_attempts);
+  select n.nspname, c.relname, c.reltype into found_table.table_schema, found_table.table_name, table_type
+    from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where c.oid = source_table and c.relkind in ('r', 'p');
+  if not found then
+    raise exception using errcode = '42P01', message = format('%s is not a table', source_table);
+  end if;
+  found_table.key_type := embeddings._check_key_column(source_table, key_column);
+  perform embeddings._check_column_dimensions(source_table, embedding_column, model, dimensions);
+  select p.pronargs = 1 and p.proargtypes[0] = table_type, p.prorettype
+    into function_takes_row, function_result
+    from pg_catalog.pg_proc as p where p.oid = content_function::oid;
+  if not function_takes_row or function_result <> 'text'::regtype then
+    raise exception using errcode = '22023',
+      message = format('content function %s must take one %I.%I row and return text',
+        content_function, found_table.table_schema, found_table.table_name);
+  end if;
+  return found_table;
+end;
+$$;
+comment on function embeddings._check_registration(regclass, name, regprocedure, name, text, integer, integer) is
+  'Checks what register_target needs (the model''s settings, a table, a usable key, a vector column of the model''s dimensions, a content function taking the table''s row and returning text) and returns the table''s names and key type; raises a clear error naming what is wrong.';
+
+/** Raises unless the name and the column are free: one target per name and per vector column. */
+create or replace function embeddings._check_target_is_new(source_table regclass, embedding_column name, target_name text)
+returns void
+language plpgsql stable set search_path = ''
+as $$
+declare
+  existing_id bigint;
+begin
+  select t.id into existing_id from embeddings.targets as t where t.name = target_name;
+  if found then
+    raise exception using errcode = '23505',
+      message = format('a target named %s is already registered (id %s): pass target_name to give this one another name',
+        target_name, existing_id);
+  end if;
+  select t.id into existing_id from embeddings.targets as t
+    where pg_catalog.to_regclass(format('%I.%I', t.table_schema, t.table_name)) = source_table
+      and t.embedding_column = _check_target_is_new.embedding_column;
+  if found then
+    raise exception using errcode = '23505',
+      message = format('%s.%I is already registered as target %s', source_table, embedding_column, existing_id);
+  end if;
+end;
+$$;
+comment on function embeddings._check_target_is_new(regclass, name, text) is
+  'Raises a clear error when a target of that name exists, or the table''s vector column is already registered.';
+
+/**
+ * Installs a target's sync triggers: statement triggers with transition tables, one set-based
+ * query per statement, so a bulk load or a batch write costs the books one query, not one per row.
+ */
+create or replace function embeddings._install_sync_triggers(target_id bigint, table_schema name, table_name name)
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+begin
+  execute format(
+    'create trigger %I after insert on %I.%I referencing new table as new_rows for each statement execute function embeddings._queue_inserted_rows(%L)',
+    'embeddings_queue_' || target_id, table_schema, table_name, target_id);
+  execute format(
+    'create trigger %I after update on %I.%I referencing old table as old_rows new table as new_rows for each statement execute function embeddings._queue_updated_rows(%L)',
+    'embeddings_requeue_' || target_id, table_schema, table_name, target_id);
+  execute format(
+    'create trigger %I after delete on %I.%I referencing old table as old_rows for each statement execute function embeddings._forget_deleted_rows(%L)',
+    'embeddings_forget_' || target_id, table_schema, table_name, target_id);
+  execute format(
+    'create trigger %I after truncate on %I.%I for each statement execute function embeddings._forget_truncated_rows(%L)',
+    'embeddings_truncate_' || target_id, table_schema, table_name, target_id);
+end;
+$$;
+comment on function embeddings._install_sync_triggers(bigint, name, name) is
+  'Installs a target''s four sync triggers on its table (after INSERT, UPDATE and DELETE with transition tables, after TRUNCATE), named embeddings_<queue|requeue|forget|truncate>_<target id>.';
+
 /** Registers a table's vector column as a target; returns the target id. */
 create or replace function embeddings.register_target(
   source_table regclass,
@@ -610,109 +770,18 @@ returns bigint
 language plpgsql security definer set search_path = ''
 as $$
 declare
-  table_schema name;
-  table_name name;
-  table_type oid;
-  key_type text;
-  key_not_null boolean;
-  new_name text;
-  function_takes_row boolean;
-  function_result oid;
+  checked embeddings._registration := embeddings._check_registration(
+    source_table, key_column, content_function, embedding_column, model, dimensions, max_attempts);
   new_id bigint;
-  existing_id bigint;
 begin
-  if model is null or pg_catalog.btrim(model) = '' then
-    raise exception using errcode = '22023', message = 'model must be a model''s name, got an empty one';
-  end if;
-  if dimensions is null or dimensions not between 1 and 16000 then
-    raise exception using errcode = '22023',
-      message = format('dimensions must be between 1 and 16000, got %s', coalesce(dimensions::text, 'null'));
-  end if;
-  if max_attempts is null or max_attempts not between 1 and 100 then
-    raise exception using errcode = '22023',
-      message = format('max_attempts must be between 1 and 100, got %s', coalesce(max_attempts::text, 'null'));
-  end if;
-
-  select n.nspname, c.relname, c.reltype into table_schema, table_name, table_type
-    from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
-    where c.oid = source_table and c.relkind in ('r', 'p');
-  if not found then
-    raise exception using errcode = '42P01', message = format('%s is not a table', source_table);
-  end if;
-
-  select pg_catalog.format_type(a.atttypid, null), a.attnotnull into key_type, key_not_null
-    from pg_catalog.pg_attribute as a
-    where a.attrelid = source_table and a.attname = key_column and a.attnum > 0 and not a.attisdropped;
-  if not found then
-    raise exception using errcode = '42703',
-      message = format('table %I.%I has no column %I for the key', table_schema, table_name, key_column);
-  end if;
-  if key_type not in ('uuid', 'bigint', 'integer', 'text') then
-    raise exception using errcode = '22023',
-      message = format('key column %I is %s; the key must be uuid, bigint, integer or text', key_column, key_type);
-  end if;
-  if not exists (
-    select 1 from pg_catalog.pg_index as i
-    where i.indrelid = source_table and (i.indisprimary or i.indisunique) and i.indnatts = 1
-      and i.indkey[0] = (select a.attnum from pg_catalog.pg_attribute as a
-                         where a.attrelid = source_table and a.attname = key_column)
-  ) then
-    raise exception using errcode = '22023',
-      message = format('key column %I of %I.%I is not the primary key or unique', key_column, table_schema, table_name);
-  end if;
-  if not key_not_null then
-    raise exception using errcode = '22023',
-      message = format('key column %I of %I.%I can hold NULL, and a row without a key can never be embedded: add NOT NULL to it, or use the primary key',
-        key_column, table_schema, table_name);
-  end if;
-
-  perform embeddings._check_column_dimensions(source_table, embedding_column, model, dimensions);
-
-  select p.pronargs = 1 and p.proargtypes[0] = table_type, p.prorettype
-    into function_takes_row, function_result
-    from pg_catalog.pg_proc as p where p.oid = content_function::oid;
-  if not function_takes_row or function_result <> 'text'::regtype then
-    raise exception using errcode = '22023',
-      message = format('content function %s must take one %I.%I row and return text', content_function, table_schema, table_name);
-  end if;
-
-  new_name := coalesce(target_name, table_name);
-  select t.id into existing_id from embeddings.targets as t where t.name = new_name;
-  if found then
-    raise exception using errcode = '23505',
-      message = format('a target named %s is already registered (id %s): pass target_name to give this one another name',
-        new_name, existing_id);
-  end if;
-  select t.id into existing_id from embeddings.targets as t
-    where pg_catalog.to_regclass(format('%I.%I', t.table_schema, t.table_name)) = source_table
-      and t.embedding_column = register_target.embedding_column;
-  if found then
-    raise exception using errcode = '23505',
-      message = format('%I.%I.%I is already registered as target %s', table_schema, table_name, embedding_column, existing_id);
-  end if;
-
+  perform embeddings._check_target_is_new(source_table, embedding_column, coalesce(target_name, checked.table_name));
   -- With search_path '' the signature's text is fully schema-qualified.
   insert into embeddings.targets (name, table_schema, table_name, key_column, key_type,
       content_function, embedding_column, model, dimensions, max_attempts)
-    values (new_name, table_schema, table_name, key_column, key_type,
-      content_function::text, embedding_column, model, dimensions, max_attempts)
+    values (coalesce(target_name, checked.table_name), checked.table_schema, checked.table_name, key_column,
+      checked.key_type, content_function::text, embedding_column, model, dimensions, max_attempts)
     returning id into new_id;
-
-  -- Statement triggers with transition tables: one set-based query per statement, so a bulk
-  -- load or a batch write costs the books one query, not one call per row.
-  execute format(
-    'create trigger %I after insert on %I.%I referencing new table as new_rows for each statement execute function embeddings._queue_inserted_rows(%L)',
-    'embeddings_queue_' || new_id, table_schema, table_name, new_id);
-  execute format(
-    'create trigger %I after update on %I.%I referencing old table as old_rows new table as new_rows for each statement execute function embeddings._queue_updated_rows(%L)',
-    'embeddings_requeue_' || new_id, table_schema, table_name, new_id);
-  execute format(
-    'create trigger %I after delete on %I.%I referencing old table as old_rows for each statement execute function embeddings._forget_deleted_rows(%L)',
-    'embeddings_forget_' || new_id, table_schema, table_name, new_id);
-  execute format(
-    'create trigger %I after truncate on %I.%I for each statement execute function embeddings._forget_truncated_rows(%L)',
-    'embeddings_truncate_' || new_id, table_schema, table_name, new_id);
-
+  perform embeddings._install_sync_triggers(new_id, checked.table_schema, checked.table_name);
   perform embeddings.queue_backfill_chunk(new_id);
   return new_id;
 end;

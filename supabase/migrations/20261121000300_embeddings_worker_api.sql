@@ -255,6 +255,104 @@ comment on function embeddings.claim_batch(bigint, integer, integer) is
 -- Write
 -- =============================================================================================
 
+/** The array with subscripts from 1 and one dimension; copied only when it has other bounds. */
+create or replace function embeddings._from_one(items anyarray)
+returns anyarray
+language plpgsql immutable set search_path = ''
+as $$
+begin
+  -- A batch of vectors is megabytes: copied only when the caller's bounds are not already 1..n.
+  if array_lower(items, 1) <> 1 or array_ndims(items) > 1 then
+    return array(select u.item from unnest(items) with ordinality as u(item, n) order by u.n);
+  end if;
+  return items;
+end;
+$$;
+comment on function embeddings._from_one(anyarray) is
+  'The array''s elements with subscripts from 1, in order, so item n of one batch array is item n of another whatever bounds the caller gave; the array itself when it already starts at 1.';
+
+/** Raises unless the batch's arrays have one length, no null key or hash, and no key twice. */
+create or replace function embeddings._check_batch_arrays(row_keys text[], content_hashes text[], vectors text[])
+returns void
+language plpgsql immutable set search_path = ''
+as $$
+begin
+  if row_keys is null or content_hashes is null or vectors is null
+     or cardinality(row_keys) <> cardinality(content_hashes) or cardinality(row_keys) <> cardinality(vectors) then
+    raise exception using errcode = '22023',
+      message = format('row_keys, content_hashes and vectors must be arrays of one length, got %s, %s and %s items',
+        coalesce(cardinality(row_keys)::text, 'null'), coalesce(cardinality(content_hashes)::text, 'null'),
+        coalesce(cardinality(vectors)::text, 'null'));
+  end if;
+  if array_position(row_keys, null) is not null or array_position(content_hashes, null) is not null then
+    raise exception using errcode = '22023',
+      message = format('batch item %s has no key or content_hash',
+        coalesce(array_position(row_keys, null), array_position(content_hashes, null)));
+  end if;
+  if (select count(distinct k) from unnest(row_keys) as k) <> cardinality(row_keys) then
+    raise exception using errcode = '22023',
+      message = format('row %s appears more than once in the batch',
+        (select k from unnest(row_keys) as k group by k having count(*) > 1 order by k limit 1));
+  end if;
+end;
+$$;
+comment on function embeddings._check_batch_arrays(text[], text[], text[]) is
+  'Raises a clear error unless row_keys, content_hashes and vectors are arrays of one length with no null key or hash and no key twice.';
+
+/**
+ * The batch's vectors parsed, or an error naming the row: first the whole batch at once, in C
+ * (pgvector's parser refuses NaN, infinities, numbers beyond float4 and non-numbers); only when
+ * that finds a fault, item by item, to name the row.
+ */
+create or replace function embeddings._parse_vectors(target embeddings.targets, row_keys text[], vectors text[])
+returns extensions.vector[]
+language plpgsql immutable set search_path = ''
+as $$
+declare
+  parsed extensions.vector[];
+  item_vector extensions.vector;
+begin
+  begin
+    parsed := vectors::extensions.vector[];
+    if not exists (
+      select 1 from unnest(parsed) as v
+      where v is null or extensions.vector_dims(v) <> target.dimensions or extensions.vector_norm(v) = 0) then
+      return parsed;
+    end if;
+  exception when others then
+    null;  -- found again below, by row
+  end;
+  for item_position in 1 .. coalesce(cardinality(vectors), 0) loop
+    begin
+      item_vector := vectors[item_position]::extensions.vector;
+    exception when others then
+      perform embeddings._check_vector_elements(row_keys[item_position], vectors[item_position]);
+      raise exception using errcode = '22000',
+        message = format('row %s: embedding is not %s finite numbers: %s', row_keys[item_position],
+          target.dimensions, left(sqlerrm, 200));
+    end;
+    if item_vector is null then
+      raise exception using errcode = '22000',
+        message = format('row %s: embedding must be an array of %s numbers, got nothing', row_keys[item_position], target.dimensions);
+    end if;
+    if extensions.vector_dims(item_vector) <> target.dimensions then
+      raise exception using errcode = '22000',
+        message = format('row %s: embedding has %s dimensions, expected %s',
+          row_keys[item_position], extensions.vector_dims(item_vector), target.dimensions);
+    end if;
+    if extensions.vector_norm(item_vector) = 0 then
+      raise exception using errcode = '22000',
+        message = format('row %s: embedding is all zeros, which has no cosine direction', row_keys[item_position]);
+    end if;
+  end loop;
+  -- Every item parsed on its own: what failed the whole batch at once was not an item's fault,
+  -- and parsing it again here raises it.
+  return vectors::extensions.vector[];
+end;
+$$;
+comment on function embeddings._parse_vectors(embeddings.targets, text[], text[]) is
+  'The batch''s vectors (pgvector''s text form) parsed as one array; raises an error naming the row and the fault (not a number, NaN, an infinity, beyond float4, wrong dimensions, all zeros) when any is bad. Parses the whole batch in C first, and item by item only to name a fault.';
+
 /** Writes validated vectors, only for rows still leased, only when their content is unchanged. */
 create or replace function embeddings.write_batch(
   target_id bigint,
@@ -269,8 +367,6 @@ language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(target_id);
-  clean boolean;
-  item_vector extensions.vector;
   written text[];
   stale text[];
   lost text[];
@@ -281,74 +377,13 @@ begin
     raise exception using errcode = '22023',
       message = format('target %s embeds with model %s; refusing vectors of model %s', target.name, target.model, coalesce(model, 'null'));
   end if;
-  if row_keys is null or content_hashes is null or vectors is null
-     or cardinality(row_keys) <> cardinality(content_hashes) or cardinality(row_keys) <> cardinality(vectors) then
-    raise exception using errcode = '22023',
-      message = format('row_keys, content_hashes and vectors must be arrays of one length, got %s, %s and %s items',
-        coalesce(cardinality(row_keys)::text, 'null'), coalesce(cardinality(content_hashes)::text, 'null'),
-        coalesce(cardinality(vectors)::text, 'null'));
-  end if;
   -- Subscripts from 1, whatever bounds the caller's arrays had: item n is row_keys[n] everywhere.
-  -- Copied only when they don't start at 1 or have more dimensions (a batch of vectors is megabytes).
-  if array_lower(row_keys, 1) <> 1 or array_ndims(row_keys) > 1 then
-    row_keys := array(select u.k from unnest(row_keys) with ordinality as u(k, n) order by u.n);
-  end if;
-  if array_lower(content_hashes, 1) <> 1 or array_ndims(content_hashes) > 1 then
-    content_hashes := array(select u.h from unnest(content_hashes) with ordinality as u(h, n) order by u.n);
-  end if;
-  if array_lower(vectors, 1) <> 1 or array_ndims(vectors) > 1 then
-    vectors := array(select u.v from unnest(vectors) with ordinality as u(v, n) order by u.n);
-  end if;
-  if array_position(row_keys, null) is not null or array_position(content_hashes, null) is not null then
-    raise exception using errcode = '22023',
-      message = format('batch item %s has no key or content_hash',
-        coalesce(array_position(row_keys, null), array_position(content_hashes, null)));
-  end if;
-  if (select count(distinct k) from unnest(row_keys) as k) <> cardinality(row_keys) then
-    raise exception using errcode = '22023',
-      message = format('row %s appears more than once in the batch',
-        (select k from unnest(row_keys) as k group by k having count(*) > 1 order by k limit 1));
-  end if;
-
-  -- Validate everything before writing anything: a rejected batch changes no row. First the whole
-  -- batch at once, in C (pgvector's parser refuses NaN, infinities, numbers beyond float4 and
-  -- non-numbers); only when that finds a fault, item by item, to name the row.
-  begin
-    parsed := vectors::extensions.vector[];
-    clean := not exists (
-      select 1 from unnest(parsed) as v
-      where v is null or extensions.vector_dims(v) <> target.dimensions or extensions.vector_norm(v) = 0);
-  exception when others then
-    clean := false;
-  end;
-  if not clean then
-    for item_position in 1 .. coalesce(cardinality(vectors), 0) loop
-      begin
-        item_vector := vectors[item_position]::extensions.vector;
-      exception when others then
-        perform embeddings._check_vector_elements(row_keys[item_position], vectors[item_position]);
-        raise exception using errcode = '22000',
-          message = format('row %s: embedding is not %s finite numbers: %s', row_keys[item_position],
-            target.dimensions, left(sqlerrm, 200));
-      end;
-      if item_vector is null then
-        raise exception using errcode = '22000',
-          message = format('row %s: embedding must be an array of %s numbers, got nothing', row_keys[item_position], target.dimensions);
-      end if;
-      if extensions.vector_dims(item_vector) <> target.dimensions then
-        raise exception using errcode = '22000',
-          message = format('row %s: embedding has %s dimensions, expected %s',
-            row_keys[item_position], extensions.vector_dims(item_vector), target.dimensions);
-      end if;
-      if extensions.vector_norm(item_vector) = 0 then
-        raise exception using errcode = '22000',
-          message = format('row %s: embedding is all zeros, which has no cosine direction', row_keys[item_position]);
-      end if;
-    end loop;
-    -- Every item parsed on its own: what failed the whole batch at once was not an item's fault,
-    -- and parsing it again here raises it.
-    parsed := vectors::extensions.vector[];
-  end if;
+  row_keys := embeddings._from_one(row_keys);
+  content_hashes := embeddings._from_one(content_hashes);
+  vectors := embeddings._from_one(vectors);
+  perform embeddings._check_batch_arrays(row_keys, content_hashes, vectors);
+  -- Validate everything before writing anything: a rejected batch changes no row.
+  parsed := embeddings._parse_vectors(target, row_keys, vectors);
 
   -- One statement: keep the rows this lease still holds, lock them in the source table, compare
   -- their content now with the content that was embedded, write only the unchanged ones, and keep
