@@ -568,7 +568,8 @@ begin
       ),
       inserted as (
         insert into embeddings.queue (target_id, row_key)
-        select $3, n.row_key from needed as n where not n.adopt
+        -- In key order as text, the order the sync triggers queue rows in: no deadlock with them.
+        select $3, n.row_key from needed as n where not n.adopt order by n.row_key
         on conflict (target_id, row_key) do nothing
         returning 1
       )

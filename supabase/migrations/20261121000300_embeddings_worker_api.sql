@@ -353,6 +353,71 @@ $$;
 comment on function embeddings._parse_vectors(embeddings.targets, text[], text[]) is
   'The batch''s vectors (pgvector''s text form) parsed as one array; raises an error naming the row and the fault (not a number, NaN, an infinity, beyond float4, wrong dimensions, all zeros) when any is bad. Parses the whole batch in C first, and item by item only to name a fault.';
 
+/**
+ * Locks a batch's rows for its write, in the one order the engine takes locks in: first the rows
+ * of the source table, in key order, SKIP LOCKED, so a worker never waits for a row the app is
+ * writing; then the queue entries this lease still holds, of those rows only, in key order. The
+ * app takes a row's queue entry only after the row itself (its sync trigger runs after its
+ * statement), so no wait here can close a cycle with the app's statements.
+ */
+create or replace function embeddings._lock_batch(target embeddings.targets, lease_token uuid, row_keys text[])
+returns table (held_keys text[], busy_keys text[])
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  locked text[];
+  present text[];
+begin
+  execute format(
+    $sql$
+      select array(select t.%3$I::text from %1$I.%2$I as t where t.%3$I = any($1::%4$s[])
+                   order by t.%3$I for no key update skip locked),
+             array(select t.%3$I::text from %1$I.%2$I as t where t.%3$I = any($1::%4$s[]))
+    $sql$,
+    target.table_schema, target.table_name, target.key_column, target.key_type)
+  into locked, present
+  using row_keys;
+  -- Locked, so a worker that claims them after this lease expired skips them (SKIP LOCKED) until
+  -- this write is done: a row is never written under two leases.
+  held_keys := array(select q.row_key from embeddings.queue as q
+                     where q.target_id = target.id and q.row_key = any(locked)
+                       and q.lease_token = _lock_batch.lease_token
+                     order by q.row_key for update);
+  busy_keys := array(select p.row_key from unnest(present) as p(row_key) except select unnest(locked));
+  return next;
+end;
+$$;
+comment on function embeddings._lock_batch(embeddings.targets, uuid, text[]) is
+  'Locks a batch for write_batch in the engine''s lock order: its rows in the source table in key order, skipping those another transaction holds (busy_keys), then the queue entries of the locked rows this lease still holds (held_keys), in key order. The app''s statements take a row before its queue entry, so these waits cannot deadlock with them.';
+
+/**
+ * Hands back to the queue the batch's rows another transaction held during the write: not written,
+ * queued again at once, under the lease no more. An entry the other transaction holds as well stays
+ * as it is (it is not waited for); the worker hands it back after its write has committed.
+ */
+create or replace function embeddings._hand_back_busy_rows(target_id bigint, lease_token uuid, busy_keys text[])
+returns text[]
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  ours text[] := array(select q.row_key from embeddings.queue as q
+                       where q.target_id = _hand_back_busy_rows.target_id and q.row_key = any(busy_keys)
+                         and q.lease_token = _hand_back_busy_rows.lease_token);
+begin
+  update embeddings.queue as q
+    set lease_token = null, leased_until = null, next_attempt_at = pg_catalog.now(),
+        last_error = 'row locked by another transaction while its vector was written; queued again'
+    where q.target_id = _hand_back_busy_rows.target_id and q.row_key = any(array(
+      select b.row_key from embeddings.queue as b
+      where b.target_id = _hand_back_busy_rows.target_id and b.row_key = any(ours)
+        and b.lease_token = _hand_back_busy_rows.lease_token
+      order by b.row_key for update skip locked));
+  return ours;
+end;
+$$;
+comment on function embeddings._hand_back_busy_rows(bigint, uuid, text[]) is
+  'For write_batch: the batch''s rows that another transaction held (so they were not written) and this lease still holds are queued again at once, without the lease and without an attempt; entries the other transaction also holds are skipped, not waited for. Returns the keys this lease held, which write_batch reports as stale.';
+
 /** Writes validated vectors, only for rows still leased, only when their content is unchanged. */
 create or replace function embeddings.write_batch(
   target_id bigint,
@@ -371,6 +436,8 @@ declare
   stale text[];
   lost text[];
   held_keys text[];
+  busy_keys text[];
+  handed_back text[];
   parsed extensions.vector[];
 begin
   if model is distinct from target.model then
@@ -385,16 +452,12 @@ begin
   -- Validate everything before writing anything: a rejected batch changes no row.
   parsed := embeddings._parse_vectors(target, row_keys, vectors);
 
-  -- One statement: keep the rows this lease still holds, lock them in the source table, compare
-  -- their content now with the content that was embedded, write only the unchanged ones, and keep
-  -- the books: records for what was written, its queue entries gone, stale rows queued again.
-  -- The setting tells the sync trigger that these vector writes are the engine's own.
-  -- The rows this lease still holds, by the lease's own index.
-  -- Locked, so a worker that claims them after this lease expired skips them (SKIP LOCKED) until
-  -- this write is done: a row is never written under two leases.
-  held_keys := array(select q.row_key from embeddings.queue as q
-                     where q.lease_token = write_batch.lease_token and q.target_id = target.id
-                     for update);
+  select l.held_keys, l.busy_keys into held_keys, busy_keys
+    from embeddings._lock_batch(target, lease_token, row_keys) as l;
+  -- One statement: compare the held rows' content now with the content that was embedded, write
+  -- only the unchanged ones, and keep the books: records for what was written, its queue entries
+  -- gone, stale rows queued again. The setting tells the sync trigger that these vector writes
+  -- are the engine's own.
   perform pg_catalog.set_config('embeddings.writing_target', target.id::text, true);
   execute format(
     $sql$
@@ -454,6 +517,11 @@ begin
   into written, stale, lost
   using row_keys, target.id, lease_token, target.model, held_keys, content_hashes, parsed;
   perform pg_catalog.set_config('embeddings.writing_target', '', true);
+  if cardinality(busy_keys) > 0 then
+    handed_back := embeddings._hand_back_busy_rows(target.id, lease_token, busy_keys);
+    stale := array(select unnest(stale) union select unnest(handed_back) order by 1);
+    lost := array(select unnest(lost) except select unnest(handed_back) order by 1);
+  end if;
   if cardinality(written) > 0 then
     update embeddings.targets as t set last_write_at = pg_catalog.now() where t.id = target.id;
   end if;
@@ -461,7 +529,7 @@ begin
 end;
 $$;
 comment on function embeddings.write_batch(bigint, uuid, text, text[], text[], text[]) is
-  'Writes a leased batch as three arrays of one length: row_keys, content_hashes (from claim_batch) and vectors in pgvector''s text form (''[0.1,0.2,...]''). Rejects the whole batch naming the row on bad vectors (wrong dimensions, NaN, infinities, all zeros) or another model; writes only rows still held by lease_token whose content hash is unchanged. Returns written_keys (from RETURNING), stale_keys (content changed: still queued) and lost_keys (lease lost or row gone). The worker''s form: parsed in C, about twice as fast as the JSON form.';
+  'Writes a leased batch as three arrays of one length: row_keys, content_hashes (from claim_batch) and vectors in pgvector''s text form (''[0.1,0.2,...]''). Rejects the whole batch naming the row on bad vectors (wrong dimensions, NaN, infinities, all zeros) or another model; writes only rows still held by lease_token whose content hash is unchanged, locking in the engine''s order (see embeddings._lock_batch). Returns written_keys (from RETURNING), stale_keys (content changed, or the row held by another transaction: queued again) and lost_keys (lease lost or row gone). The worker''s form: parsed in C, about twice as fast as the JSON form.';
 
 /** The same write, with the batch as one JSON array: the form to call by hand. */
 create or replace function embeddings.write_batch(
@@ -523,6 +591,22 @@ comment on function embeddings.write_batch(bigint, uuid, text, jsonb) is
 -- Failures, releases and the dead
 -- =============================================================================================
 
+/** Locks a lease's queue entries (all, or the given keys) in key order: the engine's one lock order. */
+create or replace function embeddings._lock_queue_entries(target_id bigint, lease_token uuid, row_keys text[])
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+begin
+  perform from embeddings.queue as q
+    where q.target_id = _lock_queue_entries.target_id and q.lease_token = _lock_queue_entries.lease_token
+      and (row_keys is null or q.row_key = any(row_keys))
+    order by q.row_key
+    for update;
+end;
+$$;
+comment on function embeddings._lock_queue_entries(bigint, uuid, text[]) is
+  'Locks the queue entries a lease holds (all of them, or the given keys) in key order, as every statement of the engine and the sync triggers take them, so fail_rows and release_batch cannot deadlock with the app''s statements.';
+
 /** Counts an attempt for each failed row, backs off, dead-letters at max_attempts. */
 create or replace function embeddings.fail_rows(target_id bigint, lease_token uuid, failures jsonb)
 returns table (retrying_keys text[], dead_keys text[])
@@ -534,6 +618,8 @@ begin
   if failures is null or jsonb_typeof(failures) <> 'array' then
     raise exception using errcode = '22023', message = 'failures must be a JSON array of {"key", "error"} objects';
   end if;
+  perform embeddings._lock_queue_entries(target.id, lease_token,
+    array(select element.value ->> 'key' from jsonb_array_elements(failures) as element(value)));
   return query
     with input as (
       select element.value ->> 'key' as row_key, left(element.value ->> 'error', 2000) as error
@@ -568,6 +654,7 @@ declare
   target embeddings.targets := embeddings._target_by_id(target_id);
   released integer;
 begin
+  perform embeddings._lock_queue_entries(target.id, lease_token, row_keys);
   update embeddings.queue as q
     set lease_token = null, leased_until = null
     where q.target_id = target.id and q.lease_token = release_batch.lease_token
@@ -588,6 +675,10 @@ declare
   target embeddings.targets := embeddings._target_by_id(target_id);
   requeued integer;
 begin
+  perform from embeddings.queue as q
+    where q.target_id = target.id and q.dead_at is not null and (row_keys is null or q.row_key = any(row_keys))
+    order by q.row_key
+    for update;
   update embeddings.queue as q
     set dead_at = null, attempts = 0, next_attempt_at = pg_catalog.now(), lease_token = null, leased_until = null
     where q.target_id = target.id and q.dead_at is not null
