@@ -43,7 +43,9 @@ alter table embeddings.targets enable row level security;
 
 /** Rows that need an embedding, one entry per row however often it changed. */
 create table embeddings.queue (
-  target_id bigint not null references embeddings.targets (id) on delete cascade,
+  -- No foreign key to targets: its check would run once per queued row (a bulk insert queues
+  -- thousands); unregister_target removes a target's entries itself.
+  target_id bigint not null,
   row_key text not null,
   attempts integer not null default 0,
   next_attempt_at timestamptz not null default now(),
@@ -64,7 +66,7 @@ alter table embeddings.queue enable row level security;
 
 /** Which model embedded which content for each row. */
 create table embeddings.embedded_rows (
-  target_id bigint not null references embeddings.targets (id) on delete cascade,
+  target_id bigint not null,  -- no foreign key, as the queue's
   row_key text not null,
   model text not null,
   content_hash text not null,
@@ -200,6 +202,53 @@ $$;
 comment on function embeddings._content_function_name(embeddings.targets) is
   'The quoted, schema-qualified name of a target''s content function, for dynamic SQL; a clear error when the function no longer exists.';
 
+/**
+ * The columns of its table a content function reads, when PostgreSQL can tell: a `begin atomic`
+ * SQL body records each column it reads in pg_depend. Null (unknown) for a string body, for a
+ * body that calls another user function or operator, reads another table, or uses the whole row:
+ * any of those could read any column.
+ */
+create or replace function embeddings._content_columns(target embeddings.targets)
+returns name[]
+language plpgsql stable set search_path = ''
+as $$
+declare
+  function_oid oid := embeddings._content_function_oid(target.content_function);
+  table_oid oid := pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name));
+  parameter_name text;
+  body text;
+  columns name[];
+begin
+  select p.proargnames[1], pg_catalog.pg_get_function_sqlbody(p.oid) into parameter_name, body
+    from pg_catalog.pg_proc as p where p.oid = function_oid and p.prosqlbody is not null;
+  if body is null or parameter_name is null or table_oid is null then
+    return null;
+  end if;
+  if exists (
+    select 1 from pg_catalog.pg_depend as d
+    where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = function_oid
+      and (d.refclassid in ('pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_operator'::regclass)
+           or (d.refclassid = 'pg_catalog.pg_class'::regclass and (d.refobjid <> table_oid or d.refobjsubid = 0)))
+  ) then
+    return null;
+  end if;
+  -- Every use of the row must pick a field, `(row).column` or `row.column`; a bare use passes it whole.
+  parameter_name := pg_catalog.regexp_replace(pg_catalog.quote_ident(parameter_name), '([.^$*+?()[\]{}|\\"])', '\\\1', 'g');
+  body := pg_catalog.regexp_replace(body, '\(' || parameter_name || '\)\.|(^|[^[:alnum:]_"])' || parameter_name || '\.', '\1', 'g');
+  if body ~ ('(^|[^[:alnum:]_$])' || parameter_name || '($|[^[:alnum:]_$])') then
+    return null;
+  end if;
+  select pg_catalog.array_agg(a.attname order by a.attnum) into columns
+    from pg_catalog.pg_depend as d
+    join pg_catalog.pg_attribute as a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+    where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = function_oid
+      and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = table_oid and not a.attisdropped;
+  return columns;
+end;
+$$;
+comment on function embeddings._content_columns(embeddings.targets) is
+  'The columns of the target''s table its content function reads, from pg_depend, when the function has a `begin atomic` SQL body that reads only fields of its row; null when that cannot be known (a string body, another user function or operator, another table, the whole row). The UPDATE trigger compares these columns instead of calling the content function twice per row.';
+
 /** Raises unless the column is a pgvector vector of exactly the model's dimensions. */
 create or replace function embeddings._check_column_dimensions(
   source_table regclass,
@@ -250,135 +299,208 @@ $$;
 comment on function embeddings._engine_is_writing(bigint) is
   'True while embeddings.write_batch is writing vectors of this target (a transaction-local setting it sets around its UPDATE): the sync trigger leaves those writes alone.';
 
-/**
- * The books' side of a statement's changes, as one set-based query for a sync trigger to run
- * itself (transition tables are visible only to the trigger's own queries). `changes` is a query
- * of (row_key, source_row, is_new, content_changed, vector_changed, vector_present): rows that
- * are new, or whose content or vector changed, are queued, or, on a target that adopts existing
- * vectors, recorded; a vector set or cleared by someone else loses its record.
- */
-create or replace function embeddings._queue_changes_sql(target embeddings.targets, changes text)
-returns text
-language sql stable set search_path = ''
-as $$
-  select format(
-    $sql$
-      with relevant as (
-        select c.row_key, c.source_row, c.vector_present and %4$L::boolean and (c.is_new or c.vector_changed) as adopt,
-               c.vector_changed
-        from (%1$s) as c(row_key, source_row, is_new, content_changed, vector_changed, vector_present)
-        where c.is_new or c.content_changed or c.vector_changed
-      ),
-      adopted as (
-        insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
-        select %5$L::bigint, r.row_key, %6$L, pg_catalog.md5(%2$s(r.source_row)), pg_catalog.md5((r.source_row).%3$I::text)
-        from relevant as r where r.adopt
-        on conflict on constraint embedded_rows_pkey do update
-          set model = excluded.model, content_hash = excluded.content_hash,
-              vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now()
-      ),
-      dequeued as (
-        delete from embeddings.queue as q using relevant as r
-        where q.target_id = %5$L::bigint and q.row_key = r.row_key and r.adopt and q.lease_token is null
-      ),
-      unvouched as (
-        delete from embeddings.embedded_rows as e using relevant as r
-        where e.target_id = %5$L::bigint and e.row_key = r.row_key and r.vector_changed and not r.adopt
-      )
-      insert into embeddings.queue as q (target_id, row_key)
-      select %5$L::bigint, r.row_key from relevant as r where not r.adopt
-      on conflict on constraint queue_pkey do update
-        set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null
-    $sql$,
-    changes, embeddings._content_function_name(target), target.embedding_column,
-    target.adopt_existing_vectors, target.id, target.model)
-$$;
-comment on function embeddings._queue_changes_sql(embeddings.targets, text) is
-  'The sync triggers'' shared query, as text for the trigger to run: queues (or, on a target that adopts existing vectors, records) the rows that are new, whose content changed or whose vector someone else set or cleared; a row already queued keeps its place and any lease, with fresh attempts.';
+/** A statement's changes as sorted key arrays: what a sync trigger hands to _apply_changes. */
+create type embeddings._book_changes as (
+  gone_keys text[],
+  queue_keys text[],
+  adopt_keys text[],
+  adopt_content_hashes text[],
+  adopt_vector_hashes text[],
+  unvouched_keys text[]
+);
+comment on type embeddings._book_changes is
+  'A statement''s changes to a target''s table as sorted key arrays: keys gone, keys to queue, keys whose vector is adopted (with the md5 of their content and vector), keys whose vector someone else set or cleared. Made by the query of embeddings._collect_changes_sql, applied by embeddings._apply_changes.';
 
-/** The query that forgets the books of the keys `gone` (a query of row keys) lists. */
-create or replace function embeddings._forget_rows_sql(target embeddings.targets, gone text)
+/**
+ * The query that folds a statement's changes into the sorted key arrays _apply_changes takes, for
+ * a sync trigger to run itself (transition tables are visible only to the trigger's own queries).
+ * `changes` is a query of (row_key, source_row, is_new, content_changed, vector_changed,
+ * vector_present, gone). One pass and one sort, whatever the statistics say: the books' tables are
+ * then probed by key through arrays, so a statement costs time linear in the rows it touched.
+ */
+create or replace function embeddings._collect_changes_sql(target embeddings.targets, changes text)
 returns text
 language sql stable set search_path = ''
 as $$
   select format(
     $sql$
-      with forgotten_entries as (
-        delete from embeddings.queue as q using (%1$s) as g(row_key)
-        where q.target_id = %2$L::bigint and q.row_key = g.row_key
-      )
-      delete from embeddings.embedded_rows as e using (%1$s) as g(row_key)
-      where e.target_id = %2$L::bigint and e.row_key = g.row_key
-    $sql$, gone, target.id)
+      -- One sort, of the rows that matter only (the subquery's order feeds the aggregates): key
+      -- order is the order every step of the books then locks rows in.
+      select coalesce(pg_catalog.array_agg(r.row_key) filter (where r.gone), '{}'),
+             coalesce(pg_catalog.array_agg(r.row_key) filter (where not r.gone and not r.adopt), '{}'),
+             coalesce(pg_catalog.array_agg(r.row_key) filter (where r.adopt), '{}'),
+             coalesce(pg_catalog.array_agg(pg_catalog.md5(%2$s(r.source_row))) filter (where r.adopt), '{}'),
+             coalesce(pg_catalog.array_agg(pg_catalog.md5((r.source_row).%3$I::text)) filter (where r.adopt), '{}'),
+             coalesce(pg_catalog.array_agg(r.row_key) filter (where not r.gone and r.vector_changed and not r.adopt), '{}')
+      from (
+        select c.row_key, c.source_row, c.gone, c.vector_changed,
+               not c.gone and c.vector_present and %4$L::boolean and (c.is_new or c.vector_changed) as adopt
+        from (%1$s) as c(row_key, source_row, is_new, content_changed, vector_changed, vector_present, gone)
+        where c.gone or c.is_new or c.content_changed or c.vector_changed
+        order by c.row_key
+      ) as r
+    $sql$,
+    changes, embeddings._content_function_name(target), target.embedding_column, target.adopt_existing_vectors)
 $$;
-comment on function embeddings._forget_rows_sql(embeddings.targets, text) is
-  'The sync triggers'' query, as text for the trigger to run: removes the queue entries and records of the row keys the given query lists.';
+comment on function embeddings._collect_changes_sql(embeddings.targets, text) is
+  'The sync triggers'' shared query, as text for the trigger to run: folds a statement''s changes into sorted key arrays (gone, to queue, to adopt with their content and vector hashes, unvouched) in one pass over the transition tables, for embeddings._apply_changes (as one embeddings._book_changes row).';
+
+/**
+ * The books follow a statement's changes, given as sorted key arrays: each step probes the queue
+ * or the records by key (no join the planner could run as a nested loop over a whole table), and
+ * every step takes its row locks in key order, the order claim and write take them too.
+ */
+create or replace function embeddings._apply_changes(
+  target embeddings.targets,
+  changes embeddings._book_changes
+)
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+begin
+  if cardinality(changes.gone_keys) > 0 then
+    perform embeddings._forget_rows(target.id, changes.gone_keys);
+  end if;
+  if cardinality(changes.adopt_keys) > 0 then
+    insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
+      select target.id, a.row_key, target.model, a.content_hash, a.vector_hash
+      from unnest(changes.adopt_keys, changes.adopt_content_hashes, changes.adopt_vector_hashes) as a(row_key, content_hash, vector_hash)
+      on conflict on constraint embedded_rows_pkey do update
+        set model = excluded.model, content_hash = excluded.content_hash,
+            vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now();
+    delete from embeddings.queue as q
+      where q.target_id = target.id and q.row_key = any(changes.adopt_keys) and q.lease_token is null;
+  end if;
+  if cardinality(changes.unvouched_keys) > 0 then
+    delete from embeddings.embedded_rows as e
+      where e.target_id = target.id and e.row_key = any(changes.unvouched_keys);
+  end if;
+  if cardinality(changes.queue_keys) > 0 then
+    insert into embeddings.queue as q (target_id, row_key)
+      select target.id, k.row_key from unnest(changes.queue_keys) as k(row_key)
+      on conflict on constraint queue_pkey do update
+        set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null;
+  end if;
+end;
+$$;
+comment on function embeddings._apply_changes(embeddings.targets, embeddings._book_changes) is
+  'Keeps the books of a statement''s changes, given as sorted key arrays: gone keys forget their queue entries and records; adopted vectors (a target that adopts existing vectors) are recorded and leave the queue unless leased; vectors set or cleared by someone else lose their record; the rest is queued (a row already queued keeps its place and any lease, with fresh attempts). Each step probes by key, in key order.';
+
+/** Forgets the queue entries and records of the given keys. */
+create or replace function embeddings._forget_rows(target_id bigint, row_keys text[])
+returns void
+language sql volatile set search_path = ''
+as $$
+  delete from embeddings.queue as q where q.target_id = _forget_rows.target_id and q.row_key = any(row_keys);
+  delete from embeddings.embedded_rows as e where e.target_id = _forget_rows.target_id and e.row_key = any(row_keys);
+$$;
+comment on function embeddings._forget_rows(bigint, text[]) is
+  'Removes the queue entries and embedding records of the given row keys of a target (rows deleted, or keys changed), probing both tables by key.';
+
+-- The triggers run with jit off: a transition table has no statistics, so the planner's guess at a
+-- join of two of them crosses jit_above_cost on a few thousand rows, and compiling the query then
+-- costs a second for a statement the books do in milliseconds.
 
 /** Statement trigger after INSERT (argument: the target id): new rows are queued. */
 create or replace function embeddings._queue_inserted_rows()
 returns trigger
-language plpgsql security definer set search_path = ''
+language plpgsql security definer set search_path = '' set jit = off
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
+  changes embeddings._book_changes;
 begin
   -- A transition table's whole row is a bare record: row(n.*) cast to the table's type is a row.
-  execute embeddings._queue_changes_sql(target, format(
-    'select n.%1$I::text, row(n.*)::%3$I.%4$I, true, true, false, n.%2$I is not null from new_rows as n',
-    target.key_column, target.embedding_column, target.table_schema, target.table_name));
+  -- The trigger runs the query itself: transition tables are visible to its own queries only.
+  execute embeddings._collect_changes_sql(target, format(
+    'select n.%1$I::text, row(n.*)::%3$I.%4$I, true, true, false, n.%2$I is not null, false from new_rows as n',
+    target.key_column, target.embedding_column, target.table_schema, target.table_name))
+    into changes;
+  perform embeddings._apply_changes(target, changes);
   return null;
 end;
 $$;
 comment on function embeddings._queue_inserted_rows() is
   'Statement trigger installed by register_target (argument: target id), with the inserted rows as new_rows: queues them (on a target that adopts existing vectors, records those inserted with a vector).';
 
+/**
+ * Whether a row's content changed, as an expression over its old (o) and new (n) versions: the
+ * columns its content function reads compared, when they are known (no call at all, so an UPDATE
+ * of other columns costs the books nothing per row); else the function called on both versions.
+ */
+create or replace function embeddings._content_changed_sql(target embeddings.targets)
+returns text
+language plpgsql stable set search_path = ''
+as $$
+declare
+  columns name[] := embeddings._content_columns(target);
+begin
+  if columns is null then
+    return format('%1$s(row(o.*)::%2$I.%3$I) is distinct from %1$s(row(n.*)::%2$I.%3$I)',
+      embeddings._content_function_name(target), target.table_schema, target.table_name);
+  end if;
+  -- As text: a column type may have no equality operator (json), and text always compares.
+  return format('row(%s)::text is distinct from row(%s)::text',
+    (select pg_catalog.string_agg(format('o.%I', c), ', ') from unnest(columns) as c),
+    (select pg_catalog.string_agg(format('n.%I', c), ', ') from unnest(columns) as c));
+end;
+$$;
+comment on function embeddings._content_changed_sql(embeddings.targets) is
+  'The UPDATE trigger''s test of whether a row''s content changed, as SQL over its old (o) and new (n) versions: the columns the content function reads compared (see embeddings._content_columns), or, when those are unknown, the content function called on both.';
+
 /** Statement trigger after UPDATE (argument: the target id): changes compared old to new, by key. */
 create or replace function embeddings._queue_updated_rows()
 returns trigger
-language plpgsql security definer set search_path = ''
+language plpgsql security definer set search_path = '' set jit = off
 as $$
 declare
   target embeddings.targets;
+  changes embeddings._book_changes;
 begin
   if embeddings._engine_is_writing(tg_argv[0]::bigint) then
     return null;  -- write_batch keeps its own books
   end if;
   target := embeddings._target_by_id(tg_argv[0]::bigint);
-  -- A key that changed is a row gone (the old key) and a new row (the new key).
+  -- Old and new rows paired by key in a FULL JOIN, which PostgreSQL runs only as a hash or merge
+  -- join: never a nested loop over the two transition tables, whatever their estimates. A key
+  -- that changed is a row gone (the old key) and a new row (the new key).
   -- pgvector's = lives in extensions, out of this empty search_path: named, with nulls apart.
-  execute embeddings._forget_rows_sql(target, format(
-    'select o.%1$I::text from old_rows as o where not exists (select 1 from new_rows as n where n.%1$I = o.%1$I)',
-    target.key_column));
-  execute embeddings._queue_changes_sql(target, format(
+  execute embeddings._collect_changes_sql(target, format(
     $sql$
-      select n.%1$I::text, row(n.*)::%4$I.%5$I, o.%1$I is null,
-             o.%1$I is not null and %3$s(row(o.*)::%4$I.%5$I) is distinct from %3$s(row(n.*)::%4$I.%5$I),
-             o.%1$I is not null
+      select coalesce(n.%1$I, o.%1$I)::text, row(n.*)::%4$I.%5$I, o.%1$I is null,
+             o.%1$I is not null and n.%1$I is not null and %3$s,
+             o.%1$I is not null and n.%1$I is not null
                and coalesce(not (o.%2$I operator(extensions.=) n.%2$I), (o.%2$I is null) <> (n.%2$I is null)),
-             n.%2$I is not null
-      from new_rows as n left join old_rows as o on o.%1$I = n.%1$I
-    $sql$, target.key_column, target.embedding_column, embeddings._content_function_name(target),
-    target.table_schema, target.table_name));
+             n.%2$I is not null, n.%1$I is null
+      from new_rows as n full join old_rows as o on o.%1$I = n.%1$I
+    $sql$, target.key_column, target.embedding_column, embeddings._content_changed_sql(target),
+    target.table_schema, target.table_name))
+    into changes;
+  perform embeddings._apply_changes(target, changes);
   return null;
 end;
 $$;
 comment on function embeddings._queue_updated_rows() is
-  'Statement trigger installed by register_target (argument: target id), with old_rows and new_rows: a row whose content changed is queued; a vector set or cleared by anyone but write_batch loses its record and is queued again (on a target that adopts existing vectors, a vector set is recorded as the target''s model); a changed key forgets the old key''s books and queues the new key. Leaves write_batch''s own writes alone.';
+  'Statement trigger installed by register_target (argument: target id), with old_rows and new_rows paired by key (a full join: hash or merge, never a nested loop): a row whose content changed is queued; a vector set or cleared by anyone but write_batch loses its record and is queued again (on a target that adopts existing vectors, a vector set is recorded as the target''s model); a changed key forgets the old key''s books and queues the new key. Leaves write_batch''s own writes alone.';
 
 /** Statement trigger after DELETE (argument: the target id): deleted rows leave nothing behind. */
 create or replace function embeddings._forget_deleted_rows()
 returns trigger
-language plpgsql security definer set search_path = ''
+language plpgsql security definer set search_path = '' set jit = off
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
+  gone_keys text[];
 begin
-  execute embeddings._forget_rows_sql(target, format('select o.%I::text from old_rows as o', target.key_column));
+  -- Unsorted: a btree scan for `= any(keys)` sorts the keys itself, so it locks in key order anyway.
+  execute format('select coalesce(pg_catalog.array_agg(o.%1$I::text), ''{}'') from old_rows as o', target.key_column)
+    into gone_keys;
+  perform embeddings._forget_rows(target.id, gone_keys);
   return null;
 end;
 $$;
 comment on function embeddings._forget_deleted_rows() is
-  'Statement trigger installed by register_target (argument: target id), with the deleted rows as old_rows: their queue entries and records go.';
+  'Statement trigger installed by register_target (argument: target id), with the deleted rows as old_rows: their queue entries and records go, probed by key.';
 
 /** Installed by register_target: a TRUNCATE clears the target's books and restarts its backfill. */
 create or replace function embeddings._forget_truncated_rows()
@@ -446,7 +568,8 @@ begin
       ),
       inserted as (
         insert into embeddings.queue (target_id, row_key)
-        select $3, n.row_key from needed as n where not n.adopt
+        -- In key order as text, the order the sync triggers queue rows in: no deadlock with them.
+        select $3, n.row_key from needed as n where not n.adopt order by n.row_key
         on conflict (target_id, row_key) do nothing
         returning 1
       )
@@ -473,6 +596,166 @@ comment on function embeddings.queue_backfill_chunk(bigint, integer) is
 -- Registration
 -- =============================================================================================
 
+/** What register_target learns of the table while checking it: its names and its key's type. */
+create type embeddings._registration as (table_schema name, table_name name, key_type text);
+comment on type embeddings._registration is
+  'The table''s schema and name and its key column''s type, as embeddings._check_registration found them.';
+
+/** Raises a clear error unless the model's name, dimensions and max_attempts are usable. */
+create or replace function embeddings._check_model_settings(model text, dimensions integer, max_attempts integer)
+returns void
+language plpgsql immutable set search_path = ''
+as $$
+begin
+  if model is null or pg_catalog.btrim(model) = '' then
+    raise exception using errcode = '22023', message = 'model must be a model''s name, got an empty one';
+  end if;
+  if dimensions is null or dimensions not between 1 and 16000 then
+    raise exception using errcode = '22023',
+      message = format('dimensions must be between 1 and 16000, got %s', coalesce(dimensions::text, 'null'));
+  end if;
+  if max_attempts is null or max_attempts not between 1 and 100 then
+    raise exception using errcode = '22023',
+      message = format('max_attempts must be between 1 and 100, got %s', coalesce(max_attempts::text, 'null'));
+  end if;
+end;
+$$;
+comment on function embeddings._check_model_settings(text, integer, integer) is
+  'Raises a clear error unless the model has a name, dimensions are between 1 and 16000 and max_attempts between 1 and 100.';
+
+/** Raises a clear error unless the key column is a unique, not-null uuid, bigint, integer or text. */
+create or replace function embeddings._check_key_column(source_table regclass, key_column name)
+returns text
+language plpgsql stable set search_path = ''
+as $$
+declare
+  key_type text;
+  key_not_null boolean;
+begin
+  select pg_catalog.format_type(a.atttypid, null), a.attnotnull into key_type, key_not_null
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = source_table and a.attname = key_column and a.attnum > 0 and not a.attisdropped;
+  if not found then
+    raise exception using errcode = '42703', message = format('table %s has no column %I for the key', source_table, key_column);
+  end if;
+  if key_type not in ('uuid', 'bigint', 'integer', 'text') then
+    raise exception using errcode = '22023',
+      message = format('key column %I is %s; the key must be uuid, bigint, integer or text', key_column, key_type);
+  end if;
+  if not exists (
+    select 1 from pg_catalog.pg_index as i
+    where i.indrelid = source_table and (i.indisprimary or i.indisunique) and i.indnatts = 1
+      and i.indkey[0] = (select a.attnum from pg_catalog.pg_attribute as a
+                         where a.attrelid = source_table and a.attname = key_column)
+  ) then
+    raise exception using errcode = '22023',
+      message = format('key column %I of %s is not the primary key or unique', key_column, source_table);
+  end if;
+  if not key_not_null then
+    raise exception using errcode = '22023',
+      message = format('key column %I of %s can hold NULL, and a row without a key can never be embedded: add NOT NULL to it, or use the primary key',
+        key_column, source_table);
+  end if;
+  return key_type;
+end;
+$$;
+comment on function embeddings._check_key_column(regclass, name) is
+  'Returns the key column''s type; raises a clear error unless it exists, is uuid, bigint, integer or text, is the primary key or unique on its own, and is NOT NULL.';
+
+/** Checks everything register_target needs of the table, the column and the content function. */
+create or replace function embeddings._check_registration(
+  source_table regclass,
+  key_column name,
+  content_function regprocedure,
+  embedding_column name,
+  model text,
+  dimensions integer,
+  max_attempts integer
+)
+returns embeddings._registration
+language plpgsql stable set search_path = ''
+as $$
+declare
+  found_table embeddings._registration;
+  table_type oid;
+  function_takes_row boolean;
+  function_result oid;
+begin
+  perform embeddings._check_model_settings(model, dimensions, max_attempts);
+  select n.nspname, c.relname, c.reltype into found_table.table_schema, found_table.table_name, table_type
+    from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where c.oid = source_table and c.relkind in ('r', 'p');
+  if not found then
+    raise exception using errcode = '42P01', message = format('%s is not a table', source_table);
+  end if;
+  found_table.key_type := embeddings._check_key_column(source_table, key_column);
+  perform embeddings._check_column_dimensions(source_table, embedding_column, model, dimensions);
+  select p.pronargs = 1 and p.proargtypes[0] = table_type, p.prorettype
+    into function_takes_row, function_result
+    from pg_catalog.pg_proc as p where p.oid = content_function::oid;
+  if not function_takes_row or function_result <> 'text'::regtype then
+    raise exception using errcode = '22023',
+      message = format('content function %s must take one %I.%I row and return text',
+        content_function, found_table.table_schema, found_table.table_name);
+  end if;
+  return found_table;
+end;
+$$;
+comment on function embeddings._check_registration(regclass, name, regprocedure, name, text, integer, integer) is
+  'Checks what register_target needs (the model''s settings, a table, a usable key, a vector column of the model''s dimensions, a content function taking the table''s row and returning text) and returns the table''s names and key type; raises a clear error naming what is wrong.';
+
+/** Raises unless the name and the column are free: one target per name and per vector column. */
+create or replace function embeddings._check_target_is_new(source_table regclass, embedding_column name, target_name text)
+returns void
+language plpgsql stable set search_path = ''
+as $$
+declare
+  existing_id bigint;
+begin
+  select t.id into existing_id from embeddings.targets as t where t.name = target_name;
+  if found then
+    raise exception using errcode = '23505',
+      message = format('a target named %s is already registered (id %s): pass target_name to give this one another name',
+        target_name, existing_id);
+  end if;
+  select t.id into existing_id from embeddings.targets as t
+    where pg_catalog.to_regclass(format('%I.%I', t.table_schema, t.table_name)) = source_table
+      and t.embedding_column = _check_target_is_new.embedding_column;
+  if found then
+    raise exception using errcode = '23505',
+      message = format('%s.%I is already registered as target %s', source_table, embedding_column, existing_id);
+  end if;
+end;
+$$;
+comment on function embeddings._check_target_is_new(regclass, name, text) is
+  'Raises a clear error when a target of that name exists, or the table''s vector column is already registered.';
+
+/**
+ * Installs a target's sync triggers: statement triggers with transition tables, one set-based
+ * query per statement, so a bulk load or a batch write costs the books one query, not one per row.
+ */
+create or replace function embeddings._install_sync_triggers(target_id bigint, table_schema name, table_name name)
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+begin
+  execute format(
+    'create trigger %I after insert on %I.%I referencing new table as new_rows for each statement execute function embeddings._queue_inserted_rows(%L)',
+    'embeddings_queue_' || target_id, table_schema, table_name, target_id);
+  execute format(
+    'create trigger %I after update on %I.%I referencing old table as old_rows new table as new_rows for each statement execute function embeddings._queue_updated_rows(%L)',
+    'embeddings_requeue_' || target_id, table_schema, table_name, target_id);
+  execute format(
+    'create trigger %I after delete on %I.%I referencing old table as old_rows for each statement execute function embeddings._forget_deleted_rows(%L)',
+    'embeddings_forget_' || target_id, table_schema, table_name, target_id);
+  execute format(
+    'create trigger %I after truncate on %I.%I for each statement execute function embeddings._forget_truncated_rows(%L)',
+    'embeddings_truncate_' || target_id, table_schema, table_name, target_id);
+end;
+$$;
+comment on function embeddings._install_sync_triggers(bigint, name, name) is
+  'Installs a target''s four sync triggers on its table (after INSERT, UPDATE and DELETE with transition tables, after TRUNCATE), named embeddings_<queue|requeue|forget|truncate>_<target id>.';
+
 /** Registers a table's vector column as a target; returns the target id. */
 create or replace function embeddings.register_target(
   source_table regclass,
@@ -488,109 +771,18 @@ returns bigint
 language plpgsql security definer set search_path = ''
 as $$
 declare
-  table_schema name;
-  table_name name;
-  table_type oid;
-  key_type text;
-  key_not_null boolean;
-  new_name text;
-  function_takes_row boolean;
-  function_result oid;
+  checked embeddings._registration := embeddings._check_registration(
+    source_table, key_column, content_function, embedding_column, model, dimensions, max_attempts);
   new_id bigint;
-  existing_id bigint;
 begin
-  if model is null or pg_catalog.btrim(model) = '' then
-    raise exception using errcode = '22023', message = 'model must be a model''s name, got an empty one';
-  end if;
-  if dimensions is null or dimensions not between 1 and 16000 then
-    raise exception using errcode = '22023',
-      message = format('dimensions must be between 1 and 16000, got %s', coalesce(dimensions::text, 'null'));
-  end if;
-  if max_attempts is null or max_attempts not between 1 and 100 then
-    raise exception using errcode = '22023',
-      message = format('max_attempts must be between 1 and 100, got %s', coalesce(max_attempts::text, 'null'));
-  end if;
-
-  select n.nspname, c.relname, c.reltype into table_schema, table_name, table_type
-    from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
-    where c.oid = source_table and c.relkind in ('r', 'p');
-  if not found then
-    raise exception using errcode = '42P01', message = format('%s is not a table', source_table);
-  end if;
-
-  select pg_catalog.format_type(a.atttypid, null), a.attnotnull into key_type, key_not_null
-    from pg_catalog.pg_attribute as a
-    where a.attrelid = source_table and a.attname = key_column and a.attnum > 0 and not a.attisdropped;
-  if not found then
-    raise exception using errcode = '42703',
-      message = format('table %I.%I has no column %I for the key', table_schema, table_name, key_column);
-  end if;
-  if key_type not in ('uuid', 'bigint', 'integer', 'text') then
-    raise exception using errcode = '22023',
-      message = format('key column %I is %s; the key must be uuid, bigint, integer or text', key_column, key_type);
-  end if;
-  if not exists (
-    select 1 from pg_catalog.pg_index as i
-    where i.indrelid = source_table and (i.indisprimary or i.indisunique) and i.indnatts = 1
-      and i.indkey[0] = (select a.attnum from pg_catalog.pg_attribute as a
-                         where a.attrelid = source_table and a.attname = key_column)
-  ) then
-    raise exception using errcode = '22023',
-      message = format('key column %I of %I.%I is not the primary key or unique', key_column, table_schema, table_name);
-  end if;
-  if not key_not_null then
-    raise exception using errcode = '22023',
-      message = format('key column %I of %I.%I can hold NULL, and a row without a key can never be embedded: add NOT NULL to it, or use the primary key',
-        key_column, table_schema, table_name);
-  end if;
-
-  perform embeddings._check_column_dimensions(source_table, embedding_column, model, dimensions);
-
-  select p.pronargs = 1 and p.proargtypes[0] = table_type, p.prorettype
-    into function_takes_row, function_result
-    from pg_catalog.pg_proc as p where p.oid = content_function::oid;
-  if not function_takes_row or function_result <> 'text'::regtype then
-    raise exception using errcode = '22023',
-      message = format('content function %s must take one %I.%I row and return text', content_function, table_schema, table_name);
-  end if;
-
-  new_name := coalesce(target_name, table_name);
-  select t.id into existing_id from embeddings.targets as t where t.name = new_name;
-  if found then
-    raise exception using errcode = '23505',
-      message = format('a target named %s is already registered (id %s): pass target_name to give this one another name',
-        new_name, existing_id);
-  end if;
-  select t.id into existing_id from embeddings.targets as t
-    where pg_catalog.to_regclass(format('%I.%I', t.table_schema, t.table_name)) = source_table
-      and t.embedding_column = register_target.embedding_column;
-  if found then
-    raise exception using errcode = '23505',
-      message = format('%I.%I.%I is already registered as target %s', table_schema, table_name, embedding_column, existing_id);
-  end if;
-
+  perform embeddings._check_target_is_new(source_table, embedding_column, coalesce(target_name, checked.table_name));
   -- With search_path '' the signature's text is fully schema-qualified.
   insert into embeddings.targets (name, table_schema, table_name, key_column, key_type,
       content_function, embedding_column, model, dimensions, max_attempts)
-    values (new_name, table_schema, table_name, key_column, key_type,
-      content_function::text, embedding_column, model, dimensions, max_attempts)
+    values (coalesce(target_name, checked.table_name), checked.table_schema, checked.table_name, key_column,
+      checked.key_type, content_function::text, embedding_column, model, dimensions, max_attempts)
     returning id into new_id;
-
-  -- Statement triggers with transition tables: one set-based query per statement, so a bulk
-  -- load or a batch write costs the books one query, not one call per row.
-  execute format(
-    'create trigger %I after insert on %I.%I referencing new table as new_rows for each statement execute function embeddings._queue_inserted_rows(%L)',
-    'embeddings_queue_' || new_id, table_schema, table_name, new_id);
-  execute format(
-    'create trigger %I after update on %I.%I referencing old table as old_rows new table as new_rows for each statement execute function embeddings._queue_updated_rows(%L)',
-    'embeddings_requeue_' || new_id, table_schema, table_name, new_id);
-  execute format(
-    'create trigger %I after delete on %I.%I referencing old table as old_rows for each statement execute function embeddings._forget_deleted_rows(%L)',
-    'embeddings_forget_' || new_id, table_schema, table_name, new_id);
-  execute format(
-    'create trigger %I after truncate on %I.%I for each statement execute function embeddings._forget_truncated_rows(%L)',
-    'embeddings_truncate_' || new_id, table_schema, table_name, new_id);
-
+  perform embeddings._install_sync_triggers(new_id, checked.table_schema, checked.table_name);
   perform embeddings.queue_backfill_chunk(new_id);
   return new_id;
 end;
@@ -614,6 +806,8 @@ begin
         'embeddings_' || trigger_name || '_' || target.id, target.table_schema, target.table_name);
     end loop;
   end if;
+  delete from embeddings.queue as q where q.target_id = target.id;
+  delete from embeddings.embedded_rows as e where e.target_id = target.id;
   delete from embeddings.targets as t where t.id = target.id;
 end;
 $$;

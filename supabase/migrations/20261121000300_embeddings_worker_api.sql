@@ -255,6 +255,169 @@ comment on function embeddings.claim_batch(bigint, integer, integer) is
 -- Write
 -- =============================================================================================
 
+/** The array with subscripts from 1 and one dimension; copied only when it has other bounds. */
+create or replace function embeddings._from_one(items anyarray)
+returns anyarray
+language plpgsql immutable set search_path = ''
+as $$
+begin
+  -- A batch of vectors is megabytes: copied only when the caller's bounds are not already 1..n.
+  if array_lower(items, 1) <> 1 or array_ndims(items) > 1 then
+    return array(select u.item from unnest(items) with ordinality as u(item, n) order by u.n);
+  end if;
+  return items;
+end;
+$$;
+comment on function embeddings._from_one(anyarray) is
+  'The array''s elements with subscripts from 1, in order, so item n of one batch array is item n of another whatever bounds the caller gave; the array itself when it already starts at 1.';
+
+/** Raises unless the batch's arrays have one length, no null key or hash, and no key twice. */
+create or replace function embeddings._check_batch_arrays(row_keys text[], content_hashes text[], vectors text[])
+returns void
+language plpgsql immutable set search_path = ''
+as $$
+begin
+  if row_keys is null or content_hashes is null or vectors is null
+     or cardinality(row_keys) <> cardinality(content_hashes) or cardinality(row_keys) <> cardinality(vectors) then
+    raise exception using errcode = '22023',
+      message = format('row_keys, content_hashes and vectors must be arrays of one length, got %s, %s and %s items',
+        coalesce(cardinality(row_keys)::text, 'null'), coalesce(cardinality(content_hashes)::text, 'null'),
+        coalesce(cardinality(vectors)::text, 'null'));
+  end if;
+  if array_position(row_keys, null) is not null or array_position(content_hashes, null) is not null then
+    raise exception using errcode = '22023',
+      message = format('batch item %s has no key or content_hash',
+        coalesce(array_position(row_keys, null), array_position(content_hashes, null)));
+  end if;
+  if (select count(distinct k) from unnest(row_keys) as k) <> cardinality(row_keys) then
+    raise exception using errcode = '22023',
+      message = format('row %s appears more than once in the batch',
+        (select k from unnest(row_keys) as k group by k having count(*) > 1 order by k limit 1));
+  end if;
+end;
+$$;
+comment on function embeddings._check_batch_arrays(text[], text[], text[]) is
+  'Raises a clear error unless row_keys, content_hashes and vectors are arrays of one length with no null key or hash and no key twice.';
+
+/**
+ * The batch's vectors parsed, or an error naming the row: first the whole batch at once, in C
+ * (pgvector's parser refuses NaN, infinities, numbers beyond float4 and non-numbers); only when
+ * that finds a fault, item by item, to name the row.
+ */
+create or replace function embeddings._parse_vectors(target embeddings.targets, row_keys text[], vectors text[])
+returns extensions.vector[]
+language plpgsql immutable set search_path = ''
+as $$
+declare
+  parsed extensions.vector[];
+  item_vector extensions.vector;
+begin
+  begin
+    parsed := vectors::extensions.vector[];
+    if not exists (
+      select 1 from unnest(parsed) as v
+      where v is null or extensions.vector_dims(v) <> target.dimensions or extensions.vector_norm(v) = 0) then
+      return parsed;
+    end if;
+  exception when others then
+    null;  -- found again below, by row
+  end;
+  for item_position in 1 .. coalesce(cardinality(vectors), 0) loop
+    begin
+      item_vector := vectors[item_position]::extensions.vector;
+    exception when others then
+      perform embeddings._check_vector_elements(row_keys[item_position], vectors[item_position]);
+      raise exception using errcode = '22000',
+        message = format('row %s: embedding is not %s finite numbers: %s', row_keys[item_position],
+          target.dimensions, left(sqlerrm, 200));
+    end;
+    if item_vector is null then
+      raise exception using errcode = '22000',
+        message = format('row %s: embedding must be an array of %s numbers, got nothing', row_keys[item_position], target.dimensions);
+    end if;
+    if extensions.vector_dims(item_vector) <> target.dimensions then
+      raise exception using errcode = '22000',
+        message = format('row %s: embedding has %s dimensions, expected %s',
+          row_keys[item_position], extensions.vector_dims(item_vector), target.dimensions);
+    end if;
+    if extensions.vector_norm(item_vector) = 0 then
+      raise exception using errcode = '22000',
+        message = format('row %s: embedding is all zeros, which has no cosine direction', row_keys[item_position]);
+    end if;
+  end loop;
+  -- Every item parsed on its own: what failed the whole batch at once was not an item's fault,
+  -- and parsing it again here raises it.
+  return vectors::extensions.vector[];
+end;
+$$;
+comment on function embeddings._parse_vectors(embeddings.targets, text[], text[]) is
+  'The batch''s vectors (pgvector''s text form) parsed as one array; raises an error naming the row and the fault (not a number, NaN, an infinity, beyond float4, wrong dimensions, all zeros) when any is bad. Parses the whole batch in C first, and item by item only to name a fault.';
+
+/**
+ * Locks a batch's rows for its write, in the one order the engine takes locks in: first the rows
+ * of the source table, in key order, SKIP LOCKED, so a worker never waits for a row the app is
+ * writing; then the queue entries this lease still holds, of those rows only, in key order. The
+ * app takes a row's queue entry only after the row itself (its sync trigger runs after its
+ * statement), so no wait here can close a cycle with the app's statements.
+ */
+create or replace function embeddings._lock_batch(target embeddings.targets, lease_token uuid, row_keys text[])
+returns table (held_keys text[], busy_keys text[])
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  locked text[];
+  present text[];
+begin
+  execute format(
+    $sql$
+      select array(select t.%3$I::text from %1$I.%2$I as t where t.%3$I = any($1::%4$s[])
+                   order by t.%3$I for no key update skip locked),
+             array(select t.%3$I::text from %1$I.%2$I as t where t.%3$I = any($1::%4$s[]))
+    $sql$,
+    target.table_schema, target.table_name, target.key_column, target.key_type)
+  into locked, present
+  using row_keys;
+  -- Locked, so a worker that claims them after this lease expired skips them (SKIP LOCKED) until
+  -- this write is done: a row is never written under two leases.
+  held_keys := array(select q.row_key from embeddings.queue as q
+                     where q.target_id = target.id and q.row_key = any(locked)
+                       and q.lease_token = _lock_batch.lease_token
+                     order by q.row_key for update);
+  busy_keys := array(select p.row_key from unnest(present) as p(row_key) except select unnest(locked));
+  return next;
+end;
+$$;
+comment on function embeddings._lock_batch(embeddings.targets, uuid, text[]) is
+  'Locks a batch for write_batch in the engine''s lock order: its rows in the source table in key order, skipping those another transaction holds (busy_keys), then the queue entries of the locked rows this lease still holds (held_keys), in key order. The app''s statements take a row before its queue entry, so these waits cannot deadlock with them.';
+
+/**
+ * Hands back to the queue the batch's rows another transaction held during the write: not written,
+ * queued again at once, under the lease no more. An entry the other transaction holds as well stays
+ * as it is (it is not waited for); the worker hands it back after its write has committed.
+ */
+create or replace function embeddings._hand_back_busy_rows(target_id bigint, lease_token uuid, busy_keys text[])
+returns text[]
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  ours text[] := array(select q.row_key from embeddings.queue as q
+                       where q.target_id = _hand_back_busy_rows.target_id and q.row_key = any(busy_keys)
+                         and q.lease_token = _hand_back_busy_rows.lease_token);
+begin
+  update embeddings.queue as q
+    set lease_token = null, leased_until = null, next_attempt_at = pg_catalog.now(),
+        last_error = 'row locked by another transaction while its vector was written; queued again'
+    where q.target_id = _hand_back_busy_rows.target_id and q.row_key = any(array(
+      select b.row_key from embeddings.queue as b
+      where b.target_id = _hand_back_busy_rows.target_id and b.row_key = any(ours)
+        and b.lease_token = _hand_back_busy_rows.lease_token
+      order by b.row_key for update skip locked));
+  return ours;
+end;
+$$;
+comment on function embeddings._hand_back_busy_rows(bigint, uuid, text[]) is
+  'For write_batch: the batch''s rows that another transaction held (so they were not written) and this lease still holds are queued again at once, without the lease and without an attempt; entries the other transaction also holds are skipped, not waited for. Returns the keys this lease held, which write_batch reports as stale.';
+
 /** Writes validated vectors, only for rows still leased, only when their content is unchanged. */
 create or replace function embeddings.write_batch(
   target_id bigint,
@@ -269,97 +432,32 @@ language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(target_id);
-  clean boolean;
-  item_vector extensions.vector;
   written text[];
   stale text[];
   lost text[];
   held_keys text[];
+  busy_keys text[];
+  handed_back text[];
   parsed extensions.vector[];
 begin
   if model is distinct from target.model then
     raise exception using errcode = '22023',
       message = format('target %s embeds with model %s; refusing vectors of model %s', target.name, target.model, coalesce(model, 'null'));
   end if;
-  if row_keys is null or content_hashes is null or vectors is null
-     or cardinality(row_keys) <> cardinality(content_hashes) or cardinality(row_keys) <> cardinality(vectors) then
-    raise exception using errcode = '22023',
-      message = format('row_keys, content_hashes and vectors must be arrays of one length, got %s, %s and %s items',
-        coalesce(cardinality(row_keys)::text, 'null'), coalesce(cardinality(content_hashes)::text, 'null'),
-        coalesce(cardinality(vectors)::text, 'null'));
-  end if;
   -- Subscripts from 1, whatever bounds the caller's arrays had: item n is row_keys[n] everywhere.
-  -- Copied only when they don't start at 1 or have more dimensions (a batch of vectors is megabytes).
-  if array_lower(row_keys, 1) <> 1 or array_ndims(row_keys) > 1 then
-    row_keys := array(select u.k from unnest(row_keys) with ordinality as u(k, n) order by u.n);
-  end if;
-  if array_lower(content_hashes, 1) <> 1 or array_ndims(content_hashes) > 1 then
-    content_hashes := array(select u.h from unnest(content_hashes) with ordinality as u(h, n) order by u.n);
-  end if;
-  if array_lower(vectors, 1) <> 1 or array_ndims(vectors) > 1 then
-    vectors := array(select u.v from unnest(vectors) with ordinality as u(v, n) order by u.n);
-  end if;
-  if array_position(row_keys, null) is not null or array_position(content_hashes, null) is not null then
-    raise exception using errcode = '22023',
-      message = format('batch item %s has no key or content_hash',
-        coalesce(array_position(row_keys, null), array_position(content_hashes, null)));
-  end if;
-  if (select count(distinct k) from unnest(row_keys) as k) <> cardinality(row_keys) then
-    raise exception using errcode = '22023',
-      message = format('row %s appears more than once in the batch',
-        (select k from unnest(row_keys) as k group by k having count(*) > 1 order by k limit 1));
-  end if;
+  row_keys := embeddings._from_one(row_keys);
+  content_hashes := embeddings._from_one(content_hashes);
+  vectors := embeddings._from_one(vectors);
+  perform embeddings._check_batch_arrays(row_keys, content_hashes, vectors);
+  -- Validate everything before writing anything: a rejected batch changes no row.
+  parsed := embeddings._parse_vectors(target, row_keys, vectors);
 
-  -- Validate everything before writing anything: a rejected batch changes no row. First the whole
-  -- batch at once, in C (pgvector's parser refuses NaN, infinities, numbers beyond float4 and
-  -- non-numbers); only when that finds a fault, item by item, to name the row.
-  begin
-    parsed := vectors::extensions.vector[];
-    clean := not exists (
-      select 1 from unnest(parsed) as v
-      where v is null or extensions.vector_dims(v) <> target.dimensions or extensions.vector_norm(v) = 0);
-  exception when others then
-    clean := false;
-  end;
-  if not clean then
-    for item_position in 1 .. coalesce(cardinality(vectors), 0) loop
-      begin
-        item_vector := vectors[item_position]::extensions.vector;
-      exception when others then
-        perform embeddings._check_vector_elements(row_keys[item_position], vectors[item_position]);
-        raise exception using errcode = '22000',
-          message = format('row %s: embedding is not %s finite numbers: %s', row_keys[item_position],
-            target.dimensions, left(sqlerrm, 200));
-      end;
-      if item_vector is null then
-        raise exception using errcode = '22000',
-          message = format('row %s: embedding must be an array of %s numbers, got nothing', row_keys[item_position], target.dimensions);
-      end if;
-      if extensions.vector_dims(item_vector) <> target.dimensions then
-        raise exception using errcode = '22000',
-          message = format('row %s: embedding has %s dimensions, expected %s',
-            row_keys[item_position], extensions.vector_dims(item_vector), target.dimensions);
-      end if;
-      if extensions.vector_norm(item_vector) = 0 then
-        raise exception using errcode = '22000',
-          message = format('row %s: embedding is all zeros, which has no cosine direction', row_keys[item_position]);
-      end if;
-    end loop;
-    -- Every item parsed on its own: what failed the whole batch at once was not an item's fault,
-    -- and parsing it again here raises it.
-    parsed := vectors::extensions.vector[];
-  end if;
-
-  -- One statement: keep the rows this lease still holds, lock them in the source table, compare
-  -- their content now with the content that was embedded, write only the unchanged ones, and keep
-  -- the books: records for what was written, its queue entries gone, stale rows queued again.
-  -- The setting tells the sync trigger that these vector writes are the engine's own.
-  -- The rows this lease still holds, by the lease's own index.
-  -- Locked, so a worker that claims them after this lease expired skips them (SKIP LOCKED) until
-  -- this write is done: a row is never written under two leases.
-  held_keys := array(select q.row_key from embeddings.queue as q
-                     where q.lease_token = write_batch.lease_token and q.target_id = target.id
-                     for update);
+  select l.held_keys, l.busy_keys into held_keys, busy_keys
+    from embeddings._lock_batch(target, lease_token, row_keys) as l;
+  -- One statement: compare the held rows' content now with the content that was embedded, write
+  -- only the unchanged ones, and keep the books: records for what was written, its queue entries
+  -- gone, stale rows queued again. The setting tells the sync trigger that these vector writes
+  -- are the engine's own.
   perform pg_catalog.set_config('embeddings.writing_target', target.id::text, true);
   execute format(
     $sql$
@@ -419,6 +517,11 @@ begin
   into written, stale, lost
   using row_keys, target.id, lease_token, target.model, held_keys, content_hashes, parsed;
   perform pg_catalog.set_config('embeddings.writing_target', '', true);
+  if cardinality(busy_keys) > 0 then
+    handed_back := embeddings._hand_back_busy_rows(target.id, lease_token, busy_keys);
+    stale := array(select unnest(stale) union select unnest(handed_back) order by 1);
+    lost := array(select unnest(lost) except select unnest(handed_back) order by 1);
+  end if;
   if cardinality(written) > 0 then
     update embeddings.targets as t set last_write_at = pg_catalog.now() where t.id = target.id;
   end if;
@@ -426,7 +529,7 @@ begin
 end;
 $$;
 comment on function embeddings.write_batch(bigint, uuid, text, text[], text[], text[]) is
-  'Writes a leased batch as three arrays of one length: row_keys, content_hashes (from claim_batch) and vectors in pgvector''s text form (''[0.1,0.2,...]''). Rejects the whole batch naming the row on bad vectors (wrong dimensions, NaN, infinities, all zeros) or another model; writes only rows still held by lease_token whose content hash is unchanged. Returns written_keys (from RETURNING), stale_keys (content changed: still queued) and lost_keys (lease lost or row gone). The worker''s form: parsed in C, about twice as fast as the JSON form.';
+  'Writes a leased batch as three arrays of one length: row_keys, content_hashes (from claim_batch) and vectors in pgvector''s text form (''[0.1,0.2,...]''). Rejects the whole batch naming the row on bad vectors (wrong dimensions, NaN, infinities, all zeros) or another model; writes only rows still held by lease_token whose content hash is unchanged, locking in the engine''s order (see embeddings._lock_batch). Returns written_keys (from RETURNING), stale_keys (content changed, or the row held by another transaction: queued again) and lost_keys (lease lost or row gone). The worker''s form: parsed in C, about twice as fast as the JSON form.';
 
 /** The same write, with the batch as one JSON array: the form to call by hand. */
 create or replace function embeddings.write_batch(
@@ -488,6 +591,22 @@ comment on function embeddings.write_batch(bigint, uuid, text, jsonb) is
 -- Failures, releases and the dead
 -- =============================================================================================
 
+/** Locks a lease's queue entries (all, or the given keys) in key order: the engine's one lock order. */
+create or replace function embeddings._lock_queue_entries(target_id bigint, lease_token uuid, row_keys text[])
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+begin
+  perform from embeddings.queue as q
+    where q.target_id = _lock_queue_entries.target_id and q.lease_token = _lock_queue_entries.lease_token
+      and (row_keys is null or q.row_key = any(row_keys))
+    order by q.row_key
+    for update;
+end;
+$$;
+comment on function embeddings._lock_queue_entries(bigint, uuid, text[]) is
+  'Locks the queue entries a lease holds (all of them, or the given keys) in key order, as every statement of the engine and the sync triggers take them, so fail_rows and release_batch cannot deadlock with the app''s statements.';
+
 /** Counts an attempt for each failed row, backs off, dead-letters at max_attempts. */
 create or replace function embeddings.fail_rows(target_id bigint, lease_token uuid, failures jsonb)
 returns table (retrying_keys text[], dead_keys text[])
@@ -499,6 +618,8 @@ begin
   if failures is null or jsonb_typeof(failures) <> 'array' then
     raise exception using errcode = '22023', message = 'failures must be a JSON array of {"key", "error"} objects';
   end if;
+  perform embeddings._lock_queue_entries(target.id, lease_token,
+    array(select element.value ->> 'key' from jsonb_array_elements(failures) as element(value)));
   return query
     with input as (
       select element.value ->> 'key' as row_key, left(element.value ->> 'error', 2000) as error
@@ -533,6 +654,7 @@ declare
   target embeddings.targets := embeddings._target_by_id(target_id);
   released integer;
 begin
+  perform embeddings._lock_queue_entries(target.id, lease_token, row_keys);
   update embeddings.queue as q
     set lease_token = null, leased_until = null
     where q.target_id = target.id and q.lease_token = release_batch.lease_token
@@ -553,6 +675,10 @@ declare
   target embeddings.targets := embeddings._target_by_id(target_id);
   requeued integer;
 begin
+  perform from embeddings.queue as q
+    where q.target_id = target.id and q.dead_at is not null and (row_keys is null or q.row_key = any(row_keys))
+    order by q.row_key
+    for update;
   update embeddings.queue as q
     set dead_at = null, attempts = 0, next_attempt_at = pg_catalog.now(), lease_token = null, leased_until = null
     where q.target_id = target.id and q.dead_at is not null

@@ -1,0 +1,176 @@
+// Benchmark: what registering a table costs the app's own statements (INSERT, UPDATE of other columns, UPDATE of the embedded text, DELETE), as a ratio to the same statement on an unregistered copy, at 10x and 100x the rows, with a backlog of another target queued and analysed.
+//
+// usage: deno run -A bench/triggers.ts [--quick] [--db-url URL]
+// Three identical tables side by side in one run: not registered, registered with a `begin atomic`
+// content function (PostgreSQL records the columns it reads), and registered with a string-bodied
+// one (the trigger must call it on both versions of every updated row). Nothing here is a test.
+import type postgres from "postgres";
+import { connectDatabase } from "../supabase/functions/_shared/database.ts";
+import {
+  type BenchContext,
+  type BenchGoal,
+  type BenchSection,
+  median,
+  runStandalone,
+} from "./bench_section.ts";
+import { dropMeasurementTable, measurementTableComment } from "../tools/cli/measurement_target.ts";
+
+/** The three copies: not registered, and registered with each kind of content function. */
+const copies = {
+  plain: "bench_triggers_plain",
+  atomic: "bench_triggers_atomic",
+  string: "bench_triggers_string",
+} as const;
+type Copy = keyof typeof copies;
+const backlogTable = "bench_triggers_backlog";
+const backlogRows = 30_000;
+
+/** The app's statements, each run on every copy in turn; `%` is the table. */
+const statements = [
+  {
+    name: "INSERT",
+    goal: 3,
+    sql: (rows: number) =>
+      `insert into public.% (id, body) select g, 'text ' || g from generate_series(1, ${rows}) as g`,
+  },
+  { name: "UPDATE of another column", goal: 2, sql: () => "update public.% set n = n + 1" },
+  {
+    name: "UPDATE of the embedded text",
+    goal: 3,
+    sql: () => "update public.% set body = body || '!'",
+  },
+  { name: "DELETE", goal: 2, sql: () => "delete from public.%" },
+] as const;
+
+async function createCopy(admin: postgres.Sql, table: string, body: "atomic" | "string" | null) {
+  await dropMeasurementTable(admin, table);
+  await admin.unsafe(`
+    create table public.${table} (id bigint primary key, body text not null,
+      n integer not null default 0, embedding extensions.vector(384));
+    comment on table public.${table} is '${measurementTableComment}';
+    alter table public.${table} enable row level security;`);
+  if (body === null) return;
+  await admin.unsafe(
+    body === "atomic"
+      ? `create function public.${table}_content(r public.${table}) returns text language sql
+           immutable set search_path = '' begin atomic select r.body; end;`
+      : `create function public.${table}_content(r public.${table}) returns text language sql
+           immutable set search_path = '' as $$ select r.body $$;`,
+  );
+  await admin`select embeddings.register_target(${`public.${table}`}, 'id',
+    ${`public.${table}_content(public.${table})`}, 'embedding', 'bench-triggers', 384)`;
+}
+
+/** Another target's backlog, queued and analysed, as in any busy project. */
+async function createBacklog(admin: postgres.Sql): Promise<void> {
+  await createCopy(admin, backlogTable, "string");
+  await admin.unsafe(
+    `insert into public.${backlogTable} (id, body)
+       select g, 'backlog ' || g from generate_series(1, ${backlogRows}) as g;
+     analyze embeddings.queue; analyze embeddings.embedded_rows;`,
+  );
+}
+
+async function timed(admin: postgres.Sql, statement: string): Promise<number> {
+  const started = performance.now();
+  await admin.unsafe(statement);
+  return performance.now() - started;
+}
+
+/** Milliseconds of each statement on each copy at one size: copies interleaved, statement by statement. */
+async function measureSize(
+  admin: postgres.Sql,
+  rows: number,
+  rounds: number,
+): Promise<Record<string, Record<Copy, number>>> {
+  const samples: Record<string, Record<Copy, number[]>> = {};
+  for (let round = 0; round < rounds; round++) {
+    for (const copy of Object.keys(copies) as Copy[]) {
+      await createCopy(admin, copies[copy], copy === "plain" ? null : copy);
+    }
+    for (const statement of statements) {
+      const perCopy = samples[statement.name] ??= { plain: [], atomic: [], string: [] };
+      for (const copy of Object.keys(copies) as Copy[]) {
+        perCopy[copy].push(await timed(admin, statement.sql(rows).replace("%", copies[copy])));
+      }
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, perCopy]) => [name, {
+      plain: median(perCopy.plain),
+      atomic: median(perCopy.atomic),
+      string: median(perCopy.string),
+    }]),
+  );
+}
+
+const milliseconds = (value: number) => `${Math.round(value).toLocaleString("en-US")} ms`;
+const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
+
+export async function triggers(context: BenchContext): Promise<BenchSection> {
+  const sizes = context.size === "quick" ? [1_000, 10_000] : [10_000, 100_000, 1_000_000];
+  const admin = connectDatabase(context.databaseUrl);
+  const rowsTable: string[][] = [];
+  const ratios: Record<string, number[]> = {};
+  try {
+    await createBacklog(admin);
+    for (const rows of sizes) {
+      const measured = await measureSize(admin, rows, rows >= 1_000_000 ? 1 : 3);
+      for (const statement of statements) {
+        const { plain, atomic, string } = measured[statement.name];
+        (ratios[statement.name] ??= []).push(atomic / plain);
+        rowsTable.push([
+          rows.toLocaleString("en-US"),
+          statement.name,
+          milliseconds(plain),
+          milliseconds(atomic),
+          ratio(atomic, plain),
+          milliseconds(string),
+          ratio(string, plain),
+        ]);
+      }
+    }
+  } finally {
+    for (const table of [...Object.values(copies), backlogTable]) {
+      await dropMeasurementTable(admin, table);
+    }
+    await admin.end({ timeout: 5 });
+  }
+  const goals: BenchGoal[] = statements.map((statement) => {
+    const measured = ratios[statement.name];
+    const growth = measured[measured.length - 1] / measured[0];
+    return {
+      goal:
+        `${statement.name} on a registered table at most ${statement.goal}x, not growing with rows`,
+      measured: `${measured.map((r) => `${r.toFixed(2)}x`).join(" → ")} (${
+        sizes.map((s) => s.toLocaleString("en-US")).join(" → ")
+      } rows)`,
+      met: measured.every((r) => r <= statement.goal) && growth <= 1.5,
+    };
+  });
+  return {
+    title: "Triggers: the price of registration for the app's own statements",
+    method:
+      `Three identical tables (id bigint primary key, body text, n integer, an empty vector(384)) side by side: not registered; registered with a \`begin atomic\` content function; registered with a string-bodied one. Each statement runs on the three in turn, on fresh tables, median of 3 rounds (1 at 1,000,000 rows), with ${
+        backlogRows.toLocaleString("en-US")
+      } rows of another target queued and the queue analysed. Times are the client's, statement by statement.`,
+    command: `deno run -A bench/triggers.ts${context.size === "quick" ? " --quick" : ""}`,
+    table: {
+      header: [
+        "rows",
+        "statement",
+        "not registered",
+        "registered (begin atomic)",
+        "ratio",
+        "registered (string body)",
+        "ratio",
+      ],
+      rows: rowsTable,
+    },
+    goals,
+    notes:
+      "A `begin atomic` content function lets the UPDATE trigger compare the columns it reads (PostgreSQL records them in pg_depend) instead of calling it on the old and new version of every row; a string-bodied one cannot be read that way.",
+  };
+}
+
+if (import.meta.main) await runStandalone(triggers);
