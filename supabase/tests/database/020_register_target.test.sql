@@ -2,6 +2,7 @@
 -- installs the queue trigger and queues the backfill; a dropped content function is a clear error;
 -- unregister_target removes it all; embeddings.default_model() names the model migrations register with.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(19);
 

@@ -2,14 +2,13 @@
 -- the worker calls: it writes and keeps the books like the JSON form, and refuses the same faults,
 -- naming the row and the element, before it writes anything.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(14);
 
 -- A throwaway target of 3 rows (integer keys 1 to 3) with a 4-dimension column, claimed by a worker.
 select tests.create_target('items', 3, 4, 'integer');
-select tests.authenticate_as_service_role();
-create temporary table claimed as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
-select tests.clear_authentication();
+select tests.claim_into('claimed', 'items');
 
 -- write(keys, vectors): write_batch's array form under the claim's lease, each key with its claimed hash.
 create function pg_temp.write(row_keys text[], vectors text[]) returns text language sql as $$
