@@ -3,12 +3,13 @@
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(29);
+select plan(30);
 
 select has_schema('tests', 'the schema tests exists');
 select functions_are('tests', array[
     'key_of', 'create_table', 'create_target', 'target_id', 'vector_json', 'one_hot', 'batch_item',
-    'claim_and_write', 'claim_and_fail', 'claim_into', 'create_embedded_target', 'create_user', 'authenticate_as',
+    'claim_and_write', 'claim_and_fail', 'claim_into', 'create_embedded_target', 'functions_executable_by_public',
+    'create_user', 'authenticate_as',
     'authenticate_as_service_role', 'clear_authentication'],
   'tests holds exactly the documented helpers');
 select is_empty(
@@ -19,10 +20,17 @@ select is_empty(
   'every helper has a comment and an empty search_path'
 );
 select is_empty(
-  $$ select p.oid::regprocedure::text from pg_catalog.pg_proc as p
-     cross join lateral pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))) as acl
-     where p.pronamespace = 'tests'::regnamespace and acl.privilege_type = 'EXECUTE' and acl.grantee = 0 $$,
+  $$ select * from tests.functions_executable_by_public('tests') $$,
   'no helper is executable by PUBLIC'
+);
+create schema helper_acl;
+create function helper_acl.open_to_all() returns integer language sql as 'select 1';
+create function helper_acl.granted() returns integer language sql as 'select 1';
+revoke execute on function helper_acl.granted() from public;
+select results_eq(
+  $$ select * from tests.functions_executable_by_public('helper_acl') $$,
+  $$ values ('helper_acl.open_to_all()'::text) $$,
+  'functions_executable_by_public lists a function PUBLIC may execute, not one revoked from PUBLIC'
 );
 select ok(
   not has_function_privilege('service_role', 'tests.create_target(text, integer, integer, text, text, integer)',

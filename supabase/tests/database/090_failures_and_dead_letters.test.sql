@@ -9,11 +9,12 @@ select plan(11);
 select tests.create_target('items', 2, 3, 'bigint', 'test-model', 2);
 
 select tests.authenticate_as_service_role();
-create temporary table first_failure as
-select * from tests.claim_and_fail(tests.target_id('items'), '[{"key": "1", "error": "provider said: input rejected"}]');
+select is(
+  (select retrying_keys
+   from tests.claim_and_fail(tests.target_id('items'), '[{"key": "1", "error": "provider said: input rejected"}]')),
+  array['1'], 'after one failure the row will retry'
+);
 select tests.clear_authentication();
-
-select is((select retrying_keys from first_failure), array['1'], 'after one failure the row will retry');
 select ok(
   (select attempts = 1 and next_attempt_at > now() and lease_token is null
    from embeddings.queue where target_id = tests.target_id('items') and row_key = '1'),
@@ -26,11 +27,12 @@ select ok(
 
 update embeddings.queue set next_attempt_at = now() where target_id = tests.target_id('items') and row_key = '1';
 select tests.authenticate_as_service_role();
-create temporary table second_failure as
-select * from tests.claim_and_fail(tests.target_id('items'), '[{"key": "1", "error": "provider said: input rejected again"}]');
+select is(
+  (select dead_keys
+   from tests.claim_and_fail(tests.target_id('items'), '[{"key": "1", "error": "provider said: input rejected again"}]')),
+  array['1'], 'at max_attempts (2) the row is dead-lettered'
+);
 select tests.clear_authentication();
-
-select is((select dead_keys from second_failure), array['1'], 'at max_attempts (2) the row is dead-lettered');
 select results_eq(
   $$ select dead_lettered, last_error from embeddings.status where target_id = tests.target_id('items') $$,
   $$ values (1::bigint, 'provider said: input rejected again') $$,
