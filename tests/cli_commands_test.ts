@@ -1,97 +1,20 @@
 // The command line as operators run it (`deno task cli ...` in a child process) against the embedded default in a directory of each test's own: help, usage errors, status, embed, backfill (JSON, concurrency, failures, Ctrl-C, deferred indexes), requeue, status --watch.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import postgres from "postgres";
-import { openEmbeddedDatabase } from "../tools/embedded/embedded_database.ts";
 import { createMeasurementTarget } from "../tools/cli/measurement_target.ts";
 import { dropVectorIndexes, targetLocations } from "../tools/cli/deferred_indexes.ts";
-import { type CliRun, describeCliRun, runCli } from "../tools/cli/run_cli.ts";
-import { projectRoot } from "../tools/stack/local_stack_settings.ts";
-
-const standInModel = "stand-in-hash-384";
-const localModel = "universal-sentence-encoder-lite-384";
-
-/** No SUPABASE_DB_URL: the embedded default, in this test's own directory. */
-function embeddedEnvironment(dir: string): Record<string, string> {
-  return { NO_COLOR: "1", SUPABASE_DB_URL: "", EMBEDDED_DB_DIR: dir };
-}
-
-/** The command line as a child process to signal while it runs. */
-function cliCommand(dir: string, args: readonly string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tools/cli.ts", ...args],
-    cwd: projectRoot,
-    env: embeddedEnvironment(dir),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-function cli(dir: string, ...args: string[]): Promise<CliRun> {
-  return runCli(args, embeddedEnvironment(dir));
-}
-
-interface Embedded {
-  dir: string;
-  sql: postgres.Sql;
-  run(...args: string[]): Promise<CliRun>;
-}
-
-/**
- * A temporary directory with the embedded database open in this process (the CLI's children
- * join it), closed and removed afterwards.
- */
-async function withEmbedded(work: (embedded: Embedded) => Promise<void>): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "cli-test-" });
-  const dir = join(root, "pglite");
-  try {
-    const database = await openEmbeddedDatabase(dir);
-    const sql = postgres(database.url, { max: 1, prepare: false, onnotice: () => {} });
-    try {
-      await work({ dir, sql, run: (...args) => cli(dir, ...args) });
-    } finally {
-      await sql.end({ timeout: 5 });
-      await database.close({ force: true });
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
-
-interface BackfillJson {
-  ok: boolean;
-  interrupted: boolean;
-  workers: number;
-  runs: number;
-  written: number;
-  failed: number;
-  released: number;
-  rowsPerSecond: number;
-  errors: string[];
-  failedRows: { target: string; key: string; error: string; deadLettered: boolean }[];
-  indexes: { dropped: string[]; rebuilt: string[]; leftDropped: string[] };
-  targets: {
-    name: string;
-    embedded: number;
-    pending: number;
-    inFlight: number;
-    deadLettered: number;
-  }[];
-  message: string;
-}
-
-async function storedVectors(sql: postgres.Sql, table: string): Promise<number> {
-  const [{ count }] = await sql<{ count: number }[]>`
-    select count(embedding)::int as count from ${sql("public")}.${sql(table)}`;
-  return count;
-}
-
-async function indexExists(sql: postgres.Sql, name: string): Promise<boolean> {
-  const [{ present }] = await sql<{ present: boolean }[]>`
-    select to_regclass(${name}) is not null as present`;
-  return present;
-}
+import { describeCliRun } from "../tools/cli/run_cli.ts";
+import {
+  type BackfillJson,
+  cli,
+  cliCommand,
+  createStandInTarget,
+  indexExists,
+  localModel,
+  makeRowFailOnce,
+  storedVectors,
+  withEmbedded,
+} from "./cli_test_support.ts";
 
 Deno.test("cli: every command explains itself with --help, exit 0", async () => {
   const expected: Record<string, RegExp[]> = {
@@ -197,7 +120,7 @@ Deno.test("cli: usage errors exit 2 with one line naming what is wrong", () =>
 
 Deno.test("cli: embed runs the worker once and prints its report; exit 1 when a target's model is not the provider's", () =>
   withEmbedded(async ({ sql, run }) => {
-    await createMeasurementTarget(sql, { table: "cli_embed_notes", rows: 30, model: standInModel });
+    await createStandInTarget(sql, "cli_embed_notes", 30);
     const once = await run(
       "embed",
       "--provider",
@@ -230,26 +153,16 @@ Deno.test("cli: embed runs the worker once and prints its report; exit 1 when a 
   }));
 
 Deno.test("cli: backfill --json runs the worker run after run until nothing is left, and every row is read back", () =>
-  withEmbedded(async ({ sql, run }) => {
-    await createMeasurementTarget(sql, {
-      table: "cli_backfill_notes",
-      rows: 300,
-      model: standInModel,
-    });
-    const result = await run(
-      "backfill",
-      "--provider",
-      "stand-in",
-      "--target",
+  withEmbedded(async ({ sql, backfill }) => {
+    await createStandInTarget(sql, "cli_backfill_notes", 300);
+    const { result, outcome } = await backfill(
       "cli_backfill_notes",
       "--batch-size",
       "25",
       "--max-rows",
       "100",
-      "--json",
     );
     assert.equal(result.code, 0, describeCliRun(result));
-    const outcome = JSON.parse(result.stdout) as BackfillJson;
     assert.equal(outcome.ok, true);
     assert.equal(outcome.written, 300);
     assert.equal(outcome.failed, 0);
@@ -272,32 +185,22 @@ Deno.test("cli: backfill --json runs the worker run after run until nothing is l
   }));
 
 Deno.test("cli: backfill --concurrency 2 runs two workers over one backlog and writes each row once", () =>
-  withEmbedded(async ({ sql, run }) => {
-    await createMeasurementTarget(sql, {
-      table: "cli_parallel_notes",
-      rows: 400,
-      model: standInModel,
-    });
+  withEmbedded(async ({ sql, backfill }) => {
+    await createStandInTarget(sql, "cli_parallel_notes", 400);
     await sql.unsafe(`
       create table public.cli_parallel_writes (id bigint);
       create function public.cli_parallel_audit() returns trigger language plpgsql as $$
         begin insert into public.cli_parallel_writes values (new.id); return new; end $$;
       create trigger audit after update of embedding on public.cli_parallel_notes
         for each row execute function public.cli_parallel_audit();`);
-    const result = await run(
-      "backfill",
-      "--provider",
-      "stand-in",
-      "--target",
+    const { result, outcome } = await backfill(
       "cli_parallel_notes",
       "--concurrency",
       "2",
       "--batch-size",
       "10",
-      "--json",
     );
     assert.equal(result.code, 0, describeCliRun(result));
-    const outcome = JSON.parse(result.stdout) as BackfillJson;
     assert.equal(outcome.workers, 2);
     assert.equal(outcome.written, 400);
     assert.ok(outcome.runs >= 2, "each worker ran");
@@ -307,24 +210,11 @@ Deno.test("cli: backfill --concurrency 2 runs two workers over one backlog and w
   }));
 
 Deno.test("cli: backfill exits 1 and names the row when a row is not written", () =>
-  withEmbedded(async ({ sql, run }) => {
-    await createMeasurementTarget(sql, {
-      table: "cli_failing_notes",
-      rows: 20,
-      model: standInModel,
-    });
-    await sql`update public.cli_failing_notes set body = '  ' where id = 7`;
-    await sql`update embeddings.targets set max_attempts = 1 where name = 'cli_failing_notes'`;
-    const result = await run(
-      "backfill",
-      "--provider",
-      "stand-in",
-      "--target",
-      "cli_failing_notes",
-      "--json",
-    );
+  withEmbedded(async ({ sql, run, backfill }) => {
+    await createStandInTarget(sql, "cli_failing_notes", 20);
+    await makeRowFailOnce(sql, "cli_failing_notes", 7, "  ");
+    const { result, outcome } = await backfill("cli_failing_notes");
     assert.equal(result.code, 1, describeCliRun(result));
-    const outcome = JSON.parse(result.stdout) as BackfillJson;
     assert.equal(outcome.ok, false);
     assert.equal(outcome.written, 19);
     assert.deepEqual(outcome.failedRows.map((row) => [row.key, row.deadLettered]), [["7", true]]);
@@ -399,24 +289,11 @@ Deno.test("cli: Ctrl-C during a backfill hands the rows in hand back, and a reru
   }));
 
 Deno.test("cli: backfill --defer-index drops the vector index for the backfill and builds it again", () =>
-  withEmbedded(async ({ sql, run }) => {
-    await createMeasurementTarget(sql, {
-      table: "cli_deferred_notes",
-      rows: 200,
-      model: standInModel,
-    });
+  withEmbedded(async ({ sql, backfill }) => {
+    await createStandInTarget(sql, "cli_deferred_notes", 200);
     const index = "public.cli_deferred_notes_embedding_hnsw_idx";
-    const result = await run(
-      "backfill",
-      "--provider",
-      "stand-in",
-      "--target",
-      "cli_deferred_notes",
-      "--defer-index",
-      "--json",
-    );
+    const { result, outcome } = await backfill("cli_deferred_notes", "--defer-index");
     assert.equal(result.code, 0, describeCliRun(result));
-    const outcome = JSON.parse(result.stdout) as BackfillJson;
     assert.deepEqual(outcome.indexes, { dropped: [index], rebuilt: [index], leftDropped: [] });
     assert.match(
       result.stderr,
@@ -434,12 +311,8 @@ Deno.test("cli: backfill --defer-index drops the vector index for the backfill a
   }));
 
 Deno.test("cli: an index a killed --defer-index backfill left dropped is shown by status and built by the next backfill", () =>
-  withEmbedded(async ({ sql, run }) => {
-    await createMeasurementTarget(sql, {
-      table: "cli_crashed_notes",
-      rows: 50,
-      model: standInModel,
-    });
+  withEmbedded(async ({ sql, run, backfill }) => {
+    await createStandInTarget(sql, "cli_crashed_notes", 50);
     const index = "public.cli_crashed_notes_embedding_hnsw_idx";
     // What a backfill --defer-index does before its workers start; then it is "killed".
     const [location] = await targetLocations(
@@ -465,40 +338,21 @@ Deno.test("cli: an index a killed --defer-index backfill left dropped is shown b
       /vector index public\.cli_crashed_notes_embedding_hnsw_idx dropped by backfill --defer-index and not built yet/,
     );
 
-    const rerun = await run(
-      "backfill",
-      "--provider",
-      "stand-in",
-      "--target",
-      "cli_crashed_notes",
-      "--json",
-    );
+    const { result: rerun, outcome: rerunOutcome } = await backfill("cli_crashed_notes");
     assert.equal(rerun.code, 0, describeCliRun(rerun));
     assert.match(
       rerun.stderr,
       /an earlier backfill --defer-index left 1 vector index dropped .*building them again first/,
     );
-    assert.deepEqual((JSON.parse(rerun.stdout) as BackfillJson).indexes.rebuilt, [index]);
+    assert.deepEqual(rerunOutcome.indexes.rebuilt, [index]);
     assert.ok(await indexExists(sql, index));
   }));
 
 Deno.test("cli: requeue --dead queues dead letters again; requeue queues every row of a target again", () =>
-  withEmbedded(async ({ sql, run }) => {
-    await createMeasurementTarget(sql, {
-      table: "cli_requeue_notes",
-      rows: 12,
-      model: standInModel,
-    });
-    await sql`update public.cli_requeue_notes set body = '' where id = 3`;
-    await sql`update embeddings.targets set max_attempts = 1 where name = 'cli_requeue_notes'`;
-    const first = await run(
-      "backfill",
-      "--provider",
-      "stand-in",
-      "--target",
-      "cli_requeue_notes",
-      "--json",
-    );
+  withEmbedded(async ({ sql, run, backfill }) => {
+    await createStandInTarget(sql, "cli_requeue_notes", 12);
+    await makeRowFailOnce(sql, "cli_requeue_notes", 3);
+    const { result: first } = await backfill("cli_requeue_notes");
     assert.equal(first.code, 1, describeCliRun(first));
 
     const dead = await run("requeue", "--target", "cli_requeue_notes", "--dead", "--json");
@@ -516,16 +370,9 @@ Deno.test("cli: requeue --dead queues dead letters again; requeue queues every r
       from embeddings.status where name = 'cli_requeue_notes'`;
     assert.deepEqual({ deadLettered, queued }, { deadLettered: 0, queued: 1 });
     await sql`update public.cli_requeue_notes set body = 'a chorus that lifts' where id = 3`;
-    const second = await run(
-      "backfill",
-      "--provider",
-      "stand-in",
-      "--target",
-      "cli_requeue_notes",
-      "--json",
-    );
+    const { result: second, outcome: secondOutcome } = await backfill("cli_requeue_notes");
     assert.equal(second.code, 0, describeCliRun(second));
-    assert.equal((JSON.parse(second.stdout) as BackfillJson).written, 1);
+    assert.equal(secondOutcome.written, 1);
 
     const all = await run("requeue", "--target", "cli_requeue_notes");
     assert.equal(all.code, 0, describeCliRun(all));
@@ -536,15 +383,8 @@ Deno.test("cli: requeue --dead queues dead letters again; requeue queues every r
     const [{ pending }] = await sql<{ pending: number }[]>`
       select pending::int from embeddings.status where name = 'cli_requeue_notes'`;
     assert.equal(pending, 12);
-    const third = await run(
-      "backfill",
-      "--provider",
-      "stand-in",
-      "--target",
-      "cli_requeue_notes",
-      "--json",
-    );
-    assert.equal((JSON.parse(third.stdout) as BackfillJson).written, 12);
+    const { outcome: thirdOutcome } = await backfill("cli_requeue_notes");
+    assert.equal(thirdOutcome.written, 12);
   }));
 
 Deno.test("cli: status --watch --json prints a JSON array per refresh until Ctrl-C, then exits 0", () =>

@@ -7,9 +7,9 @@ import { defaultRunOptions } from "../supabase/functions/_shared/run_options.ts"
 import { runWorker } from "../supabase/functions/_shared/worker.ts";
 import { projectRoot } from "../tools/stack/local_stack_settings.ts";
 import {
+  assertEveryRowEmbedded,
   createNotesTarget,
   queueCounts,
-  storedEmbeddingStats,
   withDatabase,
 } from "./test_support.ts";
 
@@ -82,13 +82,7 @@ Deno.test("killed worker: SIGKILL mid-batch loses nothing and the next worker fi
       const afterLease = await runWorker(queue, model, options);
       assert.equal(afterLease.ok, true);
       assert.equal(afterLease.written, 10, "once the lease ran out, its rows were embedded");
-      assert.deepEqual(await queueCounts(sql, "killed_notes"), {
-        embedded: 25,
-        pending: 0,
-        inFlight: 0,
-        deadLettered: 0,
-      });
-      assert.equal((await storedEmbeddingStats(sql, "killed_notes")).embedded, 25);
+      await assertEveryRowEmbedded(sql, "killed_notes", 25);
     } finally {
       await notes.drop();
     }

@@ -83,113 +83,106 @@ async function embedEveryQueuedRow(sql: postgres.Sql): Promise<number> {
   return report.queued;
 }
 
-Deno.test("dispatch: the job is in cron.job with the configured schedule and follows the settings", () =>
-  withDatabase(async (sql) => {
+/**
+ * Runs `work` with its own connection and the dispatch settings at their defaults (on the sample
+ * rows unless `seedRows` is false); afterwards the invocations it recorded go (a later doctor must
+ * not see its planted failures) and the settings are restored.
+ */
+function withDefaultDispatch(
+  work: (sql: postgres.Sql) => Promise<void>,
+  { seedRows = true } = {},
+): Promise<void> {
+  return withDatabase(async (sql) => {
     await restoreSettings(sql);
     const dispatchesBefore = await lastDispatchId(sql);
     try {
-      const [job] = await sql<{ schedule: string; command: string; active: boolean }[]>`
+      if (seedRows) await resetToSeedRows(sql);
+      await work(sql);
+    } finally {
+      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
+      await restoreSettings(sql);
+    }
+  });
+}
+
+Deno.test("dispatch: the job is in cron.job with the configured schedule and follows the settings", () =>
+  withDefaultDispatch(async (sql) => {
+    const [job] = await sql<{ schedule: string; command: string; active: boolean }[]>`
         select schedule, command, active from cron.job where jobname = 'embeddings-dispatch'`;
-      assert.deepEqual({ ...job }, {
-        schedule: "* * * * *",
-        command: "select * from embeddings.dispatch_embed_requests()",
-        active: false,
-      });
-      await sql`update embeddings.dispatch_settings set enabled = true, schedule = ${quietSchedule}`;
-      const [changed] = await sql<{ schedule: string; active: boolean }[]>`
+    assert.deepEqual({ ...job }, {
+      schedule: "* * * * *",
+      command: "select * from embeddings.dispatch_embed_requests()",
+      active: false,
+    });
+    await sql`update embeddings.dispatch_settings set enabled = true, schedule = ${quietSchedule}`;
+    const [changed] = await sql<{ schedule: string; active: boolean }[]>`
         select schedule, active from cron.job where jobname = 'embeddings-dispatch'`;
-      assert.deepEqual({ ...changed }, { schedule: quietSchedule, active: true });
-      const [shown] = await sql<{ shown: number; set: number }[]>`
+    assert.deepEqual({ ...changed }, { schedule: quietSchedule, active: true });
+    const [shown] = await sql<{ shown: number; set: number }[]>`
         select d.max_rows as shown, s.max_rows as set
         from embeddings.dispatch_status as d, embeddings.dispatch_settings as s`;
-      assert.equal(shown.shown, shown.set, "dispatch_status shows the max_rows setting");
-    } finally {
-      // The test's invocations go with it: a later doctor must not see its planted failures.
-      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
-      await restoreSettings(sql);
-    }
-  }));
+    assert.equal(shown.shown, shown.set, "dispatch_status shows the max_rows setting");
+  }, { seedRows: false }));
 
 Deno.test("dispatch: with nothing pending, running the job sends no request", () =>
-  withDatabase(async (sql) => {
-    await restoreSettings(sql);
-    const dispatchesBefore = await lastDispatchId(sql);
-    await resetToSeedRows(sql);
+  withDefaultDispatch(async (sql) => {
     assert.equal(await embedEveryQueuedRow(sql), 0, "every target's queue is empty");
-    try {
-      await sql`update embeddings.dispatch_settings set enabled = true, schedule = ${quietSchedule}`;
-      const before = await pgNetRequestCount(sql);
-      const lastBefore = await lastDispatchId(sql);
-      assert.equal(await runJobCommand(sql), 0);
-      assert.equal(await pgNetRequestCount(sql), before, "pg_net got no request");
-      assert.equal(await lastDispatchId(sql), lastBefore, "no invocation was recorded");
-    } finally {
-      // The test's invocations go with it: a later doctor must not see its planted failures.
-      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
-      await restoreSettings(sql);
-    }
+    await sql`update embeddings.dispatch_settings set enabled = true, schedule = ${quietSchedule}`;
+    const before = await pgNetRequestCount(sql);
+    const lastBefore = await lastDispatchId(sql);
+    assert.equal(await runJobCommand(sql), 0);
+    assert.equal(await pgNetRequestCount(sql), before, "pg_net got no request");
+    assert.equal(await lastDispatchId(sql), lastBefore, "no invocation was recorded");
   }));
 
 Deno.test("dispatch: inserted rows end up embedded through cron -> pg_net -> embed, in parallel", () =>
-  withDatabase(async (sql) => {
-    await restoreSettings(sql);
-    const dispatchesBefore = await lastDispatchId(sql);
-    await resetToSeedRows(sql);
-    try {
-      await sql`
+  withDefaultDispatch(async (sql) => {
+    await sql`
         update embeddings.dispatch_settings
         set enabled = true, schedule = ${quietSchedule}, max_rows = 8, max_parallel = 2,
             batch_size = 4`;
-      const start = await lastDispatchId(sql);
-      assert.equal(
-        await runJobCommand(sql),
-        2,
-        "20 queued rows, 8 per invocation: 3 wanted, 2 allowed",
-      );
-      assert.equal(await runJobCommand(sql), 0, "with 2 in flight the next run adds none");
+    const start = await lastDispatchId(sql);
+    assert.equal(
+      await runJobCommand(sql),
+      2,
+      "20 queued rows, 8 per invocation: 3 wanted, 2 allowed",
+    );
+    assert.equal(await runJobCommand(sql), 0, "with 2 in flight the next run adds none");
 
-      const first = await settledDispatches(sql, start);
-      assert.deepEqual(
-        first.map((dispatch) => [dispatch.outcome, dispatch.status_code, dispatch.written]),
-        [["succeeded", 200, 8], ["succeeded", 200, 8]],
-      );
-      assert.equal((await queueCounts(sql, "music_knowledge")).pending, 4);
+    const first = await settledDispatches(sql, start);
+    assert.deepEqual(
+      first.map((dispatch) => [dispatch.outcome, dispatch.status_code, dispatch.written]),
+      [["succeeded", 200, 8], ["succeeded", 200, 8]],
+    );
+    assert.equal((await queueCounts(sql, "music_knowledge")).pending, 4);
 
-      const second = await lastDispatchId(sql);
-      assert.equal(await runJobCommand(sql), 1, "4 rows left: one invocation");
-      const [last] = await settledDispatches(sql, second);
-      assert.equal(last.outcome, "succeeded");
-      assert.equal(last.written, 4);
+    const second = await lastDispatchId(sql);
+    assert.equal(await runJobCommand(sql), 1, "4 rows left: one invocation");
+    const [last] = await settledDispatches(sql, second);
+    assert.equal(last.outcome, "succeeded");
+    assert.equal(last.written, 4);
 
-      const stored = await storedEmbeddingStats(sql);
-      assert.equal(stored.embedded, 20, "20 of 20 rows read back with an embedding");
-      assert.ok(stored.norms.every((norm) => Math.abs(norm - 1) < 1e-4));
-      assert.deepEqual(await queueCounts(sql, "music_knowledge"), {
-        embedded: 20,
-        pending: 0,
-        inFlight: 0,
-        deadLettered: 0,
-      });
-      const [status] = await sql<{ last_invocation_outcome: string }[]>`
+    const stored = await storedEmbeddingStats(sql);
+    assert.equal(stored.embedded, 20, "20 of 20 rows read back with an embedding");
+    assert.ok(stored.norms.every((norm) => Math.abs(norm - 1) < 1e-4));
+    assert.deepEqual(await queueCounts(sql, "music_knowledge"), {
+      embedded: 20,
+      pending: 0,
+      inFlight: 0,
+      deadLettered: 0,
+    });
+    const [status] = await sql<{ last_invocation_outcome: string }[]>`
         select last_invocation_outcome from embeddings.status where name = 'music_knowledge'`;
-      assert.equal(status.last_invocation_outcome, "succeeded");
-      assert.equal(
-        await runJobCommand(sql),
-        0,
-        "and once the queue is empty, nothing more is sent",
-      );
-    } finally {
-      // The test's invocations go with it: a later doctor must not see its planted failures.
-      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
-      await restoreSettings(sql);
-    }
+    assert.equal(status.last_invocation_outcome, "succeeded");
+    assert.equal(
+      await runJobCommand(sql),
+      0,
+      "and once the queue is empty, nothing more is sent",
+    );
   }));
 
 Deno.test("dispatch: when the function fails, the rows stay queued and the failure shows in status", () =>
-  withDatabase(async (sql) => {
-    await restoreSettings(sql);
-    const dispatchesBefore = await lastDispatchId(sql);
-    await resetToSeedRows(sql);
+  withDefaultDispatch(async (sql) => {
     assert.equal(await embedEveryQueuedRow(sql), 0, "only the refused target's rows are queued");
     // The function refuses a target whose model is not its provider's: a real failure, answered 500.
     const refused = await createNotesTarget(sql, "dispatch_refused_notes", 10, {
@@ -219,18 +212,12 @@ Deno.test("dispatch: when the function fails, the rows stay queued and the failu
       assert.equal(dispatch.last_outcome, "failed");
       assert.ok(dispatch.failures >= 1);
     } finally {
-      // The test's invocations go with it: a later doctor must not see its planted failures.
-      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
-      await restoreSettings(sql);
       await refused.drop();
     }
   }));
 
 Deno.test("dispatch: an invocation that does not answer in time is recorded as timed out, and it was sent the run options the function reads", () =>
-  withDatabase(async (sql) => {
-    await restoreSettings(sql);
-    const dispatchesBefore = await lastDispatchId(sql);
-    await resetToSeedRows(sql);
+  withDefaultDispatch(async (sql) => {
     const received: string[] = [];
     // A function endpoint that never answers, standing in for a hung invocation.
     const hung = Deno.serve(
@@ -273,10 +260,7 @@ Deno.test("dispatch: an invocation that does not answer in time is recorded as t
         },
       }, "the body names each setting as the function reads it");
     } finally {
-      // The test's invocations go with it: a later doctor must not see its planted failures.
-      await sql`delete from embeddings.dispatches where id > ${dispatchesBefore}`;
       await sql`select vault.update_secret(${secret.id}::uuid, ${secret.value})`;
-      await restoreSettings(sql);
       await hung.shutdown();
     }
   }));

@@ -1,5 +1,7 @@
 // Shared setup for the Deno integration tests: the local stack's database, keys, sample rows and throwaway targets.
+import assert from "node:assert/strict";
 import postgres from "postgres";
+import type { TargetReport } from "../supabase/functions/_shared/worker_report.ts";
 import { apiKey, signLocalJwt } from "../tools/stack/api_keys.ts";
 import {
   databaseUrl,
@@ -133,6 +135,74 @@ export async function createNotesTarget(
       await sql.unsafe(`drop function public.${table}_content; drop table public.${table};`);
     },
   };
+}
+
+/**
+ * Runs `work` with a connection of its own and a notes target (createNotesTarget), dropped
+ * afterwards however `work` ends.
+ */
+export function withNotesTarget(
+  table: string,
+  rows: number,
+  work: (sql: postgres.Sql, target: NotesTarget) => Promise<void>,
+  targetOptions: NotesTargetOptions = {},
+): Promise<void> {
+  return withDatabase(async (sql) => {
+    const target = await createNotesTarget(sql, table, rows, targetOptions);
+    try {
+      await work(sql, target);
+    } finally {
+      await target.drop();
+    }
+  });
+}
+
+/** The worker report's section for the target named `name`; fails the test when there is none. */
+export function targetReport(report: { targets: TargetReport[] }, name: string): TargetReport {
+  const target = report.targets.find((candidate) => candidate.target === name);
+  assert.ok(target, `the report has a section for ${name}`);
+  return target;
+}
+
+/** The vector stored in public.<table> for the row with that id. */
+export async function storedVector(
+  sql: postgres.Sql,
+  table: string,
+  id: string,
+): Promise<number[]> {
+  const [row] = await sql<{ embedding: string }[]>`
+    select embedding::text from ${sql("public")}.${sql(table)} where id = ${id}`;
+  return JSON.parse(row.embedding);
+}
+
+/** Asserts every one of the target's `rows` rows is embedded, counted and read back from its table. */
+export async function assertEveryRowEmbedded(
+  sql: postgres.Sql,
+  target: string,
+  rows: number,
+): Promise<void> {
+  assert.deepEqual(await queueCounts(sql, target), {
+    embedded: rows,
+    pending: 0,
+    inFlight: 0,
+    deadLettered: 0,
+  });
+  assert.equal((await storedEmbeddingStats(sql, target)).embedded, rows);
+}
+
+/** Asserts none of the target's `rows` rows is embedded, leased or dead: every one still queued. */
+export async function assertEveryRowStillQueued(
+  sql: postgres.Sql,
+  target: string,
+  rows: number,
+  message = "every row is still queued",
+): Promise<void> {
+  assert.deepEqual(await queueCounts(sql, target), {
+    embedded: 0,
+    pending: rows,
+    inFlight: 0,
+    deadLettered: 0,
+  }, message);
 }
 
 export function postEmbed(token: string | null, body?: string): Promise<Response> {

@@ -2,6 +2,7 @@
 -- installs the queue trigger and queues the backfill; a dropped content function is a clear error;
 -- unregister_target removes it all; embeddings.default_model() names the model migrations register with.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(19);
 
@@ -12,43 +13,21 @@ alter table public.notes add column wide_embedding extensions.vector(5);
 create function public.note_number(note public.notes) returns integer
   language sql immutable set search_path = '' as $$ select 1 $$;
 
--- What it refuses.
+-- What it refuses: register_target(table, key, content function, embedding column, 'm', 3) with one
+-- argument wrong at a time; null stands for the right one (public.notes, id, notes_content, embedding).
 select throws_ok(
-  $$ select embeddings.register_target('public.no_such_table', 'id', 'public.notes_content(public.notes)',
-       'embedding', 'm', 3) $$,
-  '42P01', 'relation "public.no_such_table" does not exist',
-  'a table that does not exist is a clear error'
-);
-select throws_ok(
-  $$ select embeddings.register_target('public.notes', 'id', 'public.notes_content(public.notes)',
-       'vector_column', 'm', 3) $$,
-  '42703', 'table public.notes has no column vector_column for the embedding',
-  'a missing embedding column is a clear error'
-);
-select throws_ok(
-  $$ select embeddings.register_target('public.notes', 'id', 'public.notes_content(public.notes)',
-       'wide_embedding', 'm', 3) $$,
-  '22023', 'column public.notes.wide_embedding holds vector(5) but model m makes 3 dimensions',
-  'a column whose dimensions differ from the model''s is refused'
-);
-select throws_ok(
-  $$ select embeddings.register_target('public.notes', 'title', 'public.notes_content(public.notes)',
-       'embedding', 'm', 3) $$,
-  '22023', 'key column title of public.notes is not the primary key or unique',
-  'a key that is not unique is refused'
-);
-select throws_ok(
-  $$ select embeddings.register_target('public.notes', 'id', 'public.note_number(public.notes)',
-       'embedding', 'm', 3) $$,
-  '22023', 'content function public.note_number(public.notes) must take one public.notes row and return text',
-  'a content function that does not return text is refused'
-);
-select throws_ok(
-  $$ select embeddings.register_target('public.notes', 'rank', 'public.notes_content(public.notes)',
-       'embedding', 'm', 3) $$,
-  '22023', 'key column rank of public.notes is not the primary key or unique',
-  'a non-key integer column is refused'
-);
+  format('select embeddings.register_target(%L, %L, %L, %L, ''m'', 3)',
+    coalesce(relation, 'public.notes'), coalesce(key_column, 'id'),
+    coalesce(content_function, 'public.notes_content(public.notes)'), coalesce(vector_column, 'embedding')),
+  errcode, message, description)
+from (values
+  ('public.no_such_table', null, null, null, '42P01', 'relation "public.no_such_table" does not exist', 'a table that does not exist is a clear error'),
+  (null, null, null, 'vector_column', '42703', 'table public.notes has no column vector_column for the embedding', 'a missing embedding column is a clear error'),
+  (null, null, null, 'wide_embedding', '22023', 'column public.notes.wide_embedding holds vector(5) but model m makes 3 dimensions', 'a column whose dimensions differ from the model''s is refused'),
+  (null, 'title', null, null, '22023', 'key column title of public.notes is not the primary key or unique', 'a key that is not unique is refused'),
+  (null, null, 'public.note_number(public.notes)', null, '22023', 'content function public.note_number(public.notes) must take one public.notes row and return text', 'a content function that does not return text is refused'),
+  (null, 'rank', null, null, '22023', 'key column rank of public.notes is not the primary key or unique', 'a non-key integer column is refused')
+) as refused(relation, key_column, content_function, vector_column, errcode, message, description);
 
 -- The model migrations register targets with: the setting embeddings.default_model, else gte-small.
 set local embeddings.default_model = 'some-local-model';

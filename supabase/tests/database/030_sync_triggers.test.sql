@@ -1,6 +1,7 @@
 -- 030 The queue trigger: inserts and content changes queue a row once; other updates do not; deletes
 -- leave no work and no record behind.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(6);
 

@@ -1,16 +1,15 @@
 -- 040 claim_batch leases rows to one worker at a time; an expired lease makes its rows claimable again;
 -- backoff delays retries; batch_size and lease_seconds are held to embeddings.run_option_limits().
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(10);
 
 -- A throwaway target of 5 rows (keys 1..5, content "row <n>"), all queued by the backfill.
 select tests.create_target('items', 5);
 
-select tests.authenticate_as_service_role();
-create temporary table first_claim as select * from embeddings.claim_batch(tests.target_id('items'), 3, 60);
-create temporary table second_claim as select * from embeddings.claim_batch(tests.target_id('items'), 3, 60);
-select tests.clear_authentication();
+select tests.claim_into('first_claim', 'items', 3);
+select tests.claim_into('second_claim', 'items', 3);
 
 select is(
   (select count(*)::int from first_claim), 3,
@@ -34,9 +33,7 @@ select is(
 -- The first worker dies: its lease runs out.
 update embeddings.queue set leased_until = now() - interval '1 second'
   where lease_token = (select lease_token from first_claim limit 1);
-select tests.authenticate_as_service_role();
-create temporary table third_claim as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
-select tests.clear_authentication();
+select tests.claim_into('third_claim', 'items');
 select set_eq(
   'select row_key from third_claim', 'select row_key from first_claim',
   'the rows of the expired lease, and only those, are claimable again'

@@ -1,6 +1,7 @@
 -- 050 A worker's claim + write_batch persists a whole batch: 20 of 20 rows, read back from the table,
 -- each row holding its own vector, and the status view agrees.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(8);
 

@@ -1,14 +1,13 @@
 -- 060 write_batch rejects wrong dimensions, NaN, non-numbers, zero vectors and malformed batches with an
 -- error naming the row, and a rejected batch writes nothing.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(11);
 
 -- A throwaway target of 2 rows (integer keys 1 and 2) with a 384-dimension column, claimed by a worker.
 select tests.create_target('items', 2, 384, 'integer');
-select tests.authenticate_as_service_role();
-create temporary table claimed as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
-select tests.clear_authentication();
+select tests.claim_into('claimed', 'items');
 
 -- item(key, embedding): the claimed row's batch item; write(items): write_batch under the claim's lease.
 create function pg_temp.item(row_key text, embedding jsonb) returns jsonb language sql as $$

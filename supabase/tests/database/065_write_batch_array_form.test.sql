@@ -2,14 +2,13 @@
 -- the worker calls: it writes and keeps the books like the JSON form, and refuses the same faults,
 -- naming the row and the element, before it writes anything.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(14);
 
 -- A throwaway target of 3 rows (integer keys 1 to 3) with a 4-dimension column, claimed by a worker.
 select tests.create_target('items', 3, 4, 'integer');
-select tests.authenticate_as_service_role();
-create temporary table claimed as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
-select tests.clear_authentication();
+select tests.claim_into('claimed', 'items');
 
 -- write(keys, vectors): write_batch's array form under the claim's lease, each key with its claimed hash.
 create function pg_temp.write(row_keys text[], vectors text[]) returns text language sql as $$
@@ -19,70 +18,27 @@ create function pg_temp.write(row_keys text[], vectors text[]) returns text lang
     vectors) as w
 $$;
 
+-- Each faulty batch is refused with its error, naming the row and the element.
 select tests.authenticate_as_service_role();
-select throws_ok(
-  $$ select pg_temp.write(array['1', '2'], array['[0.1,0.2,0.3,0.4]', '[0.1,NaN,0.3,0.4]']) $$,
-  '22000', 'row 2: embedding element 2 is NaN, not a finite number',
-  'a NaN element is rejected, naming the row and the element'
-);
-select throws_ok(
-  $$ select pg_temp.write(array['2'], array['[0.1,0.2,Infinity,0.4]']) $$,
-  '22000', 'row 2: embedding element 3 is Infinity, not a finite number',
-  'an infinity is rejected, naming the row and the element'
-);
-select throws_ok(
-  $$ select pg_temp.write(array['2'], array['[0.1,0.2,0.3,1e39]']) $$,
-  '22000', 'row 2: embedding element 4 is 1e39, not a finite number',
-  'a value beyond a 4-byte float is rejected'
-);
-select throws_ok(
-  $$ select pg_temp.write(array['3'], array['[0.1,zero,0.3,0.4]']) $$,
-  '22000', 'row 3: embedding element 2 is zero, not a finite number',
-  'a word where a number belongs is rejected'
-);
-select throws_ok(
-  $$ select pg_temp.write(array['3'], array['[1e-50,zero,0.3,0.4]']) $$,
-  '22000', 'row 3: embedding element 2 is zero, not a finite number',
-  'a number too small for a float4 is no fault (pgvector reads it as 0): the fault named is the word after it'
-);
-select throws_ok(
-  $$ select pg_temp.write('[0:1]={1,2}'::text[], '[0:1]={"[0.1,0.2,0.3,0.4]","[0.1,0.2,0.3]"}'::text[]) $$,
-  '22000', 'row 2: embedding has 3 dimensions, expected 4',
-  'arrays that do not start at 1 still name the right row'
-);
-select throws_ok(
-  $$ select pg_temp.write(array['1', '2'], array['[0.1,0.2,0.3,0.4]', '[0.1,0.2,0.3]']) $$,
-  '22000', 'row 2: embedding has 3 dimensions, expected 4',
-  'a vector of the wrong length is rejected, naming the row'
-);
-select throws_ok(
-  $$ select pg_temp.write(array['1'], array['[0,0,0,0]']) $$,
-  '22000', 'row 1: embedding is all zeros, which has no cosine direction',
-  'an all-zero vector is rejected'
-);
-select throws_ok(
-  $$ select pg_temp.write(array['1'], array[null]) $$,
-  '22000', 'row 1: embedding must be an array of 4 numbers, got nothing',
-  'a missing vector is rejected'
-);
-select throws_ok(
-  $$ select pg_temp.write(array['1', '2'], array['[0.1,0.2,0.3,0.4]']) $$,
-  '22023', 'row_keys, content_hashes and vectors must be arrays of one length, got 2, 2 and 1 items',
-  'arrays of different lengths are rejected'
-);
-select throws_ok(
-  $$ select pg_temp.write(array['1', '1'], array['[0.1,0.2,0.3,0.4]', '[0.1,0.2,0.3,0.4]']) $$,
-  '22023', 'row 1 appears more than once in the batch',
-  'a row twice in one batch is rejected'
-);
-select tests.clear_authentication();
-
+select throws_ok(format('select pg_temp.write(%L, %L)', row_keys, vectors), errcode, message, description)
+from (values
+  (array['1', '2'], array['[0.1,0.2,0.3,0.4]', '[0.1,NaN,0.3,0.4]'], '22000', 'row 2: embedding element 2 is NaN, not a finite number', 'a NaN element is rejected, naming the row and the element'),
+  (array['2'], array['[0.1,0.2,Infinity,0.4]'], '22000', 'row 2: embedding element 3 is Infinity, not a finite number', 'an infinity is rejected, naming the row and the element'),
+  (array['2'], array['[0.1,0.2,0.3,1e39]'], '22000', 'row 2: embedding element 4 is 1e39, not a finite number', 'a value beyond a 4-byte float is rejected'),
+  (array['3'], array['[0.1,zero,0.3,0.4]'], '22000', 'row 3: embedding element 2 is zero, not a finite number', 'a word where a number belongs is rejected'),
+  (array['3'], array['[1e-50,zero,0.3,0.4]'], '22000', 'row 3: embedding element 2 is zero, not a finite number', 'a number too small for a float4 is no fault (pgvector reads it as 0): the fault named is the word after it'),
+  ('[0:1]={1,2}'::text[], '[0:1]={"[0.1,0.2,0.3,0.4]","[0.1,0.2,0.3]"}'::text[], '22000', 'row 2: embedding has 3 dimensions, expected 4', 'arrays that do not start at 1 still name the right row'),
+  (array['1', '2'], array['[0.1,0.2,0.3,0.4]', '[0.1,0.2,0.3]'], '22000', 'row 2: embedding has 3 dimensions, expected 4', 'a vector of the wrong length is rejected, naming the row'),
+  (array['1'], array['[0,0,0,0]'], '22000', 'row 1: embedding is all zeros, which has no cosine direction', 'an all-zero vector is rejected'),
+  (array['1'], array[null], '22000', 'row 1: embedding must be an array of 4 numbers, got nothing', 'a missing vector is rejected'),
+  (array['1', '2'], array['[0.1,0.2,0.3,0.4]'], '22023', 'row_keys, content_hashes and vectors must be arrays of one length, got 2, 2 and 1 items', 'arrays of different lengths are rejected'),
+  (array['1', '1'], array['[0.1,0.2,0.3,0.4]', '[0.1,0.2,0.3,0.4]'], '22023', 'row 1 appears more than once in the batch', 'a row twice in one batch is rejected')
+) as faulty(row_keys, vectors, errcode, message, description);
 select is(
   (select count(*)::int from public.items where embedding is not null), 0,
   'after every rejected batch, no row has an embedding: a rejected batch writes nothing'
 );
 
-select tests.authenticate_as_service_role();
 select is(
   pg_temp.write(array['1', '2', '3'], array['[0.1,0.2,0.3,0.4]', '[1,0,0,0]', '[0, 0.5, 0, 0.5]']),
   '{1,2,3}',

@@ -1,14 +1,13 @@
 -- 070 Keys whose row was deleted, or that the lease does not hold, are reported back as lost, never
 -- counted as written.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(6);
 
 -- A throwaway target of 3 rows with uuid keys 00000000-0000-4000-8000-00000000000<n>, claimed by a worker.
 select tests.create_target('items', 3, 3, 'uuid');
-select tests.authenticate_as_service_role();
-create temporary table claimed as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
-select tests.clear_authentication();
+select tests.claim_into('claimed', 'items');
 
 -- Row 3 is deleted while its batch is being embedded; a fourth key (99) was never claimed.
 delete from public.items where id = '00000000-0000-4000-8000-000000000003';

@@ -1,6 +1,7 @@
 -- 080 write_batch writes only content that did not change, only under a lease still held, only with the
 -- target's model, and records what it embedded.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(11);
 
@@ -57,9 +58,7 @@ select is(
 );
 
 -- A lease that was lost (expired and taken by another worker) cannot write.
-select tests.authenticate_as_service_role();
-create temporary table stale_claim as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
-select tests.clear_authentication();
+select tests.claim_into('stale_claim', 'items');
 update embeddings.queue set lease_token = gen_random_uuid()
   where target_id = tests.target_id('items') and row_key = 'b';
 select tests.authenticate_as_service_role();

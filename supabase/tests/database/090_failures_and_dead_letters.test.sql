@@ -1,6 +1,7 @@
 -- 090 fail_rows counts attempts and backs off; at max_attempts a row is dead-lettered, visible in status,
 -- never claimed, and queued again by one requeue_dead call.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(11);
 
@@ -8,13 +9,12 @@ select plan(11);
 select tests.create_target('items', 2, 3, 'bigint', 'test-model', 2);
 
 select tests.authenticate_as_service_role();
-create temporary table claim_one as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
-create temporary table first_failure as
-select * from embeddings.fail_rows(tests.target_id('items'), (select lease_token from claim_one limit 1),
-  '[{"key": "1", "error": "provider said: input rejected"}]');
+select is(
+  (select retrying_keys
+   from tests.claim_and_fail(tests.target_id('items'), '[{"key": "1", "error": "provider said: input rejected"}]')),
+  array['1'], 'after one failure the row will retry'
+);
 select tests.clear_authentication();
-
-select is((select retrying_keys from first_failure), array['1'], 'after one failure the row will retry');
 select ok(
   (select attempts = 1 and next_attempt_at > now() and lease_token is null
    from embeddings.queue where target_id = tests.target_id('items') and row_key = '1'),
@@ -27,13 +27,12 @@ select ok(
 
 update embeddings.queue set next_attempt_at = now() where target_id = tests.target_id('items') and row_key = '1';
 select tests.authenticate_as_service_role();
-create temporary table claim_two as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
-create temporary table second_failure as
-select * from embeddings.fail_rows(tests.target_id('items'), (select lease_token from claim_two limit 1),
-  '[{"key": "1", "error": "provider said: input rejected again"}]');
+select is(
+  (select dead_keys
+   from tests.claim_and_fail(tests.target_id('items'), '[{"key": "1", "error": "provider said: input rejected again"}]')),
+  array['1'], 'at max_attempts (2) the row is dead-lettered'
+);
 select tests.clear_authentication();
-
-select is((select dead_keys from second_failure), array['1'], 'at max_attempts (2) the row is dead-lettered');
 select results_eq(
   $$ select dead_lettered, last_error from embeddings.status where target_id = tests.target_id('items') $$,
   $$ values (1::bigint, 'provider said: input rejected again') $$,
@@ -53,10 +52,7 @@ select ok(
 );
 
 -- Queue every row again: a second throwaway target, both rows embedded first, then requeue_target.
-select tests.create_target('again', 2, 3);
-select tests.authenticate_as_service_role();
-select * from tests.claim_and_write(tests.target_id('again'));
-select tests.clear_authentication();
+select tests.create_embedded_target('again', 2);
 select is(
   (select embedded from embeddings.status(tests.target_id('again'))), 2::bigint,
   'both rows embedded'

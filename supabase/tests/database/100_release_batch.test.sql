@@ -1,15 +1,16 @@
 -- 100 release_batch: a worker that stops early hands its rows back, claimable at once, with no attempt
 -- counted and other workers' leases untouched.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(6);
 
 -- A throwaway target of 4 rows; one worker leases three ("mine"), another the fourth ("theirs").
 select tests.create_target('items', 4);
 
+select tests.claim_into('mine', 'items', 3, 300);
+select tests.claim_into('theirs', 'items', 3, 300);
 select tests.authenticate_as_service_role();
-create temporary table mine as select * from embeddings.claim_batch(tests.target_id('items'), 3, 300);
-create temporary table theirs as select * from embeddings.claim_batch(tests.target_id('items'), 3, 300);
 select is(
   embeddings.release_batch(tests.target_id('items'), (select lease_token from mine limit 1),
     array[(select min(row_key) from mine)]),

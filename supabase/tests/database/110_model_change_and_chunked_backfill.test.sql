@@ -2,6 +2,7 @@
 -- backfill runs, even past a chunk that held nothing to embed; changing the model queues every row again
 -- and counts only new vectors.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(11);
 
@@ -48,9 +49,7 @@ delete from embeddings.queue where target_id = tests.target_id('items');
 update embeddings.embedded_rows set model = 'model-b'
   where target_id = tests.target_id('items') and row_key::bigint <= 10000;
 update embeddings.targets set backfill_after = null, backfill_done = false where id = tests.target_id('items');
-select tests.authenticate_as_service_role();
-create temporary table claimed as select * from embeddings.claim_batch(tests.target_id('items'), 5, 60);
-select tests.clear_authentication();
+select tests.claim_into('claimed', 'items', 5);
 select ok(
   (select count(*) = 5 and bool_and(row_key::bigint between 10001 and 20000) from claimed),
   'a claim whose first chunk held nothing to embed queues the next chunk and comes back with 5 rows of it'

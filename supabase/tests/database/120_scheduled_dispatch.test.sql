@@ -2,6 +2,7 @@
 -- range, nothing is sent when idle, invocations are sized by the backlog and never pile up, and every
 -- outcome is recorded.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(26);
 

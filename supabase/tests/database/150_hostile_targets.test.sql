@@ -2,6 +2,7 @@
 -- table breaks only its own target, and a renamed one is followed; nullable keys, key updates and
 -- bad registration arguments get sentences, not raw constraint errors.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(17);
 
@@ -17,9 +18,7 @@ begin
   return item.title;
 end;
 $$;
-select tests.authenticate_as_service_role();
-create temporary table claimed as select * from embeddings.claim_batch(tests.target_id('items'), 10, 60);
-select tests.clear_authentication();
+select tests.claim_into('claimed', 'items');
 select results_eq(
   $$ select row_key, content, content_error from claimed order by row_key $$,
   $$ values ('1'::text, 'row 1'::text, null::text), ('2', 'row 2', null), 
