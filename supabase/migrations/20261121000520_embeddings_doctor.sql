@@ -306,12 +306,13 @@ as $$
   select p.oid::regprocedure::text,
          not exists (select 1 from pg_catalog.unnest(p.proconfig) as setting(value)
                      where setting.value like 'search\_path=%'),
-         array(select r.role_name from pg_catalog.unnest(embeddings._doctor_client_roles()) as r(role_name)
+         array(select r.role_name from pg_catalog.unnest(clients.roles) as r(role_name)
                where pg_catalog.has_function_privilege(r.role_name, p.oid, 'execute')
                  and pg_catalog.has_schema_privilege(r.role_name, p.pronamespace, 'usage')),
          p.prorettype in ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype)
   from pg_catalog.pg_proc as p
   join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+  cross join (select embeddings._doctor_client_roles() as roles) as clients
   where p.prosecdef
     -- Supabase's own schemas and the system's.
     and n.nspname <> all (array[
@@ -333,13 +334,14 @@ language sql stable set search_path = ''
 as $$
   select r.* from embeddings._doctor_report(
     array(
+      with definer as (select * from embeddings._doctor_definer_functions())
       select x.finding from (
         select f.signature, 1 as kind, row('error', 'definer_search_path', f.signature,
           format('SECURITY DEFINER function %s runs with its owner''s rights but takes the caller''s search_path: a caller who can create objects earlier on the path can make it use theirs',
             f.signature),
           format('alter function %s set search_path = ''''; -- then schema-qualify every name its body uses',
             f.signature))::embeddings._doctor_finding as finding
-        from embeddings._doctor_definer_functions() as f
+        from definer as f
         where f.no_search_path
         union all
         select f.signature, 2, row('error', 'definer_client_executable', f.signature,
@@ -347,7 +349,7 @@ as $$
             f.signature, pg_catalog.array_to_string(f.callers, ' and ')),
           format('revoke execute on function %s from public, anon, authenticated; -- grant it to service_role, or only to the role that needs it, and make it check its caller',
             f.signature))::embeddings._doctor_finding
-        from embeddings._doctor_definer_functions() as f
+        from definer as f
         -- A trigger function cannot be called directly, so EXECUTE on it opens nothing.
         where pg_catalog.cardinality(f.callers) > 0 and not f.trigger_function
       ) as x
