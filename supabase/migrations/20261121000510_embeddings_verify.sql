@@ -27,6 +27,158 @@ $$;
 comment on function embeddings.verify_checks() is
   'The problems embeddings.verify looks for: code, what it means, and what verify(fix => true) does about it.';
 
+/**
+ * The select that gives each row of a target its key, the hashes of its text and vector, and its
+ * problem: one per row, the first that applies; null for a row that is fine or queued (work in
+ * progress, not a problem). Its parameters: $1 target id, $2 dimensions, $3 model, $4 unit_norm.
+ */
+create or replace function embeddings._verify_classified_sql(registered embeddings.targets)
+returns text
+language sql stable set search_path = ''
+as $$
+  select format(
+    $sql$
+      select t.%1$I::text as row_key, pg_catalog.md5(%3$s(t)) as content_hash,
+        pg_catalog.md5(t.%2$I::text) as vector_hash,
+        case
+          when q.dead_at is not null then 'dead_lettered'
+          when q.row_key is not null then null
+          when t.%2$I is null then 'missing_vector'
+          when extensions.vector_dims(t.%2$I::extensions.vector) <> $2 then 'wrong_dimensions'
+          when extensions.vector_norm(t.%2$I::extensions.vector) in ('NaN'::float8, 'Infinity'::float8) then 'non_finite'
+          when e.model is null then 'unvouched_vector'
+          when e.model <> $3 then 'other_model_vector'
+          when e.vector_hash is distinct from pg_catalog.md5(t.%2$I::text) then 'unvouched_vector'
+          when e.content_hash <> pg_catalog.md5(%3$s(t)) then 'stale_vector'
+          when $4 and abs(extensions.vector_norm(t.%2$I::extensions.vector) - 1) > 0.001 then 'off_unit_norm'
+        end as problem
+      from %4$I.%5$I as t
+      left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%1$I::text
+      left join embeddings.queue as q on q.target_id = $1 and q.row_key = t.%1$I::text
+    $sql$,
+    registered.key_column, registered.embedding_column, embeddings._content_function_name(registered),
+    registered.table_schema, registered.table_name)
+$$;
+comment on function embeddings._verify_classified_sql(embeddings.targets) is
+  'The query verify reads a target with: each row''s key, content and vector hashes, and its problem (null when none).';
+
+/**
+ * The common table expressions of verify with fix => true: queue the rows that can be embedded
+ * again (or adopt unvouched vectors where the target adopts, $6), drop their stale records, remove
+ * the bookkeeping of rows that no longer exist, and count what was fixed by problem (`fixed`). They
+ * read `classified` and `orphans`, so the rows are classified once for both finding and fixing.
+ */
+create or replace function embeddings._verify_fix_ctes()
+returns text
+language sql immutable set search_path = ''
+as $$
+  select $sql$
+    to_queue as (
+      select c.row_key, c.content_hash, c.vector_hash, c.problem from classified as c
+      where c.problem in ('missing_vector', 'unvouched_vector', 'other_model_vector', 'stale_vector',
+                          'wrong_dimensions', 'non_finite', 'off_unit_norm')
+    ),
+    adopted as (
+      insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
+      select $1, q.row_key, $3, q.content_hash, q.vector_hash from to_queue as q
+      where $6 and q.problem = 'unvouched_vector'
+      on conflict on constraint embedded_rows_pkey do update
+        set model = excluded.model, content_hash = excluded.content_hash,
+            vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now()
+      returning e.row_key
+    ),
+    forgotten as (
+      delete from embeddings.embedded_rows as e using to_queue as q
+      where e.target_id = $1 and e.row_key = q.row_key and not ($6 and q.problem = 'unvouched_vector')
+    ),
+    queued as (
+      insert into embeddings.queue as qu (target_id, row_key)
+      select $1, q.row_key from to_queue as q where not ($6 and q.problem = 'unvouched_vector')
+      on conflict on constraint queue_pkey do nothing
+      returning qu.row_key
+    ),
+    orphan_records as (
+      delete from embeddings.embedded_rows as e using orphans as o
+      where e.target_id = $1 and e.row_key = o.row_key
+      returning e.row_key
+    ),
+    orphan_entries as (
+      delete from embeddings.queue as q using orphans as o
+      where q.target_id = $1 and q.row_key = o.row_key
+      returning q.row_key
+    ),
+    fixed as (
+      select coalesce(pg_catalog.jsonb_object_agg(f.problem, f.row_count), '{}') as counts
+      from (
+        select q.problem, count(*) as row_count from to_queue as q
+        where q.row_key in (select row_key from queued union all select row_key from adopted)
+        group by q.problem
+        union all
+        select 'orphan_bookkeeping', count(*)
+        from (select row_key from orphan_records union select row_key from orphan_entries) as o
+      ) as f
+    )
+  $sql$
+$$;
+comment on function embeddings._verify_fix_ctes() is
+  'The part of verify''s statement that, with fix => true, queues or adopts the rows found, drops orphan bookkeeping and counts what it fixed.';
+
+/**
+ * Reads one target in one statement: {"found": {problem: {count, sample}}, "fixed": {problem:
+ * count}}. A target whose parts are gone is reported broken, never an error that hides the other
+ * targets.
+ */
+create or replace function embeddings._verify_target(registered embeddings.targets, fix boolean, sample_size integer)
+returns jsonb
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  broken constant text := embeddings._broken_reason(registered);
+  outcome jsonb;
+begin
+  if broken is not null then
+    return pg_catalog.jsonb_build_object(
+      'found', pg_catalog.jsonb_build_object('broken_target',
+        pg_catalog.jsonb_build_object('count', 1, 'sample', pg_catalog.jsonb_build_array(broken))),
+      'fixed', '{}'::jsonb);
+  end if;
+  execute format(
+    $sql$
+      with classified as (%1$s),
+      orphans as (
+        select e.row_key from embeddings.embedded_rows as e
+        where e.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = e.row_key)
+        union
+        select q.row_key from embeddings.queue as q
+        where q.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = q.row_key)
+      ),
+      flagged as (
+        select c.problem, c.row_key from classified as c where c.problem is not null
+        union all
+        select 'orphan_bookkeeping', o.row_key from orphans as o
+      ),
+      found as (
+        select coalesce(pg_catalog.jsonb_object_agg(f.problem, pg_catalog.jsonb_build_object(
+                 'count', f.row_count, 'sample', pg_catalog.to_jsonb(f.keys[1:$5]))), '{}') as problems
+        from (select flagged.problem, count(*) as row_count,
+                     array_agg(flagged.row_key order by flagged.row_key) as keys
+              from flagged group by flagged.problem) as f
+      ),
+      %5$s
+      select pg_catalog.jsonb_build_object('found', found.problems, 'fixed', fixed.counts) from found, fixed
+    $sql$,
+    embeddings._verify_classified_sql(registered), registered.table_schema, registered.table_name,
+    registered.key_column,
+    case when fix then embeddings._verify_fix_ctes() else $sql$fixed as (select '{}'::jsonb as counts)$sql$ end)
+  into outcome
+  using registered.id, registered.dimensions, registered.model, registered.unit_norm, sample_size,
+        registered.adopt_existing_vectors;
+  return outcome;
+end;
+$$;
+comment on function embeddings._verify_target(embeddings.targets, boolean, integer) is
+  'verify''s reading of one target: the problems found (count and sample keys) and, with fix, how many rows of each it fixed.';
+
 /** Reads back every row of every target (or one) and reports each problem with sample keys. */
 create or replace function embeddings.verify(
   only_target bigint default null,
@@ -41,11 +193,7 @@ language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   registered embeddings.targets;
-  broken text;
-  classified text;
-  found_problems jsonb;
-  fixed_counts jsonb;
-  check_row record;
+  outcome jsonb;
 begin
   if sample_size is null or sample_size < 0 or sample_size > 1000 then
     raise exception using errcode = '22023',
@@ -58,132 +206,16 @@ begin
   for registered in
     select * from embeddings.targets as t where only_target is null or t.id = only_target order by t.id
   loop
-    -- A target whose parts are gone is reported, never an error that hides the other targets.
-    registered := embeddings._target_by_id(registered.id);
-    broken := embeddings._broken_reason(registered);
-
-    found_problems := '{}';
-    fixed_counts := '{}';
-    if broken is not null then
-      found_problems := pg_catalog.jsonb_build_object('broken_target',
-        pg_catalog.jsonb_build_object('count', 1, 'sample', pg_catalog.jsonb_build_array(broken)));
-    else
-      -- One problem per row, the first that applies; a queued row is work in progress, not a problem.
-      classified := format(
-        $sql$
-          select t.%1$I::text as row_key, pg_catalog.md5(%3$s(t)) as content_hash,
-            pg_catalog.md5(t.%2$I::text) as vector_hash,
-            case
-              when q.dead_at is not null then 'dead_lettered'
-              when q.row_key is not null then null
-              when t.%2$I is null then 'missing_vector'
-              when extensions.vector_dims(t.%2$I::extensions.vector) <> $2 then 'wrong_dimensions'
-              when extensions.vector_norm(t.%2$I::extensions.vector) in ('NaN'::float8, 'Infinity'::float8) then 'non_finite'
-              when e.model is null then 'unvouched_vector'
-              when e.model <> $3 then 'other_model_vector'
-              when e.vector_hash is distinct from pg_catalog.md5(t.%2$I::text) then 'unvouched_vector'
-              when e.content_hash <> pg_catalog.md5(%3$s(t)) then 'stale_vector'
-              when $4 and abs(extensions.vector_norm(t.%2$I::extensions.vector) - 1) > 0.001 then 'off_unit_norm'
-            end as problem
-          from %4$I.%5$I as t
-          left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%1$I::text
-          left join embeddings.queue as q on q.target_id = $1 and q.row_key = t.%1$I::text
-        $sql$,
-        registered.key_column, registered.embedding_column, embeddings._content_function_name(registered),
-        registered.table_schema, registered.table_name);
-
-      execute format(
-        $sql$
-          with classified as (%1$s),
-          orphans as (
-            select e.row_key from embeddings.embedded_rows as e
-            where e.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = e.row_key)
-            union
-            select q.row_key from embeddings.queue as q
-            where q.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = q.row_key)
-          ),
-          flagged as (
-            select c.problem, c.row_key from classified as c where c.problem is not null
-            union all
-            select 'orphan_bookkeeping', o.row_key from orphans as o
-          )
-          select coalesce(pg_catalog.jsonb_object_agg(f.problem, pg_catalog.jsonb_build_object(
-                   'count', f.row_count, 'sample', pg_catalog.to_jsonb(f.keys[1:$5]))), '{}')
-          from (select flagged.problem, count(*) as row_count,
-                       array_agg(flagged.row_key order by flagged.row_key) as keys
-                from flagged group by flagged.problem) as f
-        $sql$,
-        classified, registered.table_schema, registered.table_name, registered.key_column)
-      into found_problems
-      using registered.id, registered.dimensions, registered.model, registered.unit_norm, sample_size;
-
-      if fix and found_problems <> '{}' then
-        execute format(
-          $sql$
-            with classified as (%1$s),
-            to_queue as (
-              select c.row_key, c.content_hash, c.vector_hash, c.problem from classified as c
-              where c.problem in ('missing_vector', 'unvouched_vector', 'other_model_vector', 'stale_vector',
-                                  'wrong_dimensions', 'non_finite', 'off_unit_norm')
-            ),
-            adopted as (
-              insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
-              select $1, q.row_key, $3, q.content_hash, q.vector_hash from to_queue as q
-              where $6 and q.problem = 'unvouched_vector'
-              on conflict on constraint embedded_rows_pkey do update
-                set model = excluded.model, content_hash = excluded.content_hash,
-                    vector_hash = excluded.vector_hash, embedded_at = pg_catalog.now()
-              returning e.row_key
-            ),
-            forgotten as (
-              delete from embeddings.embedded_rows as e using to_queue as q
-              where e.target_id = $1 and e.row_key = q.row_key and not ($6 and q.problem = 'unvouched_vector')
-            ),
-            queued as (
-              insert into embeddings.queue as qu (target_id, row_key)
-              select $1, q.row_key from to_queue as q where not ($6 and q.problem = 'unvouched_vector')
-              on conflict on constraint queue_pkey do nothing
-              returning qu.row_key
-            ),
-            orphan_records as (
-              delete from embeddings.embedded_rows as e
-              where e.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = e.row_key)
-              returning e.row_key
-            ),
-            orphan_entries as (
-              delete from embeddings.queue as q
-              where q.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = q.row_key)
-              returning q.row_key
-            )
-            select coalesce(pg_catalog.jsonb_object_agg(f.problem, f.row_count), '{}')
-            from (
-              select q.problem, count(*) as row_count from to_queue as q
-              where q.row_key in (select row_key from queued union all select row_key from adopted)
-              group by q.problem
-              union all
-              select 'orphan_bookkeeping', count(*)
-              from (select row_key from orphan_records union select row_key from orphan_entries) as o
-            ) as f
-          $sql$,
-          classified, registered.table_schema, registered.table_name, registered.key_column)
-        into fixed_counts
-        using registered.id, registered.dimensions, registered.model, registered.unit_norm, sample_size,
-              registered.adopt_existing_vectors;
-      end if;
-    end if;
-
-    for check_row in select * from embeddings.verify_checks() loop
-      target_id := registered.id;
-      target := registered.name;
-      problem := check_row.problem;
-      description := check_row.description;
-      row_count := coalesce((found_problems -> check_row.problem ->> 'count')::bigint, 0);
-      sample_keys := coalesce(
-        array(select pg_catalog.jsonb_array_elements_text(found_problems -> check_row.problem -> 'sample')),
-        array[]::text[]);
-      fixed := case when fix then coalesce((fixed_counts ->> check_row.problem)::bigint, 0) end;
-      return next;
-    end loop;
+    registered := embeddings._target_by_id(registered.id);  -- follows a renamed table
+    outcome := embeddings._verify_target(registered, fix, sample_size);
+    return query
+      select registered.id, registered.name, c.problem, c.description,
+        coalesce((outcome -> 'found' -> c.problem ->> 'count')::bigint, 0),
+        coalesce(
+          array(select pg_catalog.jsonb_array_elements_text(outcome -> 'found' -> c.problem -> 'sample')),
+          array[]::text[]),
+        case when fix then coalesce((outcome -> 'fixed' ->> c.problem)::bigint, 0) end
+      from embeddings.verify_checks() as c;
   end loop;
 end;
 $$;

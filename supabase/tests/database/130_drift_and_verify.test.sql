@@ -3,7 +3,7 @@
 -- (replica mode) is found and repaired by embeddings.verify.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(23);
+select plan(26);
 
 select tests.create_target('items', 6, 3);
 select embeddings.set_target_options(tests.target_id('items'), unit_norm => false);
@@ -116,6 +116,26 @@ select results_eq(
   'after the next worker round, status agrees with a direct count of the column'
 );
 
+-- verify with fix on a target that adopts: a vector replaced behind the triggers is vouched for
+-- as it stands, not embedded again.
+select embeddings.set_target_options(tests.target_id('items'), adopt_existing_vectors => true);
+set local session_replication_role = replica;
+update public.items set embedding = '[0, 1, 0]' where id = 2;
+set local session_replication_role = origin;
+select results_eq(
+  $$ select problem, row_count, fixed from embeddings.verify(tests.target_id('items'), fix => true)
+     where row_count > 0 $$,
+  $$ values ('unvouched_vector'::text, 1::bigint, 1::bigint) $$,
+  'on an adopting target, verify with fix finds the replaced vector and fixes it by adoption'
+);
+select ok(
+  not exists (select 1 from embeddings.queue where target_id = tests.target_id('items') and row_key = '2')
+    and (select vector_hash = md5('[0,1,0]') from embeddings.embedded_rows
+         where target_id = tests.target_id('items') and row_key = '2'),
+  'the adopted vector is recorded as the one the row holds, and the row is not queued'
+);
+select embeddings.set_target_options(tests.target_id('items'), adopt_existing_vectors => false);
+
 -- TRUNCATE: queue and records cleared, the backfill restarted.
 select tests.create_target('logs', 3, 3);
 truncate public.logs;
@@ -138,6 +158,12 @@ select results_eq(
 select is(
   (select count(*)::int from embeddings.verify(tests.target_id('logs'))), 10,
   'verify answers one row per check for a target, problems or not'
+);
+select results_eq(
+  $$ select v.problem from embeddings.verify(tests.target_id('logs')) with ordinality as v(
+       target_id, target, problem, description, row_count, sample_keys, fixed, n) order by v.n $$,
+  $$ select problem from embeddings.verify_checks() $$,
+  'in the order of verify_checks'
 );
 drop function public.logs_content(public.logs);
 select results_eq(

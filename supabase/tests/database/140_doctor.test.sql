@@ -4,7 +4,7 @@
 begin;
 set local client_min_messages = warning;  -- no notices from the drops below
 create extension if not exists pgtap with schema extensions;
-select plan(48);
+select plan(50);
 
 -- Earlier runs of the Deno tests leave dispatch history behind; the app as migrated has none.
 delete from embeddings.dispatches;
@@ -28,6 +28,15 @@ select set_eq(
   $$ select check_name from findings $$,
   $$ select check_name from expected_checks $$,
   'one ok row for each of the 11 checks'
+);
+select results_eq(
+  $$ select d.check_name from embeddings.doctor() with ordinality as d(level, check_name, subject, finding, fix, n)
+     order by d.n $$,
+  $$ values ('rls_disabled'::text), ('client_can_write_vector'), ('client_write_silently_filtered'),
+            ('definer_search_path'), ('definer_client_executable'), ('vector_in_public'),
+            ('schedule_prerequisites'), ('service_key_kind'), ('dispatch_failures'), ('time_budget'),
+            ('target_broken') $$,
+  'the checks answer in their documented order'
 );
 select is_empty(
   $$ select check_name from findings where level = 'ok' and (subject is not null or fix is not null or finding = '') $$,
@@ -88,6 +97,15 @@ select is(
     || 'revoke update on public.doctor_vectors from anon; grant update (id, title, body, rank) on public.doctor_vectors to anon; '
     || '-- so a client''s write fails loudly with permission denied',
   'its fix revokes the table-wide grant and grants back every column but the vector'
+);
+select results_eq(
+  $$ select d.level, d.check_name, d.finding ~ '^role anon ' from embeddings.doctor() with ordinality
+       as d(level, check_name, subject, finding, fix, n)
+     where d.check_name like 'client\_%' order by d.n $$,
+  $$ values ('warning'::text, 'client_write_silently_filtered'::text, true),
+            ('warning', 'client_write_silently_filtered', false),
+            ('ok', 'client_can_write_vector', false) $$,
+  'a pair of checks answers its findings first, by target and role, then the ok row of the check that found nothing'
 );
 revoke all on public.doctor_vectors from anon, authenticated;
 select is_empty(
