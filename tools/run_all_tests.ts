@@ -47,30 +47,11 @@ async function runAndShow(
 }
 
 /**
- * The pgTAP helpers (schema `tests`), applied once and committed before pg_prove. Each test file
- * also includes them inside its own transaction (`\ir`), so it runs alone; this covers any file
- * that does not include them yet. A .psql file, so pg_prove never runs it as a test.
+ * pg_prove's summary: Tests=N, and per failing file "Tests: N Failed: F"; NOTESTS is a failure.
+ * Each test file includes the pgTAP helpers (supabase/tests/fixtures/test_helpers.psql) inside its
+ * own transaction, so nothing is applied beforehand and any file runs alone.
  */
-const pgTapFixture = join("supabase", "tests", "fixtures", "test_helpers.psql");
-
-/** pg_prove's summary: Tests=N, and per failing file "Tests: N Failed: F"; NOTESTS is a failure. */
 async function runPgTap(): Promise<SuiteResult> {
-  const fixture = await runAndShow("psql", [
-    ...postgresConnectionArgs,
-    "-d",
-    "postgres",
-    "--quiet",
-    "--no-psqlrc",
-    "--set",
-    "ON_ERROR_STOP=1",
-    "--single-transaction",
-    "--file",
-    pgTapFixture,
-  ], 2);
-  if (fixture.code !== 0) {
-    console.error(`pgTAP: could not apply ${pgTapFixture}`);
-    return { name: "pgTAP", passed: 0, failed: 1 };
-  }
   // The files `supabase test db` runs: pg_prove --ext .pg --ext .sql -r supabase/tests.
   const { code, output } = await runAndShow("pg_prove", [
     ...postgresConnectionArgs,

@@ -2,6 +2,7 @@
 -- nothing in the embeddings schema (search's own checks are in 230); no engine function is
 -- executable by PUBLIC; every function is SECURITY DEFINER-safe and every object documented.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(19);
 

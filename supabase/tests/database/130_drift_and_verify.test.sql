@@ -2,6 +2,7 @@
 -- engine are queued again (or adopted), TRUNCATE clears the books, and what the triggers cannot see
 -- (replica mode) is found and repaired by embeddings.verify.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(26);
 

@@ -2,6 +2,7 @@
 -- modes is planted in this transaction (rolled back at the end) and doctor must report it with the
 -- right check, level and subject, and a fix.
 begin;
+\ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;  -- no notices from the drops below
 create extension if not exists pgtap with schema extensions;
 select plan(50);

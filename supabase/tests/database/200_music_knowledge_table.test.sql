@@ -1,6 +1,7 @@
 -- 200 App: the music_knowledge table has its vector and text columns and indexes, and keeps updated_at
 -- and fts current.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(10);
 

@@ -1,6 +1,7 @@
 -- 205 App: music_knowledge is a registered target with the default model; the text a row embeds is
 -- defined once, in public.music_knowledge_content; content changes queue the row, confidence does not.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(10);
 

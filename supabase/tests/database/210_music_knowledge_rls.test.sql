@@ -2,6 +2,7 @@
 -- it. The seed's silent failure, pinned down: a client's UPDATE of embedding fails loudly instead of
 -- answering success while changing no row.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(12);
 

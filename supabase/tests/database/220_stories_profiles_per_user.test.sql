@@ -1,6 +1,7 @@
 -- 220 App: signed-in users manage their own stories and profiles, can write neither another user's row
 -- nor any embedding, and the worker (service_role) fills every user's embeddings.
 begin;
+\ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
 select plan(15);
 

@@ -3,6 +3,7 @@
 -- whose vector is missing, stale, of another model or replaced behind the engine's back; every
 -- argument is checked with an error that names it; and it opens nothing of the engine to clients.
 begin;
+\ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 select plan(49);

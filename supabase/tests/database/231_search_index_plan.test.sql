@@ -4,6 +4,7 @@
 -- is still full: the HNSW scan goes on past ef_search until enough visible rows are found
 -- (pgvector's iterative scan, which the search turns on for itself).
 begin;
+\ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 select plan(9);
