@@ -33,7 +33,10 @@ export async function applyMigrations(url = databaseUrl): Promise<string> {
   if (!existsSync(supabaseCli)) {
     throw new Error(`the Supabase CLI is missing at ${supabaseCli}: run npm ci first`);
   }
-  const result = await runCommand(supabaseCli, ["migration", "up", "--db-url", url], {
+  // The CLI treats a database off its configured port (LOCAL_STACK_DB_PORT moves it) as remote and
+  // insists on TLS, which the local cluster does not serve.
+  const plainUrl = `${url}${url.includes("?") ? "&" : "?"}sslmode=disable`;
+  const result = await runCommand(supabaseCli, ["migration", "up", "--db-url", plainUrl], {
     cwd: projectRoot,
   });
   return (result.stdout + result.stderr).trim();
