@@ -6,7 +6,6 @@
 // is known. Its provider is the OpenAI-compatible one pointed at a STAND-IN HTTP server started
 // here, which answers hash vectors (no model): only the function's and the engine's own memory is
 // measured. Nothing here is a test.
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import postgres from "postgres";
 import type { WorkerReport } from "../supabase/functions/_shared/worker_report.ts";
@@ -17,7 +16,7 @@ import {
   functionsDir,
   projectRoot,
 } from "../tools/stack/local_stack_settings.ts";
-import type { BenchContext, BenchSection } from "./bench_section.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
 import { platformEnvironment } from "../tools/stack/function_platform_environment.ts";
 import { dropMeasurementTable } from "../tools/cli/measurement_target.ts";
 import { createBenchTarget } from "./bench_table.ts";
@@ -327,27 +326,9 @@ export async function functionMemory(context: BenchContext): Promise<BenchSectio
   });
 }
 
+// Ctrl-C would otherwise leave the function's process running; the table goes on the next run.
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      quick: { type: "boolean", default: false },
-      "db-url": { type: "string" },
-    },
-  });
-  // Ctrl-C would otherwise leave the function's process running; the table goes on the next run.
-  const interrupted = () => {
+  await runStandalone(functionMemory, () => {
     for (const child of runningProcesses) child.kill("SIGKILL");
-    Deno.exit(130);
-  };
-  Deno.addSignalListener("SIGINT", interrupted);
-  try {
-    const section = await functionMemory({
-      size: values.quick ? "quick" : "full",
-      databaseUrl: values["db-url"] ?? Deno.env.get("SUPABASE_DB_URL") ?? localDatabaseUrl,
-    });
-    console.log(JSON.stringify(section, null, 2));
-  } finally {
-    Deno.removeSignalListener("SIGINT", interrupted);
-  }
+  });
 }
