@@ -11,7 +11,7 @@ export function count(value: number): string {
  * Real time, plus the idle time skipped: the driver jumps to the next tick when nothing is in
  * flight, instead of sleeping through it, so a run of many ticks takes minutes, not hours.
  */
-export class VirtualClock {
+class VirtualClock {
   readonly #realStart = performance.now();
   #skippedMs = 0;
 

@@ -41,7 +41,7 @@ function log(line: string): void {
  * The interval between a cron schedule's runs, for the schedules a tick-driven run can follow:
  * pg_cron's 'N seconds', '* * * * *' and '*\/N * * * *' (N dividing 60, so ticks are even).
  */
-export function scheduleIntervalMs(schedule: string): number {
+function scheduleIntervalMs(schedule: string): number {
   const everySeconds = schedule.match(/^\s*(\d+)\s+seconds?\s*$/i);
   if (everySeconds) return Number(everySeconds[1]) * 1000;
   const fields = schedule.trim().split(/\s+/);

@@ -12,7 +12,7 @@ import { MissingDependencyError, missingPackageOf } from "./missing_dependency.t
 import { StandInProvider } from "./stand_in_provider.ts";
 
 /** Not in --help: a measurement aid, only for targets registered with its model (stand_in_provider.ts). */
-export const standInProviderName = "stand-in";
+const standInProviderName = "stand-in";
 export const providerChoices: readonly string[] = [...providerNames, standInProviderName];
 
 /** Plain data, so it can be handed to a Web Worker. */

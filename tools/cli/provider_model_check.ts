@@ -5,7 +5,7 @@ import { createProvider } from "../../supabase/functions/_shared/providers/creat
 import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
 import type { Finding, RegisteredTarget } from "./doctor_findings.ts";
 
-export const providerCheckName = "target_model_matches_provider";
+const providerCheckName = "target_model_matches_provider";
 
 /** The provider identity a run would use; building it loads no model weights. */
 export type ProviderChoice = { ok: true; provider: EmbeddingProvider } | {

@@ -63,7 +63,7 @@ function describe(tuning: Tuning): string {
 }
 
 /** The settings --sweep tries; what is left out is public.search_embeddings' default (k 2, weights 1 / 4, any word). */
-export const sweep: readonly { label: string; tuning: Tuning }[] = [
+const sweep: readonly { label: string; tuning: Tuning }[] = [
   { label: "default: k 2, semantic 1 / keyword 4, any word (OR)", tuning: {} },
   {
     label: "websearch_to_tsquery (as Supabase's hybrid_search), k 50, 1 / 1",

@@ -25,7 +25,6 @@ export const gatewayLogFile = join(localDir, "functions-gateway.log");
 export const signingKeyFile = join(localDir, "signing-key.json");
 export const configTomlFile = join(projectRoot, "supabase", "config.toml");
 export const functionsDir = join(projectRoot, "supabase", "functions");
-export const migrationsWorkdir = projectRoot;
 export const bootstrapSqlFile = join(projectRoot, "tools", "stack", "bootstrap.sql");
 export const seedSqlFile = join(projectRoot, "supabase", "seed.sql");
 
@@ -42,7 +41,9 @@ function portFromEnvironment(name: string, fallback: number): number {
   if (value === undefined || value === "") return fallback;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1024 || port > 65535) {
-    throw new Error(`${name} must be a port number from 1024 to 65535, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `${name} must be a port number from 1024 to 65535, got ${JSON.stringify(value)}`,
+    );
   }
   return port;
 }

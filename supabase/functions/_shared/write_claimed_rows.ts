@@ -26,7 +26,7 @@ export interface WrittenRows {
 }
 
 /** Null when the database's account covers exactly the keys sent, each once; else what is wrong. */
-export function accountProblem(
+function accountProblem(
   sent: readonly RowEmbedding[],
   outcome: WriteOutcome,
 ): string | null {
