@@ -32,19 +32,6 @@ export interface BenchSection {
   notes?: string;
 }
 
-/** Formats a rate: 1,234 rows/s. */
-export function rowsPerSecond(rate: number): string {
-  return `${Math.round(rate).toLocaleString("en-US")} rows/s`;
-}
-
-/** The middle value: the benchmarks repeat their rounds and report the median, because this machine is shared and noisy. */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error("median of no values");
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 /**
  * Runs one benchmark on its own (`deno run -A bench/<name>.ts [--quick] [--db-url URL]`) and
  * prints its section as JSON. `onInterrupt` runs on Ctrl-C, before the process ends with 130.

@@ -1,5 +1,6 @@
 // The function-memory benchmark's section of BENCHMARKS.md: each configuration's rounds summed up, the growth from the smaller drain to the larger, and the goals.
-import { type BenchSection, median } from "./bench_section.ts";
+import type { BenchSection } from "./bench_section.ts";
+import { median } from "./bench_figures.ts";
 
 /** The goal's tolerance: 10% of the smaller run's peak, or this much, whichever is larger. */
 const toleranceFraction = 0.1;

@@ -11,13 +11,8 @@ import { defaultRunOptions } from "../supabase/functions/_shared/run_options.ts"
 import { runWorker } from "../supabase/functions/_shared/worker.ts";
 import { emptyTargetReport } from "../supabase/functions/_shared/worker_report.ts";
 import { createMeasurementTarget } from "../tools/cli/measurement_target.ts";
-import {
-  type BenchContext,
-  type BenchSection,
-  median,
-  rowsPerSecond,
-  runStandalone,
-} from "./bench_section.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
+import { median, rowsPerSecond } from "./bench_figures.ts";
 
 const table = "bench_pipeline_rows";
 

@@ -1,5 +1,6 @@
 // The scheduler benchmark's section of BENCHMARKS.md: how both patterns drained, in a table, the goal and the notes.
-import { type BenchSection, rowsPerSecond } from "./bench_section.ts";
+import type { BenchSection } from "./bench_section.ts";
+import { rowsPerSecond } from "./bench_figures.ts";
 import { count, type Invocation, seconds } from "./scheduler_clock.ts";
 import type { DispatchSettings } from "./scheduler_dispatch_settings.ts";
 import { providerBaseMs, providerPerTextMs } from "./scheduler_stand_ins.ts";
