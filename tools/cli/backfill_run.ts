@@ -274,6 +274,39 @@ async function runWorkersShowingProgress(
   }
 }
 
+/**
+ * The workers' run, then the deferred indexes built again (when `rebuild`); Ctrl-C stops the
+ * workers first, then (a second time) leaves the indexes for the next backfill.
+ */
+async function workThenRebuild(
+  sql: Sql,
+  request: BackfillRequest,
+  { targets, toDo, rebuild }: { targets: readonly Target[]; toDo: number; rebuild: boolean },
+  indexes: BackfillIndexes,
+): Promise<{ tally: WorkerTally; durationMs: number; interrupted: boolean }> {
+  const stop = new AbortController();
+  let phase: "workers" | "indexes" = "workers";
+  const stopListening = stopOnInterrupt(stop, () =>
+    say(
+      phase === "workers"
+        ? "backfill: stopping: no new batch, the rows in hand go back untried (Ctrl-C again to quit at once)"
+        : "backfill: Ctrl-C again to quit now and leave the vector indexes for the next backfill",
+    ));
+  try {
+    const run = await runWorkersShowingProgress(request, toDo, stop.signal);
+    const interrupted = stop.signal.aborted;
+    phase = "indexes";
+    if (rebuild) {
+      const { rebuilt, leftDropped } = await rebuildIndexes(sql, targets);
+      indexes.rebuilt.push(...rebuilt);
+      indexes.leftDropped.push(...leftDropped);
+    }
+    return { ...run, interrupted };
+  } finally {
+    stopListening();
+  }
+}
+
 export async function runBackfill(
   sql: Sql,
   request: BackfillRequest,
@@ -299,29 +332,12 @@ export async function runBackfill(
     } a batch`,
   );
 
-  const stop = new AbortController();
-  let phase: "workers" | "indexes" = "workers";
-  const stopListening = stopOnInterrupt(stop, () =>
-    say(
-      phase === "workers"
-        ? "backfill: stopping: no new batch, the rows in hand go back untried (Ctrl-C again to quit at once)"
-        : "backfill: Ctrl-C again to quit now and leave the vector indexes for the next backfill",
-    ));
-  let run: { tally: WorkerTally; durationMs: number };
-  let interrupted: boolean;
-  try {
-    run = await runWorkersShowingProgress(request, toDo, stop.signal);
-    interrupted = stop.signal.aborted;
-    phase = "indexes";
-    if (request.deferIndex || earlier.length > 0) {
-      const { rebuilt, leftDropped } = await rebuildIndexes(sql, targets);
-      indexes.rebuilt.push(...rebuilt);
-      indexes.leftDropped.push(...leftDropped);
-    }
-  } finally {
-    stopListening();
-  }
-  const { tally, durationMs } = run;
+  const { tally, durationMs, interrupted } = await workThenRebuild(
+    sql,
+    request,
+    { targets, toDo, rebuild: request.deferIndex || earlier.length > 0 },
+    indexes,
+  );
   const after = await readStatusView(sql, targets.map((target) => target.id));
   return summarizeBackfill({
     provider: provider.name,
