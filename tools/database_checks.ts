@@ -1,6 +1,6 @@
 // Supabase's own checks of the local database: `supabase db lint` (plpgsql_check) and `supabase db advisors`, each a suite of the test run.
 import { join } from "node:path";
-import { databaseUrl, projectRoot } from "./stack/local_stack_settings.ts";
+import { projectRoot, supabaseCliDatabaseUrl } from "./stack/local_stack_settings.ts";
 import { runCommand } from "./stack/run_command.ts";
 
 export interface SuiteResult {
@@ -37,7 +37,7 @@ interface LintedFunction {
 }
 
 async function runSupabaseJson<T>(args: string[]): Promise<T> {
-  const result = await runCommand(supabaseCli, [...args, "--db-url", databaseUrl], {
+  const result = await runCommand(supabaseCli, [...args, "--db-url", supabaseCliDatabaseUrl], {
     cwd: projectRoot,
     allowFailure: true,
   });

@@ -15,6 +15,7 @@ import {
   pgNetWorkerLogFile,
   pgNetWorkerPidFile,
   projectRoot,
+  supabaseCliDatabaseUrl,
 } from "./local_stack_settings.ts";
 import {
   isPostgresRunning,
@@ -29,14 +30,16 @@ import { checkAppliedMigrationsUnchanged } from "./applied_migrations.ts";
 const supabaseCli = join(projectRoot, "node_modules", ".bin", "supabase");
 
 /** Applies pending migrations with the real Supabase CLI, which records them as on a hosted project. */
-async function applyMigrations(url = databaseUrl): Promise<string> {
+async function applyMigrations(): Promise<string> {
   if (!existsSync(supabaseCli)) {
     throw new Error(`the Supabase CLI is missing at ${supabaseCli}: run npm ci first`);
   }
-  // The CLI treats a database off its configured port (LOCAL_STACK_DB_PORT moves it) as remote and
-  // insists on TLS, which the local cluster does not serve.
-  const plainUrl = `${url}${url.includes("?") ? "&" : "?"}sslmode=disable`;
-  const result = await runCommand(supabaseCli, ["migration", "up", "--db-url", plainUrl], {
+  const result = await runCommand(supabaseCli, [
+    "migration",
+    "up",
+    "--db-url",
+    supabaseCliDatabaseUrl,
+  ], {
     cwd: projectRoot,
   });
   return (result.stdout + result.stderr).trim();

@@ -57,6 +57,12 @@ export const postgresConnectionArgs = [
   "postgres",
 ];
 export const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:${databasePort}/postgres`;
+/**
+ * databaseUrl as the Supabase CLI's --db-url: off the port its config names (LOCAL_STACK_DB_PORT
+ * moves it) the CLI takes the database for a remote one and insists on TLS, which the local
+ * cluster does not serve.
+ */
+export const supabaseCliDatabaseUrl = `${databaseUrl}?sslmode=disable`;
 export const apiUrl = `http://127.0.0.1:${apiPort}`;
 export const functionsUrl = `${apiUrl}/functions/v1`;
 
