@@ -1,6 +1,5 @@
 // What every benchmark hands back to bench/main.ts: one section of BENCHMARKS.md, with its figures, its ratio against the goal, and the command that reproduces it.
-import { parseArgs } from "node:util";
-import { databaseUrl as localDatabaseUrl } from "../tools/stack/local_stack_settings.ts";
+import { benchCommand, benchContext, type BenchFlags } from "./bench_flags.ts";
 
 /** How big a run is: `quick` for CI-sized runs, `full` for the figures in BENCHMARKS.md. */
 export type BenchSize = "quick" | "full";
@@ -33,30 +32,30 @@ export interface BenchSection {
   notes?: string;
 }
 
-/** Formats a rate: 1,234 rows/s. */
-export function rowsPerSecond(rate: number): string {
-  return `${Math.round(rate).toLocaleString("en-US")} rows/s`;
-}
-
-/** The middle value: the benchmarks repeat their rounds and report the median, because this machine is shared and noisy. */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error("median of no values");
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Runs one benchmark on its own (`deno run -A bench/<name>.ts [--quick] [--db-url URL]`) and prints its section as JSON. */
+/**
+ * Runs one benchmark on its own (`deno run -A bench/<name>.ts [--quick] [--db-url URL]`) and
+ * prints its section as JSON. `onInterrupt` runs on Ctrl-C, before the process ends with 130.
+ */
 export async function runStandalone(
   measure: (context: BenchContext) => Promise<BenchSection>,
+  onInterrupt?: () => void,
 ): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { quick: { type: "boolean", default: false }, "db-url": { type: "string" } },
-  });
-  const section = await measure({
-    size: values.quick ? "quick" : "full",
-    databaseUrl: values["db-url"] ?? Deno.env.get("SUPABASE_DB_URL") ?? localDatabaseUrl,
-  });
-  console.log(JSON.stringify(section, null, 2));
+  const name = new URL(Deno.mainModule).pathname.split("/").slice(-2).join("/");
+  const flags = benchCommand(
+    `deno run -A ${name}`,
+    "Runs this benchmark alone and prints its section as JSON.",
+  )
+    .parse(Deno.args, { from: "user" })
+    .opts<BenchFlags>();
+  const interrupted = () => {
+    onInterrupt?.();
+    Deno.exit(130);
+  };
+  if (onInterrupt) Deno.addSignalListener("SIGINT", interrupted);
+  try {
+    const section = await measure(benchContext(flags));
+    console.log(JSON.stringify(section, null, 2));
+  } finally {
+    if (onInterrupt) Deno.removeSignalListener("SIGINT", interrupted);
+  }
 }

@@ -6,19 +6,9 @@
 import postgres from "postgres";
 import { cliEntry } from "../tools/cli/run_cli.ts";
 import { StandInProvider } from "../tools/cli/stand_in_provider.ts";
-import {
-  type BenchContext,
-  type BenchSection,
-  rowsPerSecond,
-  runStandalone,
-} from "./bench_section.ts";
-import {
-  backfillArgs,
-  backfillCommand,
-  backfillOutcome,
-  measurementTable,
-  rowsWithVectors,
-} from "./cli_runs.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
+import { rowsPerSecond } from "./bench_figures.ts";
+import { backfillArgs, backfillCommand, checkedBackfill, measurementTable } from "./cli_runs.ts";
 import { runWithPeakMemory } from "./process_memory.ts";
 
 const table = "bench_cli_memory_rows";
@@ -46,9 +36,7 @@ async function measureSize(
     const heapFlags = heapCap === null ? [] : [`--v8-flags=--max-old-space-size=${heapCap}`];
     const args = ["run", "-A", ...heapFlags, cliEntry, ...backfillArgs(table, databaseUrl, flags)];
     const measured = await runWithPeakMemory(Deno.execPath(), args, { NO_COLOR: "1" });
-    const outcome = backfillOutcome(measured, rows);
-    const stored = await rowsWithVectors(sql, table);
-    if (stored !== rows) throw new Error(`${stored} of ${rows} rows have a vector`);
+    const outcome = await checkedBackfill(sql, table, rows, measured);
     return {
       rows,
       heapCapMb: heapCap,

@@ -53,6 +53,19 @@ export function backfillOutcome(
   return outcome;
 }
 
+/** Backfill's report of a run that must have embedded all `rows` rows, each counted back from the table. */
+export async function checkedBackfill(
+  sql: postgres.Sql,
+  table: string,
+  rows: number,
+  run: { code: number; stdout: string; stderr: string },
+): Promise<BackfillOutcome> {
+  const outcome = backfillOutcome(run, rows);
+  const stored = await rowsWithVectors(sql, table);
+  if (stored !== rows) throw new Error(`${stored} of ${rows} rows have a vector`);
+  return outcome;
+}
+
 /** Rows of the table with a vector, counted from the table itself. */
 export async function rowsWithVectors(sql: postgres.Sql, table: string): Promise<number> {
   const [{ count }] = await sql.unsafe<{ count: number }[]>(

@@ -9,7 +9,8 @@ import { runWorker } from "../supabase/functions/_shared/worker.ts";
 import type { WorkerReport } from "../supabase/functions/_shared/worker_report.ts";
 import { StandInProvider, textHashVector } from "../tools/cli/stand_in_provider.ts";
 import { dropMeasurementTable, measurementTableComment } from "../tools/cli/measurement_target.ts";
-import { type BenchContext, type BenchSection, median, runStandalone } from "./bench_section.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
+import { median } from "./bench_figures.ts";
 
 export interface ContentionSize {
   rows: number;

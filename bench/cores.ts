@@ -4,20 +4,9 @@
 import postgres from "postgres";
 import { runCli } from "../tools/cli/run_cli.ts";
 import { localModelName } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
-import {
-  type BenchContext,
-  type BenchSection,
-  median,
-  rowsPerSecond,
-  runStandalone,
-} from "./bench_section.ts";
-import {
-  backfillArgs,
-  backfillCommand,
-  backfillOutcome,
-  measurementTable,
-  rowsWithVectors,
-} from "./cli_runs.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
+import { median, rowsPerSecond } from "./bench_figures.ts";
+import { backfillArgs, backfillCommand, checkedBackfill, measurementTable } from "./cli_runs.ts";
 
 const table = "bench_cores_rows";
 
@@ -29,10 +18,7 @@ async function backfillRate(
 ): Promise<number> {
   await sql`select embeddings.requeue_target(t.id) from embeddings.targets as t where t.name = ${table}`;
   const run = await runCli(backfillArgs(table, databaseUrl, ["--concurrency", String(workers)]));
-  const outcome = backfillOutcome(run, rows);
-  const stored = await rowsWithVectors(sql, table);
-  if (stored !== rows) throw new Error(`${stored} of ${rows} rows have a vector`);
-  return outcome.rowsPerSecond;
+  return (await checkedBackfill(sql, table, rows, run)).rowsPerSecond;
 }
 
 export async function cores(context: BenchContext): Promise<BenchSection> {

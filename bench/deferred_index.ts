@@ -6,12 +6,8 @@
 import postgres from "postgres";
 import { runCli } from "../tools/cli/run_cli.ts";
 import { StandInProvider } from "../tools/cli/stand_in_provider.ts";
-import {
-  type BenchContext,
-  type BenchSection,
-  rowsPerSecond,
-  runStandalone,
-} from "./bench_section.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
+import { rowsPerSecond } from "./bench_figures.ts";
 import {
   backfillArgs,
   backfillCommand,

@@ -6,7 +6,6 @@
 // is known. Its provider is the OpenAI-compatible one pointed at a STAND-IN HTTP server started
 // here, which answers hash vectors (no model): only the function's and the engine's own memory is
 // measured. Nothing here is a test.
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import postgres from "postgres";
 import type { WorkerReport } from "../supabase/functions/_shared/worker_report.ts";
@@ -17,10 +16,18 @@ import {
   functionsDir,
   projectRoot,
 } from "../tools/stack/local_stack_settings.ts";
-import { type BenchContext, type BenchSection, median } from "./bench_section.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
 import { platformEnvironment } from "../tools/stack/function_platform_environment.ts";
 import { dropMeasurementTable } from "../tools/cli/measurement_target.ts";
 import { createBenchTarget } from "./bench_table.ts";
+import {
+  type Configuration,
+  formatRows,
+  memorySection,
+  type SizeResult,
+  summarize,
+  type Summary,
+} from "./function_memory_report.ts";
 import { processMemory } from "./process_memory.ts";
 
 const table = "bench_function_memory_rows";
@@ -35,11 +42,6 @@ const runOptions = { target: table, batchSize: 500, maxRows: 1_000_000, timeBudg
 /** A drain that needs more calls than this is stuck, not slow. */
 const maxInvocations = 200;
 const rowCounts = { quick: [2_000, 20_000], full: [10_000, 100_000] } as const;
-/** The goal's tolerance: 10% of the smaller run's peak, or this much, whichever is larger. */
-const toleranceFraction = 0.1;
-const toleranceMb = 20;
-/** The memory a Supabase Edge Function may use. */
-const platformLimitMb = 256;
 /**
  * Rounds per size of the process as the gateway starts it: its peak is the top of the garbage
  * collector's sawtooth, which moves by tens of MB from run to run, so the median is reported.
@@ -182,15 +184,6 @@ async function startEmbedFunction(
   return { pid: child.pid, url: `http://127.0.0.1:${port}/`, stop };
 }
 
-interface SizeResult {
-  rows: number;
-  invocations: number;
-  /** VmRSS once the function listens, before its first call. */
-  idleKb: number;
-  peakKb: number;
-  seconds: number;
-}
-
 /** POSTs run options to the function until its report says the target's queue is empty. */
 async function drain(url: string): Promise<number> {
   for (let invocations = 1; invocations <= maxInvocations; invocations++) {
@@ -252,201 +245,90 @@ async function measureSize(
   }
 }
 
-const megabytes = (kb: number) => kb / 1024;
-const formatMb = (kb: number) => `${Math.round(megabytes(kb))} MB`;
-const formatRows = (rows: number) => rows.toLocaleString("en-US");
-
-/** How the function's process is started: as the gateway does, or with its V8 heap capped. */
-interface Configuration {
-  label: string;
-  heapCap: number | null;
-  rounds: number;
-}
-
 const configurations: readonly Configuration[] = [
   { label: "as the gateway starts it", heapCap: null, rounds },
   // One round: with the heap capped the peak moves by a few MB only.
   { label: `old space capped at ${heapCapMb} MB`, heapCap: heapCapMb, rounds: 1 },
 ];
 
-/** The rounds of one size in one configuration, summed up: medians, and the peaks' range. */
-interface Summary {
-  rows: number;
-  configuration: Configuration;
-  invocations: number;
-  idleKb: number;
-  peakKb: number;
-  lowestPeakKb: number;
-  highestPeakKb: number;
-  seconds: number;
+/** Both sizes, round after round, in one configuration: [small, large] summed up. */
+async function measureConfiguration(
+  setup: MemorySetup,
+  configuration: Configuration,
+  [smallRows, largeRows]: readonly [number, number],
+): Promise<[Summary, Summary]> {
+  const small: SizeResult[] = [];
+  const large: SizeResult[] = [];
+  // Both sizes in every round, so a noisy moment of the machine falls on both alike.
+  for (let round = 1; round <= configuration.rounds; round++) {
+    for (const [rows, results] of [[smallRows, small], [largeRows, large]] as const) {
+      console.error(
+        `function memory (${configuration.label}), round ${round}/${configuration.rounds}: ${
+          formatRows(rows)
+        } rows...`,
+      );
+      results.push(
+        await measureSize(
+          setup.admin,
+          setup.databaseUrl,
+          setup.provider,
+          setup.standIn,
+          rows,
+          configuration.heapCap,
+        ),
+      );
+    }
+  }
+  return [summarize(configuration, small), summarize(configuration, large)];
 }
 
-function summarize(configuration: Configuration, results: readonly SizeResult[]): Summary {
-  const peaks = results.map((result) => result.peakKb);
-  return {
-    rows: results[0].rows,
-    configuration,
-    invocations: Math.max(...results.map((result) => result.invocations)),
-    idleKb: median(results.map((result) => result.idleKb)),
-    peakKb: median(peaks),
-    lowestPeakKb: Math.min(...peaks),
-    highestPeakKb: Math.max(...peaks),
-    seconds: median(results.map((result) => result.seconds)),
-  };
-}
-
-/** "+30.7 MB (+12.2%)": how far the larger size's peak is from the smaller's. */
-function growth(small: Summary, large: Summary): { mb: number; text: string } {
-  const mb = megabytes(large.peakKb - small.peakKb);
-  const sign = mb >= 0 ? "+" : "-";
-  const percent = (100 * (large.peakKb - small.peakKb)) / small.peakKb;
-  return {
-    mb,
-    text: `${sign}${Math.abs(mb).toFixed(1)} MB (${sign}${Math.abs(percent).toFixed(1)}%)`,
-  };
+/** What every drain shares: the database, the stand-in provider and its server. */
+interface MemorySetup {
+  admin: postgres.Sql;
+  databaseUrl: string;
+  provider: StandInProvider;
+  standIn: StandInServer;
 }
 
 export async function functionMemory(context: BenchContext): Promise<BenchSection> {
-  const [smallRows, largeRows] = rowCounts[context.size];
+  const sizes = rowCounts[context.size];
   const provider = new StandInProvider(dimensions);
-  const standIn = startStandInServer(provider);
-  const admin = postgres(context.databaseUrl, { max: 1, onnotice: () => {} });
+  const setup: MemorySetup = {
+    admin: postgres(context.databaseUrl, { max: 1, onnotice: () => {} }),
+    databaseUrl: context.databaseUrl,
+    provider,
+    standIn: startStandInServer(provider),
+  };
   // [small, large] per configuration.
   const summaries: [Summary, Summary][] = [];
   try {
     for (const configuration of configurations) {
-      const small: SizeResult[] = [];
-      const large: SizeResult[] = [];
-      // Both sizes in every round, so a noisy moment of the machine falls on both alike.
-      for (let round = 1; round <= configuration.rounds; round++) {
-        for (const [rows, results] of [[smallRows, small], [largeRows, large]] as const) {
-          console.error(
-            `function memory (${configuration.label}), round ${round}/${configuration.rounds}: ${
-              formatRows(rows)
-            } rows...`,
-          );
-          results.push(
-            await measureSize(
-              admin,
-              context.databaseUrl,
-              provider,
-              standIn,
-              rows,
-              configuration.heapCap,
-            ),
-          );
-        }
-      }
-      summaries.push([summarize(configuration, small), summarize(configuration, large)]);
+      summaries.push(await measureConfiguration(setup, configuration, sizes));
     }
   } finally {
-    await admin.end({ timeout: 5 });
-    await standIn.close();
+    await setup.admin.end({ timeout: 5 });
+    await setup.standIn.close();
   }
-
-  const [[small, large], [cappedSmall, cappedLarge]] = summaries;
-  const measuredGrowth = growth(small, large);
-  const allowedMb = Math.max(toleranceFraction * megabytes(small.peakKb), toleranceMb);
   const command = [
     "npx deno run -A bench/function_memory.ts",
     context.size === "quick" ? " --quick" : "",
     context.databaseUrl === localDatabaseUrl ? "" : " --db-url <url>",
   ].join("");
-  const highestPeakMb = Math.round(megabytes(large.highestPeakKb));
-  const cappedGrowth = growth(cappedSmall, cappedLarge);
-  const cappedFlat = Math.abs(cappedGrowth.mb) <=
-    Math.max(toleranceFraction * megabytes(cappedSmall.peakKb), toleranceMb);
-
-  return {
-    title: `Peak memory of the embed function, ${formatRows(smallRows)} against ${
-      formatRows(largeRows)
-    } rows`,
-    method: [
-      "`supabase/functions/embed/index.ts`, unchanged, in one long-lived Deno process",
-      "(`deno run -A --no-prompt`, as the local gateway starts it, with the same environment),",
-      "a fresh process for each drain; the edge runtime likewise keeps a worker warm across calls.",
-      `It drains a registered table of ${formatRows(smallRows)}, then ${formatRows(largeRows)}`,
-      "rows (no vector index, every row queued up front), called over HTTP with the secret key and",
-      `\`${JSON.stringify(runOptions)}\` until the queue is empty; every row's vector is then`,
-      "counted in the table. Peak RSS is the process's `VmHWM` (/proc/<pid>/status) after the",
-      "drain, in MB of 1,024 kB; idle RSS is its `VmRSS` once listening, before the first call.",
-      `As the gateway starts it: the median of ${rounds} rounds (lowest-highest peak in brackets).`,
-      `Then once more with \`--v8-flags=--max-old-space-size=${heapCapMb}\`, which makes V8`,
-      "collect early: what is left is what the function keeps alive. The provider is the",
-      "OpenAI-compatible one pointed at a **stand-in server** started by the benchmark (the",
-      "command line's stand-in hash vectors, 384 dims, no model), so only the function and the",
-      "engine are measured.",
-    ].join(" "),
+  const [smallRows, largeRows] = sizes;
+  return memorySection({
+    smallRows,
+    largeRows,
+    summaries,
     command,
-    table: {
-      header: ["rows", "V8 heap", "invocations", "idle RSS", "peak RSS", "wall clock", "rows/s"],
-      rows: summaries.flat().map((summary) => [
-        formatRows(summary.rows),
-        summary.configuration.label,
-        String(summary.invocations),
-        formatMb(summary.idleKb),
-        summary.configuration.rounds > 1
-          ? `${formatMb(summary.peakKb)} (${Math.round(megabytes(summary.lowestPeakKb))}-${
-            Math.round(megabytes(summary.highestPeakKb))
-          })`
-          : formatMb(summary.peakKb),
-        `${summary.seconds.toFixed(1)} s`,
-        formatRows(Math.round(summary.rows / summary.seconds)),
-      ]),
-    },
-    goals: [{
-      goal: "the function's peak RSS at N rows within 10% (or 20 MB) of that at N/10 rows",
-      measured: `${formatMb(large.peakKb)} at ${formatRows(large.rows)} rows vs ${
-        formatMb(small.peakKb)
-      } at ${formatRows(small.rows)}: ${measuredGrowth.text} (as the gateway starts it, medians)`,
-      met: Math.abs(measuredGrowth.mb) <= allowedMb,
-    }, {
-      goal: `the same with the V8 heap capped at ${heapCapMb} MB (what the function keeps alive)`,
-      measured: `${formatMb(cappedLarge.peakKb)} at ${formatRows(cappedLarge.rows)} rows vs ${
-        formatMb(cappedSmall.peakKb)
-      } at ${formatRows(cappedSmall.rows)}: ${cappedGrowth.text}`,
-      met: cappedFlat,
-    }],
-    notes: [
-      `With the V8 heap capped at ${heapCapMb} MB the peak is ${formatMb(cappedLarge.peakKb)}`,
-      `at ${formatRows(cappedLarge.rows)} rows vs ${formatMb(cappedSmall.peakKb)} at`,
-      `${formatRows(cappedSmall.rows)}: ${cappedGrowth.text}.`,
-      // What the capped figures say depends on them: stated only when they show it.
-      cappedFlat
-        ? "Flat: what the function keeps alive does not grow with the rows; the rest of the uncapped peak is garbage V8 lets pile up on a machine with memory to spare, and a longer drain reaches a higher top of that sawtooth."
-        : "Not flat even with the heap capped: the function keeps memory alive as rows go by.",
-      "The function is called on its own port, not through the gateway: the gateway's process",
-      "for `embed` takes the developer's provider settings and its pid is not handed out.",
-      "RSS is the whole Deno CLI process (the runtime itself included), an upper bound on what",
-      `the edge runtime counts against its ${platformLimitMb} MB limit; the highest uncapped`,
-      `peak here is ${highestPeakMb} MB${
-        highestPeakMb < platformLimitMb ? ", under it" : ", at or over it"
-      }.`,
-    ].join(" "),
-  };
+    runOptions,
+    rounds,
+    heapCapMb,
+  });
 }
 
+// Ctrl-C would otherwise leave the function's process running; the table goes on the next run.
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      quick: { type: "boolean", default: false },
-      "db-url": { type: "string" },
-    },
-  });
-  // Ctrl-C would otherwise leave the function's process running; the table goes on the next run.
-  const interrupted = () => {
+  await runStandalone(functionMemory, () => {
     for (const child of runningProcesses) child.kill("SIGKILL");
-    Deno.exit(130);
-  };
-  Deno.addSignalListener("SIGINT", interrupted);
-  try {
-    const section = await functionMemory({
-      size: values.quick ? "quick" : "full",
-      databaseUrl: values["db-url"] ?? Deno.env.get("SUPABASE_DB_URL") ?? localDatabaseUrl,
-    });
-    console.log(JSON.stringify(section, null, 2));
-  } finally {
-    Deno.removeSignalListener("SIGINT", interrupted);
-  }
+  });
 }

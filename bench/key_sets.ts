@@ -122,7 +122,7 @@ async function measureTable(admin: postgres.Sql, rows: number): Promise<Record<S
 }
 
 export async function keySets(context: BenchContext): Promise<BenchSection> {
-  const sizes = context.size === "quick" ? [10_000, 50_000] : [10_000, 100_000, 1_000_000];
+  const sizes = context.size === "quick" ? [10_000, 30_000] : [10_000, 100_000, 1_000_000];
   const admin = connectDatabase(context.databaseUrl);
   const measured: Record<Step, number>[] = [];
   try {

@@ -4,11 +4,10 @@
 // --quick runs CI-sized versions (minutes) and writes .local/BENCHMARKS.quick.md unless --out says
 // otherwise; the full run (about half an hour on 2 cores) writes BENCHMARKS.md. Benchmarks are
 // not tests: nothing here asserts a timing; a goal not met is reported, and the run still succeeds.
-import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
-import { databaseUrl as localDatabaseUrl } from "../tools/stack/local_stack_settings.ts";
+import { benchCommand, benchContext, type BenchFlags } from "./bench_flags.ts";
 import type { BenchContext, BenchSection } from "./bench_section.ts";
 import { cliMemory } from "./cli_memory.ts";
 import { cores } from "./cores.ts";
@@ -18,6 +17,9 @@ import { pipeline } from "./pipeline.ts";
 import { schedulerDrain } from "./scheduler_drain.ts";
 import { seedPattern } from "./seed_pattern.ts";
 import { writePath } from "./write_path.ts";
+import { triggers } from "./triggers.ts";
+import { keySets } from "./key_sets.ts";
+import { contention } from "./contention.ts";
 
 const benchmarks: Record<string, (context: BenchContext) => Promise<BenchSection>> = {
   write_path: writePath,
@@ -28,6 +30,9 @@ const benchmarks: Record<string, (context: BenchContext) => Promise<BenchSection
   cli_memory: cliMemory,
   function_memory: functionMemory,
   scheduler_drain: schedulerDrain,
+  triggers,
+  key_sets: keySets,
+  contention,
 };
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -109,18 +114,29 @@ function renderReport(
   return parts.join("\n") + "\n";
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      quick: { type: "boolean", default: false },
-      only: { type: "string" },
-      out: { type: "string" },
-      "db-url": { type: "string" },
-    },
-  });
-  const size = values.quick ? "quick" : "full";
-  const chosen = values.only?.split(",").map((name) => name.trim()) ?? Object.keys(benchmarks);
+/** The flags of `deno task bench`: every benchmark's, and which to run and where to write. */
+interface MainFlags extends BenchFlags {
+  only?: string;
+  out?: string;
+}
+
+function parseMainFlags(args: readonly string[]): MainFlags {
+  return benchCommand(
+    "deno task bench",
+    "Runs every benchmark (or --only some) and writes BENCHMARKS.md (--quick: .local/BENCHMARKS.quick.md).",
+  )
+    .option(
+      "--only <names>",
+      "comma-separated benchmarks to run: " + Object.keys(benchmarks).join(", "),
+    )
+    .option("--out <file>", "where the report goes")
+    .parse([...args], { from: "user" })
+    .opts<MainFlags>();
+}
+
+/** The benchmarks --only names (all by default); ends the process with 2 on a name not known. */
+function chooseBenchmarks(only: string | undefined): string[] {
+  const chosen = only?.split(",").map((name) => name.trim()) ?? Object.keys(benchmarks);
   const unknown = chosen.filter((name) => !(name in benchmarks));
   if (unknown.length > 0) {
     console.error(
@@ -130,17 +146,19 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
-  const context: BenchContext = {
-    size,
-    databaseUrl: values["db-url"] ?? Deno.env.get("SUPABASE_DB_URL") ?? localDatabaseUrl,
-  };
-  const out = values.out ??
-    join(projectRoot, values.quick ? ".local/BENCHMARKS.quick.md" : "BENCHMARKS.md");
+  return chosen;
+}
+
+/** Runs each chosen benchmark in turn; one that throws is recorded and the next one runs. */
+async function runChosen(
+  chosen: readonly string[],
+  context: BenchContext,
+): Promise<{ sections: BenchSection[]; failures: { name: string; error: string }[] }> {
   const sections: BenchSection[] = [];
   const failures: { name: string; error: string }[] = [];
   for (const name of chosen) {
     const started = performance.now();
-    console.error(`bench: ${name} (${size}) ...`);
+    console.error(`bench: ${name} (${context.size}) ...`);
     try {
       const section = await benchmarks[name](context);
       sections.push(section);
@@ -158,19 +176,13 @@ if (import.meta.main) {
       console.error(`bench: ${name} failed: ${message}`);
     }
   }
-  const command = `deno task bench${values.quick ? " --quick" : ""}${
-    values.only ? ` --only ${values.only}` : ""
-  }`;
-  const report = renderReport(
-    sections,
-    failures,
-    await describeMachine(context.databaseUrl),
-    size,
-    command,
-  );
+  return { sections, failures };
+}
+
+/** Writes the report in the project's own style, so that `deno fmt --check` (CI) stays clean. */
+async function writeReport(out: string, report: string): Promise<void> {
   await Deno.mkdir(dirname(out), { recursive: true });
   await Deno.writeTextFile(out, report);
-  // In the project's own style, so that `deno fmt --check` (CI) stays clean.
   const formatted = await new Deno.Command(Deno.execPath(), {
     args: ["fmt", "--quiet", out],
     stdout: "null",
@@ -179,6 +191,26 @@ if (import.meta.main) {
   if (!formatted.success && !out.includes(".local")) {
     console.error(`bench: deno fmt ${out} failed: ${new TextDecoder().decode(formatted.stderr)}`);
   }
+}
+
+if (import.meta.main) {
+  const flags = parseMainFlags(Deno.args);
+  const chosen = chooseBenchmarks(flags.only);
+  const context = benchContext(flags);
+  const out = flags.out ??
+    join(projectRoot, flags.quick ? ".local/BENCHMARKS.quick.md" : "BENCHMARKS.md");
+  const { sections, failures } = await runChosen(chosen, context);
+  const command = `deno task bench${flags.quick ? " --quick" : ""}${
+    flags.only ? ` --only ${flags.only}` : ""
+  }`;
+  const report = renderReport(
+    sections,
+    failures,
+    await describeMachine(context.databaseUrl),
+    context.size,
+    command,
+  );
+  await writeReport(out, report);
   console.error(`bench: wrote ${out}: ${sections.length} benchmarks, ${failures.length} failed`);
   // A benchmark that failed is an error; a goal not met is a finding, written down above.
   if (failures.length > 0) Deno.exit(1);

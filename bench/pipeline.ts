@@ -11,13 +11,8 @@ import { defaultRunOptions } from "../supabase/functions/_shared/run_options.ts"
 import { runWorker } from "../supabase/functions/_shared/worker.ts";
 import { emptyTargetReport } from "../supabase/functions/_shared/worker_report.ts";
 import { createMeasurementTarget } from "../tools/cli/measurement_target.ts";
-import {
-  type BenchContext,
-  type BenchSection,
-  median,
-  rowsPerSecond,
-  runStandalone,
-} from "./bench_section.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
+import { median, rowsPerSecond } from "./bench_figures.ts";
 
 const table = "bench_pipeline_rows";
 
@@ -80,6 +75,45 @@ async function serialRate(
   return rows / ((performance.now() - started) / 1000);
 }
 
+/** Each round's rates of the model alone, the worker as it runs, and the stages one by one. */
+interface PipelineRates {
+  provider: number[];
+  pipelined: number[];
+  serial: number[];
+}
+
+/** The three ways, `rounds` times, on a fresh measurement table of `rows` rows. */
+async function measureRounds(
+  admin: postgres.Sql,
+  worker: postgres.Sql,
+  provider: LocalSentenceEncoderProvider,
+  { rows, rounds, batchSize }: { rows: number; rounds: number; batchSize: number },
+): Promise<PipelineRates> {
+  const rates: PipelineRates = { provider: [], pipelined: [], serial: [] };
+  const target = await createMeasurementTarget(admin, { table, rows, model: provider.model });
+  try {
+    const texts = (await admin.unsafe<{ body: string }[]>(
+      `select body from public.${table} order by id`,
+    )).map((row) => row.body);
+    // Loads the model and warms its kernels: not part of any rate.
+    await providerRate(provider, texts, batchSize);
+    // Without the HNSW index: the index's cost is the deferred-index benchmark's subject.
+    await admin.unsafe(`drop index public.${table}_embedding_hnsw_idx`);
+    const requeue = () =>
+      admin`select embeddings.requeue_target(t.id) from embeddings.targets as t where t.name = ${table}`;
+    for (let round = 0; round < rounds; round++) {
+      rates.provider.push(await providerRate(provider, texts, batchSize));
+      await requeue();
+      rates.pipelined.push(await pipelinedRate(worker, provider, rows));
+      await requeue();
+      rates.serial.push(await serialRate(worker, provider, rows));
+    }
+    return rates;
+  } finally {
+    await target.drop();
+  }
+}
+
 export async function pipeline(context: BenchContext): Promise<BenchSection> {
   const rows = context.size === "quick" ? 400 : 2000;
   const rounds = context.size === "quick" ? 2 : 3;
@@ -87,29 +121,9 @@ export async function pipeline(context: BenchContext): Promise<BenchSection> {
   const admin = postgres(context.databaseUrl, { max: 1, onnotice: () => {} });
   const worker = connectDatabase(context.databaseUrl);
   const provider = new LocalSentenceEncoderProvider(384);
-  const rates = { provider: [] as number[], pipelined: [] as number[], serial: [] as number[] };
+  let rates: PipelineRates;
   try {
-    const target = await createMeasurementTarget(admin, { table, rows, model: provider.model });
-    try {
-      const texts = (await admin.unsafe<{ body: string }[]>(
-        `select body from public.${table} order by id`,
-      )).map((row) => row.body);
-      // Loads the model and warms its kernels: not part of any rate.
-      await providerRate(provider, texts, batchSize);
-      // Without the HNSW index: the index's cost is the deferred-index benchmark's subject.
-      await admin.unsafe(`drop index public.${table}_embedding_hnsw_idx`);
-      const requeue = () =>
-        admin`select embeddings.requeue_target(t.id) from embeddings.targets as t where t.name = ${table}`;
-      for (let round = 0; round < rounds; round++) {
-        rates.provider.push(await providerRate(provider, texts, batchSize));
-        await requeue();
-        rates.pipelined.push(await pipelinedRate(worker, provider, rows));
-        await requeue();
-        rates.serial.push(await serialRate(worker, provider, rows));
-      }
-    } finally {
-      await target.drop();
-    }
+    rates = await measureRounds(admin, worker, provider, { rows, rounds, batchSize });
   } finally {
     await admin.end({ timeout: 5 });
     await worker.end({ timeout: 5 });

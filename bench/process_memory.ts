@@ -1,4 +1,5 @@
 // A process's memory as the kernel counts it (/proc/<pid>/status): its resident set now and its high-water mark, for the memory benchmarks.
+import { type CliRun, finishedRun } from "../tools/cli/run_cli.ts";
 
 export interface ProcessMemory {
   /** VmHWM: the largest resident set the process has had, in kB. */
@@ -18,11 +19,7 @@ export async function processMemory(pid: number): Promise<ProcessMemory> {
   return { peakKb: field("VmHWM"), rssKb: field("VmRSS") };
 }
 
-export interface MeasuredRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  wallMs: number;
+export interface MeasuredRun extends CliRun {
   /** The child's VmHWM, last read 50 ms or less before it exited, in kB. */
   peakKb: number;
 }
@@ -55,13 +52,5 @@ export async function runWithPeakMemory(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const result = await output;
-  const decoder = new TextDecoder();
-  return {
-    code: result.code,
-    stdout: decoder.decode(result.stdout),
-    stderr: decoder.decode(result.stderr),
-    wallMs: performance.now() - started,
-    peakKb,
-  };
+  return { ...finishedRun(await output, started), peakKb };
 }

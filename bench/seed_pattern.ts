@@ -5,13 +5,8 @@
 // half the round trip each way. Vectors are synthetic (bench/bench_table.ts): database side only.
 import postgres from "postgres";
 import { connectDatabase } from "../supabase/functions/_shared/database.ts";
-import {
-  type BenchContext,
-  type BenchSection,
-  median,
-  rowsPerSecond,
-  runStandalone,
-} from "./bench_section.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
+import { median, rowsPerSecond } from "./bench_figures.ts";
 import { benchRows, createBenchTarget, engineWriteRate, syntheticVector } from "./bench_table.ts";
 import { dropMeasurementTable } from "../tools/cli/measurement_target.ts";
 import { startLatencyProxy } from "./latency_proxy.ts";
@@ -71,36 +66,47 @@ interface LatencyRow {
   engine: number[];
 }
 
+/** One added round trip: both patterns, `rounds` times on fresh tables, their medians. */
+async function measureAtLatency(
+  admin: postgres.Sql,
+  databaseUrl: string,
+  roundTripMs: number,
+  { rows, rounds, quick }: { rows: number; rounds: number; quick: boolean },
+): Promise<LatencyRow> {
+  const proxy = startLatencyProxy(Number(new URL(databaseUrl).port || 5432), roundTripMs / 2);
+  try {
+    const url = viaProxy(databaseUrl, proxy.port);
+    // At 25 ms a row, one UPDATE per row is slow: a sample of it is enough for its rate.
+    const sample = roundTripMs === 0 ? rows : Math.min(rows, quick ? 50 : 200);
+    const perRow: number[] = [];
+    const engine: number[][] = batchSizes.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      let targetId = await createBenchTarget(admin, rows, false);
+      perRow.push(await perRowRate(url, sample));
+      await dropMeasurementTable(admin, benchRows.table);
+      for (const [index, batchSize] of batchSizes.entries()) {
+        targetId = await createBenchTarget(admin, rows, false);
+        engine[index].push(await engineRate(url, targetId, rows, batchSize));
+        await dropMeasurementTable(admin, benchRows.table);
+      }
+    }
+    return { roundTripMs, perRow: median(perRow), engine: engine.map(median) };
+  } finally {
+    proxy.close();
+  }
+}
+
 export async function seedPattern(context: BenchContext): Promise<BenchSection> {
   const quick = context.size === "quick";
   const rows = quick ? 1_000 : 4_000;
   const rounds = quick ? 1 : 3;
   const admin = postgres(context.databaseUrl, { max: 1, onnotice: () => {} });
-  const databasePort = Number(new URL(context.databaseUrl).port || 5432);
   const results: LatencyRow[] = [];
   try {
     for (const roundTripMs of [0, 5, 25]) {
-      const proxy = startLatencyProxy(databasePort, roundTripMs / 2);
-      try {
-        const url = viaProxy(context.databaseUrl, proxy.port);
-        // At 25 ms a row, one UPDATE per row is slow: a sample of it is enough for its rate.
-        const sample = roundTripMs === 0 ? rows : Math.min(rows, quick ? 50 : 200);
-        const perRow: number[] = [];
-        const engine: number[][] = batchSizes.map(() => []);
-        for (let round = 0; round < rounds; round++) {
-          let targetId = await createBenchTarget(admin, rows, false);
-          perRow.push(await perRowRate(url, sample));
-          await dropMeasurementTable(admin, benchRows.table);
-          for (const [index, batchSize] of batchSizes.entries()) {
-            targetId = await createBenchTarget(admin, rows, false);
-            engine[index].push(await engineRate(url, targetId, rows, batchSize));
-            await dropMeasurementTable(admin, benchRows.table);
-          }
-        }
-        results.push({ roundTripMs, perRow: median(perRow), engine: engine.map(median) });
-      } finally {
-        proxy.close();
-      }
+      results.push(
+        await measureAtLatency(admin, context.databaseUrl, roundTripMs, { rows, rounds, quick }),
+      );
     }
   } finally {
     await admin.end({ timeout: 5 });

@@ -10,9 +10,9 @@ import {
   type BenchContext,
   type BenchGoal,
   type BenchSection,
-  median,
   runStandalone,
 } from "./bench_section.ts";
+import { median } from "./bench_figures.ts";
 import { dropMeasurementTable, measurementTableComment } from "../tools/cli/measurement_target.ts";
 
 /** The three copies: not registered, and registered with each kind of content function. */

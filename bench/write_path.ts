@@ -5,13 +5,8 @@
 // database side alone. Ratios are measured side by side in one run; nothing here is a test.
 import postgres from "postgres";
 import { connectDatabase } from "../supabase/functions/_shared/database.ts";
-import {
-  type BenchContext,
-  type BenchSection,
-  median,
-  rowsPerSecond,
-  runStandalone,
-} from "./bench_section.ts";
+import { type BenchContext, type BenchSection, runStandalone } from "./bench_section.ts";
+import { median, rowsPerSecond } from "./bench_figures.ts";
 import { benchRows, createBenchTarget, engineWriteRate, syntheticVector } from "./bench_table.ts";
 import { dropMeasurementTable } from "../tools/cli/measurement_target.ts";
 

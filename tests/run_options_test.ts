@@ -9,13 +9,44 @@ import {
   runOptionFields,
   targetOption,
 } from "../supabase/functions/_shared/run_options.ts";
-import { parseCliArguments, usage } from "../tools/embed_cli.ts";
+import { Command, CommanderError } from "npm:commander@14.0.3";
+import { registerEmbedCommand } from "../tools/cli/embed_command.ts";
+import {
+  type ParsedRunOptionFlags,
+  type RunOptionFlagValues,
+  runOptionsFromFlags,
+} from "../tools/cli/run_option_flags.ts";
 import { withDatabase } from "./test_support.ts";
 
 const snakeCase = (field: string) =>
   field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 const kebabCase = (field: string) =>
   field.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+/** `deno task cli embed`, as the CLI registers it, with its action swapped for one that keeps the flags. */
+function embedCommand(): { program: Command; embed: Command; given: () => RunOptionFlagValues } {
+  const program = new Command("deno task cli")
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  const embed = registerEmbedCommand(program, () => {});
+  let flags: RunOptionFlagValues = {};
+  embed.action((given: RunOptionFlagValues) => {
+    flags = given;
+  });
+  return { program, embed, given: () => flags };
+}
+
+/** The run options the CLI's embed command reads from `args`, or the error it exits 2 with. */
+async function parseEmbedFlags(args: readonly string[]): Promise<ParsedRunOptionFlags> {
+  const { program, given } = embedCommand();
+  try {
+    await program.parseAsync(["embed", ...args], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) return { ok: false, error: error.message };
+    throw error;
+  }
+  return runOptionsFromFlags(given());
+}
 
 Deno.test("run options: each option's SQL name and CLI flag spell its body field", () => {
   assert.deepEqual(runOptionFields, [
@@ -39,39 +70,44 @@ Deno.test("run options: each option's SQL name and CLI flag spell its body field
   assert.equal(defaultRunOptions.target, null);
 });
 
-Deno.test("run options: the CLI flags and the body fields come from the same table", () => {
+Deno.test("run options: the CLI flags and the body fields come from the same table", async () => {
+  const { embed } = embedCommand();
   for (const field of numericRunOptionFields) {
-    const { flag, min, max } = numericRunOptions[field];
-    assert.ok(usage.includes(`${flag} ${min}-${max}`), `the usage lists ${flag} with its limits`);
+    const { flag, min, max, defaultValue } = numericRunOptions[field];
+    const option = embed.options.find((candidate) => candidate.long === flag);
+    assert.ok(
+      option?.description.includes(`${min}-${max}, default ${defaultValue}`),
+      `the help lists ${flag} with its limits`,
+    );
 
     const fromBody = parseEmbedRequest(JSON.stringify({ [field]: max }));
-    const fromFlags = parseCliArguments([flag, String(max)]);
+    const fromFlags = await parseEmbedFlags([flag, String(max)]);
     assert.ok(fromBody.ok && fromFlags.ok, field);
-    assert.deepEqual(fromFlags.command.options, fromBody.options, `${flag} sets ${field}`);
-    assert.equal(fromFlags.command.options[field], max);
+    assert.deepEqual(fromFlags.options, fromBody.options, `${flag} sets ${field}`);
+    assert.equal(fromFlags.options[field], max);
 
     const refusedBody = parseEmbedRequest(JSON.stringify({ [field]: max + 1 }));
-    const refusedFlags = parseCliArguments([flag, String(max + 1)]);
+    const refusedFlags = await parseEmbedFlags([flag, String(max + 1)]);
     assert.ok(!refusedBody.ok && !refusedFlags.ok, `${max + 1} is refused for ${field}`);
     assert.equal(refusedFlags.error, `${flag}: ${refusedBody.error}`, "the same reason, named");
   }
-  const fromTargetFlag = parseCliArguments([targetOption.flag, "stories"]);
+  const fromTargetFlag = await parseEmbedFlags([targetOption.flag, "stories"]);
   const fromTargetField = parseRunOptions({ target: "stories" });
   assert.ok(fromTargetFlag.ok && fromTargetField.ok);
-  assert.deepEqual(fromTargetFlag.command.options, fromTargetField.options);
-  assert.equal(fromTargetFlag.command.options.target, "stories");
-  const noFlags = parseCliArguments([]);
+  assert.deepEqual(fromTargetFlag.options, fromTargetField.options);
+  assert.equal(fromTargetFlag.options.target, "stories");
+  const noFlags = await parseEmbedFlags([]);
   assert.ok(noFlags.ok);
-  assert.deepEqual(noFlags.command.options, defaultRunOptions);
+  assert.deepEqual(noFlags.options, defaultRunOptions);
 });
 
-Deno.test("run options: a flag's value that is not a number is refused, showing what was typed", () => {
-  const parsed = parseCliArguments(["--batch-size", "ten"]);
+Deno.test("run options: a flag's value that is not a number is refused, showing what was typed", async () => {
+  const parsed = await parseEmbedFlags(["--batch-size", "ten"]);
   assert.deepEqual(parsed, {
     ok: false,
     error: '--batch-size: batchSize must be an integer from 1 to 1000, got "ten"',
   });
-  const unknown = parseCliArguments(["--batch_size", "10"]);
+  const unknown = await parseEmbedFlags(["--batch_size", "10"]);
   assert.equal(unknown.ok, false);
 });
 

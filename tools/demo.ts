@@ -3,20 +3,12 @@
 // Where: the embedded database (PGlite in .local/pglite, the worker in this process) unless
 // SUPABASE_DB_URL names a database (the worker in this process too); with --stack, the local
 // stack, through the functions gateway as a user invokes the function.
-import { importOrExplain, MissingDependencyError } from "./cli/missing_dependency.ts";
+import { runEntryPoint } from "./cli/missing_dependency.ts";
 
 if (import.meta.main) {
-  let code: number;
-  try {
-    const { runDemo } = await importOrExplain(
-      () => import("./embedded/demo_run.ts"),
-      "deno task demo",
-    );
-    code = await runDemo(Deno.args);
-  } catch (error) {
-    if (!(error instanceof MissingDependencyError)) throw error;
-    console.error(error.message);
-    code = 2;
-  }
-  Deno.exit(code);
+  await runEntryPoint(
+    () => import("./embedded/demo_run.ts"),
+    "deno task demo",
+    ({ runDemo }) => runDemo(Deno.args),
+  );
 }

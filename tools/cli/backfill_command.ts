@@ -1,12 +1,12 @@
 // `deno task cli backfill`: embeds every queued row, however long that takes, with N workers, a progress bar, Ctrl-C handled and, on request, the vector indexes built after instead of row by row.
 import { type Command, InvalidArgumentError } from "npm:commander@14.0.3";
+import { databaseCommand, type FinishWith } from "./command_declaration.ts";
 import { runBackfill } from "./backfill_run.ts";
 import { progressMode } from "./backfill_progress.ts";
 import { renderBackfillTail } from "./backfill_summary.ts";
 import { withDatabase } from "./database_session.ts";
-import { databaseUrlHelp } from "./database_url.ts";
 import { withConnection } from "./engine_session.ts";
-import { CliFailure, type ExitCode } from "./exit_codes.ts";
+import { CliFailure } from "./exit_codes.ts";
 import { chooseProvider, providerHelp } from "./provider_choice.ts";
 import { providerOption } from "./provider_option.ts";
 import {
@@ -60,16 +60,13 @@ transaction as the drop, in embeddings_cli.deferred_indexes; needs the table's o
 Exit codes: 0 every row written, 1 a row was not written (failed, dead-lettered, still queued or
 leased) or a target failed, 2 bad usage or no database, 130 interrupted.`;
 
-export function registerBackfillCommand(
-  program: Command,
-  finish: (exitCode: ExitCode) => void,
-): Command {
-  const command = program.command("backfill")
-    .summary("embed everything queued, however long it takes: N workers, progress, Ctrl-C safe")
-    .description(
+export function registerBackfillCommand(program: Command, finish: FinishWith): Command {
+  const command = databaseCommand(program, {
+    name: "backfill",
+    summary: "embed everything queued, however long it takes: N workers, progress, Ctrl-C safe",
+    description:
       "Embeds every queued row of every target (or --target) with the embed function's worker, run after run, until nothing is left to claim.",
-    )
-    .option("--db-url <url>", databaseUrlHelp)
+  })
     .addOption(providerOption(providerHelp))
     .option(
       "--concurrency <n>",

@@ -43,7 +43,7 @@ class RateClock {
 }
 
 /** "1,200 of 20,000 rows (6%), 94 rows/s, about 3m 20s left". */
-export function progressLine(
+function progressLine(
   done: number,
   total: number,
   rate: number,

@@ -52,6 +52,49 @@ interface WorkerTally {
   errors: string[];
 }
 
+/** Follows one Web Worker's messages into the tally until it is done or has failed. */
+function followWorker(
+  worker: Worker,
+  index: number,
+  tally: WorkerTally,
+  onProgress: (total: ProgressDelta) => void,
+): Promise<void> {
+  let last: WorkerReport | null = null;
+  return new Promise<void>((resolve) => {
+    const end = () => {
+      if (last) tally.lastReports.push(last);
+      resolve();
+    };
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const message = event.data;
+      switch (message.kind) {
+        case "progress":
+          tally.progress.written += message.written;
+          tally.progress.failed += message.failed;
+          tally.progress.released += message.released;
+          onProgress(tally.progress);
+          break;
+        case "run":
+          tally.reports.push(message.report);
+          last = message.report;
+          break;
+        case "failed":
+          tally.errors.push(message.error);
+          end();
+          break;
+        case "done":
+          end();
+          break;
+      }
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      tally.errors.push(`worker ${index}: ${event.message}`);
+      end();
+    };
+  });
+}
+
 /** Starts `count` Web Workers, relays Ctrl-C to them, and waits until every one has finished. */
 async function runWorkers(
   count: number,
@@ -72,42 +115,7 @@ async function runWorkers(
       type: "module",
     });
     workers.push(worker);
-    let last: WorkerReport | null = null;
-    finished.push(
-      new Promise<void>((resolve) => {
-        const end = () => {
-          if (last) tally.lastReports.push(last);
-          resolve();
-        };
-        worker.onmessage = (event: MessageEvent<FromWorker>) => {
-          const message = event.data;
-          switch (message.kind) {
-            case "progress":
-              tally.progress.written += message.written;
-              tally.progress.failed += message.failed;
-              tally.progress.released += message.released;
-              onProgress(tally.progress);
-              break;
-            case "run":
-              tally.reports.push(message.report);
-              last = message.report;
-              break;
-            case "failed":
-              tally.errors.push(message.error);
-              end();
-              break;
-            case "done":
-              end();
-              break;
-          }
-        };
-        worker.onerror = (event) => {
-          event.preventDefault();
-          tally.errors.push(`worker ${index}: ${event.message}`);
-          end();
-        };
-      }),
-    );
+    finished.push(followWorker(worker, index, tally, onProgress));
     worker.postMessage({ ...start, worker: index } satisfies ToWorker);
   }
   const relayStop = () => {
@@ -131,8 +139,7 @@ async function rebuildIndexes(
   sql: Sql,
   targets: readonly Target[],
 ): Promise<Pick<BackfillIndexes, "rebuilt" | "leftDropped">> {
-  const names = new Set(targets.map((target) => target.name));
-  const records = (await readDeferredIndexes(sql)).filter((index) => names.has(index.targetName));
+  const records = await leftByAnEarlierBackfill(sql, targets);
   const rebuilt: string[] = [];
   const leftDropped: string[] = [];
   for (const index of records) {
@@ -163,6 +170,143 @@ async function leftByAnEarlierBackfill(
   return (await readDeferredIndexes(sql)).filter((index) => names.has(index.targetName));
 }
 
+/**
+ * Builds again what an earlier --defer-index left dropped (at the end instead, when this backfill
+ * defers too); returns those indexes.
+ */
+async function handleEarlierDeferrals(
+  sql: Sql,
+  targets: readonly Target[],
+  deferIndex: boolean,
+  indexes: BackfillIndexes,
+): Promise<DeferredIndex[]> {
+  const earlier = await leftByAnEarlierBackfill(sql, targets);
+  if (earlier.length === 0) return earlier;
+  say(
+    `backfill: an earlier backfill --defer-index left ${
+      plural(earlier.length, "vector index", "vector indexes")
+    } dropped (${earlier.map(indexName).join(", ")}); ${
+      deferIndex ? "they are built again at the end" : "building them again first"
+    }`,
+  );
+  if (!deferIndex) {
+    const { rebuilt, leftDropped } = await rebuildIndexes(sql, targets);
+    indexes.rebuilt.push(...rebuilt);
+    if (leftDropped.length > 0) {
+      throw new CliFailure(`could not build ${leftDropped.join(", ")} again; see above`);
+    }
+  }
+  return earlier;
+}
+
+/** --defer-index: drops the targets' vector indexes, recorded to be built again at the end. */
+async function deferIndexes(
+  sql: Sql,
+  targets: readonly Target[],
+  indexes: BackfillIndexes,
+  earlierCount: number,
+): Promise<void> {
+  for (const location of await targetLocations(sql, targets.map((target) => target.id))) {
+    try {
+      const dropped = await dropVectorIndexes(sql, location);
+      indexes.dropped.push(...dropped.map(indexName));
+    } catch (error) {
+      throw new CliFailure(
+        `could not drop the vector indexes of ${location.name} (--defer-index needs the table's owner): ${
+          errorMessage(error)
+        }`,
+      );
+    }
+  }
+  if (indexes.dropped.length > 0) {
+    say(
+      `backfill: dropped ${
+        indexes.dropped.join(", ")
+      } for the backfill (recorded in embeddings_cli.deferred_indexes; built again at the end)`,
+    );
+  } else if (earlierCount === 0) {
+    say("backfill: --defer-index: no vector index on these targets' columns to defer");
+  }
+}
+
+/** Rows of the targets that have no vector yet and are not dead-lettered (broken targets: none). */
+async function rowsToDo(queue: PostgresTargetQueue, targets: readonly Target[]): Promise<number> {
+  const before = await queue.readStatus(targets.map((target) => target.id));
+  return before.reduce(
+    (sum, status) =>
+      sum +
+      (status.broken
+        ? 0
+        : Math.max(0, (status.totalRows ?? 0) - status.embedded - status.deadLettered)),
+    0,
+  );
+}
+
+/** The workers' run, showing progress against `toDo` (raised when more rows turn up). */
+async function runWorkersShowingProgress(
+  request: BackfillRequest,
+  toDo: number,
+  stop: AbortSignal,
+): Promise<{ tally: WorkerTally; durationMs: number }> {
+  const display = await progressDisplay(request.progress, "backfill");
+  const started = performance.now();
+  let total = toDo;
+  display.update(0, total);
+  try {
+    const tally = await runWorkers(
+      request.concurrency,
+      {
+        kind: "start",
+        databaseUrl: request.databaseUrl,
+        provider: request.provider,
+        options: request.options,
+      },
+      stop,
+      (progress) => {
+        const done = progress.written + progress.failed;
+        total = Math.max(total, done);
+        display.update(done, total);
+      },
+    );
+    return { tally, durationMs: performance.now() - started };
+  } finally {
+    display.stop();
+  }
+}
+
+/**
+ * The workers' run, then the deferred indexes built again (when `rebuild`); Ctrl-C stops the
+ * workers first, then (a second time) leaves the indexes for the next backfill.
+ */
+async function workThenRebuild(
+  sql: Sql,
+  request: BackfillRequest,
+  { targets, toDo, rebuild }: { targets: readonly Target[]; toDo: number; rebuild: boolean },
+  indexes: BackfillIndexes,
+): Promise<{ tally: WorkerTally; durationMs: number; interrupted: boolean }> {
+  const stop = new AbortController();
+  let phase: "workers" | "indexes" = "workers";
+  const stopListening = stopOnInterrupt(stop, () =>
+    say(
+      phase === "workers"
+        ? "backfill: stopping: no new batch, the rows in hand go back untried (Ctrl-C again to quit at once)"
+        : "backfill: Ctrl-C again to quit now and leave the vector indexes for the next backfill",
+    ));
+  try {
+    const run = await runWorkersShowingProgress(request, toDo, stop.signal);
+    const interrupted = stop.signal.aborted;
+    phase = "indexes";
+    if (rebuild) {
+      const { rebuilt, leftDropped } = await rebuildIndexes(sql, targets);
+      indexes.rebuilt.push(...rebuilt);
+      indexes.leftDropped.push(...leftDropped);
+    }
+    return { ...run, interrupted };
+  } finally {
+    stopListening();
+  }
+}
+
 export async function runBackfill(
   sql: Sql,
   request: BackfillRequest,
@@ -176,57 +320,10 @@ export async function runBackfill(
   }
   const provider = await buildProvider(request.provider);
   const indexes: BackfillIndexes = { dropped: [], rebuilt: [], leftDropped: [] };
+  const earlier = await handleEarlierDeferrals(sql, targets, request.deferIndex, indexes);
+  if (request.deferIndex) await deferIndexes(sql, targets, indexes, earlier.length);
 
-  const earlier = await leftByAnEarlierBackfill(sql, targets);
-  if (earlier.length > 0) {
-    say(
-      `backfill: an earlier backfill --defer-index left ${
-        plural(earlier.length, "vector index", "vector indexes")
-      } dropped (${earlier.map(indexName).join(", ")}); ${
-        request.deferIndex ? "they are built again at the end" : "building them again first"
-      }`,
-    );
-    if (!request.deferIndex) {
-      const { rebuilt, leftDropped } = await rebuildIndexes(sql, targets);
-      indexes.rebuilt.push(...rebuilt);
-      if (leftDropped.length > 0) {
-        throw new CliFailure(`could not build ${leftDropped.join(", ")} again; see above`);
-      }
-    }
-  }
-  if (request.deferIndex) {
-    for (const location of await targetLocations(sql, targets.map((target) => target.id))) {
-      try {
-        const dropped = await dropVectorIndexes(sql, location);
-        indexes.dropped.push(...dropped.map(indexName));
-      } catch (error) {
-        throw new CliFailure(
-          `could not drop the vector indexes of ${location.name} (--defer-index needs the table's owner): ${
-            errorMessage(error)
-          }`,
-        );
-      }
-    }
-    if (indexes.dropped.length > 0) {
-      say(
-        `backfill: dropped ${
-          indexes.dropped.join(", ")
-        } for the backfill (recorded in embeddings_cli.deferred_indexes; built again at the end)`,
-      );
-    } else if (earlier.length === 0) {
-      say("backfill: --defer-index: no vector index on these targets' columns to defer");
-    }
-  }
-
-  const before = await queue.readStatus(targets.map((target) => target.id));
-  const toDo = before.reduce(
-    (sum, status) =>
-      sum +
-      (status.broken
-        ? 0
-        : Math.max(0, (status.totalRows ?? 0) - status.embedded - status.deadLettered)),
-    0,
-  );
+  const toDo = await rowsToDo(queue, targets);
   say(
     `backfill: ${plural(toDo, "row")} to embed in ${
       targets.map((target) => target.name).join(", ")
@@ -235,52 +332,12 @@ export async function runBackfill(
     } a batch`,
   );
 
-  const stop = new AbortController();
-  let phase: "workers" | "indexes" = "workers";
-  const stopListening = stopOnInterrupt(stop, () =>
-    say(
-      phase === "workers"
-        ? "backfill: stopping: no new batch, the rows in hand go back untried (Ctrl-C again to quit at once)"
-        : "backfill: Ctrl-C again to quit now and leave the vector indexes for the next backfill",
-    ));
-  let tally: WorkerTally;
-  let durationMs: number;
-  let interrupted: boolean;
-  try {
-    const display = await progressDisplay(request.progress, "backfill");
-    const started = performance.now();
-    let total = toDo;
-    display.update(0, total);
-    try {
-      tally = await runWorkers(
-        request.concurrency,
-        {
-          kind: "start",
-          databaseUrl: request.databaseUrl,
-          provider: request.provider,
-          options: request.options,
-        },
-        stop.signal,
-        (progress) => {
-          const done = progress.written + progress.failed;
-          total = Math.max(total, done);
-          display.update(done, total);
-        },
-      );
-    } finally {
-      display.stop();
-    }
-    durationMs = performance.now() - started;
-    interrupted = stop.signal.aborted;
-    phase = "indexes";
-    if (request.deferIndex || earlier.length > 0) {
-      const { rebuilt, leftDropped } = await rebuildIndexes(sql, targets);
-      indexes.rebuilt.push(...rebuilt);
-      indexes.leftDropped.push(...leftDropped);
-    }
-  } finally {
-    stopListening();
-  }
+  const { tally, durationMs, interrupted } = await workThenRebuild(
+    sql,
+    request,
+    { targets, toDo, rebuild: request.deferIndex || earlier.length > 0 },
+    indexes,
+  );
   const after = await readStatusView(sql, targets.map((target) => target.id));
   return summarizeBackfill({
     provider: provider.name,

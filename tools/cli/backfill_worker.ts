@@ -5,7 +5,7 @@ import { runWorker } from "../../supabase/functions/_shared/worker.ts";
 import type { StopCode, WorkerReport } from "../../supabase/functions/_shared/worker_report.ts";
 import type { FromWorker, ToWorker } from "./backfill_messages.ts";
 import { closeConnection } from "./close_connection.ts";
-import { ProgressQueue } from "./progress_queue.ts";
+import { progressQueue } from "./progress_queue.ts";
 import { buildProvider } from "./provider_choice.ts";
 import { connectForCli } from "./cli_connection.ts";
 
@@ -44,7 +44,7 @@ async function work(start: Extract<ToWorker, { kind: "start" }>): Promise<void> 
   let ending: FromWorker = { kind: "done" };
   try {
     const provider = await buildProvider(start.provider);
-    const queue = new ProgressQueue(
+    const queue = progressQueue(
       new PostgresTargetQueue(sql),
       (delta) => scope.postMessage({ kind: "progress", ...delta }),
     );

@@ -7,10 +7,10 @@
 import type { Sql } from "../../supabase/functions/_shared/database.ts";
 import { asServiceRole } from "./service_role_session.ts";
 
-export const deferredIndexTable = "embeddings_cli.deferred_indexes";
+const deferredIndexTable = "embeddings_cli.deferred_indexes";
 
 /** The memory an index build may use: room for the HNSW graph of about 100,000 rows of 384 dimensions, within a small instance's RAM (Supabase's smallest has 1 GB). */
-export const indexBuildMemory = "256MB";
+const indexBuildMemory = "256MB";
 
 export interface DeferredIndex {
   indexSchema: string;

@@ -1,11 +1,11 @@
 // `deno task cli embed`: one run of the worker, as one invocation of the embed function does, printing its JSON report.
 import type { Command } from "npm:commander@14.0.3";
+import { databaseCommand, type FinishWith } from "./command_declaration.ts";
 import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_target_queue.ts";
 import { runWorker, WorkerRequestError } from "../../supabase/functions/_shared/worker.ts";
 import { withDatabase } from "./database_session.ts";
-import { databaseUrlHelp } from "./database_url.ts";
 import { withConnection } from "./engine_session.ts";
-import { CliFailure, type ExitCode, exitCodes } from "./exit_codes.ts";
+import { CliFailure, exitCodes } from "./exit_codes.ts";
 import { interruptedExitCode, stopOnInterrupt } from "./interrupt.ts";
 import { buildProvider, chooseProvider, providerHelp } from "./provider_choice.ts";
 import { providerOption } from "./provider_option.ts";
@@ -31,16 +31,13 @@ Ctrl-C stops the run: the rows in hand go back untried (a second Ctrl-C quits at
 Exit codes: 0 every target's work went through, 1 a row or a target failed, 2 bad usage or no
 database, 130 interrupted.`;
 
-export function registerEmbedCommand(
-  program: Command,
-  finish: (exitCode: ExitCode) => void,
-): Command {
-  const command = program.command("embed")
-    .summary("one run of the worker (as one call of the embed function), its report as JSON")
-    .description(
+export function registerEmbedCommand(program: Command, finish: FinishWith): Command {
+  const command = databaseCommand(program, {
+    name: "embed",
+    summary: "one run of the worker (as one call of the embed function), its report as JSON",
+    description:
       "Embeds the queued rows of every target (or --target) in one run of the worker, verifying every batch, and prints the report.",
-    )
-    .option("--db-url <url>", databaseUrlHelp)
+  })
     .addOption(providerOption(providerHelp));
   return addRunOptionFlags(command)
     .addHelpText("after", helpAfter)

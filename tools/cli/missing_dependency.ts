@@ -45,3 +45,23 @@ export async function importOrExplain<T>(load: () => Promise<T>, purpose: string
     throw error;
   }
 }
+
+/**
+ * An entry point's whole run: loads its module (importOrExplain), runs it and exits with its code;
+ * a missing npm package ends it with one sentence and exit code 2, not a stack trace.
+ */
+export async function runEntryPoint<T>(
+  load: () => Promise<T>,
+  purpose: string,
+  run: (module: T) => Promise<number>,
+): Promise<never> {
+  let code: number;
+  try {
+    code = await run(await importOrExplain(load, purpose));
+  } catch (error) {
+    if (!(error instanceof MissingDependencyError)) throw error;
+    console.error(error.message);
+    code = 2;
+  }
+  Deno.exit(code);
+}

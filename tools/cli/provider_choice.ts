@@ -12,7 +12,7 @@ import { MissingDependencyError, missingPackageOf } from "./missing_dependency.t
 import { StandInProvider } from "./stand_in_provider.ts";
 
 /** Not in --help: a measurement aid, only for targets registered with its model (stand_in_provider.ts). */
-export const standInProviderName = "stand-in";
+const standInProviderName = "stand-in";
 export const providerChoices: readonly string[] = [...providerNames, standInProviderName];
 
 /** Plain data, so it can be handed to a Web Worker. */
@@ -23,6 +23,22 @@ export type ProviderSpec =
 export const providerHelp =
   "the embedding provider (default: EMBEDDING_PROVIDER, else local off Supabase; OPENAI_* configure openai)";
 
+/**
+ * The provider settings the embed function would read from this environment (EMBEDDING_PROVIDER
+ * and OPENAI_*), with the --provider flag taking precedence; throws on a bad setting.
+ */
+export function configuredSettings(
+  flag: string | undefined,
+  databaseUrl: string,
+  environment: Readonly<Record<string, string | undefined>>,
+): ProviderSettings {
+  return readEmbedConfig({
+    ...environment,
+    SUPABASE_DB_URL: databaseUrl,
+    ...(flag ? { EMBEDDING_PROVIDER: flag } : {}),
+  }, false).providerSettings;
+}
+
 /** Reads the provider settings once, from the environment and the flag; a bad setting is a usage error. */
 export function chooseProvider(
   flag: string | undefined,
@@ -31,12 +47,7 @@ export function chooseProvider(
 ): ProviderSpec {
   if (flag === standInProviderName) return { kind: "stand-in", dimensions: 384 };
   try {
-    const config = readEmbedConfig({
-      ...environment,
-      SUPABASE_DB_URL: databaseUrl,
-      ...(flag ? { EMBEDDING_PROVIDER: flag } : {}),
-    }, false);
-    return { kind: "configured", settings: config.providerSettings };
+    return { kind: "configured", settings: configuredSettings(flag, databaseUrl, environment) };
   } catch (error) {
     throw new CliFailure(errorMessage(error));
   }

@@ -1,11 +1,11 @@
 // doctor's one check only the command line can make: is each target's model the configured provider's?
 import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";
-import { readEmbedConfig } from "../../supabase/functions/_shared/embed_config.ts";
 import { createProvider } from "../../supabase/functions/_shared/providers/create_provider.ts";
 import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
 import type { Finding, RegisteredTarget } from "./doctor_findings.ts";
+import { configuredSettings } from "./provider_choice.ts";
 
-export const providerCheckName = "target_model_matches_provider";
+const providerCheckName = "target_model_matches_provider";
 
 /** The provider identity a run would use; building it loads no model weights. */
 export type ProviderChoice = { ok: true; provider: EmbeddingProvider } | {
@@ -23,12 +23,8 @@ export async function configuredProvider(
   environment: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
 ): Promise<ProviderChoice> {
   try {
-    const config = readEmbedConfig({
-      ...environment,
-      SUPABASE_DB_URL: databaseUrl,
-      ...(providerFlag ? { EMBEDDING_PROVIDER: providerFlag } : {}),
-    }, false);
-    return { ok: true, provider: await createProvider(config.providerSettings) };
+    const settings = configuredSettings(providerFlag, databaseUrl, environment);
+    return { ok: true, provider: await createProvider(settings) };
   } catch (error) {
     return { ok: false, error: errorMessage(error) };
   }

@@ -1,10 +1,10 @@
 // `deno task cli requeue`: queue a target's dead-lettered rows again (--dead), or every one of its rows.
 import type { Command } from "npm:commander@14.0.3";
+import { databaseCommand, type FinishWith } from "./command_declaration.ts";
 import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_target_queue.ts";
 import { withDatabase } from "./database_session.ts";
-import { databaseUrlHelp } from "./database_url.ts";
 import { withConnection } from "./engine_session.ts";
-import { type ExitCode, exitCodes } from "./exit_codes.ts";
+import { exitCodes } from "./exit_codes.ts";
 import { requeueDead, requeueEveryRow, type RequeueResult } from "./requeue_rows.ts";
 import { chooseTargets } from "./target_choice.ts";
 import { formatCount, plural } from "./text_table.ts";
@@ -41,16 +41,13 @@ function describe(result: RequeueResult): string {
   } queued now, the rest as the backfill walks the table)`;
 }
 
-export function registerRequeueCommand(
-  program: Command,
-  finish: (exitCode: ExitCode) => void,
-): Command {
-  return program.command("requeue")
-    .summary("queue dead-lettered rows again (--dead), or every row of a target")
-    .description(
+export function registerRequeueCommand(program: Command, finish: FinishWith): Command {
+  return databaseCommand(program, {
+    name: "requeue",
+    summary: "queue dead-lettered rows again (--dead), or every row of a target",
+    description:
       "Queues the dead-lettered rows of every target (or --target) again with --dead; without it, queues every row to be embedded anew.",
-    )
-    .option("--db-url <url>", databaseUrlHelp)
+  })
     .option("--target <name>", "only the target of this name")
     .option("--dead", "only the dead-lettered rows (embeddings.requeue_dead)")
     .option("--json", "print what was queued as a JSON array")

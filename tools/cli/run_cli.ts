@@ -23,6 +23,11 @@ export async function runCli(
     stdout: "piped",
     stderr: "piped",
   }).output();
+  return finishedRun(output, started);
+}
+
+/** A finished child's exit code and streams as text, timed from `started`. */
+export function finishedRun(output: Deno.CommandOutput, started: number): CliRun {
   const decoder = new TextDecoder();
   return {
     code: output.code,

@@ -65,12 +65,3 @@ export function runOptionsFromFlags(values: RunOptionFlagValues): ParsedRunOptio
   const flag = flags.find((option) => option.field === parsed.field)?.flag;
   return { ok: false, error: flag ? `${flag}: ${parsed.error}` : parsed.error };
 }
-
-/** "[--target NAME] [--batch-size 1-1000 (50)] ...": the flags with their limits and defaults. */
-export function runOptionUsage(): string[] {
-  return flags.map(({ field, flag }) => {
-    if (field === "target") return `[${flag} NAME]`;
-    const { min, max, defaultValue } = numericRunOptions[field];
-    return `[${flag} ${min}-${max} (${defaultValue})]`;
-  });
-}

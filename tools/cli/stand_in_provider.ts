@@ -5,7 +5,7 @@
 import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
 import { mulberry32 } from "../../supabase/functions/_shared/providers/seeded_projection.ts";
 
-export const standInModelPrefix = "stand-in-hash";
+const standInModelPrefix = "stand-in-hash";
 
 /** FNV-1a over the text's UTF-16 code units. */
 function hash(text: string): number {

@@ -1,11 +1,11 @@
 // `deno task cli status`: every target's counts as a table (or JSON), once or refreshed with --watch until Ctrl-C.
 import { type Command, InvalidArgumentError } from "npm:commander@14.0.3";
+import { databaseCommand, type FinishWith } from "./command_declaration.ts";
 import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";
 import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_target_queue.ts";
 import { withDatabase } from "./database_session.ts";
-import { databaseUrlHelp } from "./database_url.ts";
 import { withConnection } from "./engine_session.ts";
-import { CliFailure, type ExitCode, exitCodes } from "./exit_codes.ts";
+import { CliFailure, exitCodes } from "./exit_codes.ts";
 import { stopOnInterrupt } from "./interrupt.ts";
 import { readStatusView, renderStatus, type TargetStatusView } from "./status_view.ts";
 import { chooseTargets } from "./target_choice.ts";
@@ -111,16 +111,13 @@ async function watch(options: StatusOptions): Promise<void> {
   }
 }
 
-export function registerStatusCommand(
-  program: Command,
-  finish: (exitCode: ExitCode) => void,
-): Command {
-  return program.command("status")
-    .summary("every target's counts: rows, embedded, queued, in flight, dead-lettered")
-    .description(
+export function registerStatusCommand(program: Command, finish: FinishWith): Command {
+  return databaseCommand(program, {
+    name: "status",
+    summary: "every target's counts: rows, embedded, queued, in flight, dead-lettered",
+    description:
       "Prints embeddings.status for every target as a table, with what needs attention; --watch refreshes it.",
-    )
-    .option("--db-url <url>", databaseUrlHelp)
+  })
     .option("--target <name>", "only the target of this name")
     .option("--json", "print the status as a JSON array (TargetStatus, plus deferredIndexes)")
     .option(

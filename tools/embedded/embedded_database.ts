@@ -46,6 +46,77 @@ async function readDispatchMissing(db: PGlite): Promise<string | null> {
   return rows[0]?.missing ?? null;
 }
 
+/** What the owner tells about opening the database: created, migrated, leases recovered. */
+async function openingNotes(
+  db: PGlite,
+  dir: string,
+  created: boolean,
+  applied: readonly { name: string }[],
+  previousOwnerLeftOpen: number | null,
+): Promise<OpeningNote[]> {
+  const notes: OpeningNote[] = [];
+  const note = (kind: OpeningNote["kind"], text: string) => notes.push({ kind, text });
+  if (created) {
+    note(
+      "created",
+      `Created the embedded database in ${
+        describeDir(dir)
+      } (PGlite: PostgreSQL with pgvector in WebAssembly; nothing to install).`,
+    );
+  }
+  if (applied.length > 0) {
+    note(
+      "migrated",
+      `Applied ${applied.length} migration${applied.length === 1 ? "" : "s"} to it (${
+        applied.map((migration) => migration.name).join(", ")
+      }).`,
+    );
+    const dispatch = dispatchNote(await readDispatchMissing(db));
+    if (dispatch) note("dispatch", dispatch);
+  }
+  if (previousOwnerLeftOpen !== null) {
+    const released = await releaseOrphanedLeases(db);
+    if (released > 0) {
+      note(
+        "recovered",
+        `Process ${previousOwnerLeftOpen} ended without closing the embedded database: handed back the ${released} rows its workers held.`,
+      );
+    }
+  }
+  return notes;
+}
+
+/** The served database as its owner hands it out: closing waits for its clients unless forced. */
+function servedDatabase(
+  dir: string,
+  db: PGlite,
+  server: WireServer,
+  release: () => Promise<void>,
+  notes: OpeningNote[],
+): EmbeddedDatabase {
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      await server.stop();
+      await db.close();
+      await release();
+    })();
+  return {
+    url: urlFor(server.port),
+    dir,
+    serving: true,
+    notes,
+    close: async (options = {}) => {
+      if (!options.force && server.connectionCount > 0) {
+        options.onWaiting?.(server.connectionCount);
+        // A forced close meanwhile stops the server, which closes them all: this wait ends too.
+        await server.whenIdle();
+      }
+      await stop();
+    },
+  };
+}
+
 /** Opens the embedded database in `dir` (creating and migrating it as needed), or joins the process already serving it. */
 export async function openEmbeddedDatabase(dir: string): Promise<EmbeddedDatabase> {
   const ownership = await claimOwnership(dir);
@@ -60,69 +131,19 @@ export async function openEmbeddedDatabase(dir: string): Promise<EmbeddedDatabas
   }
   const dataDir = join(dir, "data");
   const created = !existsSync(join(dataDir, "PG_VERSION"));
-  const notes: OpeningNote[] = [];
-  const note = (kind: OpeningNote["kind"], text: string) => notes.push({ kind, text });
   let db: PGlite | undefined;
   let server: WireServer | undefined;
   try {
     db = await createPglite(dataDir);
     const applied = await setUpSchema(db);
-    if (created) {
-      note(
-        "created",
-        `Created the embedded database in ${
-          describeDir(dir)
-        } (PGlite: PostgreSQL with pgvector in WebAssembly; nothing to install).`,
-      );
-    }
-    if (applied.length > 0) {
-      note(
-        "migrated",
-        `Applied ${applied.length} migration${applied.length === 1 ? "" : "s"} to it (${
-          applied.map((migration) => migration.name).join(", ")
-        }).`,
-      );
-      const dispatch = dispatchNote(await readDispatchMissing(db));
-      if (dispatch) note("dispatch", dispatch);
-    }
-    if (ownership.previousOwnerLeftOpen !== null) {
-      const released = await releaseOrphanedLeases(db);
-      if (released > 0) {
-        note(
-          "recovered",
-          `Process ${ownership.previousOwnerLeftOpen} ended without closing the embedded database: handed back the ${released} rows its workers held.`,
-        );
-      }
-    }
+    const notes = await openingNotes(db, dir, created, applied, ownership.previousOwnerLeftOpen);
     server = WireServer.start(db);
     await ownership.publish(server.port);
+    return servedDatabase(dir, db, server, () => ownership.release(), notes);
   } catch (error) {
     await server?.stop();
     await db?.close().catch(() => {});
     await ownership.release();
     throw error;
   }
-  const openDb = db;
-  const openServer = server;
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    stopping ??= (async () => {
-      await openServer.stop();
-      await openDb.close();
-      await ownership.release();
-    })();
-  return {
-    url: urlFor(openServer.port),
-    dir,
-    serving: true,
-    notes,
-    close: async (options = {}) => {
-      if (!options.force && openServer.connectionCount > 0) {
-        options.onWaiting?.(openServer.connectionCount);
-        // A forced close meanwhile stops the server, which closes them all: this wait ends too.
-        await openServer.whenIdle();
-      }
-      await stop();
-    },
-  };
 }

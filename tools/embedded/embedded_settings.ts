@@ -11,7 +11,7 @@ import {
 export const embeddedDirVariable = "EMBEDDED_DB_DIR";
 
 /** `.local/pglite` in the checkout, ignored by git. */
-export const defaultEmbeddedDir = join(localDir, "pglite");
+const defaultEmbeddedDir = join(localDir, "pglite");
 
 /** The embedded database's directory: EMBEDDED_DB_DIR when set, else `.local/pglite`. */
 export function embeddedDir(
@@ -31,6 +31,3 @@ export { bootstrapSqlFile };
  * (gte-small runs only on Supabase). Set as embeddings.default_model before the migrations.
  */
 export const embeddedModel = localStackModel;
-
-/** PGlite's one database. */
-export const embeddedDatabaseName = "postgres";

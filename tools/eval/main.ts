@@ -1,5 +1,5 @@
 // `deno task eval`: measures search quality on the labelled music questions: MRR@10, recall@5 and hit@1 of keyword, semantic and hybrid search, with the model the target's vectors were made with.
-import { parseArgs } from "node:util";
+import { Command, CommanderError } from "npm:commander@14.0.3";
 import { connectDatabase, type Sql } from "../../supabase/functions/_shared/database.ts";
 import { readEmbedConfig } from "../../supabase/functions/_shared/embed_config.ts";
 import { createProvider } from "../../supabase/functions/_shared/providers/create_provider.ts";
@@ -63,7 +63,7 @@ function describe(tuning: Tuning): string {
 }
 
 /** The settings --sweep tries; what is left out is public.search_embeddings' default (k 2, weights 1 / 4, any word). */
-export const sweep: readonly { label: string; tuning: Tuning }[] = [
+const sweep: readonly { label: string; tuning: Tuning }[] = [
   { label: "default: k 2, semantic 1 / keyword 4, any word (OR)", tuning: {} },
   {
     label: "websearch_to_tsquery (as Supabase's hybrid_search), k 50, 1 / 1",
@@ -83,33 +83,49 @@ export const sweep: readonly { label: string; tuning: Tuning }[] = [
   { label: "any word, k 2, 2 / 1 (semantic-led)", tuning: { semanticWeight: 2, keywordWeight: 1 } },
 ];
 
+/** The flags as parseArgs named them (kebab-case), which evaluate() reads. */
+type EvalValues = Record<string, string | boolean | undefined>;
+
+/** commander's parse of the flags, with usage (above) as its help; usage errors throw. */
+function parseEvalFlags(args: readonly string[]): EvalValues {
+  const program = new Command("deno task eval")
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .option("--db-url <url>")
+    .option("--questions <file>")
+    .option("--provider <name>")
+    .option("--rrf-k <n>")
+    .option("--semantic-weight <w>")
+    .option("--keyword-weight <w>")
+    .option("--keyword-match <mode>")
+    .option("--sweep")
+    .option("--json");
+  program.helpInformation = () => `${usage}\n`;
+  const flags = program.parse([...args], { from: "user" }).opts<Record<string, string | boolean>>();
+  return {
+    "db-url": flags.dbUrl,
+    questions: flags.questions,
+    provider: flags.provider,
+    "rrf-k": flags.rrfK,
+    "semantic-weight": flags.semanticWeight,
+    "keyword-weight": flags.keywordWeight,
+    "keyword-match": flags.keywordMatch,
+    sweep: flags.sweep,
+    json: flags.json,
+  };
+}
+
 async function main(): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: EvalValues;
   let tuning: Tuning;
   try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        "db-url": { type: "string" },
-        questions: { type: "string" },
-        provider: { type: "string" },
-        "rrf-k": { type: "string" },
-        "semantic-weight": { type: "string" },
-        "keyword-weight": { type: "string" },
-        "keyword-match": { type: "string" },
-        sweep: { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
+    values = parseEvalFlags(Deno.args);
     tuning = tuningFrom(values);
   } catch (error) {
+    // --help: commander has printed usage.
+    if (error instanceof CommanderError && error.exitCode === 0) return 0;
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
   }
   // --db-url, SUPABASE_DB_URL, or the embedded database, as every command of the command line.
   return await withDatabase(
@@ -119,7 +135,7 @@ async function main(): Promise<number> {
 }
 
 async function evaluate(
-  values: Record<string, string | boolean | undefined>,
+  values: EvalValues,
   tuning: Tuning,
   databaseUrl: string,
 ): Promise<number> {

@@ -17,7 +17,7 @@ export interface QuestionSet {
   questions: LabelledQuestion[];
 }
 
-export const defaultQuestionFile = new URL("./music_questions.json", import.meta.url);
+const defaultQuestionFile = new URL("./music_questions.json", import.meta.url);
 
 function isRow(value: unknown): value is LabelledRow {
   const row = value as Partial<LabelledRow> | null;

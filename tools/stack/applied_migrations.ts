@@ -19,7 +19,7 @@ function comparable(text: string): string {
  * read from `supabase_migrations.schema_migrations` (the database itself, so a cluster made by any
  * earlier checkout is judged by what it really ran).
  */
-export async function changedAppliedMigrations(sql: postgres.Sql): Promise<string[]> {
+async function changedAppliedMigrations(sql: postgres.Sql): Promise<string[]> {
   const [{ recorded }] = await sql<{ recorded: boolean }[]>`
     select to_regclass('supabase_migrations.schema_migrations') is not null as recorded`;
   if (!recorded) return [];

@@ -41,3 +41,21 @@ export async function waitUntil(
   }
   return false;
 }
+
+/**
+ * The detached process's own side of stopping: on SIGTERM or SIGINT it runs `beforeExit`, removes
+ * its pid file and exits 0, so that the pid file names a running process only.
+ */
+export function exitOnStopSignals(pidFile: string, beforeExit: () => void): void {
+  const shutDown = () => {
+    beforeExit();
+    try {
+      Deno.removeSync(pidFile);
+    } catch {
+      // Already removed.
+    }
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", shutDown);
+  Deno.addSignalListener("SIGINT", shutDown);
+}

@@ -3,7 +3,7 @@ import { apiKey, localJwks, publishableKey, secretKey } from "./api_keys.ts";
 import { apiUrl, databaseUrl as localDatabaseUrl, jwtSecret } from "./local_stack_settings.ts";
 
 /** Variables of this shell a function's Deno process needs to run at all. */
-export const denoVariables = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "NPM_CONFIG_REGISTRY"];
+const denoVariables = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "NPM_CONFIG_REGISTRY"];
 
 /** The variables Supabase injects into a hosted function, for a process listening on `port`. */
 export async function platformEnvironment(

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { createLocalJWKSet, errors as joseErrors, jwtVerify } from "jose";
 import { parse as parseToml } from "npm:smol-toml@1.3.1";
 import { localJwks } from "./api_keys.ts";
+import { exitOnStopSignals } from "./detached_process.ts";
 import { platformEnvironment } from "./function_platform_environment.ts";
 import {
   apiPort,
@@ -226,19 +227,10 @@ async function handle(request: Request): Promise<Response> {
   }
 }
 
-function shutDown(): void {
-  for (const name of [...running.keys()]) stopFunction(name);
-  try {
-    Deno.removeSync(gatewayPidFile);
-  } catch {
-    // Already removed.
-  }
-  Deno.exit(0);
-}
-
 if (import.meta.main) {
-  Deno.addSignalListener("SIGTERM", shutDown);
-  Deno.addSignalListener("SIGINT", shutDown);
+  exitOnStopSignals(gatewayPidFile, () => {
+    for (const name of [...running.keys()]) stopFunction(name);
+  });
   Deno.serve({
     hostname: "127.0.0.1",
     port: apiPort,

@@ -29,11 +29,16 @@ import { checkAppliedMigrationsUnchanged } from "./applied_migrations.ts";
 const supabaseCli = join(projectRoot, "node_modules", ".bin", "supabase");
 
 /** Applies pending migrations with the real Supabase CLI, which records them as on a hosted project. */
-export async function applyMigrations(url = databaseUrl): Promise<string> {
+async function applyMigrations(): Promise<string> {
   if (!existsSync(supabaseCli)) {
     throw new Error(`the Supabase CLI is missing at ${supabaseCli}: run npm ci first`);
   }
-  const result = await runCommand(supabaseCli, ["migration", "up", "--db-url", url], {
+  const result = await runCommand(supabaseCli, [
+    "migration",
+    "up",
+    "--db-url",
+    databaseUrl,
+  ], {
     cwd: projectRoot,
   });
   return (result.stdout + result.stderr).trim();

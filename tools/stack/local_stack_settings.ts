@@ -25,7 +25,6 @@ export const gatewayLogFile = join(localDir, "functions-gateway.log");
 export const signingKeyFile = join(localDir, "signing-key.json");
 export const configTomlFile = join(projectRoot, "supabase", "config.toml");
 export const functionsDir = join(projectRoot, "supabase", "functions");
-export const migrationsWorkdir = projectRoot;
 export const bootstrapSqlFile = join(projectRoot, "tools", "stack", "bootstrap.sql");
 export const seedSqlFile = join(projectRoot, "supabase", "seed.sql");
 

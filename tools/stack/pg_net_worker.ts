@@ -1,6 +1,7 @@
 // LOCAL STAND-IN for pg_net's background worker: sends the requests net.http_post queued and records each answer in net._http_response, as pg_net does.
 import { writeFileSync } from "node:fs";
 import postgres from "postgres";
+import { exitOnStopSignals } from "./detached_process.ts";
 import { databaseUrl, pgNetWorkerPidFile } from "./local_stack_settings.ts";
 
 const requestsPerPoll = 200;
@@ -107,18 +108,9 @@ async function run(): Promise<void> {
   }
 }
 
-function shutDown(): void {
-  stopping = true;
-  try {
-    Deno.removeSync(pgNetWorkerPidFile);
-  } catch {
-    // Already removed.
-  }
-  Deno.exit(0);
-}
-
 if (import.meta.main) {
-  Deno.addSignalListener("SIGTERM", shutDown);
-  Deno.addSignalListener("SIGINT", shutDown);
+  exitOnStopSignals(pgNetWorkerPidFile, () => {
+    stopping = true;
+  });
   await run();
 }

@@ -26,7 +26,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Installs PostgreSQL and the extensions when missing (root on Debian/Ubuntu), else explains. */
-export async function ensurePostgresInstalled(): Promise<void> {
+async function ensurePostgresInstalled(): Promise<void> {
   const result = await runCommand("bash", [installScript], { allowFailure: true });
   if (result.code !== 0) {
     throw new Error(
@@ -85,7 +85,7 @@ async function startServer(): Promise<void> {
 }
 
 /** Runs a SQL file with psql against the local database, stopping at the first error. */
-export async function runSqlFile(file: string, url = databaseUrl): Promise<void> {
+async function runSqlFile(file: string, url = databaseUrl): Promise<void> {
   await runCommand(join(postgresBinDir, "psql"), [
     url,
     "-X",

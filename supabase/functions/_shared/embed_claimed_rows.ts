@@ -75,6 +75,101 @@ async function embedTexts(
   return vectors;
 }
 
+/** A row's vector goes to the batch's embeddings, or the row fails on its vector's problem. */
+function accept(
+  result: EmbeddedRows,
+  provider: EmbeddingProvider,
+  row: ClaimedRow,
+  vector: unknown,
+  problem: string | null,
+): void {
+  if (problem) {
+    result.failures.push({ key: row.key, error: `${provider.model}: ${problem}` });
+    return;
+  }
+  result.embeddings.push({
+    key: row.key,
+    contentHash: row.contentHash,
+    embedding: vector as number[],
+  });
+  if (exceedsInputLimit(row.content, provider.inputLimit)) result.truncatedKeys.push(row.key);
+}
+
+/** Rows handed back untried: for the provider's failure, or (no error) for the spent time. */
+function giveBack(
+  result: EmbeddedRows,
+  untried: readonly ClaimedRow[],
+  error: ProviderError | null,
+): void {
+  result.untried.push(...untried);
+  if (error) result.providerError = error;
+  else result.outOfTime = true;
+}
+
+/** One call for the whole batch; returns the provider's error, which the caller decides about. */
+async function embedBatch(
+  result: EmbeddedRows,
+  provider: EmbeddingProvider,
+  dimensions: number,
+  embeddable: readonly ClaimedRow[],
+  signal: AbortSignal,
+): Promise<ProviderError | null> {
+  let vectors: unknown[];
+  try {
+    vectors = await embedTexts(provider, embeddable, signal);
+  } catch (error) {
+    return error as ProviderError;
+  }
+  const problems = vectors.map((vector) => embeddingProblem(vector, dimensions));
+  if (embeddable.length > 1 && problems.every((problem) => problem !== null)) {
+    // Not one usable vector: the provider is misconfigured (another size, say), not the rows.
+    giveBack(
+      result,
+      embeddable,
+      new ProviderError(
+        "malformed_answer",
+        `none of the ${vectors.length} vectors ${provider.model} returned can be stored (the first: ${
+          problems[0]
+        })`,
+      ),
+    );
+    return null;
+  }
+  embeddable.forEach((row, index) =>
+    accept(result, provider, row, vectors[index], problems[index])
+  );
+  return null;
+}
+
+/** The provider refused the batch's input: each row alone shows which rows it refuses. */
+async function embedRowByRow(
+  result: EmbeddedRows,
+  provider: EmbeddingProvider,
+  dimensions: number,
+  embeddable: readonly ClaimedRow[],
+  deadline: Pick<RunDeadline, "signal" | "remainingMs">,
+): Promise<void> {
+  for (const [index, row] of embeddable.entries()) {
+    if (deadline.remainingMs() <= 0) {
+      giveBack(result, embeddable.slice(index), null);
+      return;
+    }
+    try {
+      const [vector] = await embedTexts(provider, [row], deadline.signal);
+      accept(result, provider, row, vector, embeddingProblem(vector, dimensions));
+    } catch (error) {
+      const rowError = error as ProviderError;
+      if (rowError.kind === "rejected_input") {
+        result.failures.push({ key: row.key, error: rowError.message });
+        continue;
+      }
+      // The provider itself failed: probing stops and the rest go back untried.
+      giveBack(result, embeddable.slice(index), rowError);
+      return;
+    }
+  }
+}
+
 export async function embedClaimedRows(
   provider: EmbeddingProvider,
   dimensions: number,
@@ -89,24 +184,6 @@ export async function embedClaimedRows(
     providerError: null,
     outOfTime: false,
   };
-  const accept = (row: ClaimedRow, vector: unknown, problem: string | null) => {
-    if (problem) {
-      result.failures.push({ key: row.key, error: `${provider.model}: ${problem}` });
-      return;
-    }
-    result.embeddings.push({
-      key: row.key,
-      contentHash: row.contentHash,
-      embedding: vector as number[],
-    });
-    if (exceedsInputLimit(row.content, provider.inputLimit)) result.truncatedKeys.push(row.key);
-  };
-  const giveBack = (untried: readonly ClaimedRow[], error: ProviderError | null) => {
-    result.untried.push(...untried);
-    if (error) result.providerError = error;
-    else result.outOfTime = true;
-  };
-
   const embeddable = rows.filter((row) => {
     const problem = contentProblem(row);
     if (problem) result.failures.push({ key: row.key, error: problem });
@@ -114,60 +191,17 @@ export async function embedClaimedRows(
   });
   if (embeddable.length === 0) return result;
   if (deadline.remainingMs() <= 0) {
-    giveBack(embeddable, null);
+    giveBack(result, embeddable, null);
     return result;
   }
-
-  let batchError: ProviderError;
-  try {
-    const vectors = await embedTexts(provider, embeddable, deadline.signal);
-    const problems = vectors.map((vector) => embeddingProblem(vector, dimensions));
-    if (embeddable.length > 1 && problems.every((problem) => problem !== null)) {
-      // Not one usable vector: the provider is misconfigured (another size, say), not the rows.
-      giveBack(
-        embeddable,
-        new ProviderError(
-          "malformed_answer",
-          `none of the ${vectors.length} vectors ${provider.model} returned can be stored (the first: ${
-            problems[0]
-          })`,
-        ),
-      );
-      return result;
-    }
-    embeddable.forEach((row, index) => accept(row, vectors[index], problems[index]));
-    return result;
-  } catch (error) {
-    batchError = error as ProviderError;
-  }
+  const batchError = await embedBatch(result, provider, dimensions, embeddable, deadline.signal);
+  if (batchError === null) return result;
   if (batchError.kind !== "rejected_input") {
-    giveBack(embeddable, batchError);
-    return result;
-  }
-  if (embeddable.length === 1) {
+    giveBack(result, embeddable, batchError);
+  } else if (embeddable.length === 1) {
     result.failures.push({ key: embeddable[0].key, error: batchError.message });
-    return result;
-  }
-
-  // The provider refused the batch's input: each row alone shows which rows it refuses.
-  for (const [index, row] of embeddable.entries()) {
-    if (deadline.remainingMs() <= 0) {
-      giveBack(embeddable.slice(index), null);
-      break;
-    }
-    try {
-      const [vector] = await embedTexts(provider, [row], deadline.signal);
-      accept(row, vector, embeddingProblem(vector, dimensions));
-    } catch (error) {
-      const rowError = error as ProviderError;
-      if (rowError.kind === "rejected_input") {
-        result.failures.push({ key: row.key, error: rowError.message });
-        continue;
-      }
-      // The provider itself failed: probing stops and the rest go back untried.
-      giveBack(embeddable.slice(index), rowError);
-      break;
-    }
+  } else {
+    await embedRowByRow(result, provider, dimensions, embeddable, deadline);
   }
   return result;
 }

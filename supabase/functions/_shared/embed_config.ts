@@ -14,7 +14,7 @@ export const defaultOpenAiTimeoutMs = 30_000;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export class ConfigError extends Error {
+class ConfigError extends Error {
   override name = "ConfigError";
 }
 

@@ -91,7 +91,7 @@ function isRunOptionField(field: string): field is keyof RunOptions {
 }
 
 /** A value as an error message shows it: short, and never the whole of a large or nested value. */
-export function previewValue(value: unknown): string {
+function previewValue(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object" && value !== null) return "an object";
   const text = JSON.stringify(value) ?? String(value);

@@ -1,16 +1,16 @@
-// The worker: round-robin over the targets, one batch each per round, within the run's row and time budget, waiting out a failing provider when the budget allows; every count it reports is read back from the database.
-import { BatchPipeline, type BatchResult, type PreparedBatch } from "./batch_pipeline.ts";
+// The worker: chooses the targets, works them round-robin (round_robin_run.ts) and reports the run; every count it reports is read back from the database.
+import { BatchPipeline } from "./batch_pipeline.ts";
 import { errorMessage } from "./error_message.ts";
-import { ProviderBackoff, providerStopCode } from "./provider_backoff.ts";
+import { providerStopCode } from "./provider_backoff.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
 import { RunDeadline } from "./run_deadline.ts";
+import { RoundRobinRun } from "./round_robin_run.ts";
 import type { RunOptions } from "./run_options.ts";
 import type { Target, TargetQueue } from "./target_queue.ts";
 import {
   emptyTargetReport,
   type ProviderFailure,
   queuedRows,
-  type StopCode,
   summarize,
   type TargetReport,
   type WorkerReport,
@@ -60,11 +60,6 @@ async function readStatusBack(
   }
 }
 
-/** Waits `ms`; the worker only waits when the time budget allows it. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Ways to steer a run from outside. */
 export interface RunControl {
   /** Aborting it stops the run at once: the batch in hand goes back untried, nothing is lost. */
@@ -87,14 +82,12 @@ export async function runWorker(
   }
 }
 
-async function workTargets(
+/** A pipeline for each target whose model the provider makes; the others' reports say why not. */
+function pipelinesFor(
   queue: TargetQueue,
   provider: EmbeddingProvider,
-  options: RunOptions,
   chosen: readonly Target[],
-  started: number,
-  deadline: RunDeadline,
-): Promise<WorkerReport> {
+): { pipelines: BatchPipeline[]; reports: TargetReport[] } {
   const pipelines: BatchPipeline[] = [];
   const reports: TargetReport[] = [];
   for (const target of chosen) {
@@ -108,152 +101,30 @@ async function workTargets(
       pipelines.push(new BatchPipeline(queue, provider, target, report));
     }
   }
+  return { pipelines, reports };
+}
 
-  const total = (field: "claimed" | "batches" | "written" | "failed" | "released") =>
-    reports.reduce((sum, report) => sum + report[field], 0);
-  // Rows handed back untried do not use up maxRows: the run may claim them again.
-  const kept = () => total("claimed") - total("released");
-  let slowestBatchMs = 0;
-  const reasonToStop = (): StopCode | null => {
-    if (deadline.stopRequested) return "stopped";
-    if (kept() >= options.maxRows) return "max_rows_reached";
-    if (deadline.remainingMs() <= 0) return "time_budget_spent";
-    if (total("batches") > 0 && deadline.remainingMs() < slowestBatchMs) {
-      return "time_budget_spent";
-    }
+/** A provider failure not followed by a success is why the run ended, whatever else was due. */
+function unresolvedProviderFailure(run: RoundRobinRun): ProviderFailure | null {
+  const unresolved = run.backoff.lastError;
+  if (
+    unresolved === null || run.stoppedBecause === "database_failed" ||
+    run.stoppedBecause === "stopped"
+  ) {
     return null;
-  };
-
-  // The provider is one for every target: after it fails, no target calls it before it may.
-  const backoff = new ProviderBackoff();
-  let lastProviderFailure = null as BatchPipeline | null;
-  let providerRetries = 0;
-
-  // A batch's write runs while the next batch is claimed and embedded: the database and the
-  // provider work at the same time. At most one write is in flight, so every count stays exact.
-  interface WriteInFlight {
-    pipeline: BatchPipeline;
-    prepareMs: number;
-    written: Promise<{ result: BatchResult; writeMs: number }>;
   }
-  let inFlight = null as WriteInFlight | null;
-  const startWrite = (pipeline: BatchPipeline, prepared: PreparedBatch, prepareMs: number) => {
-    const writeStarted = performance.now();
-    // writeBatch settles every row and never throws.
-    const written = pipeline.writeBatch(prepared).then((result) => ({
-      result,
-      writeMs: performance.now() - writeStarted,
-    }));
-    inFlight = { pipeline, prepareMs, written };
-  };
-  const settleInFlight = async (): Promise<void> => {
-    if (inFlight === null) return;
-    const { pipeline, prepareMs, written } = inFlight;
-    inFlight = null;
-    const { result, writeMs } = await written;
-    // What a batch costs, however much of it overlapped the next one: its claim and embedding,
-    // then its write.
-    slowestBatchMs = Math.max(slowestBatchMs, prepareMs + writeMs);
-    if (result.outcome === "provider failed") {
-      backoff.failed(result.error, performance.now());
-      lastProviderFailure = pipeline;
-    } else if (result.outcome === "stop") {
-      // A failed write outranks why the run was ending meanwhile (rows, time): it went wrong.
-      if (stoppedBecause === null || result.stop === "database_failed") {
-        stoppedBecause = result.stop;
-      }
-      if (result.error !== null) pipeline.report.error = result.error;
-    } else if (result.outcome === "done") {
-      backoff.succeeded();
-    }
-  };
+  run.stoppedBecause = providerStopCode(unresolved);
+  const retryAt = new Date(Date.now() + run.backoff.waitMs(performance.now())).toISOString();
+  if (run.lastProviderFailure) run.lastProviderFailure.report.error = unresolved.message;
+  return { kind: unresolved.kind, message: unresolved.message, retryAt };
+}
 
-  // Round robin: each target with work gets one batch per round, so they share the budget.
-  let stoppedBecause: StopCode | null = pipelines.length === 0
-    ? "no_target_matches_provider"
-    : null;
-  let active = pipelines;
-  try {
-    while (stoppedBecause === null && active.length > 0) {
-      const stillActive: BatchPipeline[] = [];
-      for (const pipeline of active) {
-        stoppedBecause = reasonToStop();
-        if (stoppedBecause !== null) break;
-        const wait = backoff.waitMs(performance.now());
-        if (wait > 0) {
-          // Wait only when a batch still fits in the budget after the wait; else the run ends
-          // (on the provider's failure: see below).
-          if (deadline.remainingMs() < wait + slowestBatchMs) {
-            stoppedBecause = "time_budget_spent";
-            break;
-          }
-          await sleep(wait);
-          providerRetries += 1;
-        }
-        const prepareStarted = performance.now();
-        const prepared = await pipeline.prepareBatch(
-          Math.min(options.batchSize, options.maxRows - kept()),
-          options.leaseSeconds,
-          deadline,
-        );
-        const prepareMs = performance.now() - prepareStarted;
-        // The last batch's write ends before this one's starts: one write at a time. When that
-        // write failed, or a stop was asked for meanwhile, this batch goes back unwritten.
-        const settledPipeline = inFlight?.pipeline;
-        await settleInFlight();
-        if (stoppedBecause === null && deadline.stopRequested) stoppedBecause = "stopped";
-        if (stoppedBecause !== null) {
-          if (prepared.outcome === "prepared") {
-            stillActive.push(pipeline);
-            await pipeline.abandonBatch(prepared);
-          }
-          break;
-        }
-        if (prepared.outcome === "prepared") {
-          // Known already: the next batch costs at least as long to claim and embed as this one.
-          slowestBatchMs = Math.max(slowestBatchMs, prepareMs);
-          stillActive.push(pipeline);
-          startWrite(pipeline, prepared, prepareMs);
-          if (prepared.embedded.providerError !== null || prepared.embedded.outOfTime) {
-            // Nothing to overlap with: the provider needs a rest, or the time is spent.
-            await settleInFlight();
-            if (stoppedBecause !== null) break;
-          }
-          continue;
-        }
-        if (prepared.outcome === "queue empty") {
-          // Claimed while this target's last write was in flight: that write may have queued
-          // rows again (their text changed), so the target gets one more look.
-          if (settledPipeline === pipeline) stillActive.push(pipeline);
-          continue;
-        }
-        if (prepared.outcome === "target broken") {
-          // Only this target stops: the others are worked as if it were not registered.
-          pipeline.report.ok = false;
-          pipeline.report.error = prepared.error;
-          continue;
-        }
-        stillActive.push(pipeline);
-        stoppedBecause = prepared.stop;
-        if (prepared.error !== null) pipeline.report.error = prepared.error;
-        break;
-      }
-      active = stillActive;
-    }
-  } finally {
-    await settleInFlight();
-  }
-
-  // A provider failure not followed by a success is why the run ended, whatever else was due.
-  let providerError: ProviderFailure | null = null;
-  const unresolved = backoff.lastError;
-  if (unresolved !== null && stoppedBecause !== "database_failed" && stoppedBecause !== "stopped") {
-    stoppedBecause = providerStopCode(unresolved);
-    const retryAt = new Date(Date.now() + backoff.waitMs(performance.now())).toISOString();
-    providerError = { kind: unresolved.kind, message: unresolved.message, retryAt };
-    if (lastProviderFailure) lastProviderFailure.report.error = unresolved.message;
-  }
-
+/** Reads the worked targets' status back and marks every report that did not go well. */
+async function settleReports(
+  queue: TargetQueue,
+  pipelines: readonly BatchPipeline[],
+  reports: readonly TargetReport[],
+): Promise<void> {
   // Only the targets worked are counted again: counting scans their tables.
   const statusError = await readStatusBack(
     queue,
@@ -267,22 +138,36 @@ async function workTargets(
       report.error ??= statusError;
     }
   }
+}
 
-  const stopCode = stoppedBecause ?? "nothing_to_claim";
+async function workTargets(
+  queue: TargetQueue,
+  provider: EmbeddingProvider,
+  options: RunOptions,
+  chosen: readonly Target[],
+  started: number,
+  deadline: RunDeadline,
+): Promise<WorkerReport> {
+  const { pipelines, reports } = pipelinesFor(queue, provider, chosen);
+  const run = new RoundRobinRun(pipelines, reports, options, deadline);
+  await run.run();
+  const providerError = unresolvedProviderFailure(run);
+  await settleReports(queue, pipelines, reports);
+  const stopCode = run.stoppedBecause ?? "nothing_to_claim";
   return {
     ok: reports.every((report) => report.ok),
     message: summarize(stopCode, reports, providerError),
     provider: provider.name,
     model: provider.model,
     dimensions: provider.dimensions,
-    claimed: total("claimed"),
-    written: total("written"),
-    failed: total("failed"),
+    claimed: run.total("claimed"),
+    written: run.total("written"),
+    failed: run.total("failed"),
     queued: reports.reduce((sum, report) => sum + queuedRows(report), 0),
-    batches: total("batches"),
+    batches: run.total("batches"),
     stoppedBecause: stopCode,
     providerError,
-    providerRetries,
+    providerRetries: run.providerRetries,
     inputLimit: provider.inputLimit ?? null,
     durationMs: Math.round(performance.now() - started),
     targets: reports,

@@ -15,7 +15,7 @@ export type StopCode =
   | "database_failed"
   | "no_target_matches_provider";
 
-export const stopMessages: Readonly<Record<StopCode, string>> = {
+const stopMessages: Readonly<Record<StopCode, string>> = {
   nothing_to_claim: "nothing left to claim",
   max_rows_reached: "maxRows reached",
   time_budget_spent: "time budget spent",
@@ -148,7 +148,7 @@ function summarizeTarget(target: TargetReport): string {
  * What a target holds now, in words that agree with the numbers: rows still queued are said to
  * be leased by another worker (until when) or waiting out a backoff, never left unexplained.
  */
-export function describeStatus(status: TargetStatus): string {
+function describeStatus(status: TargetStatus): string {
   if (status.broken !== null) return `broken: ${status.broken}`;
   const parts = [`now ${status.embedded}/${status.totalRows} embedded`];
   const claimable = status.pending - status.retrying;

@@ -26,7 +26,7 @@ export interface WrittenRows {
 }
 
 /** Null when the database's account covers exactly the keys sent, each once; else what is wrong. */
-export function accountProblem(
+function accountProblem(
   sent: readonly RowEmbedding[],
   outcome: WriteOutcome,
 ): string | null {
@@ -45,6 +45,60 @@ export function accountProblem(
   }; ${answered.length} answers for ${sentKeys.size} rows)`;
 }
 
+/** The database failed, not these rows: they go back untried and the run stops. */
+function databaseDown(
+  result: WrittenRows,
+  error: unknown,
+  untried: readonly RowEmbedding[],
+): WrittenRows {
+  result.databaseFailed = `the database failed during the write: ${errorMessage(error)}`;
+  result.untriedKeys.push(...untried.map((row) => row.key));
+  return result;
+}
+
+/** Adds an account that matches what was sent; returns false (and says why) when it does not. */
+function accept(
+  result: WrittenRows,
+  sent: readonly RowEmbedding[],
+  outcome: WriteOutcome,
+): boolean {
+  const problem = accountProblem(sent, outcome);
+  if (problem) {
+    result.databaseFailed = problem;
+    return false;
+  }
+  result.writtenKeys.push(...outcome.writtenKeys);
+  result.staleKeys.push(...outcome.staleKeys);
+  result.lostKeys.push(...outcome.lostKeys);
+  return true;
+}
+
+/** The batch was refused: row by row, to find out whether a row is to blame or the database is. */
+async function writeRowByRow(
+  result: WrittenRows,
+  write: (rows: readonly RowEmbedding[]) => Promise<WriteOutcome>,
+  rows: readonly RowEmbedding[],
+  batchError: string,
+): Promise<WrittenRows> {
+  let anyWritten = false;
+  for (const [index, row] of rows.entries()) {
+    try {
+      if (!accept(result, [row], await write([row]))) return result;
+      anyWritten = true;
+    } catch (error) {
+      if (isDatabaseOutage(error)) return databaseDown(result, error, rows.slice(index));
+      result.failures.push({
+        key: row.key,
+        error: `database refused the write: ${errorMessage(error)}`,
+      });
+    }
+  }
+  if (!anyWritten) {
+    result.databaseFailed = `the database refused every row of the batch: ${batchError}`;
+  }
+  return result;
+}
+
 export async function writeClaimedRows(
   queue: TargetQueue,
   target: Pick<Target, "id" | "model">,
@@ -59,56 +113,19 @@ export async function writeClaimedRows(
     untriedKeys: [],
     databaseFailed: null,
   };
-  /** The database failed, not these rows: they go back untried and the run stops. */
-  const databaseDown = (error: unknown, untried: readonly RowEmbedding[]): WrittenRows => {
-    result.databaseFailed = `the database failed during the write: ${errorMessage(error)}`;
-    result.untriedKeys.push(...untried.map((row) => row.key));
-    return result;
-  };
-  /** Adds an account that matches what was sent; returns false (and says why) when it does not. */
-  const accept = (sent: readonly RowEmbedding[], outcome: WriteOutcome): boolean => {
-    const problem = accountProblem(sent, outcome);
-    if (problem) {
-      result.databaseFailed = problem;
-      return false;
-    }
-    result.writtenKeys.push(...outcome.writtenKeys);
-    result.staleKeys.push(...outcome.staleKeys);
-    result.lostKeys.push(...outcome.lostKeys);
-    return true;
-  };
-
+  const write = (sent: readonly RowEmbedding[]) =>
+    queue.writeBatch(target.id, leaseToken, target.model, sent);
   let batchError: string;
   try {
-    accept(rows, await queue.writeBatch(target.id, leaseToken, target.model, rows));
+    accept(result, rows, await write(rows));
     return result;
   } catch (error) {
-    if (isDatabaseOutage(error)) return databaseDown(error, rows);
+    if (isDatabaseOutage(error)) return databaseDown(result, error, rows);
     batchError = errorMessage(error);
   }
   if (rows.length === 1) {
     result.failures.push({ key: rows[0].key, error: `database refused the write: ${batchError}` });
     return result;
   }
-
-  // The batch was refused: find out whether a row is to blame or the database is.
-  let anyWritten = false;
-  for (const [index, row] of rows.entries()) {
-    try {
-      if (!accept([row], await queue.writeBatch(target.id, leaseToken, target.model, [row]))) {
-        return result;
-      }
-      anyWritten = true;
-    } catch (error) {
-      if (isDatabaseOutage(error)) return databaseDown(error, rows.slice(index));
-      result.failures.push({
-        key: row.key,
-        error: `database refused the write: ${errorMessage(error)}`,
-      });
-    }
-  }
-  if (!anyWritten) {
-    result.databaseFailed = `the database refused every row of the batch: ${batchError}`;
-  }
-  return result;
+  return await writeRowByRow(result, write, rows, batchError);
 }

@@ -24,7 +24,7 @@ export function supabaseAiRuntime(): SupabaseAiGlobal | undefined {
  * 1,536 characters (3 characters a token, below English's average of about 4) are reported as
  * cut, an estimate that errs towards reporting.
  */
-export const gteSmallInputLimit: InputLimit = {
+const gteSmallInputLimit: InputLimit = {
   maxCharacters: 512 * 3,
   description: "512 tokens (estimated as 1,536 characters, 3 characters a token)",
 };

@@ -18,7 +18,7 @@ import {
 export const localModelName = "universal-sentence-encoder-lite";
 const modelDimensions = 512;
 /** The projection's seed; changing it changes every vector, so it is part of the model's identity. */
-export const localProjectionSeed = 384_512;
+const localProjectionSeed = 384_512;
 /** USE Lite was trained on sentences; longer input only costs time, so it is cut here. */
 export const localInputLimit: InputLimit = {
   maxCharacters: 8_000,

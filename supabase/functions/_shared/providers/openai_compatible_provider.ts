@@ -94,44 +94,7 @@ export class OpenAiCompatibleProvider implements EmbeddingProvider {
   async #embedChunk(texts: string[], runSignal: AbortSignal | undefined): Promise<number[][]> {
     const url = `${this.#settings.baseUrl.replace(/\/+$/, "")}/embeddings`;
     const what = `${this.model}: POST ${url}`;
-    const headers: Record<string, string> = { "content-type": "application/json" };
-    if (this.#settings.apiKey) headers.authorization = `Bearer ${this.#settings.apiKey}`;
-    const deadline = callDeadline(this.#settings.timeoutMs, runSignal);
-    const started = performance.now();
-    let response: Response;
-    let bodyText: string;
-    try {
-      response = await fetch(url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({
-          model: this.model,
-          input: texts.map((text) => cutToInputLimit(text, this.inputLimit)),
-          dimensions: this.dimensions,
-          encoding_format: "float",
-        }),
-        signal: deadline.signal,
-      });
-      bodyText = await response.text();
-    } catch (error) {
-      const waited = Math.round(performance.now() - started);
-      if (deadline.timedOut()) {
-        throw new ProviderError(
-          "timeout",
-          `${what} did not answer within ${this.#settings.timeoutMs} ms (OPENAI_TIMEOUT_MS)`,
-        );
-      }
-      if (runSignal?.aborted) {
-        throw new ProviderError(
-          "timeout",
-          `${what} did not answer within the ${waited} ms left of the run's time budget`,
-        );
-      }
-      throw new ProviderError("unavailable", `${what} failed: ${(error as Error).message}`);
-    } finally {
-      deadline.dispose();
-    }
-
+    const { response, bodyText } = await this.#post(url, what, texts, runSignal);
     if (!response.ok) {
       const kind = kindOfStatus(response.status);
       const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), Date.now());
@@ -157,5 +120,49 @@ export class OpenAiCompatibleProvider implements EmbeddingProvider {
       throw new ProviderError("malformed_answer", `${what}: ${ordered}; none of it is used`);
     }
     return ordered;
+  }
+
+  /** The request and its whole answer, within the call's timeout and the run's budget. */
+  async #post(
+    url: string,
+    what: string,
+    texts: readonly string[],
+    runSignal: AbortSignal | undefined,
+  ): Promise<{ response: Response; bodyText: string }> {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (this.#settings.apiKey) headers.authorization = `Bearer ${this.#settings.apiKey}`;
+    const deadline = callDeadline(this.#settings.timeoutMs, runSignal);
+    const started = performance.now();
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({
+          model: this.model,
+          input: texts.map((text) => cutToInputLimit(text, this.inputLimit)),
+          dimensions: this.dimensions,
+          encoding_format: "float",
+        }),
+        signal: deadline.signal,
+      });
+      return { response, bodyText: await response.text() };
+    } catch (error) {
+      const waited = Math.round(performance.now() - started);
+      if (deadline.timedOut()) {
+        throw new ProviderError(
+          "timeout",
+          `${what} did not answer within ${this.#settings.timeoutMs} ms (OPENAI_TIMEOUT_MS)`,
+        );
+      }
+      if (runSignal?.aborted) {
+        throw new ProviderError(
+          "timeout",
+          `${what} did not answer within the ${waited} ms left of the run's time budget`,
+        );
+      }
+      throw new ProviderError("unavailable", `${what} failed: ${(error as Error).message}`);
+    } finally {
+      deadline.dispose();
+    }
   }
 }

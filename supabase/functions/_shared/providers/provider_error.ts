@@ -8,7 +8,7 @@
  * - "rejected_input": the provider refused the input itself (a 400): one of the texts is to blame.
  * Only "rejected_input" can be a row's fault; every other kind is the provider's.
  */
-export const providerErrorKinds = [
+const providerErrorKinds = [
   "unavailable",
   "rate_limited",
   "timeout",
