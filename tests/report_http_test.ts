@@ -24,6 +24,7 @@ function report(
       ? null
       : { kind: "rate_limited", message: "answered 429", retryAt },
     providerRetries: 0,
+    databaseRetries: 0,
     inputLimit: null,
     durationMs: 0,
     targets: [],

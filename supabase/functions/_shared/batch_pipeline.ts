@@ -96,12 +96,14 @@ export class BatchPipeline {
     const failures = [...embedded.failures];
     let result: BatchResult = { outcome: "done" };
     let writtenUntried: string[] | null = null;
+    let stale: string[] = [];
 
     if (embedded.embeddings.length > 0) {
       const written = await writeClaimedRows(this.queue, this.target, lease, embedded.embeddings);
       writtenUntried = written.untriedKeys;
       this.report.written += written.writtenKeys.length;
       this.report.staleKeys.push(...written.staleKeys);
+      stale = written.staleKeys;
       this.report.lostKeys.push(...written.lostKeys);
       const writtenKeys = new Set(written.writtenKeys);
       this.report.truncatedKeys.push(
@@ -115,6 +117,9 @@ export class BatchPipeline {
     await this.#fail(lease, failures);
     const untried = [...embedded.untried.map((row) => row.key), ...(writtenUntried ?? [])];
     if (untried.length > 0) await this.#release(lease, untried);
+    // A stale row the app held during the write is still under this lease (the write does not
+    // wait for the app); handed back now, outside the write, it is claimable again at once.
+    if (stale.length > 0) await this.#handBack(lease, stale);
     if (result.outcome === "done" && embedded.providerError !== null) {
       result = { outcome: "provider failed", error: embedded.providerError };
     } else if (result.outcome === "done" && embedded.outOfTime) {
@@ -151,6 +156,15 @@ export class BatchPipeline {
       });
     }
     this.report.failed = this.report.failedRows.length;
+  }
+
+  /** Hands back rows that were tried (no attempt counted, not counted as untried either). */
+  async #handBack(lease: string, keys: readonly string[]): Promise<void> {
+    try {
+      await this.queue.releaseRows(this.target.id, lease, keys);
+    } catch {
+      // Not handed back: the lease runs out and the rows are claimed again; nothing is lost.
+    }
   }
 
   async #release(lease: string, keys: readonly string[]): Promise<void> {

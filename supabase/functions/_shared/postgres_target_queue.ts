@@ -11,6 +11,16 @@ import type {
   WriteOutcome,
 } from "./target_queue.ts";
 import { TargetBrokenError } from "./target_queue.ts";
+import { isTransientDatabaseError } from "./database_errors.ts";
+
+/** Tries of one call when the database aborts it as a deadlock, serialization failure or lock timeout. */
+const transientTries = 4;
+
+/** A random wait before another try, longer each time: two workers that collided do not again. */
+function jitteredWait(attempt: number): Promise<void> {
+  const ms = (25 + Math.random() * 75) * 2 ** attempt;
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 type Sql = postgres.Sql;
 type TransactionSql = postgres.TransactionSql;
@@ -83,6 +93,8 @@ function toTargetStatus(row: StatusRow): TargetStatus {
 
 export class PostgresTargetQueue implements TargetQueue {
   readonly #sql: Sql;
+  /** Calls tried again after the database aborted them as transient; no row was charged. */
+  transientRetries = 0;
 
   constructor(sql: Sql) {
     this.#sql = sql;
@@ -90,13 +102,23 @@ export class PostgresTargetQueue implements TargetQueue {
 
   /**
    * Runs `work` as service_role, the role the API is granted to, whatever role the connection
-   * string logs in as: the worker can only do what the API allows.
+   * string logs in as: the worker can only do what the API allows. A deadlock, serialization
+   * failure or lock timeout is tried again, a few times, after a random wait.
    */
   async #asServiceRole<T>(work: (tx: TransactionSql) => Promise<T>): Promise<T> {
-    return await this.#sql.begin(async (tx) => {
-      await tx`set local role service_role`;
-      return await work(tx);
-    }) as T;
+    // Each call is one transaction: an aborted one changed nothing, so trying it again is safe.
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#sql.begin(async (tx) => {
+          await tx`set local role service_role`;
+          return await work(tx);
+        }) as T;
+      } catch (error) {
+        if (!isTransientDatabaseError(error) || attempt >= transientTries) throw error;
+        this.transientRetries += 1;
+        await jitteredWait(attempt);
+      }
+    }
   }
 
   listTargets(): Promise<Target[]> {

@@ -84,6 +84,11 @@ export class TargetBrokenError extends Error {
 }
 
 export interface TargetQueue {
+  /**
+   * Calls the database aborted as transient (deadlock, serialization failure, lock timeout) and
+   * the queue tried again, so far; a queue that never retries may leave it out.
+   */
+  readonly transientRetries?: number;
   /** Every registered target, in id order, read from the registry alone (no table is counted). */
   listTargets(): Promise<Target[]>;
   /**

@@ -73,10 +73,12 @@ export async function runWorker(
   control: RunControl = {},
 ): Promise<WorkerReport> {
   const started = performance.now();
+  const retriesBefore = queue.transientRetries ?? 0;
   const chosen = await chooseTargets(queue, options.target);
   const deadline = new RunDeadline(options.timeBudgetMs, control.stop);
   try {
-    return await workTargets(queue, provider, options, chosen, started, deadline);
+    const report = await workTargets(queue, provider, options, chosen, started, deadline);
+    return { ...report, databaseRetries: (queue.transientRetries ?? 0) - retriesBefore };
   } finally {
     deadline.dispose();
   }
@@ -168,6 +170,7 @@ async function workTargets(
     stoppedBecause: stopCode,
     providerError,
     providerRetries: run.providerRetries,
+    databaseRetries: 0,
     inputLimit: provider.inputLimit ?? null,
     durationMs: Math.round(performance.now() - started),
     targets: reports,

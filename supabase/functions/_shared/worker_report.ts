@@ -92,6 +92,11 @@ export interface WorkerReport {
   providerError: ProviderFailure | null;
   /** Provider failures the run waited out and tried again after; no row was charged for them. */
   providerRetries: number;
+  /**
+   * Database calls aborted as transient (deadlock, serialization failure, lock timeout) and tried
+   * again; no row was charged for them.
+   */
+  databaseRetries: number;
   /** How much of a text the provider's model reads; null when the provider does not say. */
   inputLimit: InputLimit | null;
   durationMs: number;
