@@ -52,12 +52,16 @@ interface WorkerTally {
   errors: string[];
 }
 
-/** Follows one Web Worker's messages into the tally until it is done or has failed. */
+/**
+ * Follows one Web Worker's messages into the tally until it is done or has failed; `onFailure`
+ * hears of a failure at once, so the other workers stop and hand their leases back.
+ */
 function followWorker(
   worker: Worker,
   index: number,
   tally: WorkerTally,
   onProgress: (total: ProgressDelta) => void,
+  onFailure: () => void,
 ): Promise<void> {
   let last: WorkerReport | null = null;
   return new Promise<void>((resolve) => {
@@ -80,6 +84,7 @@ function followWorker(
           break;
         case "failed":
           tally.errors.push(message.error);
+          onFailure();
           end();
           break;
         case "done":
@@ -90,6 +95,7 @@ function followWorker(
     worker.onerror = (event) => {
       event.preventDefault();
       tally.errors.push(`worker ${index}: ${event.message}`);
+      onFailure();
       end();
     };
   });
@@ -110,17 +116,18 @@ async function runWorkers(
   };
   const workers: Worker[] = [];
   const finished: Promise<void>[] = [];
+  // One worker failing ends the run: the others stop now and hand back what they hold.
+  const relayStop = () => {
+    for (const worker of workers) worker.postMessage({ kind: "stop" } satisfies ToWorker);
+  };
   for (let index = 1; index <= count; index++) {
     const worker = new Worker(new URL("./backfill_worker.ts", import.meta.url).href, {
       type: "module",
     });
     workers.push(worker);
-    finished.push(followWorker(worker, index, tally, onProgress));
+    finished.push(followWorker(worker, index, tally, onProgress, relayStop));
     worker.postMessage({ ...start, worker: index } satisfies ToWorker);
   }
-  const relayStop = () => {
-    for (const worker of workers) worker.postMessage({ kind: "stop" } satisfies ToWorker);
-  };
   stop.addEventListener("abort", relayStop, { once: true });
   try {
     await Promise.all(finished);

@@ -9,6 +9,9 @@ export function progressQueue(
 ): TargetQueue {
   // The methods' parameter and result types come from TargetQueue, so this never restates them.
   return {
+    get transientRetries() {
+      return queue.transientRetries;
+    },
     listTargets: () => queue.listTargets(),
     readStatus: (targetIds) => queue.readStatus(targetIds),
     claimBatch: (...claim) => queue.claimBatch(...claim),
