@@ -68,10 +68,12 @@ comment on policy "Anyone can read music knowledge" on public.music_knowledge is
 create or replace function public.music_knowledge_content(knowledge public.music_knowledge)
 returns text
 language sql immutable set search_path = ''
-as $$
+-- A begin atomic body: PostgreSQL records the columns it reads, so the sync trigger compares
+-- those instead of calling this function on both versions of every updated row.
+begin atomic
   select replace(knowledge.topic, '_', ' ') || ' (' || knowledge.category || '): '
-    || knowledge.suggestion
-$$;
+    || knowledge.suggestion;
+end;
 comment on function public.music_knowledge_content(public.music_knowledge) is
   'The text embedded for a music_knowledge row: "<topic with spaces> (<category>): <suggestion>". Change it here and re-embed.';
 revoke execute on function public.music_knowledge_content(public.music_knowledge) from public, anon, authenticated;

@@ -59,9 +59,10 @@ comment on policy "Users can delete their own stories" on public.stories is
 create or replace function public.story_content(story public.stories)
 returns text
 language sql immutable set search_path = ''
-as $$
-  select story.title || E'\n\n' || story.body
-$$;
+-- begin atomic: the sync trigger compares the columns it reads (see music_knowledge_content).
+begin atomic
+  select story.title || E'\n\n' || story.body;
+end;
 comment on function public.story_content(public.stories) is
   'The text embedded for a story: its title, a blank line, its body.';
 revoke execute on function public.story_content(public.stories) from public, anon, authenticated;
@@ -114,9 +115,9 @@ comment on policy "Users can update their own profile" on public.profiles is
 create or replace function public.profile_preferences_content(profile public.profiles)
 returns text
 language sql immutable set search_path = ''
-as $$
-  select profile.preferences
-$$;
+begin atomic
+  select profile.preferences;
+end;
 comment on function public.profile_preferences_content(public.profiles) is
   'The text embedded for a profile: the user''s stated preferences.';
 revoke execute on function public.profile_preferences_content(public.profiles) from public, anon, authenticated;
