@@ -2,7 +2,8 @@
 //
 // usage: deno task bench [--quick] [--only name,name] [--out FILE] [--db-url URL]
 // --quick runs CI-sized versions (minutes) and writes .local/BENCHMARKS.quick.md unless --out says
-// otherwise; the full run (about half an hour on 2 cores) writes BENCHMARKS.md. Benchmarks are
+// otherwise; the full run (about half an hour on 2 cores) writes BENCHMARKS.md; --only replaces
+// (or adds) its sections in the report that is already there. Benchmarks are
 // not tests: nothing here asserts a timing; a goal not met is reported, and the run still succeeds.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -98,20 +99,58 @@ function renderReport(
     parts.push("", "Benchmarks that did not finish:", "");
     for (const failure of failures) parts.push(`- ${failure.name}: ${failure.error}`);
   }
-  for (const section of sections) {
+  for (const section of sections) parts.push("", renderSection(section));
+  return parts.join("\n") + "\n";
+}
+
+/** One section: its title, command, method and table; with `ownRun`, its goals and its run too. */
+function renderSection(
+  section: BenchSection,
+  ownRun?: { machine: string; command: string },
+): string {
+  const parts = [
+    `## ${section.title}`,
+    "",
+    `\`${section.command}\``,
+    "",
+    section.method,
+    "",
+    markdownTable(section.table.header, section.table.rows),
+  ];
+  if (section.notes) parts.push("", section.notes);
+  if (ownRun) {
     parts.push(
       "",
-      `## ${section.title}`,
+      `Measured by \`${ownRun.command}\` on ${
+        new Date().toISOString().slice(0, 10)
+      }, apart from the full run above. Machine: ${ownRun.machine}`,
       "",
-      `\`${section.command}\``,
-      "",
-      section.method,
-      "",
-      markdownTable(section.table.header, section.table.rows),
+      markdownTable(
+        ["goal", "measured", ""],
+        section.goals.map((goal) => [goal.goal, goal.measured, goal.met ? "met" : "**not met**"]),
+      ),
     );
-    if (section.notes) parts.push("", section.notes);
   }
-  return parts.join("\n") + "\n";
+  return parts.join("\n");
+}
+
+/**
+ * The report with these sections in place of those of the same title, or added at its end, each
+ * with its own goals and run: `--only` brings figures up to date and leaves the others as they are.
+ */
+function mergeSections(
+  existing: string,
+  sections: readonly BenchSection[],
+  ownRun: { machine: string; command: string },
+): string {
+  const parts = existing.trimEnd().split(/\n(?=## )/);
+  for (const section of sections) {
+    const rendered = renderSection(section, ownRun);
+    const index = parts.findIndex((part) => part.startsWith(`## ${section.title}\n`));
+    if (index >= 0) parts[index] = rendered;
+    else parts.push(rendered);
+  }
+  return parts.join("\n\n") + "\n";
 }
 
 /** The flags of `deno task bench`: every benchmark's, and which to run and where to write. */
@@ -203,13 +242,12 @@ if (import.meta.main) {
   const command = `deno task bench${flags.quick ? " --quick" : ""}${
     flags.only ? ` --only ${flags.only}` : ""
   }`;
-  const report = renderReport(
-    sections,
-    failures,
-    await describeMachine(context.databaseUrl),
-    context.size,
-    command,
-  );
+  const machine = await describeMachine(context.databaseUrl);
+  // --only into an existing report: its sections are brought up to date, the rest stays.
+  const existing = flags.only ? await Deno.readTextFile(out).catch(() => null) : null;
+  const report = existing
+    ? mergeSections(existing, sections, { machine, command })
+    : renderReport(sections, failures, machine, context.size, command);
   await writeReport(out, report);
   console.error(`bench: wrote ${out}: ${sections.length} benchmarks, ${failures.length} failed`);
   // A benchmark that failed is an error; a goal not met is a finding, written down above.

@@ -137,6 +137,60 @@ comment on function embeddings._check_vector_elements(text, text) is
 -- Claim
 -- =============================================================================================
 
+/**
+ * The text of the leased rows, as [{key, content}]: the whole batch in one statement; if a content
+ * function raises on some row, each row alone, so that row fails by itself (its error returned as
+ * content_error) and the rest go on.
+ */
+create or replace function embeddings._claimed_content(target embeddings.targets, leased text[])
+returns jsonb
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  claimed jsonb := '[]';
+  one_key text;
+  one_row jsonb;
+  render_error text;
+begin
+  execute format(
+    $sql$
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('key', t.%3$I::text, 'content', %5$s(t)) order by t.%3$I)
+      from %1$I.%2$I as t
+      where t.%3$I = any ($1::%4$s[])
+    $sql$,
+    target.table_schema, target.table_name, target.key_column, target.key_type,
+    embeddings._content_function_name(target))
+  into claimed
+  using leased;
+  return coalesce(claimed, '[]');
+exception when others then
+  claimed := '[]';
+  foreach one_key in array leased loop
+    begin
+      execute format(
+        $sql$
+          select pg_catalog.jsonb_build_object('key', t.%3$I::text, 'content', %5$s(t))
+          from %1$I.%2$I as t where t.%3$I = $1::%4$s
+        $sql$,
+        target.table_schema, target.table_name, target.key_column, target.key_type,
+        embeddings._content_function_name(target))
+      into one_row
+      using one_key;
+    exception when others then
+      get stacked diagnostics render_error = message_text;
+      one_row := pg_catalog.jsonb_build_object('key', one_key, 'content', null,
+        'content_error', format('content function %s raised: %s', target.content_function, render_error));
+    end;
+    if one_row is not null then
+      claimed := claimed || pg_catalog.jsonb_build_array(one_row);
+    end if;
+  end loop;
+  return claimed;
+end;
+$$;
+comment on function embeddings._claimed_content(embeddings.targets, text[]) is
+  'For claim_batch: the leased rows'' keys and text as a JSON array [{key, content}], in key order; a row whose content function raises comes back with content null and the error in content_error, and the others are unaffected.';
+
 /** Leases up to batch_size claimable rows and returns their current text. */
 create or replace function embeddings.claim_batch(
   target_id bigint,
@@ -154,9 +208,6 @@ declare
   chunks_queued integer := 0;
   leased text[];
   claimed jsonb;
-  one_key text;
-  one_row jsonb;
-  render_error text;
 begin
   perform embeddings._check_run_option('batch_size', batch_size);
   perform embeddings._check_run_option('lease_seconds', lease_seconds);
@@ -205,43 +256,7 @@ begin
     target.table_schema, target.table_name, target.key_column, target.key_type)
   using target.id, leased, token;
 
-  -- The whole batch's text in one statement; if a content function raises on some row, each row
-  -- alone, so that row fails by itself (its error returned as content_error) and the rest go on.
-  begin
-    execute format(
-      $sql$
-        select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('key', t.%3$I::text, 'content', %5$s(t)) order by t.%3$I)
-        from %1$I.%2$I as t
-        where t.%3$I = any ($1::%4$s[])
-      $sql$,
-      target.table_schema, target.table_name, target.key_column, target.key_type,
-      embeddings._content_function_name(target))
-    into claimed
-    using leased;
-  exception when others then
-    claimed := '[]';
-    foreach one_key in array leased loop
-      begin
-        execute format(
-          $sql$
-            select pg_catalog.jsonb_build_object('key', t.%3$I::text, 'content', %5$s(t))
-            from %1$I.%2$I as t where t.%3$I = $1::%4$s
-          $sql$,
-          target.table_schema, target.table_name, target.key_column, target.key_type,
-          embeddings._content_function_name(target))
-        into one_row
-        using one_key;
-      exception when others then
-        get stacked diagnostics render_error = message_text;
-        one_row := pg_catalog.jsonb_build_object('key', one_key, 'content', null,
-          'content_error', format('content function %s raised: %s', target.content_function, render_error));
-      end;
-      if one_row is not null then
-        claimed := claimed || pg_catalog.jsonb_build_array(one_row);
-      end if;
-    end loop;
-  end;
-
+  claimed := embeddings._claimed_content(target, leased);
   return query
     select c.key, c.content, pg_catalog.md5(c.content), token, c.content_error
     from pg_catalog.jsonb_to_recordset(coalesce(claimed, '[]'))
