@@ -376,10 +376,14 @@ begin
       where e.target_id = target.id and e.row_key = any(changes.unvouched_keys);
   end if;
   if cardinality(changes.queue_keys) > 0 then
+    -- An entry already waiting with fresh attempts is left as it is (locked, not rewritten): a
+    -- bulk update of rows still queued writes no new version of their entries.
     insert into embeddings.queue as q (target_id, row_key)
       select target.id, k.row_key from unnest(changes.queue_keys) as k(row_key)
       on conflict on constraint queue_pkey do update
-        set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null;
+        set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null
+        where q.attempts <> 0 or q.dead_at is not null or q.last_error is not null
+          or q.next_attempt_at > pg_catalog.now();
   end if;
 end;
 $$;
@@ -399,12 +403,13 @@ comment on function embeddings._forget_rows(bigint, text[]) is
 
 -- The triggers run with jit off: a transition table has no statistics, so the planner's guess at a
 -- join of two of them crosses jit_above_cost on a few thousand rows, and compiling the query then
--- costs a second for a statement the books do in milliseconds.
+-- costs a second for a statement the books do in milliseconds. And with 64 MB to sort in: the keys
+-- of a million-row statement are sorted in memory, not on disk (only while the trigger runs).
 
 /** Statement trigger after INSERT (argument: the target id): new rows are queued. */
 create or replace function embeddings._queue_inserted_rows()
 returns trigger
-language plpgsql security definer set search_path = '' set jit = off
+language plpgsql security definer set search_path = '' set jit = off set work_mem = '64MB'
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
@@ -451,7 +456,7 @@ comment on function embeddings._content_changed_sql(embeddings.targets) is
 /** Statement trigger after UPDATE (argument: the target id): changes compared old to new, by key. */
 create or replace function embeddings._queue_updated_rows()
 returns trigger
-language plpgsql security definer set search_path = '' set jit = off
+language plpgsql security definer set search_path = '' set jit = off set work_mem = '64MB'
 as $$
 declare
   target embeddings.targets;
@@ -486,7 +491,7 @@ comment on function embeddings._queue_updated_rows() is
 /** Statement trigger after DELETE (argument: the target id): deleted rows leave nothing behind. */
 create or replace function embeddings._forget_deleted_rows()
 returns trigger
-language plpgsql security definer set search_path = '' set jit = off
+language plpgsql security definer set search_path = '' set jit = off set work_mem = '64MB'
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);

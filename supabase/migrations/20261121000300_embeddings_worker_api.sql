@@ -147,7 +147,7 @@ returns jsonb
 language plpgsql volatile set search_path = ''
 as $$
 declare
-  claimed jsonb := '[]';
+  claimed jsonb;
   one_key text;
   one_row jsonb;
   render_error text;
@@ -162,9 +162,9 @@ begin
     embeddings._content_function_name(target))
   into claimed
   using leased;
-  return coalesce(claimed, '[]');
+  return coalesce(claimed, '[]'::jsonb);
 exception when others then
-  claimed := '[]';
+  claimed := '[]'::jsonb;
   foreach one_key in array leased loop
     begin
       execute format(
