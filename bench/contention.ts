@@ -232,7 +232,8 @@ export async function runContention(
       const sql = connectDatabase(databaseUrl);
       try {
         for (let round = 0; round < size.rounds; round++) {
-          appStatements += await appRound(
+          // Awaited before it is added: `x += await y` would add to the value read before the wait.
+          const ran = await appRound(
             sql,
             table,
             size.rows,
@@ -241,6 +242,7 @@ export async function runContention(
             latencies.registered,
             appErrors,
           );
+          appStatements += ran;
           await appRound(sql, plainTable, size.rows, share, () => ++id, latencies.plain, appErrors);
         }
       } finally {
