@@ -386,19 +386,25 @@ begin
   execute format(
     $sql$
       select array(select t.%3$I::text from %1$I.%2$I as t where t.%3$I = any($1::%4$s[])
-                   order by t.%3$I for no key update skip locked),
-             array(select t.%3$I::text from %1$I.%2$I as t where t.%3$I = any($1::%4$s[]))
+                   order by t.%3$I for no key update skip locked)
     $sql$,
     target.table_schema, target.table_name, target.key_column, target.key_type)
-  into locked, present
+  into locked
   using row_keys;
+  -- A key not locked is gone or held by another transaction: which, only when there is one.
+  if cardinality(locked) < cardinality(row_keys) then
+    execute format('select array(select t.%3$I::text from %1$I.%2$I as t where t.%3$I = any($1::%4$s[]))',
+      target.table_schema, target.table_name, target.key_column, target.key_type)
+    into present
+    using row_keys;
+  end if;
   -- Locked, so a worker that claims them after this lease expired skips them (SKIP LOCKED) until
   -- this write is done: a row is never written under two leases.
   held_keys := array(select q.row_key from embeddings.queue as q
                      where q.target_id = target.id and q.row_key = any(locked)
                        and q.lease_token = _lock_batch.lease_token
                      order by q.row_key for update);
-  busy_keys := array(select p.row_key from unnest(present) as p(row_key) except select unnest(locked));
+  busy_keys := array(select p.row_key from unnest(coalesce(present, '{}')) as p(row_key) except select unnest(locked));
   return next;
 end;
 $$;

@@ -158,20 +158,20 @@ export class BatchPipeline {
     this.report.failed = this.report.failedRows.length;
   }
 
-  /** Hands back rows that were tried (no attempt counted, not counted as untried either). */
-  async #handBack(lease: string, keys: readonly string[]): Promise<void> {
+  /**
+   * Hands rows back without an attempt; returns how many the database released (0 when it could
+   * not: the lease runs out and the rows are claimed again, nothing is lost).
+   */
+  async #handBack(lease: string, keys: readonly string[]): Promise<number> {
     try {
-      await this.queue.releaseRows(this.target.id, lease, keys);
+      return await this.queue.releaseRows(this.target.id, lease, keys);
     } catch {
-      // Not handed back: the lease runs out and the rows are claimed again; nothing is lost.
+      return 0;
     }
   }
 
+  /** Hands untried rows back, counted as the report's `released`. */
   async #release(lease: string, keys: readonly string[]): Promise<void> {
-    try {
-      this.report.released += await this.queue.releaseRows(this.target.id, lease, keys);
-    } catch {
-      // Not released: the lease runs out and the rows are claimed again; nothing is lost.
-    }
+    this.report.released += await this.#handBack(lease, keys);
   }
 }

@@ -77,8 +77,14 @@ export async function runWorker(
   const chosen = await chooseTargets(queue, options.target);
   const deadline = new RunDeadline(options.timeBudgetMs, control.stop);
   try {
-    const report = await workTargets(queue, provider, options, chosen, started, deadline);
-    return { ...report, databaseRetries: (queue.transientRetries ?? 0) - retriesBefore };
+    return await workTargets(
+      queue,
+      provider,
+      options,
+      chosen,
+      { started, retriesBefore },
+      deadline,
+    );
   } finally {
     deadline.dispose();
   }
@@ -147,7 +153,7 @@ async function workTargets(
   provider: EmbeddingProvider,
   options: RunOptions,
   chosen: readonly Target[],
-  started: number,
+  before: { started: number; retriesBefore: number },
   deadline: RunDeadline,
 ): Promise<WorkerReport> {
   const { pipelines, reports } = pipelinesFor(queue, provider, chosen);
@@ -170,9 +176,9 @@ async function workTargets(
     stoppedBecause: stopCode,
     providerError,
     providerRetries: run.providerRetries,
-    databaseRetries: 0,
+    databaseRetries: (queue.transientRetries ?? 0) - before.retriesBefore,
     inputLimit: provider.inputLimit ?? null,
-    durationMs: Math.round(performance.now() - started),
+    durationMs: Math.round(performance.now() - before.started),
     targets: reports,
   };
 }
