@@ -83,7 +83,7 @@ create or replace function embeddings.estimate_backfill(
 returns table (
   target_id bigint, name text, model text, queued bigint, not_backfilled bigint,
   without_text bigint, rows_to_embed bigint, characters bigint, estimated_tokens bigint,
-  price numeric, broken text
+  price numeric, characters_per_token numeric, broken text
 )
 language plpgsql volatile security definer set search_path = ''
 as $$
@@ -108,6 +108,7 @@ begin
     target_id := target.id;
     name := target.name;
     model := target.model;
+    characters_per_token := embeddings._characters_per_token();
     broken := embeddings._broken_reason(target);
     queued := null; not_backfilled := null; without_text := null; rows_to_embed := null;
     characters := null; estimated_tokens := null; price := null;
@@ -125,4 +126,4 @@ begin
 end;
 $$;
 comment on function embeddings.estimate_backfill(bigint, numeric, integer) is
-  'Per target (all, or only_target), what a backfill would embed now, calling no provider: queued (entries not dead-lettered, of rows that exist), not_backfilled (rows the chunked backfill has not reached that it would queue: no vector of the target''s model recorded, not adopted), without_text (of those, rows with no letter or digit, which the worker fails unsent), rows_to_embed (the rest: what the provider is sent), characters of their text (each cut to max_characters when given, as the provider cuts it), estimated_tokens (per row, characters / 3 rounded up: the providers'' rule, embeddings._characters_per_token) and price at price_per_million tokens (null without one). A broken target comes back with its reason and null counts. Reads every row it counts: linear in the rows.';
+  'Per target (all, or only_target), what a backfill would embed now, calling no provider: queued (entries not dead-lettered, of rows that exist), not_backfilled (rows the chunked backfill has not reached that it would queue: no vector of the target''s model recorded, not adopted), without_text (of those, rows with no letter or digit, which the worker fails unsent), rows_to_embed (the rest: what the provider is sent), characters of their text (each cut to max_characters when given, as the provider cuts it), estimated_tokens (per row, characters / 3 rounded up: the providers'' rule, given in characters_per_token) and price at price_per_million tokens (null without one). A broken target comes back with its reason and null counts. Reads every row it counts: linear in the rows.';
