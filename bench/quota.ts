@@ -145,9 +145,9 @@ export async function quotaBench(context: BenchContext): Promise<BenchSection> {
       } rows of ${rowCharacters} characters (${tokensPerRow} tokens at 3 characters a token, as \`embeddings.estimate_backfill\` counts them), with the \`openai\` provider against bench/quota_openai_server.ts: ${quota.latencyMs} ms a call, ${
         quota.tokensPerMinute.toLocaleString("en-US")
       } tokens a minute with ${quota.burstSeconds} s of burst, 429 with \`retry-after\` and \`x-ratelimit-*\` over quota. The quota is ${quotaRowsPerSecond} rows/s (tokens a minute / 60 / tokens a row). Each run has a fresh table and a fresh server (buckets full). The rate is the command's own; "tokens sent / estimate" above 1 means rows were sent twice; "every row written" counts the vectors and runs \`embeddings.verify\`.`,
-    command: `${
+    command: `EMBEDDING_PROVIDER=openai OPENAI_BASE_URL=<quota server>/v1 ${
       backfillCommand(table, ["--concurrency", "4"])
-    } (EMBEDDING_PROVIDER=openai, OPENAI_BASE_URL at the quota server)`,
+    }`,
     table: {
       header: [
         "path",
