@@ -21,6 +21,7 @@ import { writePath } from "./write_path.ts";
 import { triggers } from "./triggers.ts";
 import { keySets } from "./key_sets.ts";
 import { contention } from "./contention.ts";
+import { quotaBench } from "./quota.ts";
 
 const benchmarks: Record<string, (context: BenchContext) => Promise<BenchSection>> = {
   write_path: writePath,
@@ -34,6 +35,7 @@ const benchmarks: Record<string, (context: BenchContext) => Promise<BenchSection
   triggers,
   key_sets: keySets,
   contention,
+  quota: quotaBench,
 };
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");

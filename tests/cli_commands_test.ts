@@ -1,6 +1,7 @@
 // The command line as operators run it (`deno task cli ...` in a child process) against the embedded default in a directory of each test's own: help, usage errors, status, embed, backfill (JSON, concurrency, failures, Ctrl-C, deferred indexes), requeue, status --watch.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import type { BackfillEstimate } from "../tools/cli/backfill_estimate.ts";
 import { createMeasurementTarget } from "../tools/cli/measurement_target.ts";
 import { dropVectorIndexes, targetLocations } from "../tools/cli/deferred_indexes.ts";
 import { describeCliRun } from "../tools/cli/run_cli.ts";
@@ -21,10 +22,12 @@ Deno.test("cli: every command explains itself with --help, exit 0", async () => 
     backfill: [
       /--concurrency <n>/,
       /--defer-index/,
-      /--batch-size <n> +rows per claim, provider call and write \(1-1000, default\s+50\)/,
+      /--batch-size <n> +rows per claim, provider call and write \(1-1000,\s+default\s+50\)/,
       /--json/,
       /--provider <name>/,
       /Ctrl-C/,
+      /--estimate/,
+      /--price-per-million <price>/,
     ],
     status: [/--watch \[seconds\]/, /--json/, /--target <name>/],
     embed: [/--time-budget-ms <n>/, /--lease-seconds <n>/, /--max-rows <n>/],
@@ -346,6 +349,60 @@ Deno.test("cli: an index a killed --defer-index backfill left dropped is shown b
     );
     assert.deepEqual(rerunOutcome.indexes.rebuilt, [index]);
     assert.ok(await indexExists(sql, index));
+  }));
+
+Deno.test("cli: backfill --estimate counts the rows, characters, tokens and price a backfill would take, and embeds nothing", () =>
+  withEmbedded(async ({ sql, run }) => {
+    await createStandInTarget(sql, "cli_estimate_notes", 40);
+    await makeRowFailOnce(sql, "cli_estimate_notes", 5, "  ");
+    const [expected] = await sql<{ characters: number; tokens: number }[]>`
+      select sum(length(body))::int as characters, sum(ceil(length(body) / 3.0))::int as tokens
+      from public.cli_estimate_notes where id <> 5`;
+    const json = await run(
+      "backfill",
+      "--estimate",
+      "--target",
+      "cli_estimate_notes",
+      "--price-per-million",
+      "2",
+      "--json",
+    );
+    assert.equal(json.code, 0, describeCliRun(json));
+    const estimate = JSON.parse(json.stdout) as BackfillEstimate;
+    assert.deepEqual(
+      estimate.targets.map((target) => [
+        target.name,
+        target.queued,
+        target.withoutText,
+        target.rowsToEmbed,
+        target.characters,
+        target.estimatedTokens,
+        target.price,
+      ]),
+      [[
+        "cli_estimate_notes",
+        40,
+        1,
+        39,
+        expected.characters,
+        expected.tokens,
+        Number((expected.tokens * 2 / 1_000_000).toFixed(6)),
+      ]],
+    );
+    assert.equal(estimate.total.estimatedTokens, expected.tokens);
+
+    const text = await run("backfill", "--estimate", "--target", "cli_estimate_notes");
+    assert.equal(text.code, 0, describeCliRun(text));
+    assert.match(text.stdout, /^ {2}cli_estimate_notes .* 39 /m);
+    assert.match(text.stdout, /no provider called: tokens at 3 characters a token/);
+    assert.equal(await storedVectors(sql, "cli_estimate_notes"), 0, "nothing was embedded");
+    const [{ pending }] = await sql<{ pending: number }[]>`
+      select pending::int from embeddings.status where name = 'cli_estimate_notes'`;
+    assert.equal(pending, 40, "nothing was claimed");
+
+    const alone = await run("backfill", "--price-per-million", "2");
+    assert.equal(alone.code, 2, describeCliRun(alone));
+    assert.match(alone.stderr, /--price-per-million goes with --estimate/);
   }));
 
 Deno.test("cli: requeue --dead queues dead letters again; requeue queues every row of a target again", () =>

@@ -42,7 +42,8 @@ grant execute on function
   embeddings.status(bigint),
   embeddings.verify_checks(),
   embeddings.verify(bigint, boolean, integer),
-  embeddings.doctor()
+  embeddings.doctor(),
+  embeddings.estimate_backfill(bigint, numeric, integer)
 to service_role;
 
 -- =============================================================================================

@@ -2,11 +2,17 @@
 import { type Command, InvalidArgumentError } from "npm:commander@14.0.3";
 import { databaseCommand, type FinishWith } from "./command_declaration.ts";
 import { runBackfill } from "./backfill_run.ts";
+import {
+  estimateCutFor,
+  pricePerMillion,
+  readBackfillEstimate,
+  renderBackfillEstimate,
+} from "./backfill_estimate.ts";
 import { progressMode } from "./backfill_progress.ts";
 import { renderBackfillTail } from "./backfill_summary.ts";
 import { withDatabase } from "./database_session.ts";
 import { withConnection } from "./engine_session.ts";
-import { CliFailure } from "./exit_codes.ts";
+import { CliFailure, exitCodes } from "./exit_codes.ts";
 import { chooseProvider, providerHelp } from "./provider_choice.ts";
 import { providerOption } from "./provider_option.ts";
 import {
@@ -14,7 +20,10 @@ import {
   type RunOptionFlagValues,
   runOptionsFromFlags,
 } from "./run_option_flags.ts";
+import { asServiceRole } from "./service_role_session.ts";
 import { renderStatus } from "./status_view.ts";
+import { chooseTargets } from "./target_choice.ts";
+import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_target_queue.ts";
 import { terminalColors } from "./terminal_colors.ts";
 
 interface BackfillOptions extends RunOptionFlagValues {
@@ -23,6 +32,8 @@ interface BackfillOptions extends RunOptionFlagValues {
   concurrency: number;
   deferIndex?: boolean;
   json?: boolean;
+  estimate?: boolean;
+  pricePerMillion?: number;
 }
 
 const maxConcurrency = 64;
@@ -57,8 +68,32 @@ the end, instead of updating them row by row: much faster for a large first back
 searches scan the table until the index is back. Each dropped definition is recorded, in the same
 transaction as the drop, in embeddings_cli.deferred_indexes; needs the table's owner (postgres).
 
-Exit codes: 0 every row written, 1 a row was not written (failed, dead-lettered, still queued or
-leased) or a target failed, 2 bad usage or no database, 130 interrupted.`;
+--estimate embeds nothing and calls no provider: per target (or --target), the rows a backfill
+would send (queued, and not yet reached by the chunked backfill), their characters, estimated
+tokens (3 characters a token, per row) and, with --price-per-million P, the price; exit 0. The
+same in SQL: select * from embeddings.estimate_backfill(null, <price per million>);
+
+Exit codes: 0 every row written (--estimate: the estimate was read), 1 a row was not written
+(failed, dead-lettered, still queued or leased) or a target failed, 2 bad usage or no database,
+130 interrupted.`;
+
+/** --estimate: reads embeddings.estimate_backfill as service_role and prints it; embeds nothing. */
+async function printEstimate(flags: BackfillOptions, target: string | null): Promise<void> {
+  const estimate = await withDatabase(flags.dbUrl, (database) => {
+    const cut = estimateCutFor(chooseProvider(flags.provider, database.url));
+    return withConnection(database.url, database.label, async (sql) => {
+      const chosen = target === null
+        ? null
+        : await chooseTargets(new PostgresTargetQueue(sql), target);
+      return await asServiceRole(
+        sql,
+        (tx) =>
+          readBackfillEstimate(tx, chosen?.[0]?.id ?? null, flags.pricePerMillion ?? null, cut),
+      );
+    });
+  });
+  console.log(flags.json ? JSON.stringify(estimate, null, 2) : renderBackfillEstimate(estimate));
+}
 
 export function registerBackfillCommand(program: Command, finish: FinishWith): Command {
   const command = databaseCommand(program, {
@@ -78,7 +113,16 @@ export function registerBackfillCommand(program: Command, finish: FinishWith): C
       "--defer-index",
       "drop the targets' vector indexes first and build them again at the end",
     )
-    .option("--json", "print one JSON object when done, and no progress");
+    .option("--json", "print one JSON object when done, and no progress")
+    .option(
+      "--estimate",
+      "embed nothing: the rows, characters, tokens and price a backfill would take",
+    )
+    .option(
+      "--price-per-million <price>",
+      "with --estimate: the provider's price per million tokens",
+      pricePerMillion,
+    );
   return addRunOptionFlags(command, {
     maxRows: "rows each run claims at most",
     timeBudgetMs: "each run's time budget: no new batch starts once it is spent",
@@ -87,6 +131,14 @@ export function registerBackfillCommand(program: Command, finish: FinishWith): C
     .action(async (flags: BackfillOptions) => {
       const parsed = runOptionsFromFlags(flags);
       if (!parsed.ok) throw new CliFailure(parsed.error);
+      if (flags.pricePerMillion !== undefined && !flags.estimate) {
+        throw new CliFailure("--price-per-million goes with --estimate");
+      }
+      if (flags.estimate) {
+        await printEstimate(flags, parsed.options.target);
+        finish(exitCodes.ok);
+        return;
+      }
       const { outcome, exitCode } = await withDatabase(flags.dbUrl, (database) => {
         const provider = chooseProvider(flags.provider, database.url);
         return withConnection(database.url, database.label, (sql) =>

@@ -1,0 +1,164 @@
+// `deno task cli backfill --estimate`: what a backfill would send to the provider and what it costs, read from embeddings.estimate_backfill, calling no provider.
+import { InvalidArgumentError } from "npm:commander@14.0.3";
+import { openAiInputLimit } from "../../supabase/functions/_shared/providers/openai_compatible_provider.ts";
+import type { ProviderSpec } from "./provider_choice.ts";
+import type { ServiceRoleSql } from "./service_role_session.ts";
+import { formatCount, formatTable } from "./text_table.ts";
+
+/** One target's line of embeddings.estimate_backfill; counts are null for a broken target. */
+export interface TargetEstimate {
+  targetId: number;
+  name: string;
+  model: string;
+  queued: number | null;
+  notBackfilled: number | null;
+  withoutText: number | null;
+  rowsToEmbed: number | null;
+  characters: number | null;
+  estimatedTokens: number | null;
+  price: number | null;
+  broken: string | null;
+}
+
+export interface BackfillEstimate {
+  targets: TargetEstimate[];
+  total: { rowsToEmbed: number; characters: number; estimatedTokens: number; price: number | null };
+  pricePerMillion: number | null;
+  /** Each text counts at most this many characters: the provider cuts longer ones (null: no cut). */
+  maxCharactersPerText: number | null;
+  /** The engine's rule (null when no target was read). */
+  charactersPerToken: number | null;
+}
+
+/** --price-per-million: a price per million tokens, zero or more. */
+export function pricePerMillion(raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError("must be a price per million tokens, zero or more");
+  }
+  return value;
+}
+
+/**
+ * The characters the configured provider sends of a text at most: OpenAI-compatible endpoints get
+ * texts cut to their input limit (and bill what they get); the local model and gte-small cost
+ * nothing per token, so their cut is not counted.
+ */
+export function estimateCutFor(provider: ProviderSpec): number | null {
+  return provider.kind === "configured" && provider.settings.provider === "openai"
+    ? openAiInputLimit.maxCharacters
+    : null;
+}
+
+/** bigint and numeric columns arrive as text; null stays null. */
+function count(value: string | null): number | null {
+  return value === null ? null : Number(value);
+}
+
+/** Reads the estimate of every target, or of `onlyTarget`. */
+export async function readBackfillEstimate(
+  sql: ServiceRoleSql,
+  onlyTarget: number | null,
+  price: number | null,
+  maxCharacters: number | null,
+): Promise<BackfillEstimate> {
+  const rows = await sql<Record<string, string | null>[]>`
+    select e.target_id::text, e.name, e.model, e.queued::text, e.not_backfilled::text,
+           e.without_text::text, e.rows_to_embed::text, e.characters::text,
+           e.estimated_tokens::text, e.price::text, e.characters_per_token::text, e.broken
+    from embeddings.estimate_backfill(${onlyTarget}::bigint, ${price}::numeric,
+      ${maxCharacters}::integer) as e`;
+  const targets = rows.map((row): TargetEstimate => ({
+    targetId: Number(row.target_id),
+    name: row.name ?? "",
+    model: row.model ?? "",
+    queued: count(row.queued),
+    notBackfilled: count(row.not_backfilled),
+    withoutText: count(row.without_text),
+    rowsToEmbed: count(row.rows_to_embed),
+    characters: count(row.characters),
+    estimatedTokens: count(row.estimated_tokens),
+    price: count(row.price),
+    broken: row.broken,
+  }));
+  const sum = (pick: (target: TargetEstimate) => number | null) =>
+    targets.reduce((total, target) => total + (pick(target) ?? 0), 0);
+  return {
+    targets,
+    total: {
+      rowsToEmbed: sum((target) => target.rowsToEmbed),
+      characters: sum((target) => target.characters),
+      estimatedTokens: sum((target) => target.estimatedTokens),
+      price: price === null ? null : Number(sum((target) => target.price).toFixed(6)),
+    },
+    pricePerMillion: price,
+    maxCharactersPerText: maxCharacters,
+    charactersPerToken: count(rows[0]?.characters_per_token ?? null),
+  };
+}
+
+function cell(value: number | null): string {
+  return value === null ? "-" : formatCount(value);
+}
+
+function money(value: number | null): string {
+  // Small prices keep three significant digits: 0.000132, not 0.0001.
+  if (value === null) return "-";
+  return value >= 1 || value === 0 ? value.toFixed(2) : String(Number(value.toPrecision(3)));
+}
+
+/** The estimate as a table, a total line and what the figures mean. */
+export function renderBackfillEstimate(estimate: BackfillEstimate): string {
+  const header = [
+    "target",
+    "model",
+    "queued",
+    "not backfilled",
+    "no text",
+    "rows to embed",
+    "characters",
+    "est. tokens",
+    "price",
+  ];
+  const rows = estimate.targets.map((target) => [
+    target.name,
+    target.model,
+    cell(target.queued),
+    cell(target.notBackfilled),
+    cell(target.withoutText),
+    cell(target.rowsToEmbed),
+    cell(target.characters),
+    cell(target.estimatedTokens),
+    money(target.price),
+  ]);
+  const { total } = estimate;
+  rows.push([
+    "total",
+    "",
+    "",
+    "",
+    "",
+    formatCount(total.rowsToEmbed),
+    formatCount(total.characters),
+    formatCount(total.estimatedTokens),
+    money(total.price),
+  ]);
+  const lines = formatTable(header, rows, { rightAligned: [2, 3, 4, 5, 6, 7, 8] });
+  for (const target of estimate.targets) {
+    if (target.broken) lines.push(`  ${target.name} is broken, not counted: ${target.broken}`);
+  }
+  lines.push(
+    `  Estimated, no provider called: tokens at ${estimate.charactersPerToken} characters a token, per row${
+      estimate.maxCharactersPerText === null
+        ? ""
+        : `; each text counted up to ${
+          formatCount(estimate.maxCharactersPerText)
+        } characters, where the provider cuts it`
+    }; ${
+      estimate.pricePerMillion === null
+        ? "add --price-per-million P for the price"
+        : `price at ${estimate.pricePerMillion} per million tokens`
+    }.`,
+  );
+  return lines.join("\n");
+}
