@@ -75,7 +75,8 @@ select set_eq(
        'embeddings.status(bigint)',
        'embeddings.verify_checks()',
        'embeddings.verify(bigint, boolean, integer)',
-       'embeddings.doctor()']) as f $$,
+       'embeddings.doctor()',
+       'embeddings.take_rate_limit(text, integer, integer)']) as f $$,
   'service_role can execute exactly the API the privileges migration lists'
 );
 select is_empty(
