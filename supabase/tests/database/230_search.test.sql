@@ -1,12 +1,12 @@
 -- 230 Search (public.search_embeddings): it runs as its caller, so RLS decides (a user finds only
--- their own stories, anon none); it ranks an exact match first in each mode; it never returns a row
+-- their own stories, anon none, whatever claim.sub a pooled connection kept); it ranks an exact match first in each mode; it never returns a row
 -- whose vector is missing, stale, of another model or replaced behind the engine's back; every
 -- argument is checked with an error that names it; and it opens nothing of the engine to clients.
 begin;
 \ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(49);
+select plan(51);
 
 -- =============================================================================================
 -- Definitions and privileges
@@ -295,6 +295,21 @@ select is(
   'hybrid: Ben finds only his own story'
 );
 select tests.clear_authentication();
+
+-- Another client of a pooled connection left Ben's id at session level (rolled back with the
+-- test); auth.uid() reads request.jwt.claim.sub before request.jwt.claims.
+set request.jwt.claim.sub = 'bbbbbbbb-0000-4000-8000-0000000002b2';
+select tests.authenticate_as('aaaaaaaa-0000-4000-8000-0000000002a1');
+select is(
+  (select array_agg(row_data ->> 'title') from public.search_embeddings('stories', query_text => 'sailing',
+     mode => 'keyword', match_count => 100)),
+  array['Ana at sea'],
+  'with Ben''s claim.sub left on the session, Ana''s search still finds her story, not his: her claims decide'
+);
+select is(auth.uid(), 'aaaaaaaa-0000-4000-8000-0000000002a1'::uuid,
+  'and auth.uid() is Ana for the rest of her transaction');
+select tests.clear_authentication();
+reset request.jwt.claim.sub;
 
 set local role anon;
 select throws_ok(
