@@ -16,6 +16,12 @@ grant select on all tables in schema embeddings to service_role;
 revoke select on embeddings._claimable_queue from service_role;
 
 -- Functions are executable by PUBLIC when created; triggers need no EXECUTE grant to fire.
+-- No per-schema default can change that: `alter default privileges in schema embeddings revoke
+-- execute on functions from public` is a no-op in PostgreSQL (a per-schema REVOKE only undoes a
+-- per-schema GRANT; PUBLIC's EXECUTE is the global default), and a global one would change every
+-- function the owner creates in the app's schemas too. So this file, which runs after every other
+-- engine migration, revokes by hand, and a function added later is caught by doctor
+-- (engine_client_executable) and by pgTAP 015 and 010.
 revoke execute on all functions in schema embeddings from public, anon, authenticated, service_role;
 grant execute on function
   -- registry
