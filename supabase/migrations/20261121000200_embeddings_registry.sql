@@ -108,7 +108,8 @@ comment on function embeddings._content_function_oid(text) is
 
 /**
  * The registry row of a target, or a clear error. A renamed table is followed: its sync trigger
- * stays attached to it whatever its name, so the registry takes the table's new name from there.
+ * stays attached to it whatever its name, so the registry takes the table's new name from there,
+ * once the trigger is the engine's own (its function and its target id, not just its name).
  */
 create or replace function embeddings._target_by_id(target_id bigint)
 returns embeddings.targets
@@ -128,7 +129,13 @@ begin
       from pg_catalog.pg_trigger as tg
       join pg_catalog.pg_class as c on c.oid = tg.tgrelid
       join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
-      where tg.tgname = 'embeddings_queue_' || target.id;
+      where tg.tgname = 'embeddings_queue_' || target.id
+        -- The name alone proves nothing (anyone who owns a table can name a trigger so): only the
+        -- engine's own sync trigger for this target, which only the engine can install, counts.
+        and tg.tgfoid = pg_catalog.to_regprocedure('embeddings._queue_inserted_rows()')
+        and tg.tgnargs = 1
+        and tg.tgargs = pg_catalog.convert_to(target.id::text, 'UTF8') || '\x00'::bytea
+        and c.relkind in ('r', 'p');
     if found then
       update embeddings.targets as t
         set table_schema = current_schema_name, table_name = current_table_name,
@@ -142,7 +149,7 @@ begin
 end;
 $$;
 comment on function embeddings._target_by_id(bigint) is
-  'The registry row of a target, or a clear error when there is none. Follows a renamed (or moved) table through its sync trigger and updates the registry (the table''s name and the content function''s signature).';
+  'The registry row of a target, or a clear error when there is none. Follows a renamed (or moved) table through its sync trigger (a trigger named embeddings_queue_<id> that runs embeddings._queue_inserted_rows(<id>), not a look-alike) and updates the registry (the table''s name and the content function''s signature).';
 
 /** Why a target cannot be worked (its table, column or content function is gone), or null. */
 create or replace function embeddings._broken_reason(target embeddings.targets)

@@ -82,10 +82,12 @@ create table embeddings.dispatches (
   status_code integer,
   written integer,
   error text,
-  finished_at timestamptz
+  finished_at timestamptz,
+  -- The kinds of key the function said it accepts ("acceptedKeys" of its report), for doctor.
+  accepted_keys text[]
 );
 comment on table embeddings.dispatches is
-  'Every invocation the schedule started: its pg_net request id, the claimable rows it was sent for, and, once the answer is in, the outcome (succeeded, failed, timed out), HTTP status, rows written and error. Kept 7 days. RLS on with no policy on purpose: only service_role reads it.';
+  'Every invocation the schedule started: its pg_net request id, the claimable rows it was sent for, and, once the answer is in, the outcome (succeeded, failed, timed out), HTTP status, rows written, error and the kinds of key the function said it accepts. Kept 7 days. RLS on with no policy on purpose: only service_role reads it.';
 create index dispatches_in_flight_idx on embeddings.dispatches (request_id) where outcome = 'in flight';
 alter table embeddings.dispatches enable row level security;
 
@@ -177,6 +179,8 @@ begin
         status_code = a.status_code,
         written = case when pg_catalog.jsonb_typeof(a.body -> 'written') = 'number'
                        then (a.body ->> 'written')::integer end,
+        accepted_keys = case when pg_catalog.jsonb_typeof(a.body -> 'acceptedKeys') = 'array'
+                             then array(select pg_catalog.jsonb_array_elements_text(a.body -> 'acceptedKeys')) end,
         error = case when a.status_code between 200 and 299 and not coalesce(a.timed_out, false) then null
                      else coalesce(a.error_msg, a.body ->> 'error', a.body ->> 'message',
                                    pg_catalog.format('HTTP %s: %s', a.status_code, a.raw)) end,
@@ -198,7 +202,37 @@ begin
 end;
 $$;
 comment on function embeddings.collect_dispatch_outcomes() is
-  'Records the answers pg_net received for invocations in flight (succeeded, failed with the error, timed out) and times out those with no answer after the request timeout plus a minute. Returns how many answers it recorded.';
+  'Records the answers pg_net received for invocations in flight (succeeded, failed with the error, timed out; the rows written and the kinds of key the function accepts, from its report) and times out those with no answer after the request timeout plus a minute. Returns how many answers it recorded.';
+
+/**
+ * Why the dispatch must not send its key to that project URL, or null. The key is a service
+ * credential: over plain http anyone on the path reads it. Loopback and the Docker host (a local
+ * stack, where the request never leaves the machine) may use http.
+ */
+create or replace function embeddings._project_url_problem(project_url text, secret_name text)
+returns text
+language plpgsql immutable set search_path = ''
+as $$
+declare
+  -- Scheme and host only: the URL may carry credentials, which an error must not repeat.
+  parts text[] := pg_catalog.regexp_match(project_url, '^([A-Za-z][A-Za-z0-9+.-]*)://(?:[^@/?#]*@)?(\[[^]/]*\]|[^:/?#]*)');
+  scheme text := pg_catalog.lower(parts[1]);
+  host text := pg_catalog.lower(parts[2]);
+begin
+  if scheme = 'https' and host <> '' then
+    return null;
+  end if;
+  if scheme = 'http' and (host in ('localhost', '[::1]', 'host.docker.internal') or host ~ '^127(\.[0-9]{1,3}){3}$') then
+    return null;
+  end if;
+  return format('Vault secret %s is not an https URL (%s): the dispatch sends the service key in its apikey header, so it sends nothing over plain http except to localhost, 127.0.0.1, [::1] or host.docker.internal; fix: select vault.update_secret(s.id, ''https://<project-ref>.supabase.co'') from vault.secrets as s where s.name = %L;',
+    secret_name,
+    case when parts is null then 'not a URL' else format('%s://%s', coalesce(scheme, ''), coalesce(host, '')) end,
+    secret_name);
+end;
+$$;
+comment on function embeddings._project_url_problem(text, text) is
+  'Null when the dispatch may send its key to that project URL: https, or http to loopback (localhost, 127.0.0.0/8, [::1]) or host.docker.internal; else the reason and the fix, naming the Vault secret, the scheme and the host but never the rest of the URL (it may hold credentials).';
 
 -- =============================================================================================
 -- The job's command
@@ -267,6 +301,13 @@ begin
     return next;
     return;
   end if;
+  reason := embeddings._project_url_problem(project_url, settings.project_url_secret);
+  if reason is not null then
+    insert into embeddings.dispatches (queued_rows, outcome, error, finished_at)
+      values (claimable, 'not sent', reason, pg_catalog.now());
+    return next;
+    return;
+  end if;
 
   for i in 1 .. wanted loop
     request_id := net.http_post(
@@ -288,7 +329,7 @@ begin
 end;
 $$;
 comment on function embeddings.dispatch_embed_requests(boolean) is
-  'The cron job''s command: records the answers of earlier invocations, then, when enabled (or forced) and rows are claimable, POSTs to the embed function through net.http_post as many times as the backlog needs (max_rows each), keeping at most max_parallel in flight. Returns how many it sent and why: disabled (with how to enable it or force one run), idle, slots full, a missing Vault secret, or what it sent.';
+  'The cron job''s command: records the answers of earlier invocations, then, when enabled (or forced) and rows are claimable, POSTs to the embed function through net.http_post as many times as the backlog needs (max_rows each), keeping at most max_parallel in flight. Returns how many it sent and why: disabled (with how to enable it or force one run), idle, slots full, a missing Vault secret, a project URL that is not https (loopback aside: the key would travel in clear text), or what it sent.';
 
 -- =============================================================================================
 -- The scheduler in one row

@@ -4,8 +4,9 @@
 -- One function that checks the database for what went wrong in the seed project, or would go wrong
 -- next: tables open to the API without row-level security, client roles able to write a vector
 -- column (or silently filtered when they try), SECURITY DEFINER functions without a fixed
--- search_path or callable by clients, pgvector in public, a schedule without its prerequisites, a
--- Vault key that is not a service credential, failing dispatches, a time budget over the
+-- search_path or callable by clients, engine internals executable by clients, pgvector in public,
+-- a schedule without its prerequisites, a Vault key that is not a service credential, an embed
+-- function that still accepts legacy keys, failing dispatches, a time budget over the
 -- platform's limit, and targets whose table, column or content function changed under them.
 -- Every finding comes with the SQL or the step that fixes it. `deno task cli doctor` calls it (and
 -- adds the one check only the caller can make: the provider's model); so can the SQL editor.
@@ -62,6 +63,23 @@ as $$
 $$;
 comment on function embeddings._doctor_client_roles() is
   'The client roles doctor checks (anon, authenticated), those of them that exist.';
+
+/** The engine's functions clients are meant to call: public.search_embeddings and its plan. */
+create or replace function embeddings._engine_client_api()
+returns regprocedure[]
+language sql stable set search_path = ''
+as $$
+  -- By signature, looked up when doctor runs: the search's migration comes after this one.
+  select array(
+    select pg_catalog.to_regprocedure(f.signature)
+    from pg_catalog.unnest(array[
+      'public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text)',
+      'embedding_search.plan_search(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text)'
+    ]) as f(signature)
+    where pg_catalog.to_regprocedure(f.signature) is not null)
+$$;
+comment on function embeddings._engine_client_api() is
+  'The engine''s public API for clients: public.search_embeddings and embedding_search.plan_search (a SECURITY DEFINER that checks its caller), those that exist. Every other engine function must be closed to anon, authenticated and PUBLIC (engine_client_executable), and these are not definer_client_executable findings.';
 
 /** The dispatch settings row, or null: a check of the settings reports their absence itself. */
 create or replace function embeddings._doctor_settings()
@@ -323,10 +341,12 @@ as $$
     and not exists (
       select 1 from pg_catalog.pg_depend as d
       where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
+    -- The search's plan is a definer clients call on purpose; it checks its caller itself.
+    and p.oid <> all (embeddings._engine_client_api()::oid[])
   order by 1
 $$;
 comment on function embeddings._doctor_definer_functions() is
-  'SECURITY DEFINER functions outside Supabase''s schemas, the system''s and extensions: whether each lacks a search_path, which client roles can call it, and whether it is a trigger function.';
+  'SECURITY DEFINER functions outside Supabase''s schemas, the system''s and extensions (and the engine''s client API, embeddings._engine_client_api): whether each lacks a search_path, which client roles can call it, and whether it is a trigger function.';
 
 create or replace function embeddings._doctor_definer_search_path()
 returns setof embeddings._doctor_finding
@@ -360,6 +380,42 @@ as $$
 $$;
 comment on function embeddings._doctor_definer_search_path() is
   'doctor''s definer_search_path and definer_client_executable: the project''s SECURITY DEFINER functions without a fixed search_path, or callable by anon or authenticated.';
+
+-- =============================================================================================
+-- engine_client_executable: in the engine's schemas, clients may execute the public API and
+-- nothing else. A function created after the privileges migration is executable by PUBLIC (a
+-- per-schema default cannot take that back): this finds it.
+-- =============================================================================================
+create or replace function embeddings._doctor_engine_client_executable()
+returns setof embeddings._doctor_finding
+language sql stable set search_path = ''
+as $$
+  select r.* from embeddings._doctor_report(
+    array(
+      select row('error', 'engine_client_executable', x.signature,
+        format('%s is executable by %s; in the engine''s schemas only its public API (%s) may be: clients could call an internal step directly',
+          x.signature, pg_catalog.array_to_string(x.callers, ' and '),
+          (select pg_catalog.string_agg(a.f::text, ', ') from pg_catalog.unnest(embeddings._engine_client_api()) as a(f))),
+        format('revoke execute on function %s from public, anon, authenticated;', x.signature))::embeddings._doctor_finding
+      from (
+        select p.oid::regprocedure::text as signature,
+               array(
+                 select r.role_name from pg_catalog.unnest(array['PUBLIC'] || embeddings._doctor_client_roles()) as r(role_name)
+                 where case when r.role_name = 'PUBLIC'
+                         then exists (select 1 from pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))) as acl
+                                      where acl.grantee = 0 and acl.privilege_type = 'EXECUTE')
+                         else pg_catalog.has_function_privilege(r.role_name, p.oid, 'execute') end) as callers
+        from pg_catalog.pg_proc as p
+        where p.pronamespace in (select n.oid from pg_catalog.pg_namespace as n where n.nspname in ('embeddings', 'embedding_search'))
+          and p.oid <> all (embeddings._engine_client_api()::oid[])
+      ) as x
+      where pg_catalog.cardinality(x.callers) > 0
+      order by x.signature),
+    array['engine_client_executable'],
+    array['in the embeddings and embedding_search schemas no function but the search''s (public.search_embeddings, embedding_search.plan_search) is executable by anon, authenticated or PUBLIC']) as r
+$$;
+comment on function embeddings._doctor_engine_client_executable() is
+  'doctor''s engine_client_executable: functions of the embeddings and embedding_search schemas, other than the engine''s client API, that anon, authenticated or PUBLIC may execute.';
 
 -- =============================================================================================
 -- vector_in_public: pgvector's objects in public clutter the API's schema (Supabase's advisor
@@ -616,6 +672,40 @@ comment on function embeddings._doctor_dispatch_failures() is
   'doctor''s dispatch_failures: the last day''s dispatches that failed, timed out or were not sent; an error when the latest finished one did, else a warning.';
 
 -- =============================================================================================
+-- accepted_keys: which kinds of key the embed function accepts, as its latest answer to the
+-- dispatch says ("acceptedKeys" in every report, recorded by collect_dispatch_outcomes). Legacy
+-- keys stay valid while the function accepts them, even once disabled in the dashboard.
+-- =============================================================================================
+create or replace function embeddings._doctor_accepted_keys()
+returns setof embeddings._doctor_finding
+language plpgsql stable set search_path = ''
+as $$
+declare
+  latest embeddings.dispatches;
+  legacy text[];
+begin
+  select * into latest from embeddings.dispatches as d
+    where d.accepted_keys is not null order by d.id desc limit 1;
+  legacy := array(select k.kind from pg_catalog.unnest(latest.accepted_keys) as k(kind)
+                  where k.kind ~* 'legacy|jwt');
+  return query select * from embeddings._doctor_report(
+    case when pg_catalog.cardinality(legacy) > 0 then array[row('warning', 'accepted_keys', 'the embed function',
+      format('the embed function''s answer to dispatch %s (%s) says it accepts %s: the legacy key kinds (%s) stay valid while it accepts them, even after they are disabled in the dashboard, and a leaked one drives embed',
+        latest.id, coalesce(latest.finished_at, latest.sent_at), pg_catalog.array_to_string(latest.accepted_keys, ', '),
+        pg_catalog.array_to_string(legacy, ', ')),
+      'give the dispatch a secret key (select vault.update_secret(s.id, ''<sb_secret_... key>'') from vault.secrets as s where s.name = ''secret_key'';), then stop accepting legacy keys: supabase secrets set EMBEDDINGS_ACCEPT_LEGACY_KEYS=false (see docs/security.md)'
+    )::embeddings._doctor_finding] end,
+    array['accepted_keys'],
+    array[case when latest.id is null
+      then 'no answer of the embed function has said which keys it accepts yet (recorded from the scheduled dispatch)'
+      else format('the embed function accepts %s, by its answer to dispatch %s (%s)',
+        pg_catalog.array_to_string(latest.accepted_keys, ', '), latest.id, coalesce(latest.finished_at, latest.sent_at)) end]);
+end;
+$$;
+comment on function embeddings._doctor_accepted_keys() is
+  'doctor''s accepted_keys: the kinds of key the embed function accepts, by its latest answer recorded in embeddings.dispatches.accepted_keys; a warning while a legacy kind (a legacy key or a JWT) is among them.';
+
+-- =============================================================================================
 -- time_budget: one invocation must finish within the platform's limit for a request
 -- =============================================================================================
 create or replace function embeddings._doctor_time_budget()
@@ -730,8 +820,9 @@ as $$
 declare
   -- Each runs as embeddings._doctor_<name>(); a pair of checks runs under the first's name.
   checks constant text[] := array[
-    'rls_disabled', 'client_can_write_vector', 'definer_search_path', 'vector_in_public',
-    'schedule_prerequisites', 'service_key_kind', 'dispatch_failures', 'time_budget', 'target_broken'];
+    'rls_disabled', 'client_can_write_vector', 'definer_search_path', 'engine_client_executable',
+    'vector_in_public', 'schedule_prerequisites', 'service_key_kind', 'accepted_keys', 'dispatch_failures',
+    'time_budget', 'target_broken'];
   one_check text;
 begin
   foreach one_check in array checks loop
@@ -746,4 +837,4 @@ begin
 end;
 $$;
 comment on function embeddings.doctor() is
-  'Checks the database for the seed''s failure modes, each with its fix: rls_disabled (a table in an exposed schema without RLS), client_can_write_vector and client_write_silently_filtered (anon or authenticated able to write a target''s vector column, or silently filtered when they try), definer_search_path and definer_client_executable (SECURITY DEFINER functions without a fixed search_path or callable by clients), vector_in_public, schedule_prerequisites (pg_cron, pg_net, Vault and its secrets when the schedule is on), service_key_kind (the Vault key is a service credential, not an anon or publishable key), dispatch_failures, time_budget (within the platform''s 150 s) and target_broken. One ok row per check that passes; one error or warning row per finding with the SQL that fixes it. Never raises: a check that cannot run is an error row.';
+  'Checks the database for the seed''s failure modes, each with its fix: rls_disabled (a table in an exposed schema without RLS), client_can_write_vector and client_write_silently_filtered (anon or authenticated able to write a target''s vector column, or silently filtered when they try), definer_search_path and definer_client_executable (SECURITY DEFINER functions without a fixed search_path or callable by clients), engine_client_executable (an engine function other than the search''s executable by anon, authenticated or PUBLIC), vector_in_public, schedule_prerequisites (pg_cron, pg_net, Vault and its secrets when the schedule is on), service_key_kind (the Vault key is a service credential, not an anon or publishable key), accepted_keys (the embed function still accepts legacy keys, by its latest answer), dispatch_failures, time_budget (within the platform''s 150 s) and target_broken. One ok row per check that passes; one error or warning row per finding with the SQL that fixes it. Never raises: a check that cannot run is an error row.';

@@ -8,13 +8,19 @@
 -- the target's model, holds the md5 of the row's text as the content function gives it now, and
 -- the md5 of the vector the column holds now.
 --
--- Currency without opening the engine: clients get nothing in the embeddings schema, and no
--- SECURITY DEFINER function is callable by them (embeddings.doctor's rule). The records reach the
--- caller through one view, embedding_search.current_vectors, owned by postgres, in a schema the
--- API does not expose: it lists a record only when the caller can read the record's row in the
--- target table (checked as the caller, so through that table's RLS), and shows nothing but the
--- key and two md5 hashes. The search compares those hashes with what it reads from the row as the
--- caller, so the view answers nothing the caller could not learn from the rows it may read.
+-- Least privilege: clients may execute two functions here and nothing else, public.search_embeddings
+-- and embedding_search.plan_search. The plan is SECURITY DEFINER: it checks the arguments, finds
+-- the target, checks that the calling role may read its table and run its content function, and
+-- answers the search's SQL, built with format('%I'/'%L') from the registry and the validated
+-- filters; the `_` builders it calls need no grant. No function a client can call takes SQL text.
+-- The search then runs that SQL itself, as its caller, with the caller's values as parameters.
+--
+-- Currency without opening the engine: clients get nothing in the embeddings schema. The records
+-- reach the caller through one view, embedding_search.current_vectors, owned by postgres, in a
+-- schema the API does not expose: it lists a record only when the caller can read the record's row
+-- in the target table (checked as the caller, so through that table's RLS), and shows nothing but
+-- the key and two md5 hashes. The search compares those hashes with what it reads from the row as
+-- the caller, so the view answers nothing the caller could not learn from the rows it may read.
 
 -- pgvector 0.8 keeps an HNSW scan going past ef_search when filters (RLS among them) drop rows:
 -- without it a search under a selective policy would answer fewer rows than asked.
@@ -100,49 +106,37 @@ create or replace view embedding_search.targets as
     where pg_catalog.to_regtype(pg_catalog.rtrim(pg_catalog.split_part(t.content_function, '(', 2), ')')) is not null
       and p.oid = pg_catalog.to_regprocedure(t.content_function)
   ) as content on true
-  left join embedding_search.keyword_sources as k on k.target_name = t.name;
+  left join embedding_search.keyword_sources as k on k.target_name = t.name
+  -- A client lists only the targets whose table it may read; a role that may use the embeddings
+  -- schema (the owner, service_role) can read the registry itself, so it sees every target.
+  where pg_catalog.has_schema_privilege('embeddings', 'usage')
+     or coalesce(pg_catalog.has_table_privilege(source.source_table, 'select'), false);
 comment on view embedding_search.targets is
-  'Every registered target as the search needs it: table, key, vector column and its type (vector or halfvec), model and dimensions, content function, keyword source, the columns left out of answers, and whether the caller may read the table and run the content function. Owned by postgres so clients can read the registry''s metadata (names and models, no rows); not exposed through the API.';
-
-/** True when the caller can read the row of that key: checked as the caller, through RLS. */
-create or replace function embedding_search._caller_can_read_row(
-  source_table regclass,
-  key_column name,
-  key_type text,
-  row_key text
-)
-returns boolean
-language plpgsql stable security invoker set search_path = ''
-cost 1000
-as $$
-declare
-  visible boolean;
-begin
-  if source_table is null or key_type not in ('uuid', 'bigint', 'integer', 'text')
-     or not pg_catalog.has_table_privilege(source_table, 'select') then
-    return false;
-  end if;
-  execute pg_catalog.format('select exists (select 1 from %s as t where t.%I = $1::%s)',
-    source_table, key_column, key_type)
-    into visible
-    using row_key;
-  return visible;
-end;
-$$;
-comment on function embedding_search._caller_can_read_row(regclass, name, text, text) is
-  'Whether the calling role can read the row of that key in the table: a SECURITY INVOKER look-up, so the table''s grants and RLS policies decide. embedding_search.current_vectors shows a record only when this is true.';
+  'The registered targets as the search needs them: table, key, vector column and its type (vector or halfvec), model and dimensions, content function, keyword source, the columns left out of answers, and whether the reader may read the table and run the content function. A client (no usage on the embeddings schema) sees only the targets whose table it may SELECT; the owner and service_role see them all. Owned by postgres; not exposed through the API.';
 
 /** The engine's records of current-model vectors, for rows the caller may read. */
 create or replace view embedding_search.current_vectors with (security_barrier = true) as
   select e.target_id, t.name as target_name, e.row_key, e.content_hash, e.vector_hash
   from embeddings.embedded_rows as e
   join embeddings.targets as t on t.id = e.target_id
+  cross join lateral (
+    select pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.table_schema, t.table_name)) as source_table
+  ) as source
   where e.model = t.model
-    and embedding_search._caller_can_read_row(
-      pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.table_schema, t.table_name)),
-      t.key_column, t.key_type, e.row_key);
+    -- The row is looked up as the caller, through the table's grants and RLS. query_to_xml runs a
+    -- query as the current role and is a built-in, so clients need EXECUTE on no engine function
+    -- for this check: a plpgsql look-up here would have to be granted to them. Its text is built
+    -- from the registry (%s of a regclass, %I) and the stored key (%L); the key type is one of four.
+    and case
+      when source.source_table is null or t.key_type not in ('uuid', 'bigint', 'integer', 'text')
+           or not pg_catalog.has_table_privilege(source.source_table, 'select') then false
+      else pg_catalog.query_to_xml(
+             pg_catalog.format('select 1 as visible from %s as t where t.%I = %L::%s',
+               source.source_table, t.key_column, e.row_key, t.key_type),
+             false, true, '')::text <> ''
+    end;
 comment on view embedding_search.current_vectors is
-  'The engine''s record of each vector made with its target''s current model (key, md5 of the text embedded, md5 of the vector written), listed only when the caller can read the row (embedding_search._caller_can_read_row, as the caller). A security barrier: a caller''s own conditions run after that check. Owned by postgres, so clients never read embeddings.embedded_rows itself; not exposed through the API. The search keeps a row only when both hashes match the row as it reads it.';
+  'The engine''s record of each vector made with its target''s current model (key, md5 of the text embedded, md5 of the vector written), listed only when the caller can read the row (looked up as the caller through query_to_xml, so the table''s grants and RLS decide). A security barrier: a caller''s own conditions run after that check. Owned by postgres, so clients never read embeddings.embedded_rows itself; not exposed through the API. The search keeps a row only when both hashes match the row as it reads it.';
 
 -- =============================================================================================
 -- Query builders
@@ -310,65 +304,39 @@ $$;
 comment on function embedding_search._candidate_sql(embedding_search.targets, text, text) is
   'The SQL of one side of a search over a target''s table, best first, with each row''s key, sort key (cosine distance; or minus the keyword rank) and md5 of its text and of its vector. Semantic: ORDER BY <=> LIMIT with the query cast to the column''s type, the shape the HNSW index serves. Parameters: $1 query vector, $2 tsquery, $3 largest distance or null, $4 limit, $5 filters.';
 
-/** The best current rows of one side: candidates read as the caller, kept only when current. */
-create or replace function embedding_search._current_candidates(
+/** One round of one side of a search: its candidates read as the caller, kept only when current. */
+create or replace function embedding_search._current_candidates_sql(
   target embedding_search.targets,
   side text,
-  filter_sql text,
-  query_embedding extensions.vector,
-  text_query tsquery,
-  max_distance double precision,
-  filters jsonb,
-  wanted integer,
-  out row_keys text[],
-  out sort_keys double precision[]
+  filter_sql text
 )
-language plpgsql stable set search_path = ''
--- pgvector 0.8: with RLS and filters on the index scan, keep scanning until LIMIT rows pass
--- instead of stopping after ef_search candidates; the rows are sorted again below.
-set hnsw.iterative_scan = 'relaxed_order'
+returns text
+language sql stable set search_path = ''
 as $$
-declare
-  fetch_limit integer := greatest(wanted * 2, 10);
-  fetched integer;
-  current_keys text[];
-  current_sort_keys double precision[];
-  rounds integer := 0;
-begin
-  loop
-    rounds := rounds + 1;
-    execute pg_catalog.format(
-      $sql$
-        with candidates as materialized (%s),
-        recorded as materialized (
-          select v.row_key, v.content_hash, v.vector_hash
-          from embedding_search.current_vectors as v
-          where v.target_id = $6 and v.row_key = any (array(select c.row_key from candidates as c))
-        )
-        select (select count(*) from candidates)::integer,
-               array(select c.row_key from candidates as c
-                     join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
-                                       and r.vector_hash = c.vector_hash
-                     order by c.sort_key, c.row_key),
-               array(select c.sort_key from candidates as c
-                     join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
-                                       and r.vector_hash = c.vector_hash
-                     order by c.sort_key, c.row_key)
-      $sql$,
-      embedding_search._candidate_sql(target, side, filter_sql))
-      into fetched, current_keys, current_sort_keys
-      using query_embedding, text_query, max_distance, fetch_limit, filters, target.target_id;
-    -- Enough current rows, or no more candidates, or searched far enough: rows not yet
-    -- re-embedded are few; a model switch in progress must not make every search scan the table.
-    exit when pg_catalog.cardinality(current_keys) >= wanted or fetched < fetch_limit or rounds >= 4;
-    fetch_limit := fetch_limit * 4;
-  end loop;
-  row_keys := current_keys[1:wanted];
-  sort_keys := current_sort_keys[1:wanted];
-end;
+  -- Parameters: those of _candidate_sql, and $6 the target's id. Answers how many candidates
+  -- there were, and the keys and sort keys of the current ones, best first.
+  select pg_catalog.format(
+    $sql$
+      with candidates as materialized (%s),
+      recorded as materialized (
+        select v.row_key, v.content_hash, v.vector_hash
+        from embedding_search.current_vectors as v
+        where v.target_id = $6 and v.row_key = any (array(select c.row_key from candidates as c))
+      )
+      select (select count(*) from candidates)::integer,
+             array(select c.row_key from candidates as c
+                   join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
+                                     and r.vector_hash = c.vector_hash
+                   order by c.sort_key, c.row_key),
+             array(select c.sort_key from candidates as c
+                   join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
+                                     and r.vector_hash = c.vector_hash
+                   order by c.sort_key, c.row_key)
+    $sql$,
+    embedding_search._candidate_sql(target, side, filter_sql))
 $$;
-comment on function embedding_search._current_candidates(embedding_search.targets, text, text, extensions.vector, tsquery, double precision, jsonb, integer) is
-  'Up to `wanted` rows of one side of a search (semantic or keyword), best first, as two arrays (their keys; their sort keys: cosine distance or minus the keyword rank), read as the caller, keeping only rows whose vector is current: a record in embedding_search.current_vectors with the target''s model whose content hash is the md5 of the row''s text now and whose vector hash is the md5 of the vector the row holds now. Fetches twice what it needs and, when rows fall out, four times more, up to four rounds.';
+comment on function embedding_search._current_candidates_sql(embedding_search.targets, text, text) is
+  'The SQL of one round of one side of a search (semantic or keyword): the side''s candidates (_candidate_sql, read as the caller), kept only when current: a record in embedding_search.current_vectors with the target''s model whose content hash is the md5 of the row''s text now and whose vector hash is the md5 of the vector the row holds now. Answers the number of candidates fetched and two arrays, the current rows'' keys and sort keys, best first. Parameters: $1-$5 as _candidate_sql, $6 the target id.';
 
 -- =============================================================================================
 -- The search, in steps
@@ -430,10 +398,24 @@ $$;
 comment on function embedding_search._check_search_arguments(text, integer, text, boolean, double precision, double precision, double precision, integer, text) is
   'The argument checks of public.search_embeddings, in its order: mode, match_count (1-100), query_text for hybrid and keyword, a query embedding for hybrid and semantic, match_threshold (-1 to 1), the weights (0 to 1000, not both 0), rrf_k (0 to 1000), keyword_match. Raises 22023 with a message naming the argument and the value given.';
 
+/** The role a search runs as: the one its caller set, else the session's. */
+create or replace function embedding_search._invoking_role()
+returns name
+language sql stable set search_path = ''
+as $$
+  -- Inside a SECURITY DEFINER function current_user is the owner, but the role the caller set
+  -- (PostgREST and the search function set local role anon or authenticated) is still the setting.
+  select case when pg_catalog.current_setting('role') = 'none' then session_user
+              else pg_catalog.current_setting('role')::name end
+$$;
+comment on function embedding_search._invoking_role() is
+  'The role public.search_embeddings runs as, read from inside the SECURITY DEFINER plan: the role the caller set (set role, as PostgREST and the search function do), or the session''s role when none was set.';
+
 /** The target by name, once the caller is known to be able to search it with that query vector. */
 create or replace function embedding_search._searchable_target(
   target text,
-  query_embedding extensions.vector
+  query_embedding extensions.vector,
+  caller name
 )
 returns embedding_search.targets
 language plpgsql stable set search_path = ''
@@ -441,6 +423,7 @@ as $$
 declare
   info embedding_search.targets;
 begin
+  -- Read by the plan's owner, which sees every target; the caller's rights are checked below.
   select * into info from embedding_search.targets as t where t.target_name = _searchable_target.target;
   if not found then
     raise exception using errcode = 'P0002',
@@ -450,15 +433,15 @@ begin
     raise exception using errcode = '55000',
       message = pg_catalog.format('target %s cannot be searched: its table or content function is gone (see embeddings.status)', info.target_name);
   end if;
-  if not info.caller_can_read then
+  if not pg_catalog.has_table_privilege(caller, info.source_table, 'select') then
     raise exception using errcode = '42501',
-      message = pg_catalog.format('role %s may not read %s, so it cannot search target %s', current_user, info.source_table, info.target_name);
+      message = pg_catalog.format('role %s may not read %s, so it cannot search target %s', caller, info.source_table, info.target_name);
   end if;
   -- The content function tells a current vector from a stale one, so the search needs it too.
-  if not info.caller_can_run_content_function then
+  if not pg_catalog.has_function_privilege(caller, info.content_function_oid, 'execute') then
     raise exception using errcode = '42501',
       message = pg_catalog.format('role %s may not run %s, which the search needs to tell current vectors from stale ones; fix: grant execute on function %s to %s',
-        current_user, info.content_function, info.content_function, current_user);
+        caller, info.content_function, info.content_function, caller);
   end if;
   if query_embedding is not null and extensions.vector_dims(query_embedding) <> info.dimensions then
     raise exception using errcode = '22000',
@@ -468,8 +451,8 @@ begin
   return info;
 end;
 $$;
-comment on function embedding_search._searchable_target(text, extensions.vector) is
-  'The embedding_search.targets row of the named target, checked as the caller: P0002 when no target has the name, 55000 when its table or content function is gone, 42501 when the caller may not read the table or run the content function (the message says which grant is missing), 22000 when the query embedding''s dimensions are not the target''s.';
+comment on function embedding_search._searchable_target(text, extensions.vector, name) is
+  'The embedding_search.targets row of the named target, once the caller (a role name) may search it: P0002 when no target has the name, 55000 when its table or content function is gone, 42501 when the caller may not read the table or run the content function (the message says which grant is missing), 22000 when the query embedding''s dimensions are not the target''s.';
 
 /** The query that fuses both sides' rankings, keeps the best and reads those rows as the caller. */
 create or replace function embedding_search._fusion_sql(target embedding_search.targets)
@@ -522,6 +505,75 @@ $$;
 comment on function embedding_search._fusion_sql(embedding_search.targets) is
   'The last query of a search over the target''s table (alias t): fuses the semantic and keyword rankings (reciprocal rank fusion in hybrid mode; the side''s own score otherwise), keeps the best and reads those rows as the caller, answering public.search_embeddings'' columns. Parameters: $1, $2 semantic keys and sort keys, $3, $4 keyword keys and sort keys, $5 mode, $6, $7 semantic and keyword weights, $8 rrf_k, $9 match_count, $10 query vector, $11 tsquery, $12 the columns left out of row_data.';
 
+-- =============================================================================================
+-- The plan: what a caller may search, checked by the engine, as SQL the search runs as the caller
+-- =============================================================================================
+
+/** A checked search, ready to run as its caller. */
+create type embedding_search.search_plan as (
+  target_id bigint,
+  -- The query's words as the target's text search configuration parses them; null without words.
+  text_query tsquery,
+  -- How many current rows each side looks for.
+  side_count integer,
+  -- One round of each side (_current_candidates_sql); null when the mode leaves the side out.
+  semantic_sql text,
+  keyword_sql text,
+  fusion_sql text,
+  hidden_columns text[]
+);
+comment on type embedding_search.search_plan is
+  'What embedding_search.plan_search answers: the target''s id, the tsquery of the words, how many current rows each side looks for, the SQL of one round of the semantic and of the keyword side (null when the mode leaves it out; parameters $1 query vector, $2 tsquery, $3 largest cosine distance, $4 limit, $5 filters, $6 target id), the fusion query (parameters as _fusion_sql) and the columns left out of row_data.';
+
+/** Checks a search for its caller and answers the SQL public.search_embeddings runs as the caller. */
+create or replace function embedding_search.plan_search(
+  target text,
+  query_text text,
+  query_embedding extensions.vector,
+  mode text,
+  match_count integer,
+  filters jsonb,
+  match_threshold double precision,
+  semantic_weight double precision,
+  keyword_weight double precision,
+  rrf_k integer,
+  keyword_match text
+)
+returns embedding_search.search_plan
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  info embedding_search.targets;
+  filter_sql text;
+  plan embedding_search.search_plan;
+begin
+  perform embedding_search._check_search_arguments(mode, match_count, query_text, query_embedding is not null,
+    match_threshold, semantic_weight, keyword_weight, rrf_k, keyword_match);
+  -- Only a caller that may read the table gets its SQL: what the plan reveals (table, column and
+  -- function names) is what that caller could read in the catalog anyway.
+  info := embedding_search._searchable_target(plan_search.target, query_embedding, embedding_search._invoking_role());
+  filter_sql := embedding_search._filter_sql(info.source_table, filters, info.hidden_columns);
+  plan.target_id := info.target_id;
+  plan.hidden_columns := info.hidden_columns::text[];
+  if query_text is not null and pg_catalog.btrim(query_text) <> '' then
+    plan.text_query := embedding_search._keyword_query(info.text_search_config, query_text, keyword_match);
+  end if;
+  -- Hybrid fuses two longer lists, so a row ranked low by one side and high by the other counts.
+  plan.side_count := case when mode = 'hybrid' then least(greatest(match_count * 2, 20), 200) else match_count end;
+  if mode in ('hybrid', 'semantic') then
+    plan.semantic_sql := embedding_search._current_candidates_sql(info, 'semantic', filter_sql);
+  end if;
+  -- Only stop words (or nothing the parser keeps): the keyword side finds nothing.
+  if mode in ('hybrid', 'keyword') and pg_catalog.numnode(plan.text_query) > 0 then
+    plan.keyword_sql := embedding_search._current_candidates_sql(info, 'keyword', filter_sql);
+  end if;
+  plan.fusion_sql := embedding_search._fusion_sql(info);
+  return plan;
+end;
+$$;
+comment on function embedding_search.plan_search(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text) is
+  'The plan of a search, for public.search_embeddings (same arguments, none optional): SECURITY DEFINER, so the query builders need no grant. Checks the arguments (22023), the target (P0002, 55000) and that the calling role (the role set with set role, else the session''s) may read its table and run its content function (42501), the query''s dimensions (22000) and the filters (42703, 22023); then answers the SQL of each side and of the fusion, built from the registry with format(%I, %L), for the search to run as its caller. Takes no SQL text; reveals only names of objects the caller may read.';
+
 /** Semantic, keyword or hybrid search of a target, as the caller, over current vectors only. */
 create or replace function public.search_embeddings(
   target text,
@@ -550,49 +602,67 @@ returns table (
   row_data jsonb
 )
 language plpgsql stable security invoker set search_path = ''
+-- pgvector 0.8: with RLS and filters on the index scan, keep scanning until LIMIT rows pass
+-- instead of stopping after ef_search candidates; each side's rows are sorted again.
+set hnsw.iterative_scan = 'relaxed_order'
 as $$
 declare
-  info embedding_search.targets;
-  filter_sql text;
-  text_query tsquery;
-  side_count integer;
+  claims constant jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+  plan embedding_search.search_plan;
+  side text;
+  side_sql text;
+  fetch_limit integer;
+  fetched integer;
+  rounds integer;
+  found_keys text[];
+  found_sort_keys double precision[];
   semantic_keys text[] := array[]::text[];
   semantic_sort_keys double precision[] := array[]::double precision[];
   keyword_keys text[] := array[]::text[];
   keyword_sort_keys double precision[] := array[]::double precision[];
 begin
-  perform embedding_search._check_search_arguments(mode, match_count, query_text, query_embedding is not null,
-    match_threshold, semantic_weight, keyword_weight, rrf_k, keyword_match);
-  info := embedding_search._searchable_target(search_embeddings.target, query_embedding);
-  filter_sql := embedding_search._filter_sql(info.source_table, filters, info.hidden_columns);
-  if query_text is not null and pg_catalog.btrim(query_text) <> '' then
-    text_query := embedding_search._keyword_query(info.text_search_config, query_text, keyword_match);
-  end if;
-  -- Hybrid fuses two longer lists, so a row ranked low by one side and high by the other counts.
-  side_count := case when mode = 'hybrid' then least(greatest(match_count * 2, 20), 200) else match_count end;
+  -- auth.uid() and auth.role() read request.jwt.claim.sub / .role before request.jwt.claims: a
+  -- session-level value left on a pooled connection would make RLS run as another user. This
+  -- search's own claims decide, for this transaction.
+  perform pg_catalog.set_config('request.jwt.claim.sub', coalesce(claims ->> 'sub', ''), true),
+          pg_catalog.set_config('request.jwt.claim.role', coalesce(claims ->> 'role', ''), true);
+  plan := embedding_search.plan_search(search_embeddings.target, query_text, query_embedding, mode, match_count,
+    filters, match_threshold, semantic_weight, keyword_weight, rrf_k, keyword_match);
 
-  if mode in ('hybrid', 'semantic') then
-    select c.row_keys, c.sort_keys into semantic_keys, semantic_sort_keys
-      from embedding_search._current_candidates(info, 'semantic', filter_sql, query_embedding, null,
-        1 - match_threshold, filters, side_count) as c;
-  end if;
-  -- Only stop words (or nothing the parser keeps): the keyword side finds nothing.
-  if mode in ('hybrid', 'keyword') and pg_catalog.numnode(text_query) > 0 then
-    select c.row_keys, c.sort_keys into keyword_keys, keyword_sort_keys
-      from embedding_search._current_candidates(info, 'keyword', filter_sql, null, text_query,
-        null, filters, side_count) as c;
-  end if;
+  foreach side in array array['semantic', 'keyword'] loop
+    side_sql := case side when 'semantic' then plan.semantic_sql else plan.keyword_sql end;
+    continue when side_sql is null;
+    fetch_limit := greatest(plan.side_count * 2, 10);
+    rounds := 0;
+    loop
+      rounds := rounds + 1;
+      execute side_sql into fetched, found_keys, found_sort_keys
+        using query_embedding, plan.text_query, case when side = 'semantic' then 1 - match_threshold end,
+              fetch_limit, filters, plan.target_id;
+      -- Enough current rows, or no more candidates, or searched far enough: rows not yet
+      -- re-embedded are few; a model switch in progress must not make every search scan the table.
+      exit when pg_catalog.cardinality(found_keys) >= plan.side_count or fetched < fetch_limit or rounds >= 4;
+      fetch_limit := fetch_limit * 4;
+    end loop;
+    if side = 'semantic' then
+      semantic_keys := found_keys[1:plan.side_count];
+      semantic_sort_keys := found_sort_keys[1:plan.side_count];
+    else
+      keyword_keys := found_keys[1:plan.side_count];
+      keyword_sort_keys := found_sort_keys[1:plan.side_count];
+    end if;
+  end loop;
 
   -- A loop into the OUT columns rather than RETURN QUERY, so plpgsql_check sees each one set.
   for row_key, score, ranked_by, semantic_rank, keyword_rank, similarity, keyword_score, row_data in
-    execute embedding_search._fusion_sql(info)
+    execute plan.fusion_sql
     using semantic_keys, semantic_sort_keys, keyword_keys, keyword_sort_keys, mode,
           semantic_weight, keyword_weight, rrf_k::double precision, match_count,
-          query_embedding, text_query, info.hidden_columns::text[]
+          query_embedding, plan.text_query, plan.hidden_columns
   loop
     return next;
   end loop;
 end;
 $$;
 comment on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text) is
-  'Searches a registered target as the caller (SECURITY INVOKER: the table''s RLS decides what each caller sees). mode ''semantic'': cosine similarity to query_embedding (the query embedded with the target''s model), at least match_threshold when given, through the vector index; ''keyword'': full text of query_text (the target''s tsvector column, or its content function''s text; keyword_match any/all/websearch); ''hybrid'' (default): both, fused by reciprocal rank fusion, score = semantic_weight / (rrf_k + semantic rank) + keyword_weight / (rrf_k + keyword rank), by default 1 / (2 + semantic rank) + 4 / (2 + keyword rank) (tuned with tools/eval). filters: {"column": value | [values] | null}, equality. Returns at most match_count (1-100) rows, best first: key, score (cosine similarity, keyword rank: ts_rank divided by 1 + log(length), or the fused score), the lists that ranked it and its rank in each, its cosine similarity and keyword score, and the row as JSON without vector and tsvector columns. Only rows whose vector is current are returned: made with the target''s model, from the row''s text as it is now, and still the vector in the column.';
+  'Searches a registered target as the caller (SECURITY INVOKER: the table''s RLS decides what each caller sees). mode ''semantic'': cosine similarity to query_embedding (the query embedded with the target''s model), at least match_threshold when given, through the vector index; ''keyword'': full text of query_text (the target''s tsvector column, or its content function''s text; keyword_match any/all/websearch); ''hybrid'' (default): both, fused by reciprocal rank fusion, score = semantic_weight / (rrf_k + semantic rank) + keyword_weight / (rrf_k + keyword rank), by default 1 / (2 + semantic rank) + 4 / (2 + keyword rank) (tuned with tools/eval). filters: {"column": value | [values] | null}, equality. Returns at most match_count (1-100) rows, best first: key, score (cosine similarity, keyword rank: ts_rank divided by 1 + log(length), or the fused score), the lists that ranked it and its rank in each, its cosine similarity and keyword score, and the row as JSON without vector and tsvector columns. Only rows whose vector is current are returned: made with the target''s model, from the row''s text as it is now, and still the vector in the column. It first sets request.jwt.claim.sub and request.jwt.claim.role for the transaction from request.jwt.claims (so a session-level value left on a pooled connection cannot make auth.uid() another user), then runs the SQL embedding_search.plan_search answers.';

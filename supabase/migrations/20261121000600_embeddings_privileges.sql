@@ -6,7 +6,7 @@
 -- authenticated get nothing in it: no schema usage, no table, no function. service_role may read
 -- every table and view and execute the API; the `_`-prefixed internals it may not call directly.
 -- Vectors reach a target's table only through write_batch. Search is the exception that opens
--- to clients: public.search_embeddings and its steps run as their caller (section at the end).
+-- to clients: public.search_embeddings and its plan (section at the end).
 
 revoke all on schema embeddings from public, anon, authenticated;
 grant usage on schema embeddings to service_role;
@@ -16,6 +16,12 @@ grant select on all tables in schema embeddings to service_role;
 revoke select on embeddings._claimable_queue from service_role;
 
 -- Functions are executable by PUBLIC when created; triggers need no EXECUTE grant to fire.
+-- No per-schema default can change that: `alter default privileges in schema embeddings revoke
+-- execute on functions from public` is a no-op in PostgreSQL (a per-schema REVOKE only undoes a
+-- per-schema GRANT; PUBLIC's EXECUTE is the global default), and a global one would change every
+-- function the owner creates in the app's schemas too. So this file, which runs after every other
+-- engine migration, revokes by hand, and a function added later is caught by doctor
+-- (engine_client_executable) and by pgTAP 015 and 010.
 revoke execute on all functions in schema embeddings from public, anon, authenticated, service_role;
 grant execute on function
   -- registry
@@ -43,15 +49,19 @@ grant execute on function
   embeddings.verify_checks(),
   embeddings.verify(bigint, boolean, integer),
   embeddings.doctor(),
-  embeddings.estimate_backfill(bigint, numeric, integer)
+  embeddings.estimate_backfill(bigint, numeric, integer),
+  -- rate limits (the functions' connection)
+  embeddings.take_rate_limit(text, integer, integer)
 to service_role;
 
 -- =============================================================================================
--- Search (embedding_search and public.search_embeddings): the API roles, as their callers
+-- Search (embedding_search and public.search_embeddings): two functions for the API roles
 -- =============================================================================================
--- The search is SECURITY INVOKER, so each step it calls runs as the caller too and must be
--- executable by the API roles; none of them is SECURITY DEFINER. Supabase grants new functions in
--- public to the API roles, and PUBLIC may execute any function when it is created: both go first.
+-- Clients may execute public.search_embeddings (SECURITY INVOKER: it reads rows as its caller)
+-- and embedding_search.plan_search (SECURITY DEFINER: it checks the caller and builds the SQL),
+-- and nothing else in the engine's schemas: the `_` builders run only inside the plan, as its
+-- owner, and take no grant. Supabase grants new functions in public to the API roles, and PUBLIC
+-- may execute any function when it is created: both are revoked first.
 revoke all on schema embedding_search from public;
 grant usage on schema embedding_search to anon, authenticated, service_role;
 
@@ -60,20 +70,13 @@ revoke execute on function public.search_embeddings(text, text, extensions.vecto
   from public, anon, authenticated, service_role;
 grant execute on function
   public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text),
-  embedding_search._check_search_arguments(text, integer, text, boolean, double precision, double precision, double precision, integer, text),
-  embedding_search._searchable_target(text, extensions.vector),
-  embedding_search._caller_can_read_row(regclass, name, text, text),
-  embedding_search._filter_sql(regclass, jsonb, name[]),
-  embedding_search._keyword_query(text, text, text),
-  embedding_search._expression_sql(embedding_search.targets, text, text),
-  embedding_search._candidate_sql(embedding_search.targets, text, text),
-  embedding_search._current_candidates(embedding_search.targets, text, text, extensions.vector, tsquery, double precision, jsonb, integer),
-  embedding_search._fusion_sql(embedding_search.targets)
+  embedding_search.plan_search(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text)
 to anon, authenticated, service_role;
 
--- Keyword settings are read only through embedding_search.targets. The views are read only by the
--- search, as its caller; they show nothing the caller could not read in the target tables
--- (current_vectors) or in the registry's names (targets).
+-- Keyword settings are read only through embedding_search.targets. The views are read by the
+-- search as its caller; they show nothing the caller could not read in the target tables:
+-- current_vectors only records of rows the caller can read, targets only targets whose table the
+-- caller may read.
 revoke all on embedding_search.keyword_sources from public, anon, authenticated, service_role;
 revoke all on embedding_search.targets, embedding_search.current_vectors from public, anon, authenticated, service_role;
 grant select on embedding_search.targets, embedding_search.current_vectors to anon, authenticated, service_role;

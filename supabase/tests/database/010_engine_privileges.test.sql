@@ -76,7 +76,8 @@ select set_eq(
        'embeddings.verify_checks()',
        'embeddings.verify(bigint, boolean, integer)',
        'embeddings.doctor()',
-       'embeddings.estimate_backfill(bigint, numeric, integer)']) as f $$,
+       'embeddings.estimate_backfill(bigint, numeric, integer)',
+       'embeddings.take_rate_limit(text, integer, integer)']) as f $$,
   'service_role can execute exactly the API the privileges migration lists'
 );
 select is_empty(

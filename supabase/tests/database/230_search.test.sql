@@ -1,12 +1,12 @@
 -- 230 Search (public.search_embeddings): it runs as its caller, so RLS decides (a user finds only
--- their own stories, anon none); it ranks an exact match first in each mode; it never returns a row
+-- their own stories, anon none, whatever claim.sub a pooled connection kept); it ranks an exact match first in each mode; it never returns a row
 -- whose vector is missing, stale, of another model or replaced behind the engine's back; every
 -- argument is checked with an error that names it; and it opens nothing of the engine to clients.
 begin;
 \ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(49);
+select plan(51);
 
 -- =============================================================================================
 -- Definitions and privileges
@@ -24,9 +24,9 @@ select is(
 select is_empty(
   $$ select p.oid::regprocedure::text from pg_catalog.pg_proc as p
      where (p.pronamespace = 'embedding_search'::regnamespace or p.oid = 'public.search_embeddings'::regproc)
-       and (p.prosecdef or pg_catalog.obj_description(p.oid, 'pg_proc') is null
+       and ((p.prosecdef and p.proname <> 'plan_search') or pg_catalog.obj_description(p.oid, 'pg_proc') is null
             or not coalesce('search_path=""' = any(p.proconfig), false)) $$,
-  'no search function is SECURITY DEFINER; each has a comment and an empty search_path'
+  'no search function but the plan is SECURITY DEFINER; each has a comment and an empty search_path'
 );
 -- That no search function is executable by PUBLIC is checked with the engine's, in 010.
 select is_empty(
@@ -295,6 +295,21 @@ select is(
   'hybrid: Ben finds only his own story'
 );
 select tests.clear_authentication();
+
+-- Another client of a pooled connection left Ben's id at session level (rolled back with the
+-- test); auth.uid() reads request.jwt.claim.sub before request.jwt.claims.
+set request.jwt.claim.sub = 'bbbbbbbb-0000-4000-8000-0000000002b2';
+select tests.authenticate_as('aaaaaaaa-0000-4000-8000-0000000002a1');
+select is(
+  (select array_agg(row_data ->> 'title') from public.search_embeddings('stories', query_text => 'sailing',
+     mode => 'keyword', match_count => 100)),
+  array['Ana at sea'],
+  'with Ben''s claim.sub left on the session, Ana''s search still finds her story, not his: her claims decide'
+);
+select is(auth.uid(), 'aaaaaaaa-0000-4000-8000-0000000002a1'::uuid,
+  'and auth.uid() is Ana for the rest of her transaction');
+select tests.clear_authentication();
+reset request.jwt.claim.sub;
 
 set local role anon;
 select throws_ok(

@@ -29,18 +29,18 @@ grant execute on function public.search_plan_content(public.search_plan) to anon
 analyze public.search_plan;
 analyze embeddings.embedded_rows;
 
-/** The plan of the semantic side exactly as search_embeddings builds it, for that query vector. */
+/** The plan of the semantic side exactly as search_embeddings runs it (its first round), for that query vector. */
 create function pg_temp.semantic_plan(query extensions.vector)
 returns setof text
 language plpgsql set search_path = ''
 as $$
 declare
-  info embedding_search.targets;
+  plan embedding_search.search_plan;
   line text;
 begin
-  select * into info from embedding_search.targets as t where t.target_name = 'search_plan';
-  for line in execute 'explain ' || embedding_search._candidate_sql(info, 'semantic', '')
-    using query, null::tsquery, null::double precision, 20, '{}'::jsonb
+  plan := embedding_search.plan_search('search_plan', null, query, 'semantic', 20, '{}', null, 1, 4, 2, 'any');
+  for line in execute 'explain ' || plan.semantic_sql
+    using query, null::tsquery, null::double precision, 40, '{}'::jsonb, plan.target_id
   loop
     return next line;
   end loop;
