@@ -1,12 +1,15 @@
 // Issue 20's probes against the served functions, as an attacker would try them: secrets in errors, a provider call before a refusal, tokens without the claims that bound them, a burst of anon searches, legacy keys a project has turned off.
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
+import postgres from "postgres";
+import { asCaller } from "../supabase/functions/_shared/search/search_as_caller.ts";
 import { publishableKey, secretKey, signLegacyUserJwt } from "../tools/stack/api_keys.ts";
 import { apiUrl, jwtSecret } from "../tools/stack/local_stack_settings.ts";
 import { startFaultInjectingServer } from "./fixtures/fault_injecting_openai_server.ts";
 import { type FunctionProcess, startFunction } from "./fixtures/function_process.ts";
 import {
   apiKey,
+  databaseUrl,
   ensureRateLimitFunction,
   functionsUrl,
   localStackModel,
@@ -280,5 +283,27 @@ Deno.test("security: an invalid legacy-keys setting fails the function at start-
     assert.match(embed.log(), /EMBEDDINGS_ACCEPT_LEGACY_KEYS must be true or false; got "maybe"/);
   } finally {
     await embed.stop();
+  }
+});
+
+Deno.test("security: a search runs as its caller even when another client left a session-level request.jwt.claim.sub on the shared connection", async () => {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const intruder = crypto.randomUUID();
+    const user = crypto.randomUUID();
+    await sql`select pg_catalog.set_config('request.jwt.claim.sub', ${intruder}, false)`;
+    const [row] = await asCaller(
+      sql,
+      { role: "authenticated", claims: { sub: user, role: "authenticated" } },
+      (transaction) =>
+        transaction<{ uid: string; role: string }[]>`
+        select auth.uid()::text as uid, auth.role() as role`,
+    );
+    assert.deepEqual(row, { uid: user, role: "authenticated" });
+    const [after] = await sql<{ sub: string }[]>`
+      select pg_catalog.current_setting('request.jwt.claim.sub') as sub`;
+    assert.equal(after.sub, intruder, "the caller's claims were local to its transaction");
+  } finally {
+    await sql.end({ timeout: 5 });
   }
 });

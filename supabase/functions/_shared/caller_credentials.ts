@@ -1,4 +1,10 @@
-// Who is calling: a secret or publishable API key (compared in constant time), or a JWT whose signature verifies (JWKS, or the legacy HS256 secret).
+// Who is calling: a secret or publishable API key (compared in constant time), or a JWT whose signature verifies (JWKS, or the legacy HS256 secret) and whose claims hold.
+//
+// The legacy service_role and anon keys hold only while EMBEDDINGS_ACCEPT_LEGACY_KEYS says so (off
+// by default once the project has secret keys): hosted projects keep their variables after the
+// keys are disabled, so the variables prove nothing. JWTs need `exp`; `nbf` and `iat` may not lie
+// in the future; a user's token needs `aud` authenticated and, where SUPABASE_URL is known, the
+// project's Auth as `iss`. Each refusal has its own sentence.
 //
 // Written with jose rather than on npm @supabase/server: that package's `verifyCredentials`
 // (public beta) does the same checks, but it pulls supabase-js into the function's bundle, has no
