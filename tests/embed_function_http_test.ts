@@ -12,10 +12,16 @@ import {
   withDatabase,
 } from "./test_support.ts";
 import { apiUrl } from "../tools/stack/local_stack_settings.ts";
-import { publishableKey, secretKey, signUserJwt } from "../tools/stack/api_keys.ts";
+import {
+  publishableKey,
+  secretKey,
+  signLegacyUserJwt,
+  signUserJwt,
+} from "../tools/stack/api_keys.ts";
+import { startFunction } from "./fixtures/function_process.ts";
 
-const serviceKey = await apiKey("service_role");
-const anonKey = await apiKey("anon");
+// The local stack, like a new project, has secret keys: the legacy keys are off unless said so.
+const serviceKey = secretKey;
 
 function functionsClient(key: string) {
   // No session and no token refresh: a server-side caller, and no timer left running.
@@ -112,34 +118,64 @@ Deno.test("embed: maxRows limits a run and queued counts what is left", () =>
   }));
 
 /** POSTs an empty run request to embed with exactly these headers. */
-function postEmbedWith(headers: Record<string, string>): Promise<Response> {
-  return fetch(`${functionsUrl}/embed`, {
+function postEmbedWith(
+  headers: Record<string, string>,
+  url = `${functionsUrl}/embed`,
+): Promise<Response> {
+  return fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ maxRows: 1 }),
   });
 }
 
-Deno.test("embed: every service credential of today's and yesterday's Supabase is accepted", () =>
+async function assertAccepted(
+  cases: [string, Record<string, string>][],
+  url?: string,
+): Promise<void> {
+  for (const [label, headers] of cases) {
+    const response = await postEmbedWith(headers, url);
+    const body = await response.json();
+    assert.equal(response.status, 200, `${label}: ${JSON.stringify(body).slice(0, 200)}`);
+    assert.equal(body.ok, true, label);
+  }
+}
+
+Deno.test("embed: every service credential of today's Supabase is accepted", () =>
   withDatabase(async (sql) => {
     await resetToSeedRows(sql);
-    const cases: [string, Record<string, string>][] = [
+    await assertAccepted([
       ["a secret key in the apikey header", { apikey: secretKey }],
       ["a secret key as a Bearer value", { authorization: `Bearer ${secretKey}` }],
-      ["the legacy service_role key as a Bearer JWT", { authorization: `Bearer ${serviceKey}` }],
-      ["the legacy service_role key in the apikey header", { apikey: serviceKey }],
       ["an ES256 JWT of role service_role (JWKS)", {
         authorization: `Bearer ${await signUserJwt({ role: "service_role" })}`,
       }],
-      ["an HS256 JWT of role service_role (the legacy secret)", {
-        authorization: `Bearer ${await signLocalJwt({ role: "service_role", iss: "elsewhere" })}`,
-      }],
-    ];
-    for (const [label, headers] of cases) {
-      const response = await postEmbedWith(headers);
-      const body = await response.json();
-      assert.equal(response.status, 200, `${label}: ${JSON.stringify(body).slice(0, 200)}`);
-      assert.equal(body.ok, true, label);
+    ]);
+  }));
+
+Deno.test("embed: yesterday's service credentials are accepted where EMBEDDINGS_ACCEPT_LEGACY_KEYS=true; the legacy anon key is still not a service key", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
+    const legacyServiceKey = await apiKey("service_role");
+    const embed = await startFunction("embed", { EMBEDDINGS_ACCEPT_LEGACY_KEYS: "true" });
+    try {
+      await assertAccepted([
+        ["the legacy service_role key as a Bearer JWT", {
+          authorization: `Bearer ${legacyServiceKey}`,
+        }],
+        ["the legacy service_role key in the apikey header", { apikey: legacyServiceKey }],
+        ["an HS256 JWT of role service_role (the legacy secret)", {
+          authorization: `Bearer ${await signLocalJwt({ role: "service_role", iss: "elsewhere" })}`,
+        }],
+      ], embed.url);
+      const anon = await postEmbedWith(
+        { authorization: `Bearer ${await apiKey("anon")}` },
+        embed.url,
+      );
+      assert.equal(anon.status, 403);
+      assert.match((await anon.json()).error, /is for the role "anon"/);
+    } finally {
+      await embed.stop();
     }
   }));
 
@@ -198,14 +234,13 @@ Deno.test("embed: valid credentials of another role get 403, and nothing is writ
     });
     const cases: [string, Record<string, string>, string][] = [
       ["the publishable key", { apikey: publishableKey }, '"anon"'],
-      ["the legacy anon key", { authorization: `Bearer ${anonKey}` }, '"anon"'],
       [
         "a user's ES256 JWT",
         { authorization: `Bearer ${userJwt}`, apikey: publishableKey },
         '"authenticated"',
       ],
       ["a user's legacy HS256 JWT", {
-        authorization: `Bearer ${await signLocalJwt({ role: "authenticated", sub: "u" })}`,
+        authorization: `Bearer ${await signLegacyUserJwt({ sub: "u" })}`,
       }, '"authenticated"'],
     ];
     for (const [label, headers, role] of cases) {

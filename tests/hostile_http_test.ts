@@ -1,15 +1,15 @@
 // Hostile requests to the served `embed` function: fields named like built-in properties, huge, deeply nested and malformed bodies each get a clear JSON 4xx, never a 500, and nothing is written.
 import assert from "node:assert/strict";
 import { maxRequestBodyBytes } from "../supabase/functions/_shared/request_body.ts";
+import { secretKey } from "../tools/stack/api_keys.ts";
 import {
-  apiKey,
   functionsUrl,
   resetToSeedRows,
   storedEmbeddingStats,
   withDatabase,
 } from "./test_support.ts";
 
-const serviceKey = await apiKey("service_role");
+const serviceKey = secretKey;
 
 /** POSTs a raw body with the service key; returns the status, the content type and the body read. */
 async function post(

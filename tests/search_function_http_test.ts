@@ -2,12 +2,20 @@
 import assert from "node:assert/strict";
 import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import type { SearchHit as Hit } from "../supabase/functions/_shared/search/search_as_caller.ts";
-import { publishableKey, signUserJwt } from "../tools/stack/api_keys.ts";
+import { publishableKey, signLegacyUserJwt, signUserJwt } from "../tools/stack/api_keys.ts";
 import { apiUrl } from "../tools/stack/local_stack_settings.ts";
-import { apiKey, functionsUrl, signLocalJwt, withDatabase } from "./test_support.ts";
+import {
+  ensureRateLimitFunction,
+  functionsUrl,
+  signLocalJwt,
+  withDatabase,
+} from "./test_support.ts";
 import { embedQueued, seedEmbedded, seedTarget as target } from "./search_seed_rows.ts";
 
-const anonKey = await apiKey("anon");
+// The publishable key: the local stack, like a new project, turns the legacy anon key off.
+const anonKey = publishableKey;
+
+await withDatabase(ensureRateLimitFunction);
 
 function client(authorization?: string) {
   return createClient(apiUrl, anonKey, {
@@ -114,7 +122,7 @@ Deno.test("search: a user's JWT searches as that user: RLS shows only their stor
         return (data.results as Hit[]).map((hit) => hit.row.title).sort();
       };
       assert.deepEqual(
-        await titlesFor(await signLocalJwt({ sub: ana, role: "authenticated" })),
+        await titlesFor(await signLegacyUserJwt({ sub: ana })),
         ["Ana at sea", "Ana on the mountain"],
       );
       // Ana's token is a legacy HS256 one; Ben's is signed with the project's ES256 key, as
@@ -132,7 +140,7 @@ Deno.test("search: a user's JWT searches as that user: RLS shows only their stor
       assert.equal(error.context.status, 403);
       assert.match(
         (await error.context.json()).error,
-        /role anon may not read public.stories, so it cannot search target stories/,
+        /role anon may not read the rows of target stories, so it cannot search it/,
       );
     } finally {
       await sql`delete from auth.users where id in (${ana}, ${ben})`;
@@ -149,7 +157,7 @@ Deno.test("search: every bad request is a 4xx that says what is wrong, never a 5
       [asked({ query: "" }), 400, /query is empty/],
       [asked({ query: "   \n  " }), 400, /query is empty/],
       [asked({ query: "?!…" }), 400, /no letter or digit/],
-      [asked({ query: "kick ".repeat(1_601) }), 400, /reads at most 8,000 characters/],
+      [asked({ query: "kick ".repeat(1_601) }), 400, /8005 characters; without signing in .* 1000/],
       [asked({ mode: "fuzzy" }), 400, /mode must be one of hybrid, semantic, keyword/],
       [asked({ matchCount: 0 }), 400, /matchCount must be an integer from 1 to 100/],
       [asked({ matchCount: 101 }), 400, /matchCount must be an integer from 1 to 100/],
@@ -177,6 +185,14 @@ Deno.test("search: every bad request is a 4xx that says what is wrong, never a 5
       assert.equal(response.status, status, `${body.slice(0, 60)}: ${JSON.stringify(answer)}`);
       assert.match(answer.error, error, body.slice(0, 60));
     }
+    const user = await signUserJwt({ sub: crypto.randomUUID(), role: "authenticated" });
+    const long = await postSearch(user, asked({ query: "kick ".repeat(1_601) }));
+    assert.equal(long.status, 400);
+    assert.match(
+      (await long.json()).error,
+      /reads at most 8,000 characters/,
+      "the model's own limit",
+    );
     const get = await postSearch(anonKey, "", "GET");
     assert.equal(get.status, 405);
     assert.match((await get.json()).error, /use POST, not GET/);

@@ -14,7 +14,13 @@ import { parseQuestionSet, readQuestionSet } from "../tools/eval/question_set.ts
 import { readCredentialKeys } from "../supabase/functions/_shared/caller_credentials.ts";
 import { apiKey, signLocalJwt } from "./test_support.ts";
 import { jwtSecret } from "../tools/stack/local_stack_settings.ts";
-import { localJwks, publishableKey, secretKey, signUserJwt } from "../tools/stack/api_keys.ts";
+import {
+  localJwks,
+  publishableKey,
+  secretKey,
+  signLegacyUserJwt,
+  signUserJwt,
+} from "../tools/stack/api_keys.ts";
 
 function refusal(body: string): string {
   const parsed = parseSearchRequest(body);
@@ -129,6 +135,7 @@ const keys = readCredentialKeys({
   SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: publishableKey }),
   SUPABASE_SECRET_KEYS: JSON.stringify({ default: secretKey }),
   SUPABASE_JWKS: JSON.stringify(await localJwks()),
+  EMBEDDINGS_ACCEPT_LEGACY_KEYS: "true",
 });
 const bearer = (token: string) => new Headers({ authorization: `Bearer ${token}` });
 
@@ -147,7 +154,7 @@ Deno.test("search caller: anon and publishable keys search as anon, users' JWTs 
     claims: { role: "anon" },
   });
   const sub = "11111111-1111-4111-8111-111111111111";
-  const legacyUser = await roleOf(bearer(await signLocalJwt({ sub, role: "authenticated" })));
+  const legacyUser = await roleOf(bearer(await signLegacyUserJwt({ sub })));
   assert.equal(legacyUser.role, "authenticated");
   assert.equal(legacyUser.claims.sub, sub, "the claims RLS reads are the token's");
   const user = await roleOf(

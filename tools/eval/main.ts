@@ -3,7 +3,7 @@ import { Command, CommanderError } from "npm:commander@14.0.3";
 import { connectDatabase, type Sql } from "../../supabase/functions/_shared/database.ts";
 import { readEmbedConfig } from "../../supabase/functions/_shared/embed_config.ts";
 import { createProvider } from "../../supabase/functions/_shared/providers/create_provider.ts";
-import { findSearchTarget } from "../../supabase/functions/_shared/search/search_target.ts";
+import { checkSearchTarget } from "../../supabase/functions/_shared/search/search_target.ts";
 import { withDatabase } from "../cli/database_session.ts";
 import { ensureCorpus } from "./corpus.ts";
 import { embedQuestions, evaluateModes, type Tuning } from "./evaluate.ts";
@@ -149,8 +149,13 @@ async function evaluate(
     const set = await readQuestionSet((values.questions as string | undefined) ?? undefined);
     const config = readEmbedConfig(env, false);
     sql = connectDatabase(config.databaseUrl);
-    const target = await findSearchTarget(sql, set.target);
-    if (!target) throw new Error(`no embedding target named ${set.target}`);
+    const checked = await checkSearchTarget(
+      sql,
+      { role: "anon", claims: { role: "anon" } },
+      set.target,
+    );
+    if (!checked.ok) throw new Error(checked.error);
+    const { target } = checked;
     const provider = await createProvider(config.providerSettings);
     if (provider.model !== target.model) {
       throw new Error(

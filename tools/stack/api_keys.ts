@@ -25,6 +25,21 @@ export function signLocalJwt(
     .sign(secret);
 }
 
+/**
+ * A user's session token signed with the legacy HS256 secret, as Supabase Auth signs them on
+ * projects that have not moved to signing keys: audience, issuer and expiry as Auth writes them.
+ */
+export function signLegacyUserJwt(claims: Record<string, unknown>): Promise<string> {
+  return signLocalJwt({
+    iss: `${apiUrl}/auth/v1`,
+    aud: "authenticated",
+    role: "authenticated",
+    ...claims,
+  }, {
+    expiresAt: Math.floor(Date.now() / 1000) + 3600,
+  });
+}
+
 /** The legacy anon / service_role key (an HS256 JWT), byte for byte those of `supabase start`. */
 export function apiKey(role: ApiRole): Promise<string> {
   return signLocalJwt({ role });
@@ -61,7 +76,7 @@ export async function signUserJwt(
 ): Promise<string> {
   const jwk = await signingKey();
   const key = await importJWK(jwk, "ES256");
-  return new SignJWT({ iss: `${apiUrl}/auth/v1`, ...claims })
+  return new SignJWT({ iss: `${apiUrl}/auth/v1`, aud: "authenticated", ...claims })
     .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: jwk.kid })
     .setIssuedAt()
     .setExpirationTime(options.expiresAt ?? Math.floor(Date.now() / 1000) + 3600)

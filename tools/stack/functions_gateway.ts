@@ -66,24 +66,42 @@ function functionsEnvFile(): Record<string, string> {
   return values;
 }
 
+/**
+ * LOCAL ONLY: the test suites and the demo search from one address far more often than a visitor
+ * would, so the search's per-caller limits are loose here unless the shell or .env sets them.
+ */
+const localSearchLimits = {
+  SEARCH_RATE_LIMIT_ANON: "100000/60",
+  SEARCH_RATE_LIMIT_USER: "100000/60",
+};
+
 async function functionEnvironment(port: number): Promise<Record<string, string>> {
   const developer: Record<string, string> = {};
   for (const [key, value] of Object.entries(Deno.env.toObject())) {
-    // The provider settings a developer exports in the shell.
-    if (key.startsWith("EMBEDDING_") || key.startsWith("OPENAI_")) developer[key] = value;
+    // The provider, search and key settings a developer exports in the shell.
+    if (/^(EMBEDDING_|EMBEDDINGS_|OPENAI_|SEARCH_)/.test(key)) developer[key] = value;
   }
   // The platform's own variables last: neither the shell nor .env may replace them.
-  return { ...developer, ...functionsEnvFile(), ...await platformEnvironment(port) };
+  return {
+    ...localSearchLimits,
+    ...developer,
+    ...functionsEnvFile(),
+    ...await platformEnvironment(port),
+  };
 }
 
-function freePort(): number {
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
 }
 
-async function waitForPort(port: number, child: Deno.ChildProcess, name: string): Promise<void> {
+export async function waitForPort(
+  port: number,
+  child: Deno.ChildProcess,
+  name: string,
+): Promise<void> {
   let exited = false;
   child.status.then(() => exited = true);
   const deadline = Date.now() + 60_000;
@@ -187,7 +205,7 @@ export async function rejectInvalidJwt(authorization: string | null): Promise<Re
   }
 }
 
-async function handle(request: Request): Promise<Response> {
+async function handle(request: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/health") return json(200, { status: "ok", pid: Deno.pid });
   if (url.pathname === "/auth/v1/.well-known/jwks.json") return json(200, await localJwks());
@@ -209,6 +227,10 @@ async function handle(request: Request): Promise<Response> {
   }
   const headers = new Headers(request.headers);
   headers.delete("host");
+  // As a proxy does (Supabase's edge among them): the client's address appended to the chain.
+  const client = (info.remoteAddr as Deno.NetAddr).hostname;
+  const forwarded = headers.get("x-forwarded-for");
+  headers.set("x-forwarded-for", forwarded ? `${forwarded}, ${client}` : client);
   try {
     const response = await fetch(`http://127.0.0.1:${process.port}${rest ?? "/"}${url.search}`, {
       method: request.method,

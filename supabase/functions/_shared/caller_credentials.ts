@@ -1,4 +1,10 @@
-// Who is calling: a secret or publishable API key (compared in constant time), or a JWT whose signature verifies (JWKS, or the legacy HS256 secret).
+// Who is calling: a secret or publishable API key (compared in constant time), or a JWT whose signature verifies (JWKS, or the legacy HS256 secret) and whose claims hold.
+//
+// The legacy service_role and anon keys hold only while EMBEDDINGS_ACCEPT_LEGACY_KEYS says so (off
+// by default once the project has secret keys): hosted projects keep their variables after the
+// keys are disabled, so the variables prove nothing. JWTs need `exp`; `nbf` and `iat` may not lie
+// in the future; a user's token needs `aud` authenticated and, where SUPABASE_URL is known, the
+// project's Auth as `iss`. Each refusal has its own sentence.
 //
 // Written with jose rather than on npm @supabase/server: that package's `verifyCredentials`
 // (public beta) does the same checks, but it pulls supabase-js into the function's bundle, has no
@@ -30,7 +36,22 @@ export interface CredentialKeys {
   /** SUPABASE_SERVICE_ROLE_KEY and SUPABASE_ANON_KEY: the legacy keys, known as they are. */
   legacyServiceRoleKey: string | undefined;
   legacyAnonKey: string | undefined;
+  /**
+   * EMBEDDINGS_ACCEPT_LEGACY_KEYS: whether the legacy service_role and anon keys (and any HS256 JWT
+   * of those roles) still hold. Hosted projects keep the legacy variables after the keys are
+   * disabled in the dashboard, so their presence proves nothing; users' HS256 session tokens
+   * (role authenticated) are not legacy keys and hold either way.
+   */
+  acceptLegacyKeys: boolean;
+  /** SUPABASE_URL + '/auth/v1', what Supabase Auth writes in `iss`; undefined when unknown. */
+  expectedIssuer: string | undefined;
 }
+
+/** The setting that keeps the legacy keys working; documented in docs/security.md. */
+export const acceptLegacyKeysSetting = "EMBEDDINGS_ACCEPT_LEGACY_KEYS";
+
+/** How far a JWT's nbf and iat may lie in the future: the issuer's clock may run a little ahead. */
+export const clockSkewSeconds = 30;
 
 /** A caller whose credential held. `claims` are the verified JWT's, or none for an API key. */
 export interface Caller {
@@ -66,6 +87,40 @@ function refused(error: string): CallerCheck {
   return { ok: false, status: 401, error };
 }
 
+const legacyKeysOff =
+  "legacy API keys (the anon and service_role JWTs) are turned off for this project: use a secret key (sb_secret_...) or a publishable key (sb_publishable_...)";
+
+function hasAudience(payload: JWTPayload, audience: string): boolean {
+  return Array.isArray(payload.aud) ? payload.aud.includes(audience) : payload.aud === audience;
+}
+
+/** What jose leaves to us: iat in the future, and a user token's audience and issuer. */
+function claimsProblem(payload: JWTPayload, role: string, keys: CredentialKeys): string | null {
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.iat === "number" && payload.iat > now + clockSkewSeconds) {
+    return "the JWT says it was issued in the future (iat): check the issuer's clock";
+  }
+  if (role !== "authenticated") return null;
+  if (!hasAudience(payload, "authenticated")) {
+    return 'the JWT\'s audience (aud) is not "authenticated": it was issued for another service';
+  }
+  if (keys.expectedIssuer !== undefined && payload.iss !== keys.expectedIssuer) {
+    return "the JWT was issued by another project or service (iss)";
+  }
+  return null;
+}
+
+/** jose's refusal of a claim, in a sentence of its own; null for a bad signature. */
+function claimRefusal(error: unknown): string | null {
+  if (error instanceof joseErrors.JWTExpired) return "the JWT has expired";
+  if (!(error instanceof joseErrors.JWTClaimValidationFailed)) return null;
+  if (error.claim === "exp") {
+    return "the JWT has no expiry (exp): only tokens that expire are accepted";
+  }
+  if (error.claim === "nbf") return "the JWT is not valid yet (nbf is in the future)";
+  return `the JWT's ${error.claim} claim is invalid`;
+}
+
 async function verifyJwt(token: string, keys: CredentialKeys): Promise<CallerCheck> {
   let algorithm: string | undefined;
   try {
@@ -86,6 +141,8 @@ async function verifyJwt(token: string, keys: CredentialKeys): Promise<CallerChe
       }
       ({ payload } = await jwtVerify(token, new TextEncoder().encode(keys.legacyJwtSecret), {
         algorithms: ["HS256"],
+        requiredClaims: ["exp"],
+        clockTolerance: clockSkewSeconds,
       }));
     } else {
       if (!keys.jwks) {
@@ -93,14 +150,22 @@ async function verifyJwt(token: string, keys: CredentialKeys): Promise<CallerChe
       }
       ({ payload } = await jwtVerify(token, createLocalJWKSet(keys.jwks), {
         algorithms: ["ES256", "RS256", "EdDSA"],
+        requiredClaims: ["exp"],
+        clockTolerance: clockSkewSeconds,
       }));
     }
     const role = typeof payload.role === "string" ? payload.role : "";
     if (!role) return refused("the JWT has no role claim");
+    // An HS256 token of a key's role is a legacy key in all but its bytes.
+    const legacyKey = algorithm === "HS256" && (role === "service_role" || role === "anon");
+    if (legacyKey && !keys.acceptLegacyKeys) return refused(legacyKeysOff);
+    const problem = claimsProblem(payload, role, keys);
+    if (problem) return refused(problem);
     return { ok: true, caller: { credential: "JWT", role, claims: payload } };
   } catch (error) {
-    if (error instanceof joseErrors.JWTExpired) return refused("the JWT has expired");
-    return refused("the JWT's signature does not verify against this project's keys");
+    return refused(
+      claimRefusal(error) ?? "the JWT's signature does not verify against this project's keys",
+    );
   }
 }
 
@@ -135,16 +200,53 @@ export async function identifyCaller(headers: Headers, keys: CredentialKeys): Pr
   }
   if (credential.startsWith("sb_")) return refused("the API key is not one this project issues");
   // The legacy keys are JWTs too, but a project may no longer hold the secret that signed them.
-  if (keys.legacyServiceRoleKey && sameSecret(credential, keys.legacyServiceRoleKey)) {
+  const legacyService = keys.legacyServiceRoleKey !== undefined &&
+    sameSecret(credential, keys.legacyServiceRoleKey);
+  const legacyAnon = keys.legacyAnonKey !== undefined && sameSecret(credential, keys.legacyAnonKey);
+  if ((legacyService || legacyAnon) && !keys.acceptLegacyKeys) return refused(legacyKeysOff);
+  if (legacyService) {
     return {
       ok: true,
       caller: { credential: "legacy service_role key", role: "service_role", claims: {} },
     };
   }
-  if (keys.legacyAnonKey && sameSecret(credential, keys.legacyAnonKey)) {
+  if (legacyAnon) {
     return { ok: true, caller: { credential: "legacy anon key", role: "anon", claims: {} } };
   }
   return await verifyJwt(credential, keys);
+}
+
+/**
+ * The kinds of credential that run as service_role here (the embed function reports them, doctor
+ * shows them): what an operator checks after turning the legacy keys off.
+ */
+export function acceptedServiceCredentials(keys: CredentialKeys): string[] {
+  const kinds: string[] = [];
+  if (keys.secretKeys.length > 0) kinds.push("secret key");
+  if (keys.jwks !== undefined) kinds.push("service_role JWT (signing keys)");
+  if (keys.acceptLegacyKeys && keys.legacyServiceRoleKey !== undefined) {
+    kinds.push("legacy service_role key");
+  }
+  if (keys.acceptLegacyKeys && keys.legacyJwtSecret !== undefined) {
+    kinds.push("service_role JWT (legacy HS256 secret)");
+  }
+  return kinds;
+}
+
+/** EMBEDDINGS_ACCEPT_LEGACY_KEYS: true or false; unset means off once the project has secret keys. */
+function readAcceptLegacyKeys(
+  env: Readonly<Record<string, string | undefined>>,
+  hasSecretKeys: boolean,
+): boolean {
+  const raw = env[acceptLegacyKeysSetting]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return !hasSecretKeys;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new Error(
+    `${acceptLegacyKeysSetting} must be true or false; got ${
+      JSON.stringify(env[acceptLegacyKeysSetting])
+    }`,
+  );
 }
 
 /** Reads the keys from a function's environment; a malformed JSON map is an error that names it. */
@@ -176,12 +278,16 @@ export function readCredentialKeys(
       throw new Error('SUPABASE_JWKS must be a JSON Web Key Set ({"keys": [...]})');
     }
   }
+  const secretKeys = keyValues("SUPABASE_SECRET_KEYS");
+  const projectUrl = env.SUPABASE_URL?.trim().replace(/\/+$/, "");
   return {
-    secretKeys: keyValues("SUPABASE_SECRET_KEYS"),
+    secretKeys,
     publishableKeys: keyValues("SUPABASE_PUBLISHABLE_KEYS"),
     jwks,
     legacyJwtSecret: env.SUPABASE_JWT_SECRET || undefined,
     legacyServiceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY || undefined,
     legacyAnonKey: env.SUPABASE_ANON_KEY || undefined,
+    acceptLegacyKeys: readAcceptLegacyKeys(env, secretKeys.length > 0),
+    expectedIssuer: projectUrl ? `${projectUrl}/auth/v1` : undefined,
   };
 }

@@ -1,4 +1,4 @@
-// Edge Function `embed`: POST with a secret key (apikey header) to embed queued rows of every target (or the one named in the body).
+// Edge Function `embed`: POST with a secret key (apikey header) to embed queued rows of every target (or the one named in the body); every report names the kinds of key it accepts.
 //
 // verify_jwt is off for it (supabase/config.toml), as Supabase advises for functions called by
 // services: it authenticates every request itself (_shared/service_role_authorization.ts).
@@ -12,6 +12,8 @@ import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.
 import { httpAnswerFor } from "../_shared/report_http.ts";
 import { readRequestBody } from "../_shared/request_body.ts";
 import { authorizeServiceRole } from "../_shared/service_role_authorization.ts";
+import { acceptedServiceCredentials } from "../_shared/caller_credentials.ts";
+import { logFailure, newRequestId } from "../_shared/request_id.ts";
 import { runWorker, WorkerRequestError } from "../_shared/worker.ts";
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
@@ -22,6 +24,8 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 }
 
 const { config, configError, credentialKeys, credentialError } = readFunctionEnvironment("embed");
+/** The kinds of credential this function runs for: in every report, so doctor can show them. */
+const acceptedKeys = credentialKeys ? acceptedServiceCredentials(credentialKeys) : [];
 let sql: Sql | undefined;
 let provider: Promise<EmbeddingProvider> | undefined;
 
@@ -30,19 +34,28 @@ let provider: Promise<EmbeddingProvider> | undefined;
 const shutdown = new AbortController();
 globalThis.addEventListener("beforeunload", () => shutdown.abort());
 
-async function handle(request: Request): Promise<Response> {
+/** An error answer, with the request's id; what only the log may hold is logged under it. */
+function failed(requestId: string, status: number, error: string, detail?: unknown): Response {
+  if (detail !== undefined) logFailure("embed", requestId, error, detail);
+  return json(status, { error, requestId, acceptedKeys });
+}
+
+async function handle(request: Request, requestId: string): Promise<Response> {
   if (request.method !== "POST") {
-    return json(405, { error: `use POST, not ${request.method}` });
+    return failed(requestId, 405, `use POST, not ${request.method}`);
   }
-  if (!credentialKeys) return json(500, { error: `embed is misconfigured: ${credentialError}` });
+  // Before the caller is known, nothing of the configuration is told.
+  const misconfigured = "embed is misconfigured; the function's log says why, under this requestId";
+  if (!credentialKeys) return failed(requestId, 500, misconfigured, credentialError);
   const authorization = await authorizeServiceRole(request.headers, credentialKeys);
-  if (!authorization.allowed) return json(authorization.status, { error: authorization.error });
+  if (!authorization.allowed) return failed(requestId, authorization.status, authorization.error);
 
   const body = await readRequestBody(request);
-  if (!body.ok) return json(body.status, { error: body.error });
+  if (!body.ok) return failed(requestId, body.status, body.error);
   const parsed = parseEmbedRequest(body.text);
-  if (!parsed.ok) return json(400, { error: parsed.error });
-  if (!config) return json(500, { error: `embed is misconfigured: ${configError}` });
+  if (!parsed.ok) return failed(requestId, 400, parsed.error);
+  // The caller holds a service key: it may read what is wrong.
+  if (!config) return failed(requestId, 500, `embed is misconfigured: ${configError}`, configError);
 
   try {
     sql ??= connectDatabase(config.databaseUrl);
@@ -51,19 +64,27 @@ async function handle(request: Request): Promise<Response> {
       stop: shutdown.signal,
     });
     const answer = httpAnswerFor(report);
-    return json(answer.status, report, answer.headers);
+    const body = answer.status === 200
+      ? { ...report, acceptedKeys }
+      : { ...report, requestId, acceptedKeys };
+    if (answer.status !== 200) logFailure("embed", requestId, "run stopped", report.stoppedBecause);
+    return json(answer.status, body, answer.headers);
   } catch (error) {
-    if (error instanceof WorkerRequestError) return json(404, { error: error.message });
+    if (error instanceof WorkerRequestError) return failed(requestId, 404, error.message);
     provider = undefined;
-    console.error("embed failed:", error);
-    return json(500, { error: `embed failed: ${errorMessage(error)}` });
+    return failed(requestId, 500, `embed failed: ${errorMessage(error)}`, error);
   }
 }
 
-Deno.serve({
-  // Whatever escapes the handler still answers JSON, never the runtime's plain-text 500.
-  onError: (error) => {
-    console.error("embed failed:", error);
-    return json(500, { error: `embed failed: ${errorMessage(error)}` });
-  },
-}, handle);
+Deno.serve(async (request) => {
+  const requestId = newRequestId();
+  let response: Response;
+  try {
+    response = await handle(request, requestId);
+  } catch (error) {
+    // Whatever escapes still answers JSON, never the runtime's plain-text 500 with its message.
+    response = failed(requestId, 500, "embed failed", error);
+  }
+  response.headers.set("x-request-id", requestId);
+  return response;
+});

@@ -1,5 +1,6 @@
 // Runs public.search_embeddings as the caller, as PostgREST would: in a transaction with the caller's role and JWT claims, so the target's RLS applies.
 import type { Sql } from "../database.ts";
+import type { TransactionSql } from "npm:postgres@3.4.7";
 import type { SearchCaller } from "./search_caller.ts";
 import type { FilterValue, SearchMode } from "./search_request.ts";
 
@@ -51,17 +52,36 @@ export function vectorLiteral(vector: readonly number[]): string {
   return `[${vector.join(",")}]`;
 }
 
+/**
+ * Runs `work` in a transaction as the caller, as PostgREST does: the role and the JWT claims set
+ * locally, so a pooled connection keeps none of them. `request.jwt.claim.sub` and `.role` are set
+ * beside `request.jwt.claims` because auth.uid() reads `claim.sub` first: a session-level value
+ * another client left on a shared connection would otherwise win.
+ */
+export function asCaller<T>(
+  sql: Sql,
+  caller: SearchCaller,
+  work: (transaction: TransactionSql) => Promise<T>,
+): Promise<T> {
+  const sub = typeof caller.claims.sub === "string" ? caller.claims.sub : "";
+  return sql.begin(async (transaction) => {
+    // Claims first, role last: once the role is anon it could not set them for itself anyway.
+    await transaction`
+      select pg_catalog.set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true),
+             pg_catalog.set_config('request.jwt.claim.sub', ${sub}, true),
+             pg_catalog.set_config('request.jwt.claim.role', ${caller.role}, true),
+             pg_catalog.set_config('statement_timeout', ${String(searchStatementTimeoutMs)}, true),
+             pg_catalog.set_config('role', ${caller.role}, true)`;
+    return await work(transaction);
+  }) as Promise<T>;
+}
+
 export async function searchAsCaller(
   sql: Sql,
   caller: SearchCaller,
   parameters: SearchParameters,
 ): Promise<SearchHit[]> {
-  const rows = await sql.begin(async (transaction) => {
-    // Claims first, role last: once the role is anon it could not set them for itself anyway.
-    await transaction`
-      select pg_catalog.set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true),
-             pg_catalog.set_config('statement_timeout', ${String(searchStatementTimeoutMs)}, true),
-             pg_catalog.set_config('role', ${caller.role}, true)`;
+  const rows = await asCaller(sql, caller, async (transaction) => {
     const embedding = parameters.queryEmbedding === null
       ? null
       : vectorLiteral(parameters.queryEmbedding);

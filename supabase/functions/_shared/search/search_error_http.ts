@@ -5,15 +5,19 @@ import { ProviderError } from "../providers/provider_error.ts";
 
 export interface ErrorAnswer {
   status: number;
+  /** What the caller is told: enough to act on, nothing of the provider or the database. */
   error: string;
+  /** What happened, for the log (under the request's id) and for a service_role caller. */
+  detail: string;
   headers: Record<string, string>;
 }
 
 /**
  * SQLSTATEs public.search_embeddings raises for what the caller asked, and their status:
  * 22023 / 22000 / 22P02 / 42703 a bad argument or filter (400), 42501 a table the caller may not
- * read (403), P0002 no such target (404), 55000 a target whose table or content function is gone
- * (409: the target's state, not the request, is wrong).
+ * read (403), P0002 no such target (404): their messages are about the caller's own request, and
+ * are answered as they are. 55000 a target whose table or content function is gone (409: the
+ * target's state, not the request, is wrong) names the database's objects: only its status is.
  */
 const statusBySqlState: Readonly<Record<string, number>> = {
   "22023": 400,
@@ -31,49 +35,56 @@ function sqlState(error: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
-export function answerForDatabaseError(error: unknown): ErrorAnswer {
-  const code = sqlState(error);
-  const status = code === undefined ? undefined : statusBySqlState[code];
-  if (status !== undefined) return { status, error: errorMessage(error), headers: {} };
-  if (code === "57014") {
-    return {
-      status: 503,
-      error: `the search took too long and was stopped: ${errorMessage(error)}`,
-      headers: { "retry-after": "1" },
-    };
-  }
-  if (isDatabaseOutage(error)) {
-    return {
-      status: 503,
-      error: `the database is unavailable: ${errorMessage(error)}`,
-      headers: { "retry-after": "1" },
-    };
-  }
-  return { status: 500, error: `search failed: ${errorMessage(error)}`, headers: {} };
+function answer(
+  status: number,
+  error: string,
+  detail: string,
+  revealDetail: boolean,
+  headers: Record<string, string> = {},
+): ErrorAnswer {
+  return { status, error: revealDetail ? `${error}: ${detail}` : error, detail, headers };
 }
 
-/** The provider's faults are upstream (502, or 503 with Retry-After when it rate limits); a refused query is the caller's (400). */
-export function answerForProviderError(error: ProviderError): ErrorAnswer {
+/** `revealDetail`: the caller is service_role, who may read the database's own message. */
+export function answerForDatabaseError(error: unknown, revealDetail = false): ErrorAnswer {
+  const code = sqlState(error);
+  const detail = errorMessage(error);
+  const status = code === undefined ? undefined : statusBySqlState[code];
+  if (status !== undefined && status !== 409) return { status, error: detail, detail, headers: {} };
+  if (status === 409) {
+    return answer(
+      409,
+      "the target cannot be searched now (see embeddings.status)",
+      detail,
+      revealDetail,
+    );
+  }
+  const retry = { "retry-after": "1" };
+  if (code === "57014") {
+    return answer(503, "the search took too long and was stopped", detail, revealDetail, retry);
+  }
+  if (isDatabaseOutage(error)) {
+    return answer(503, "the database is unavailable", detail, revealDetail, retry);
+  }
+  return answer(500, "search failed", detail, revealDetail);
+}
+
+/**
+ * The provider's faults are upstream (502, or 503 with Retry-After when it rate limits); a refused
+ * query is the caller's (400). The provider's own words (its URL, its answer's body) go to the log
+ * and to service_role only.
+ */
+export function answerForProviderError(error: ProviderError, revealDetail = false): ErrorAnswer {
   switch (error.kind) {
     case "rejected_input":
-      return {
-        status: 400,
-        error: `the embedding model refused the query: ${error.message}`,
-        headers: {},
-      };
+      return answer(400, "the embedding model refused the query", error.message, revealDetail);
     case "rate_limited": {
       const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
-      return {
-        status: 503,
-        error: `the embedding provider is rate limiting: ${error.message}`,
-        headers: { "retry-after": String(seconds) },
-      };
+      return answer(503, "the embedding provider is rate limiting", error.message, revealDetail, {
+        "retry-after": String(seconds),
+      });
     }
     default:
-      return {
-        status: 502,
-        error: `the embedding provider failed: ${error.message}`,
-        headers: {},
-      };
+      return answer(502, "the embedding provider failed", error.message, revealDetail);
   }
 }
