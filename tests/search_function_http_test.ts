@@ -4,18 +4,11 @@ import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import type { SearchHit as Hit } from "../supabase/functions/_shared/search/search_as_caller.ts";
 import { publishableKey, signLegacyUserJwt, signUserJwt } from "../tools/stack/api_keys.ts";
 import { apiUrl } from "../tools/stack/local_stack_settings.ts";
-import {
-  ensureRateLimitFunction,
-  functionsUrl,
-  signLocalJwt,
-  withDatabase,
-} from "./test_support.ts";
+import { functionsUrl, signLocalJwt, withDatabase } from "./test_support.ts";
 import { embedQueued, seedEmbedded, seedTarget as target } from "./search_seed_rows.ts";
 
 // The publishable key: the local stack, like a new project, turns the legacy anon key off.
 const anonKey = publishableKey;
-
-await withDatabase(ensureRateLimitFunction);
 
 function client(authorization?: string) {
   return createClient(apiUrl, anonKey, {

@@ -7,16 +7,7 @@ import { publishableKey, secretKey, signLegacyUserJwt } from "../tools/stack/api
 import { apiUrl, jwtSecret } from "../tools/stack/local_stack_settings.ts";
 import { startFaultInjectingServer } from "./fixtures/fault_injecting_openai_server.ts";
 import { type FunctionProcess, startFunction } from "./fixtures/function_process.ts";
-import {
-  apiKey,
-  databaseUrl,
-  ensureRateLimitFunction,
-  functionsUrl,
-  localStackModel,
-  withDatabase,
-} from "./test_support.ts";
-
-await withDatabase(ensureRateLimitFunction);
+import { apiKey, databaseUrl, functionsUrl, localStackModel } from "./test_support.ts";
 
 /** A client address of its own per test and run: the rate limit's budgets are shared across runs. */
 function freshAddress(): string {

@@ -30,14 +30,6 @@ export async function withDatabase<T>(work: (sql: postgres.Sql) => Promise<T>): 
 }
 
 /**
- * Creates embeddings.take_rate_limit from tests/fixtures/rate_limit_stand_in.sql where the
- * migrations do not define it yet (the search calls it on every request but service_role's).
- */
-export async function ensureRateLimitFunction(sql: postgres.Sql): Promise<void> {
-  await sql.file(new URL("./fixtures/rate_limit_stand_in.sql", import.meta.url).pathname);
-}
-
-/**
  * Empties music_knowledge and loads the 20 sample rows of supabase/seed.sql. The queue trigger
  * queues each of them, as it would any new row.
  */

@@ -16,12 +16,41 @@ grant select on all tables in schema embeddings to service_role;
 revoke select on embeddings._claimable_queue from service_role;
 
 -- Functions are executable by PUBLIC when created; triggers need no EXECUTE grant to fire.
--- No per-schema default can change that: `alter default privileges in schema embeddings revoke
--- execute on functions from public` is a no-op in PostgreSQL (a per-schema REVOKE only undoes a
--- per-schema GRANT; PUBLIC's EXECUTE is the global default), and a global one would change every
--- function the owner creates in the app's schemas too. So this file, which runs after every other
--- engine migration, revokes by hand, and a function added later is caught by doctor
--- (engine_client_executable) and by pgTAP 015 and 010.
+-- No per-schema default privilege can change that: `alter default privileges in schema embeddings
+-- revoke execute on functions from public` is a no-op in PostgreSQL (a per-schema REVOKE only
+-- undoes a per-schema GRANT; PUBLIC's EXECUTE is the global default), and a global one would change
+-- every function the owner creates in the app's schemas too. So this file, which runs after every
+-- other engine migration, revokes by hand, and the event trigger below is the engine schemas' own
+-- default: a function created there later starts with no EXECUTE for PUBLIC. doctor
+-- (engine_client_executable) and pgTAP 015 and 010 catch any grant nobody meant.
+
+/** The engine schemas' default privilege: no EXECUTE for PUBLIC on a function created in them. */
+create or replace function embeddings._revoke_public_execute()
+returns event_trigger
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  created record;
+begin
+  for created in
+    select c.object_type, c.object_identity from pg_catalog.pg_event_trigger_ddl_commands() as c
+    where c.object_type in ('function', 'procedure') and c.schema_name in ('embeddings', 'embedding_search')
+  loop
+    -- Only PUBLIC's default: the grants this file makes to the API roles stay when a later
+    -- migration replaces a function (create or replace keeps its privileges).
+    execute format('revoke execute on %s %s from public', created.object_type, created.object_identity);
+  end loop;
+end;
+$$;
+comment on function embeddings._revoke_public_execute() is
+  'Event trigger function (ddl_command_end, CREATE FUNCTION / CREATE PROCEDURE): revokes EXECUTE from PUBLIC on a function or procedure created in the embeddings or embedding_search schema, which per-schema default privileges cannot do.';
+drop event trigger if exists embeddings_revoke_public_execute;
+create event trigger embeddings_revoke_public_execute on ddl_command_end
+  when tag in ('CREATE FUNCTION', 'CREATE PROCEDURE')
+  execute function embeddings._revoke_public_execute();
+comment on event trigger embeddings_revoke_public_execute is
+  'The engine schemas'' default privilege: a function created in embeddings or embedding_search starts with no EXECUTE for PUBLIC (see embeddings._revoke_public_execute).';
+
 revoke execute on all functions in schema embeddings from public, anon, authenticated, service_role;
 grant execute on function
   -- registry

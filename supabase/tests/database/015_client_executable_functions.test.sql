@@ -4,7 +4,7 @@
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(5);
+select plan(7);
 
 /** The functions of the kit's schemas a role may execute. */
 create function pg_temp.client_executable(role_name text)
@@ -79,6 +79,19 @@ select tests.authenticate_as('11111111-1111-4111-8111-111111111115');
 select is_empty($$ select * from pg_temp.steps_not_refused() $$,
   'and so does a signed-in user');
 select tests.clear_authentication();
+
+-- The engine schemas' default: a function added there later is not executable by PUBLIC (the
+-- event trigger of the privileges migration), while one added in public still is.
+create function embeddings.added_later() returns integer language sql as $$ select 1 $$;
+create function public.added_later_in_public() returns integer language sql as $$ select 1 $$;
+select ok(
+  not pg_catalog.has_function_privilege('anon', 'embeddings.added_later()'::regprocedure, 'execute'),
+  'a function created in embeddings later is not executable by PUBLIC (so not by anon)'
+);
+select ok(
+  pg_catalog.has_function_privilege('anon', 'public.added_later_in_public()'::regprocedure, 'execute'),
+  'the event trigger leaves functions in other schemas alone'
+);
 
 select * from finish();
 rollback;
