@@ -383,8 +383,8 @@ comment on function embeddings._doctor_definer_search_path() is
 
 -- =============================================================================================
 -- engine_client_executable: in the engine's schemas, clients may execute the public API and
--- nothing else. A function created after the privileges migration is executable by PUBLIC (a
--- per-schema default cannot take that back): this finds it.
+-- nothing else. A function granted to a client role by hand after the privileges migration (the
+-- engine schemas keep PUBLIC out of new ones by an event trigger): this finds it.
 -- =============================================================================================
 create or replace function embeddings._doctor_engine_client_executable()
 returns setof embeddings._doctor_finding

@@ -1,6 +1,5 @@
-// Looks a search target up as the caller (through embedding_search.targets): whether it may be searched at all, and its model, which the query must be embedded with; the check that runs before any provider call.
+// Looks a search target up for a caller: whether that caller may search it at all, and its model, which the query must be embedded with; the check that runs before any provider call.
 import type { Sql } from "../database.ts";
-import { asCaller } from "./search_as_caller.ts";
 import type { SearchCaller } from "./search_caller.ts";
 
 export interface SearchTarget {
@@ -20,24 +19,27 @@ interface TargetRow extends SearchTarget {
 }
 
 /**
- * The target of that name if the caller may search it, else why not: 404 when the caller sees no
- * such target, 409 when its table or content function is gone, 403 when the caller may not read
- * its table or run its content function. One indexed lookup as the caller, the same checks
- * public.search_embeddings makes, so a search that would be refused costs no provider call.
+ * The target of that name if the caller may search it, else why not: 404 when there is no such
+ * target, 409 when its table or content function is gone, 403 when the caller's role may not read
+ * its table or run its content function. One indexed lookup by the function's own role, which
+ * sees every target (a client reading embedding_search.targets sees only those it may read, so
+ * the refusal would be a 404), with the caller's role's privileges: the same checks
+ * embedding_search.plan_search makes, so a search that would be refused costs no provider call.
  */
 export async function checkSearchTarget(
   sql: Sql,
   caller: SearchCaller,
   name: string,
 ): Promise<TargetCheck> {
-  const [row] = await asCaller(sql, caller, (transaction) =>
-    transaction<TargetRow[]>`
-      select t.target_name as name, t.model, t.dimensions,
-             t.source_table is not null and t.content_function is not null as usable,
-             t.caller_can_read as "canRead",
-             t.caller_can_run_content_function as "canRunContentFunction"
-      from embedding_search.targets as t
-      where t.target_name = ${name}`);
+  const [row] = await sql<TargetRow[]>`
+    select t.target_name as name, t.model, t.dimensions,
+           t.source_table is not null and t.content_function is not null as usable,
+           coalesce(pg_catalog.has_table_privilege(${caller.role}, t.source_table, 'select'), false)
+             as "canRead",
+           coalesce(pg_catalog.has_function_privilege(${caller.role}, t.content_function_oid, 'execute'), false)
+             as "canRunContentFunction"
+    from embedding_search.targets as t
+    where t.target_name = ${name}`;
   if (!row) {
     return { ok: false, status: 404, error: `no embedding target named ${JSON.stringify(name)}` };
   }
