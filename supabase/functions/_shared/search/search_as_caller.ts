@@ -58,8 +58,13 @@ export async function searchAsCaller(
 ): Promise<SearchHit[]> {
   const rows = await sql.begin(async (transaction) => {
     // Claims first, role last: once the role is anon it could not set them for itself anyway.
+    // claim.sub and claim.role too, locally: auth.uid() reads claim.sub first, and a pooled
+    // server connection may carry a session-level one another client left (issue 20).
+    const sub = typeof caller.claims.sub === "string" ? caller.claims.sub : "";
     await transaction`
       select pg_catalog.set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true),
+             pg_catalog.set_config('request.jwt.claim.sub', ${sub}, true),
+             pg_catalog.set_config('request.jwt.claim.role', ${caller.role}, true),
              pg_catalog.set_config('statement_timeout', ${String(searchStatementTimeoutMs)}, true),
              pg_catalog.set_config('role', ${caller.role}, true)`;
     const embedding = parameters.queryEmbedding === null
