@@ -3,8 +3,11 @@
 # The package's own service is left stopped: the stack runs its own PgBouncer with its own ini.
 set -euo pipefail
 
+# Debian puts it in /usr/sbin; elsewhere it is on PATH (bash's command -v alone would also name a
+# file there that cannot run).
 have_pgbouncer() {
-  [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null
+  local found
+  [ -x /usr/sbin/pgbouncer ] || { found=$(command -v pgbouncer) && [ -x "$found" ]; }
 }
 
 if have_pgbouncer; then
