@@ -37,8 +37,12 @@ export const postgresBinDir = "/usr/lib/postgresql/15/bin";
  */
 export const databasePort = portFromEnvironment("LOCAL_STACK_DB_PORT", 54322);
 export const apiPort = portFromEnvironment("LOCAL_STACK_API_PORT", 54321);
-/** PgBouncer's port when the stack runs its pooler (Supabase's local pooler port, 54329). */
-export const poolerPort = portFromEnvironment("LOCAL_STACK_POOLER_PORT", 54329);
+/**
+ * PgBouncer's port when the stack runs its pooler: the database's port + 7 (54329, Supabase's local
+ * pooler port, beside 54322), so that checkouts which moved their database do not share a pooler
+ * port either; or LOCAL_STACK_POOLER_PORT.
+ */
+export const poolerPort = portFromEnvironment("LOCAL_STACK_POOLER_PORT", databasePort + 7);
 
 function portFromEnvironment(name: string, fallback: number): number {
   const value = Deno.env.get(name);
