@@ -5,7 +5,12 @@ import type { SearchHit as Hit } from "../supabase/functions/_shared/search/sear
 import { publishableKey, signLegacyUserJwt, signUserJwt } from "../tools/stack/api_keys.ts";
 import { apiUrl } from "../tools/stack/local_stack_settings.ts";
 import { functionsUrl, signLocalJwt, withDatabase } from "./test_support.ts";
-import { embedQueued, seedEmbedded, seedTarget as target } from "./search_seed_rows.ts";
+import {
+  embedQueued,
+  seedEmbedded,
+  seedTarget as target,
+  withTwoUsersStories,
+} from "./search_seed_rows.ts";
 
 // The publishable key: the local stack, like a new project, turns the legacy anon key off.
 const anonKey = publishableKey;
@@ -93,19 +98,8 @@ Deno.test("search: a row whose text changed is never returned until it is embedd
   }));
 
 Deno.test("search: a user's JWT searches as that user: RLS shows only their stories, and anon may not search them", () =>
-  withDatabase(async (sql) => {
-    const ana = "aaaaaaaa-0000-4000-8000-0000000023a1";
-    const ben = "bbbbbbbb-0000-4000-8000-0000000023b2";
-    await sql`delete from auth.users where id in (${ana}, ${ben})`;
-    try {
-      await sql`insert into auth.users (id, email) values
-        (${ana}, 'ana.search.http@example.com'), (${ben}, 'ben.search.http@example.com')`;
-      await sql`insert into public.stories (user_id, title, body) values
-        (${ana}, 'Ana at sea', 'Sailing through a storm with a broken mast.'),
-        (${ana}, 'Ana on the mountain', 'Climbing in the snow.'),
-        (${ben}, 'Ben at sea', 'Sailing to the island with a broken compass.')`;
-      await embedQueued(sql, "stories");
-
+  withDatabase((sql) =>
+    withTwoUsersStories(sql, async (ana, ben) => {
       const titlesFor = async (token: string) => {
         const { data, error } = await client(token).functions.invoke("search", {
           body: { query: "sailing at sea", target: "stories", matchCount: 100 },
@@ -135,10 +129,8 @@ Deno.test("search: a user's JWT searches as that user: RLS shows only their stor
         (await error.context.json()).error,
         /role anon may not read the rows of target stories, so it cannot search it/,
       );
-    } finally {
-      await sql`delete from auth.users where id in (${ana}, ${ben})`;
-    }
-  }));
+    })
+  ));
 
 Deno.test("search: every bad request is a 4xx that says what is wrong, never a 500", () =>
   withDatabase(async (sql) => {

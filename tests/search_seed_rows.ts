@@ -1,4 +1,4 @@
-// The search tests' common start: the offline model the local stack's targets are embedded with, loaded once, and the 20 seed rows with a current vector each.
+// The search tests' common start: the offline model the local stack's targets are embedded with, loaded once; the 20 seed rows with a current vector each; two users' stories.
 import type postgres from "postgres";
 import { readEmbedConfig } from "../supabase/functions/_shared/embed_config.ts";
 import { createProvider } from "../supabase/functions/_shared/providers/create_provider.ts";
@@ -29,4 +29,29 @@ export async function embedQueued(sql: postgres.Sql, target = seedTarget): Promi
 export async function seedEmbedded(sql: postgres.Sql): Promise<void> {
   await resetToSeedRows(sql);
   await embedQueued(sql);
+}
+
+/**
+ * Two users, Ana with two stories (one about the sea) and Ben with one about the sea, embedded;
+ * removed with their stories afterwards. RLS lets each read only their own.
+ */
+export async function withTwoUsersStories(
+  sql: postgres.Sql,
+  work: (ana: string, ben: string) => Promise<void>,
+): Promise<void> {
+  const ana = "aaaaaaaa-0000-4000-8000-0000000023a1";
+  const ben = "bbbbbbbb-0000-4000-8000-0000000023b2";
+  await sql`delete from auth.users where id in (${ana}, ${ben})`;
+  try {
+    await sql`insert into auth.users (id, email) values
+      (${ana}, 'ana.search@example.com'), (${ben}, 'ben.search@example.com')`;
+    await sql`insert into public.stories (user_id, title, body) values
+      (${ana}, 'Ana at sea', 'Sailing through a storm with a broken mast.'),
+      (${ana}, 'Ana on the mountain', 'Climbing in the snow.'),
+      (${ben}, 'Ben at sea', 'Sailing to the island with a broken compass.')`;
+    await embedQueued(sql, "stories");
+    await work(ana, ben);
+  } finally {
+    await sql`delete from auth.users where id in (${ana}, ${ben})`;
+  }
 }

@@ -1,4 +1,4 @@
-// `deno task test`: builds the local stack's database afresh (as `supabase db reset`), runs Supabase's linter and advisors, pgTAP (pg_prove, as `supabase test db`), the Deno tests and the benchmarks at their quick size, and prints one `N passed, N failed` line.
+// `deno task test`: builds the local stack's database afresh (as `supabase db reset`) with its PgBouncer pooler, runs Supabase's linter and advisors, pgTAP (pg_prove, as `supabase test db`), the Deno tests and the benchmarks at their quick size, and prints one `N passed, N failed` line.
 import { join } from "node:path";
 import { lintFunctions, runAdvisors, type SuiteResult } from "./database_checks.ts";
 import { resetStack, stopStack } from "./stack/local_stack.ts";
@@ -130,8 +130,12 @@ console.log(
 let startedHere = false;
 try {
   startedHere = !(await isPostgresRunning());
-  const stack = await resetStack();
-  console.log(`database: ${stack.database}; functions gateway: ${stack.gateway}`);
+  // With the pooler (installed the first time, as PostgreSQL is): tests/pooled_connections_test.ts
+  // runs the CLI and the search function through it.
+  const stack = await resetStack({ pooler: true });
+  console.log(
+    `database: ${stack.database}; pooler: ${stack.pooler}; functions gateway: ${stack.gateway}`,
+  );
 } catch (error) {
   console.error(`could not start the local stack: ${(error as Error).message}`);
   console.log("0 passed, 1 failed");

@@ -127,18 +127,32 @@ function stopFunction(name: string): void {
   }
 }
 
-async function startFunction(name: string, version: number): Promise<FunctionProcess> {
-  const port = freePort();
+/**
+ * Runs supabase/functions/<name>/index.ts as the platform runs a function: its own Deno process
+ * with `environment` alone (DENO_SERVE_ADDRESS names its port). Also for tests that give a
+ * function another environment than the gateway's (another SUPABASE_DB_URL, say).
+ */
+export function spawnFunction(
+  name: string,
+  port: number,
+  environment: Record<string, string>,
+): { child: Deno.ChildProcess; ready: Promise<void> } {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-prompt", join(functionsDir, name, "index.ts")],
     cwd: projectRoot,
     clearEnv: true,
-    env: await functionEnvironment(port),
+    env: environment,
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
-  const process = { child, port, ready: waitForPort(port, child, name), sourceVersion: version };
+  return { child, ready: waitForPort(port, child, name) };
+}
+
+async function startFunction(name: string, version: number): Promise<FunctionProcess> {
+  const port = freePort();
+  const { child, ready } = spawnFunction(name, port, await functionEnvironment(port));
+  const process = { child, port, ready, sourceVersion: version };
   running.set(name, process);
   child.status.then(() => {
     if (running.get(name) === process) running.delete(name);

@@ -1,4 +1,4 @@
-// The local stack as one unit: PostgreSQL (+ bootstrap + migrations by the Supabase CLI) and the functions gateway.
+// The local stack as one unit: PostgreSQL (+ bootstrap + migrations by the Supabase CLI), PgBouncer on request, and the functions gateway.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -14,8 +14,10 @@ import {
   localStackModel,
   pgNetWorkerLogFile,
   pgNetWorkerPidFile,
+  poolerUrl,
   projectRoot,
 } from "./local_stack_settings.ts";
+import { isPoolerRunning, stackPooler, startPooler, stopPooler } from "./pgbouncer.ts";
 import {
   isPostgresRunning,
   removeCluster,
@@ -127,10 +129,17 @@ export interface StackStartReport {
   vaultSecrets: string[];
   gateway: "started" | "already running";
   pgNetWorker: "started" | "already running";
+  /** PgBouncer in transaction mode at poolerUrl: only when asked for (--pooler). */
+  pooler: "started" | "already running" | "not requested";
+}
+
+export interface StackStartOptions {
+  /** Put PgBouncer (transaction mode) in front of the database, as Supabase's pooler. */
+  pooler?: boolean;
 }
 
 /** Starts whatever is not running yet; a second call reuses what runs. */
-export async function startStack(): Promise<StackStartReport> {
+export async function startStack(options: StackStartOptions = {}): Promise<StackStartReport> {
   const database = await startPostgres();
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   let migrations: string;
@@ -143,6 +152,11 @@ export async function startStack(): Promise<StackStartReport> {
   } finally {
     await sql.end({ timeout: 5 });
   }
+  const pooler = options.pooler
+    ? await startPooler(stackPooler)
+    : isPoolerRunning(stackPooler)
+    ? "already running"
+    : "not requested";
   const gateway = await startGateway();
   const pgNetWorker = await startPgNetWorker();
   return {
@@ -152,35 +166,41 @@ export async function startStack(): Promise<StackStartReport> {
     vaultSecrets,
     gateway,
     pgNetWorker,
+    pooler,
   };
 }
 
 export async function stopStack(): Promise<
-  { gateway: string; pgNetWorker: string; database: string }
+  { gateway: string; pgNetWorker: string; pooler: string; database: string }
 > {
   const gateway = await stopGateway();
   const pgNetWorker = await stopPgNetWorker();
+  // Before the database: its clients go first.
+  const pooler = await stopPooler(stackPooler);
   const database = await stopPostgres();
-  return { gateway, pgNetWorker, database };
+  return { gateway, pgNetWorker, pooler, database };
 }
 
 /**
  * As `supabase db reset`: stops the stack, deletes the local database with its data, and starts
  * it again from the bootstrap and every migration in supabase/migrations.
  */
-export async function resetStack(): Promise<StackStartReport> {
+export async function resetStack(options: StackStartOptions = {}): Promise<StackStartReport> {
   await stopStack();
   await removeCluster();
-  return await startStack();
+  return await startStack(options);
 }
 
 export interface StackStatus {
   databaseRunning: boolean;
   gatewayRunning: boolean;
   pgNetWorkerRunning: boolean;
+  poolerRunning: boolean;
   apiUrl: string;
   functionsUrl: string;
   databaseUrl: string;
+  /** The database through PgBouncer in transaction mode, when the stack runs it (--pooler). */
+  poolerUrl: string;
   jwtSecret: string;
   publishableKey: string;
   secretKey: string;
@@ -194,9 +214,11 @@ export async function stackStatus(): Promise<StackStatus> {
     databaseRunning: await isPostgresRunning(),
     gatewayRunning: await gatewayIsHealthy(),
     pgNetWorkerRunning: runningPid(pgNetWorkerPidFile) !== null,
+    poolerRunning: isPoolerRunning(stackPooler),
     apiUrl,
     functionsUrl,
     databaseUrl,
+    poolerUrl,
     jwtSecret,
     publishableKey,
     secretKey,

@@ -19,6 +19,8 @@ export const postgresDir = Deno.uid() === 0
 export const postgresDataDir = join(postgresDir, "data");
 export const postgresSocketDir = join(postgresDir, "run");
 export const postgresLogFile = join(postgresDir, "postgres.log");
+/** The stack's PgBouncer: its generated ini, user list, pid file and log (run as the server's user). */
+export const poolerDir = join(postgresDir, "pgbouncer");
 export const gatewayPidFile = join(localDir, "functions-gateway.pid");
 export const gatewayLogFile = join(localDir, "functions-gateway.log");
 /** The stack's ES256 signing key (a private JWK), made once: see api_keys.ts. */
@@ -35,6 +37,12 @@ export const postgresBinDir = "/usr/lib/postgresql/15/bin";
  */
 export const databasePort = portFromEnvironment("LOCAL_STACK_DB_PORT", 54322);
 export const apiPort = portFromEnvironment("LOCAL_STACK_API_PORT", 54321);
+/**
+ * PgBouncer's port when the stack runs its pooler: the database's port + 7 (54329, Supabase's local
+ * pooler port, beside 54322), so that checkouts which moved their database do not share a pooler
+ * port either; or LOCAL_STACK_POOLER_PORT.
+ */
+export const poolerPort = portFromEnvironment("LOCAL_STACK_POOLER_PORT", databasePort + 7);
 
 function portFromEnvironment(name: string, fallback: number): number {
   const value = Deno.env.get(name);
@@ -47,6 +55,25 @@ function portFromEnvironment(name: string, fallback: number): number {
   }
   return port;
 }
+/** The local database as the postgres user, on `port` of 127.0.0.1 (the server or a pooler). */
+export function loopbackDatabaseUrl(port: number): string {
+  // sslmode=disable: the Supabase CLI asks a database on any port but 54322 for TLS, which the
+  // local cluster does not offer.
+  return `postgresql://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
+}
+
+/**
+ * Whether `stack:start` puts PgBouncer in front of the database without being given --pooler:
+ * LOCAL_STACK_POOLER=1 (or true).
+ */
+export function poolerRequestedByEnvironment(): boolean {
+  const value = Deno.env.get("LOCAL_STACK_POOLER")?.trim().toLowerCase() ?? "";
+  if (["", "0", "false", "no"].includes(value)) return false;
+  if (["1", "true", "yes"].includes(value)) return true;
+  throw new Error(
+    `LOCAL_STACK_POOLER must be 1 or 0 (true or false), got ${JSON.stringify(value)}`,
+  );
+}
 /** How psql-family programs (pg_isready, pg_prove) reach the local database. */
 export const postgresConnectionArgs = [
   "-h",
@@ -56,10 +83,9 @@ export const postgresConnectionArgs = [
   "-U",
   "postgres",
 ];
-// sslmode=disable: the Supabase CLI asks a database on any port but 54322 for TLS, which the
-// local cluster does not offer.
-export const databaseUrl =
-  `postgresql://postgres:postgres@127.0.0.1:${databasePort}/postgres?sslmode=disable`;
+export const databaseUrl = loopbackDatabaseUrl(databasePort);
+/** The database through the stack's PgBouncer (transaction mode), as Supabase's pooler on 6543. */
+export const poolerUrl = loopbackDatabaseUrl(poolerPort);
 export const apiUrl = `http://127.0.0.1:${apiPort}`;
 export const functionsUrl = `${apiUrl}/functions/v1`;
 
