@@ -214,6 +214,8 @@ begin
   if broken is not null then
     raise exception using errcode = '55000', message = format('target %s is broken: %s', target.name, broken);
   end if;
+  -- Deleted rows' books, at most about once a minute: a sweep reads the whole target.
+  perform embeddings._sweep_deleted_rows(target.id, interval '1 minute');
 
   loop
     -- While the backfill runs, each claim queues the next chunk first; a chunk that held
