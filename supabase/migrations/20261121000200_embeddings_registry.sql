@@ -410,7 +410,7 @@ as $$
   delete from embeddings.embedded_rows as e where e.target_id = _forget_rows.target_id and e.row_key = any(row_keys);
 $$;
 comment on function embeddings._forget_rows(bigint, text[]) is
-  'Removes the queue entries and embedding records of the given row keys of a target (keys an UPDATE changed), probing both tables by key.';
+  'Removes the queue entries and embedding records of the given row keys of a target (keys an UPDATE changed, keys an INSERT used again before the sweep), probing both tables by key.';
 
 -- The triggers run with jit off: a transition table has no statistics, so the planner's guess at a
 -- join of two of them crosses jit_above_cost on a few thousand rows, and compiling the query then
@@ -431,8 +431,17 @@ as $$
 declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
   changes embeddings._book_changes;
+  inserted integer := 0;
 begin
+  -- Only for a statement of 1,000 rows or more: the block below is a subtransaction, and a
+  -- transaction that piles up more than 64 of them (many small INSERTs) slows every snapshot in the
+  -- database. A small statement's books cost little on the general path.
   if not target.adopt_existing_vectors then
+    -- At most 1,000 rows read to count (the transition table is visible to this function's own
+    -- queries only).
+    execute 'select count(*)::integer from (select from new_rows limit 1000) as n' into inserted;
+  end if;
+  if inserted >= 1000 then
     begin
       -- Unsorted, with no ON CONFLICT (a speculative insertion per row): the keys are new in the
       -- table, so no other transaction holds their entries unless a deleted row's entry is still
@@ -451,12 +460,15 @@ begin
     'select n.%1$I::text, row(n.*)::%3$I.%4$I, true, true, false, n.%2$I is not null, false from new_rows as n',
     target.key_column, target.embedding_column, target.table_schema, target.table_name))
     into changes;
+  -- A key used again before the sweep: the books still there are the deleted row's (a lease of
+  -- its batch, a record of its text). The new row starts afresh, claimable at once.
+  perform embeddings._forget_rows(target.id, changes.queue_keys || changes.adopt_keys);
   perform embeddings._apply_changes(target, changes);
   return null;
 end;
 $$;
 comment on function embeddings._queue_inserted_rows() is
-  'Statement trigger installed by register_target (argument: target id), with the inserted rows as new_rows: queues them (one plain INSERT of their keys; the general, sorted path with ON CONFLICT only when an entry of a reused key is still there, or on a target that adopts existing vectors, which records those inserted with a vector).';
+  'Statement trigger installed by register_target (argument: target id), with the inserted rows as new_rows: queues them (a statement of 1,000 rows or more, one plain INSERT of their keys; the general, sorted path for smaller ones, when an entry of a reused key is still there, or on a target that adopts existing vectors, which records those inserted with a vector). On the general path the books a reused key still has (its deleted row''s lease and record) are forgotten first.';
 
 /**
  * Whether a row's content changed, as an expression over its old (o) and new (n) versions: the
@@ -549,6 +561,8 @@ declare
   target embeddings.targets;
   book name;
   forgotten integer;
+  candidates integer;
+  skipped boolean := false;
   swept integer := 0;
 begin
   if not exists (select 1 from embeddings.pending_sweeps as p
@@ -565,29 +579,39 @@ begin
   if forgotten = 0 then
     return 0;
   end if;
-  -- The queue before the records: the engine's lock order.
+  -- The queue before the records, each in key order: the engine's lock order. An entry or record
+  -- another transaction holds is skipped, not waited for (it may hold the row's new key too), and
+  -- noted again for the next sweep.
   foreach book in array array['queue', 'embedded_rows']::name[] loop
     execute format(
       $sql$
-        with gone as (
+        with candidates as materialized (
+          select g.row_key from embeddings.%5$I as g
+          where g.target_id = $1 and not exists (select 1 from %1$I.%2$I as t where t.%3$I = g.row_key::%4$s)
+        ),
+        gone as (
           delete from embeddings.%5$I as b
           where b.target_id = $1 and b.row_key = any(array(
-            select g.row_key from embeddings.%5$I as g
-            where g.target_id = $1 and not exists (select 1 from %1$I.%2$I as t where t.%3$I = g.row_key::%4$s)
-            order by g.row_key for update of g))
+            select l.row_key from embeddings.%5$I as l
+            where l.target_id = $1 and l.row_key = any(array(select c.row_key from candidates as c))
+            order by l.row_key for update of l skip locked))
           returning 1
         )
-        select count(*)::integer from gone
+        select (select count(*)::integer from gone), (select count(*)::integer from candidates)
       $sql$,
       target.table_schema, target.table_name, target.key_column, target.key_type, book)
-    into forgotten using target.id;
+    into forgotten, candidates using target.id;
     swept := swept + forgotten;
+    skipped := skipped or forgotten < candidates;
   end loop;
+  if skipped then
+    insert into embeddings.pending_sweeps (target_id) values (target.id);
+  end if;
   return swept;
 end;
 $$;
 comment on function embeddings._sweep_deleted_rows(bigint, interval) is
-  'When a DELETE on the target''s table was noted (embeddings.pending_sweeps) at least min_age ago: takes the target''s notes and removes the queue entries and records of rows no longer in the table (anti join; locks in key order). Returns how many it removed. Called by claim_batch and the scheduled dispatch (notes a minute old, so a busy table is swept about once a minute) and by verify (all of them, before it reads).';
+  'When a DELETE on the target''s table was noted (embeddings.pending_sweeps) at least min_age ago: takes the target''s notes and removes the queue entries and records of rows no longer in the table (anti join; locks in key order, skipping what another transaction holds, which it notes again for the next sweep). Returns how many it removed. Called by claim_batch and the scheduled dispatch (notes a minute old, so a busy table is swept about once a minute) and by verify (all of them, before it reads).';
 
 /** Installed by register_target: a TRUNCATE clears the target's books and restarts its backfill. */
 create or replace function embeddings._forget_truncated_rows()

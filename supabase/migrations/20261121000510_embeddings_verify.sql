@@ -21,7 +21,7 @@ as $$
     ('wrong_dimensions', 'vectors whose length is not the model''s', 'queued'),
     ('non_finite', 'vectors with NaN or infinite values', 'queued'),
     ('off_unit_norm', 'vectors whose length is not 1 though the model normalises', 'queued'),
-    ('orphan_bookkeeping', 'queue entries or records of rows that no longer exist', 'removed'),
+    ('orphan_bookkeeping', 'queue entries or records of rows that no longer exist, gone without a DELETE the triggers noted (those are swept)', 'removed'),
     ('dead_lettered', 'rows that failed max_attempts times', 'nothing: select embeddings.requeue_dead(<target id>)')
 $$;
 comment on function embeddings.verify_checks() is

@@ -50,25 +50,28 @@ select results_eq(
   'a DELETE notes a sweep, and status counts neither the deleted rows'' queue entries nor their records'
 );
 
--- A key used again before the sweep: queued afresh, and its old record counts for nothing.
-update embeddings.queue set attempts = 4, dead_at = now(), last_error = 'old failure'
+-- A key used again before the sweep starts afresh: no lease, attempts or record of the deleted row.
+update embeddings.queue set attempts = 4, dead_at = now(), last_error = 'old failure',
+    lease_token = gen_random_uuid(), leased_until = now() + interval '1 hour'
   where target_id = tests.target_id('items');
 insert into public.items (id, title) overriding system value values (1, 'new lamp');
 select results_eq(
-  $$ select q.attempts, q.dead_at is null, s.embedded, s.pending
+  $$ select q.attempts, q.dead_at, q.lease_token, s.embedded, s.pending,
+            exists (select 1 from embeddings.embedded_rows as e
+                    where e.target_id = tests.target_id('items') and e.row_key = '1')
      from embeddings.queue as q, embeddings.status(tests.target_id('items')) as s
      where q.target_id = tests.target_id('items') and q.row_key = '1' $$,
-  $$ values (0, true, 0::bigint, 1::bigint) $$,
-  'a key inserted again before the sweep is queued with fresh attempts, and its old record is not counted'
+  $$ values (0, null::timestamptz, null::uuid, 0::bigint, 1::bigint, false) $$,
+  'a key inserted again before the sweep is queued afresh, claimable at once, its old record forgotten'
 );
 
 select is(embeddings._sweep_deleted_rows(tests.target_id('items')), 1, 'the sweep removes one record...');
 select results_eq(
   $$ select (select array_agg(row_key) from embeddings.queue where target_id = tests.target_id('items')),
-            (select array_agg(row_key) from embeddings.embedded_rows where target_id = tests.target_id('items')),
+            (select count(*) from embeddings.embedded_rows where target_id = tests.target_id('items')),
             (select count(*) from embeddings.pending_sweeps where target_id = tests.target_id('items')) $$,
-  $$ values (array['1'], array['1'], 0::bigint) $$,
-  '...the gone row''s, keeps the books of the row that is back, and takes the note'
+  $$ values (array['1'], 0::bigint, 0::bigint) $$,
+  '...the gone row''s, keeps the entry of the row that is back, and takes the note'
 );
 
 delete from public.items where id = 1;
