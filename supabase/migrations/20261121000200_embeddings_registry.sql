@@ -419,10 +419,10 @@ comment on function embeddings._forget_rows(bigint, text[]) is
 
 /**
  * Statement trigger after INSERT (argument: the target id): new rows are queued. A target that
- * does not adopt vectors (the default) needs nothing of a new row but its key: one plain INSERT
- * into the queue, unsorted. Only when an entry of such a key is already there (a key used again
- * before the sweep removed its deleted row's entry) does it take the general path, sorted, with
- * ON CONFLICT.
+ * does not adopt vectors (the default) needs nothing of a new row but its key: a statement of
+ * 1,000 rows or more is one plain INSERT into the queue, unsorted. When an entry of such a key is
+ * already there (a key used again before the sweep removed its deleted row's entry), for smaller
+ * statements and on a target that adopts vectors, the general path: sorted, with ON CONFLICT.
  */
 create or replace function embeddings._queue_inserted_rows()
 returns trigger
@@ -551,7 +551,8 @@ comment on function embeddings._note_deleted_rows() is
 /**
  * Removes the queue entries and records of a target's deleted rows, when a DELETE noted some at
  * least min_age ago: takes the notes, then deletes what has no row in the table (an anti join,
- * hash or merge), locking in key order. Two sweeps at once: the second finds the notes taken.
+ * hash or merge), locking in key order and skipping what another transaction holds. Two sweeps at
+ * once: the second waits for the first's notes, then finds them taken.
  */
 create or replace function embeddings._sweep_deleted_rows(target_id bigint, min_age interval default '0 seconds')
 returns integer
