@@ -554,13 +554,15 @@ comment on function embeddings._note_deleted_rows() is
 
 /**
  * Removes the queue entries and records of a target's deleted rows, when a DELETE noted some at
- * least min_age ago: takes the notes, then deletes what has no row in the table (an anti join,
- * hash or merge), locking in key order and skipping what another transaction holds. Two sweeps at
- * once: the second waits for the first's notes, then finds them taken.
+ * least min_age ago: takes the notes, then deletes what has no row in the table, locking in key
+ * order and skipping what another transaction holds. Two sweeps at once: the second waits for the
+ * first's notes, then finds them taken. Joins only, hash or merge: the key sets are as big as the
+ * target's books, and a nested loop over a CTE the planner guessed small would cost their square;
+ * nor `= any(array)`, which over an array computed at run time is a linear search per row.
  */
 create or replace function embeddings._sweep_deleted_rows(target_id bigint, min_age interval default '0 seconds')
 returns integer
-language plpgsql volatile set search_path = ''
+language plpgsql volatile set search_path = '' set enable_nestloop = off set work_mem = '64MB'
 as $$
 declare
   target embeddings.targets;
@@ -594,12 +596,14 @@ begin
           select g.row_key from embeddings.%5$I as g
           where g.target_id = $1 and not exists (select 1 from %1$I.%2$I as t where t.%3$I = g.row_key::%4$s)
         ),
+        locked as materialized (
+          select l.row_key from embeddings.%5$I as l
+          where l.target_id = $1 and l.row_key in (select c.row_key from candidates as c)
+          order by l.row_key for update of l skip locked
+        ),
         gone as (
           delete from embeddings.%5$I as b
-          where b.target_id = $1 and b.row_key = any(array(
-            select l.row_key from embeddings.%5$I as l
-            where l.target_id = $1 and l.row_key = any(array(select c.row_key from candidates as c))
-            order by l.row_key for update of l skip locked))
+          where b.target_id = $1 and b.row_key in (select k.row_key from locked as k)
           returning 1
         )
         select (select count(*)::integer from gone), (select count(*)::integer from candidates)
