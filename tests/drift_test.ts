@@ -141,18 +141,37 @@ Deno.test("drift: TRUNCATE clears the target's books; a reload with the same key
     await assertEveryRowHoldsItsOwnVector(sql, target);
   }));
 
-Deno.test("drift: DELETE leaves nothing behind in the queue or the records", () =>
+Deno.test("drift: DELETE leaves nothing counted behind, and the sweep leaves nothing at all", () =>
   withEmbeddedNotes("drift_deleted_notes", 10, async (sql, target) => {
     await sql`update ${sql("public")}.${
       sql(target.table)
     } set body = body || ' (edited)' where id = 'n0002'`;
     await sql`delete from ${sql("public")}.${sql(target.table)} where id in ('n0001', 'n0002')`;
-    const [left] = await sql<{ records: number; entries: number }[]>`
+    // The DELETE only noted a sweep: until it runs, status counts the table, not the books.
+    assert.deepEqual(await statusOf(sql, target), { embedded: 8, pending: 0 });
+    const found = await sql<{ problem: string }[]>`
+      select problem from embeddings.verify(${target.id}::bigint) where row_count > 0`;
+    assert.deepEqual(found.map((row) => row.problem), [], "a noted DELETE is no drift");
+    const [left] = await sql<{ records: number; entries: number; notes: number }[]>`
       select (select count(*)::int from embeddings.embedded_rows
               where target_id = ${target.id} and row_key in ('n0001', 'n0002')) as records,
              (select count(*)::int from embeddings.queue
-              where target_id = ${target.id} and row_key in ('n0001', 'n0002')) as entries`;
-    assert.deepEqual({ ...left }, { records: 0, entries: 0 });
+              where target_id = ${target.id} and row_key in ('n0001', 'n0002')) as entries,
+             (select count(*)::int from embeddings.pending_sweeps where target_id = ${target.id}) as notes`;
+    assert.deepEqual({ ...left }, { records: 0, entries: 0, notes: 0 }, "verify swept them first");
+    await assertEveryRowHoldsItsOwnVector(sql, target);
+  }));
+
+Deno.test("drift: a key deleted and inserted again is embedded anew, its old record never trusted", () =>
+  withEmbeddedNotes("drift_reused_notes", 5, async (sql, target) => {
+    const table = sql("public");
+    await sql`delete from ${table}.${sql(target.table)} where id = 'n0003'`;
+    await sql`insert into ${table}.${
+      sql(target.table)
+    } (id, body) values ('n0003', 'another text')`;
+    assert.deepEqual(await statusOf(sql, target), { embedded: 4, pending: 1 });
+    const report = await embedTarget(sql, target);
+    assert.equal(report.written, 1, "the new row is embedded");
     await assertEveryRowHoldsItsOwnVector(sql, target);
   }));
 

@@ -58,7 +58,11 @@ create table embeddings.queue (
 );
 comment on table embeddings.queue is
   'Rows that need an embedding, one entry per row however often it changed. A lease (lease_token, leased_until) marks a batch a worker is embedding; dead_at marks a row that failed max_attempts times. RLS on with no policy on purpose: only service_role reads it.';
+-- Without deduplication: a bulk INSERT queues thousands of entries with one key (its target, the
+-- statement's now()), and merging them into posting lists page after page cost the app's INSERT
+-- about a sixth of the queue's share; the index is bigger while the backlog lasts.
 create index queue_claimable_idx on embeddings.queue (target_id, next_attempt_at)
+  with (deduplicate_items = off)
   where dead_at is null;
 -- A worker's lease, found without scanning its target's backlog.
 create index queue_lease_idx on embeddings.queue (lease_token) where lease_token is not null;
@@ -79,6 +83,17 @@ create table embeddings.embedded_rows (
 comment on table embeddings.embedded_rows is
   'Which model embedded which content (md5 of the content function''s text) into which vector (md5 of its text) for each row: the proof a stored vector matches its row. RLS on with no policy on purpose: only service_role reads it.';
 alter table embeddings.embedded_rows enable row level security;
+
+/** Targets whose table lost rows since their books were last swept: one note per DELETE statement. */
+create table embeddings.pending_sweeps (
+  target_id bigint not null,  -- no foreign key, as the queue's
+  id bigint generated always as identity,
+  noted_at timestamptz not null default now(),
+  primary key (target_id, id)
+);
+comment on table embeddings.pending_sweeps is
+  'One note per DELETE statement on a target''s table: the queue entries and records of its deleted rows are still there, to be removed by the next sweep (embeddings._sweep_deleted_rows), which takes the notes. Only inserted by the DELETE trigger, so deleting rows costs the app one small insert per statement. RLS on with no policy on purpose: only service_role reads it.';
+alter table embeddings.pending_sweeps enable row level security;
 
 -- =============================================================================================
 -- Internal: look-ups and checks shared by the API
@@ -406,14 +421,20 @@ as $$
   delete from embeddings.embedded_rows as e where e.target_id = _forget_rows.target_id and e.row_key = any(row_keys);
 $$;
 comment on function embeddings._forget_rows(bigint, text[]) is
-  'Removes the queue entries and embedding records of the given row keys of a target (rows deleted, or keys changed), probing both tables by key.';
+  'Removes the queue entries and embedding records of the given row keys of a target (keys an UPDATE changed, keys an INSERT used again before the sweep), probing both tables by key.';
 
 -- The triggers run with jit off: a transition table has no statistics, so the planner's guess at a
 -- join of two of them crosses jit_above_cost on a few thousand rows, and compiling the query then
 -- costs a second for a statement the books do in milliseconds. And with 64 MB to sort in: the keys
 -- of a million-row statement are sorted in memory, not on disk (only while the trigger runs).
 
-/** Statement trigger after INSERT (argument: the target id): new rows are queued. */
+/**
+ * Statement trigger after INSERT (argument: the target id): new rows are queued. A target that
+ * does not adopt vectors (the default) needs nothing of a new row but its key: a statement of
+ * 1,000 rows or more is one plain INSERT into the queue, unsorted. When an entry of such a key is
+ * already there (a key used again before the sweep removed its deleted row's entry), for smaller
+ * statements and on a target that adopts vectors, the general path: sorted, with ON CONFLICT.
+ */
 create or replace function embeddings._queue_inserted_rows()
 returns trigger
 language plpgsql security definer set search_path = '' set jit = off set work_mem = '64MB'
@@ -421,19 +442,44 @@ as $$
 declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
   changes embeddings._book_changes;
+  inserted integer := 0;
 begin
+  -- Only for a statement of 1,000 rows or more: the block below is a subtransaction, and a
+  -- transaction that piles up more than 64 of them (many small INSERTs) slows every snapshot in the
+  -- database. A small statement's books cost little on the general path.
+  if not target.adopt_existing_vectors then
+    -- At most 1,000 rows read to count (the transition table is visible to this function's own
+    -- queries only).
+    execute 'select count(*)::integer from (select from new_rows limit 1000) as n' into inserted;
+  end if;
+  if inserted >= 1000 then
+    begin
+      -- Unsorted, with no ON CONFLICT (a speculative insertion per row): the keys are new in the
+      -- table, so no other transaction holds their entries unless a deleted row's entry is still
+      -- there, and that raises unique_violation, which this block undoes and the path below takes.
+      execute format('insert into embeddings.queue (target_id, row_key) select $1, n.%I::text from new_rows as n',
+        target.key_column)
+        using target.id;
+      return null;
+    exception when unique_violation then
+      null;  -- the general path below
+    end;
+  end if;
   -- A transition table's whole row is a bare record: row(n.*) cast to the table's type is a row.
   -- The trigger runs the query itself: transition tables are visible to its own queries only.
   execute embeddings._collect_changes_sql(target, format(
     'select n.%1$I::text, row(n.*)::%3$I.%4$I, true, true, false, n.%2$I is not null, false from new_rows as n',
     target.key_column, target.embedding_column, target.table_schema, target.table_name))
     into changes;
+  -- A key used again before the sweep: the books still there are the deleted row's (a lease of
+  -- its batch, a record of its text). The new row starts afresh, claimable at once.
+  perform embeddings._forget_rows(target.id, changes.queue_keys || changes.adopt_keys);
   perform embeddings._apply_changes(target, changes);
   return null;
 end;
 $$;
 comment on function embeddings._queue_inserted_rows() is
-  'Statement trigger installed by register_target (argument: target id), with the inserted rows as new_rows: queues them (on a target that adopts existing vectors, records those inserted with a vector).';
+  'Statement trigger installed by register_target (argument: target id), with the inserted rows as new_rows: queues them (a statement of 1,000 rows or more, one plain INSERT of their keys; the general, sorted path for smaller ones, when an entry of a reused key is still there, or on a target that adopts existing vectors, which records those inserted with a vector). On the general path the books a reused key still has (its deleted row''s lease and record) are forgotten first.';
 
 /**
  * Whether a row's content changed, as an expression over its old (o) and new (n) versions: the
@@ -495,24 +541,93 @@ $$;
 comment on function embeddings._queue_updated_rows() is
   'Statement trigger installed by register_target (argument: target id), with old_rows and new_rows paired by key (a full join: hash or merge, never a nested loop): a row whose content changed is queued; a vector set or cleared by anyone but write_batch loses its record and is queued again (on a target that adopts existing vectors, a vector set is recorded as the target''s model); a changed key forgets the old key''s books and queues the new key. Leaves write_batch''s own writes alone.';
 
-/** Statement trigger after DELETE (argument: the target id): deleted rows leave nothing behind. */
-create or replace function embeddings._forget_deleted_rows()
+/**
+ * Statement trigger after DELETE (argument: the target id), with no transition table: it only
+ * notes that the target lost rows. Their queue entries and records are removed later, by a sweep
+ * (embeddings._sweep_deleted_rows); until then status and verify count from the table, and a claim
+ * drops an entry whose row is gone. Forgetting them here would cost the DELETE several times itself.
+ */
+create or replace function embeddings._note_deleted_rows()
 returns trigger
-language plpgsql security definer set search_path = '' set jit = off set work_mem = '64MB'
+language plpgsql security definer set search_path = ''
 as $$
-declare
-  target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
-  gone_keys text[];
 begin
-  -- Unsorted: a btree scan for `= any(keys)` sorts the keys itself, so it locks in key order anyway.
-  execute format('select coalesce(pg_catalog.array_agg(o.%1$I::text), ''{}'') from old_rows as o', target.key_column)
-    into gone_keys;
-  perform embeddings._forget_rows(target.id, gone_keys);
+  insert into embeddings.pending_sweeps (target_id) values (tg_argv[0]::bigint);
   return null;
 end;
 $$;
-comment on function embeddings._forget_deleted_rows() is
-  'Statement trigger installed by register_target (argument: target id), with the deleted rows as old_rows: their queue entries and records go, probed by key.';
+comment on function embeddings._note_deleted_rows() is
+  'Statement trigger installed by register_target (argument: target id), after DELETE: notes in embeddings.pending_sweeps that the target lost rows, whose queue entries and records the next sweep (embeddings._sweep_deleted_rows) removes.';
+
+/**
+ * Removes the queue entries and records of a target's deleted rows, when a DELETE noted some at
+ * least min_age ago: takes the notes, then deletes what has no row in the table, locking in key
+ * order and skipping what another transaction holds. Two sweeps at once: the second waits for the
+ * first's notes, then finds them taken. Joins only, hash or merge: the key sets are as big as the
+ * target's books, and a nested loop over a CTE the planner guessed small would cost their square;
+ * nor `= any(array)`, which over an array computed at run time is a linear search per row.
+ */
+create or replace function embeddings._sweep_deleted_rows(target_id bigint, min_age interval default '0 seconds')
+returns integer
+language plpgsql volatile set search_path = '' set enable_nestloop = off set work_mem = '64MB'
+as $$
+declare
+  target embeddings.targets;
+  book name;
+  forgotten integer;
+  candidates integer;
+  skipped boolean := false;
+  swept integer := 0;
+begin
+  if not exists (select 1 from embeddings.pending_sweeps as p
+                 where p.target_id = _sweep_deleted_rows.target_id and p.noted_at <= pg_catalog.now() - min_age) then
+    return 0;
+  end if;
+  target := embeddings._target_by_id(target_id);
+  if embeddings._broken_reason(target) is not null then
+    return 0;  -- its table is gone or changed: nothing to compare with; doctor says why
+  end if;
+  -- The notes first: a DELETE that commits after this statement leaves its note for the next sweep.
+  delete from embeddings.pending_sweeps as p where p.target_id = target.id;
+  get diagnostics forgotten = row_count;
+  if forgotten = 0 then
+    return 0;
+  end if;
+  -- The queue before the records, each in key order: the engine's lock order. An entry or record
+  -- another transaction holds is skipped, not waited for (it may hold the row's new key too), and
+  -- noted again for the next sweep.
+  foreach book in array array['queue', 'embedded_rows']::name[] loop
+    execute format(
+      $sql$
+        with candidates as materialized (
+          select g.row_key from embeddings.%5$I as g
+          where g.target_id = $1 and not exists (select 1 from %1$I.%2$I as t where t.%3$I = g.row_key::%4$s)
+        ),
+        locked as materialized (
+          select l.row_key from embeddings.%5$I as l
+          where l.target_id = $1 and l.row_key in (select c.row_key from candidates as c)
+          order by l.row_key for update of l skip locked
+        ),
+        gone as (
+          delete from embeddings.%5$I as b
+          where b.target_id = $1 and b.row_key in (select k.row_key from locked as k)
+          returning 1
+        )
+        select (select count(*)::integer from gone), (select count(*)::integer from candidates)
+      $sql$,
+      target.table_schema, target.table_name, target.key_column, target.key_type, book)
+    into forgotten, candidates using target.id;
+    swept := swept + forgotten;
+    skipped := skipped or forgotten < candidates;
+  end loop;
+  if skipped then
+    insert into embeddings.pending_sweeps (target_id) values (target.id);
+  end if;
+  return swept;
+end;
+$$;
+comment on function embeddings._sweep_deleted_rows(bigint, interval) is
+  'When a DELETE on the target''s table was noted (embeddings.pending_sweeps) at least min_age ago: takes the target''s notes and removes the queue entries and records of rows no longer in the table (anti join; locks in key order, skipping what another transaction holds, which it notes again for the next sweep). Returns how many it removed. Called by claim_batch and the scheduled dispatch (notes a minute old, so a busy table is swept about once a minute) and by verify (all of them, before it reads).';
 
 /** Installed by register_target: a TRUNCATE clears the target's books and restarts its backfill. */
 create or replace function embeddings._forget_truncated_rows()
@@ -524,6 +639,7 @@ declare
 begin
   delete from embeddings.queue as q where q.target_id = target.id;
   delete from embeddings.embedded_rows as e where e.target_id = target.id;
+  delete from embeddings.pending_sweeps as p where p.target_id = target.id;
   update embeddings.targets as t set backfill_after = null, backfill_done = false where t.id = target.id;
   return null;
 end;
@@ -743,8 +859,9 @@ comment on function embeddings._check_target_is_new(regclass, name, text) is
   'Raises a clear error when a target of that name exists, or the table''s vector column is already registered.';
 
 /**
- * Installs a target's sync triggers: statement triggers with transition tables, one set-based
- * query per statement, so a bulk load or a batch write costs the books one query, not one per row.
+ * Installs a target's sync triggers: statement triggers, those after INSERT and UPDATE with
+ * transition tables (one set-based query per statement, so a bulk load or a batch write costs the
+ * books one query, not one per row); the DELETE trigger only notes the statement for a sweep.
  */
 create or replace function embeddings._install_sync_triggers(target_id bigint, table_schema name, table_name name)
 returns void
@@ -758,7 +875,7 @@ begin
     'create trigger %I after update on %I.%I referencing old table as old_rows new table as new_rows for each statement execute function embeddings._queue_updated_rows(%L)',
     'embeddings_requeue_' || target_id, table_schema, table_name, target_id);
   execute format(
-    'create trigger %I after delete on %I.%I referencing old table as old_rows for each statement execute function embeddings._forget_deleted_rows(%L)',
+    'create trigger %I after delete on %I.%I for each statement execute function embeddings._note_deleted_rows(%L)',
     'embeddings_forget_' || target_id, table_schema, table_name, target_id);
   execute format(
     'create trigger %I after truncate on %I.%I for each statement execute function embeddings._forget_truncated_rows(%L)',
@@ -766,7 +883,7 @@ begin
 end;
 $$;
 comment on function embeddings._install_sync_triggers(bigint, name, name) is
-  'Installs a target''s four sync triggers on its table (after INSERT, UPDATE and DELETE with transition tables, after TRUNCATE), named embeddings_<queue|requeue|forget|truncate>_<target id>.';
+  'Installs a target''s four sync triggers on its table (after INSERT and UPDATE with transition tables, after DELETE and TRUNCATE without), named embeddings_<queue|requeue|forget|truncate>_<target id>.';
 
 /** Registers a table's vector column as a target; returns the target id. */
 create or replace function embeddings.register_target(
@@ -820,6 +937,7 @@ begin
   end if;
   delete from embeddings.queue as q where q.target_id = target.id;
   delete from embeddings.embedded_rows as e where e.target_id = target.id;
+  delete from embeddings.pending_sweeps as p where p.target_id = target.id;
   delete from embeddings.targets as t where t.id = target.id;
 end;
 $$;

@@ -214,6 +214,8 @@ begin
   if broken is not null then
     raise exception using errcode = '55000', message = format('target %s is broken: %s', target.name, broken);
   end if;
+  -- Deleted rows' books, at most about once a minute: a sweep reads the whole target.
+  perform embeddings._sweep_deleted_rows(target.id, interval '1 minute');
 
   loop
     -- While the backfill runs, each claim queues the next chunk first; a chunk that held
@@ -246,17 +248,12 @@ begin
         leased_until = pg_catalog.now() + pg_catalog.make_interval(secs => lease_seconds)
     where q.target_id = target.id and q.row_key = any(leased);
 
-  -- A queued row that no longer exists has nothing to embed.
-  execute format(
-    $sql$
-      delete from embeddings.queue as q
-      where q.target_id = $1 and q.row_key = any($2) and q.lease_token = $3
-        and not exists (select 1 from %1$I.%2$I as t where t.%3$I = q.row_key::%4$s)
-    $sql$,
-    target.table_schema, target.table_name, target.key_column, target.key_type)
-  using target.id, leased, token;
-
   claimed := embeddings._claimed_content(target, leased);
+  -- A queued row that no longer exists has nothing to embed: the rows the read did not find (a
+  -- DELETE leaves its rows' entries for the sweep). Held by this claim already, so nothing waits.
+  delete from embeddings.queue as q
+    where q.target_id = target.id and q.lease_token = token and q.row_key = any(leased)
+      and q.row_key <> all(array(select c.value ->> 'key' from pg_catalog.jsonb_array_elements(claimed) as c(value)));
   return query
     select c.key, c.content, pg_catalog.md5(c.content), token, c.content_error
     from pg_catalog.jsonb_to_recordset(coalesce(claimed, '[]'))
@@ -439,6 +436,31 @@ $$;
 comment on function embeddings._hand_back_busy_rows(bigint, uuid, text[]) is
   'For write_batch: the batch''s rows that another transaction held (so they were not written) and this lease still holds are queued again at once, without the lease and without an attempt; entries the other transaction also holds are skipped, not waited for. Returns the keys this lease held, which write_batch reports as stale.';
 
+/**
+ * For write_batch: the entries this lease holds of batch rows deleted meanwhile go now, not at the
+ * next sweep. Their rows are gone, so nothing locked them first: an entry another transaction holds
+ * is skipped, never waited for (it may be an INSERT using the key again).
+ */
+create or replace function embeddings._drop_entries_of_gone_rows(target embeddings.targets, lease_token uuid, row_keys text[])
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+begin
+  execute format(
+    $sql$
+      delete from embeddings.queue as q
+      where q.target_id = $1 and q.row_key = any(array(
+        select g.row_key from embeddings.queue as g
+        where g.target_id = $1 and g.lease_token = $2 and g.row_key = any($3)
+          and not exists (select 1 from %1$I.%2$I as t where t.%3$I = g.row_key::%4$s)
+        order by g.row_key for update of g skip locked))
+    $sql$, target.table_schema, target.table_name, target.key_column, target.key_type)
+  using target.id, lease_token, row_keys;
+end;
+$$;
+comment on function embeddings._drop_entries_of_gone_rows(embeddings.targets, uuid, text[]) is
+  'For write_batch: removes the queue entries lease_token holds among row_keys whose row is no longer in the table (deleted while the batch was embedded), in key order, skipping entries another transaction holds.';
+
 /** Writes validated vectors, only for rows still leased, only when their content is unchanged. */
 create or replace function embeddings.write_batch(
   target_id bigint,
@@ -542,6 +564,9 @@ begin
     handed_back := embeddings._hand_back_busy_rows(target.id, lease_token, busy_keys);
     stale := array(select unnest(stale) union select unnest(handed_back) order by 1);
     lost := array(select unnest(lost) except select unnest(handed_back) order by 1);
+  end if;
+  if cardinality(lost) > 0 then
+    perform embeddings._drop_entries_of_gone_rows(target, lease_token, lost);
   end if;
   if cardinality(written) > 0 then
     update embeddings.targets as t set last_write_at = pg_catalog.now() where t.id = target.id;

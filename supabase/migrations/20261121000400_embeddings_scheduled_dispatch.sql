@@ -271,6 +271,8 @@ begin
     return;
   end if;
 
+  -- Deleted rows' books go even while no worker claims (notes a minute old: about once a minute).
+  perform embeddings._sweep_deleted_rows(t.id, interval '1 minute') from embeddings.targets as t;
   select count(*) into claimable from embeddings._claimable_queue;
   select count(*) into backfills_running from embeddings.targets as t where not t.backfill_done;
   if claimable = 0 and backfills_running = 0 then

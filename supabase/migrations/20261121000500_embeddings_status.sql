@@ -17,6 +17,7 @@ language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   target embeddings.targets;
+  row_exists text;
 begin
   for target in
     select * from embeddings.targets as t where only_target is null or t.id = only_target order by t.id
@@ -30,33 +31,49 @@ begin
     model := target.model;
     dimensions := target.dimensions;
     -- An exact count scans the table: read status for the targets you need, not in a hot loop.
+    -- Counted from the table: the books of deleted rows stay until a sweep removes them, and a
+    -- record of a key used again before that sweep is no vector of the new row.
     total_rows := null;
-    if broken is null then
-      execute format('select count(*) from %I.%I', target.table_schema, target.table_name) into total_rows;
-    end if;
+    row_exists := 'true';  -- a broken target's table cannot be read: its books as they are
     select count(*) into embedded from embeddings.embedded_rows as e
       where e.target_id = target.id and e.model = target.model;
-    select count(*) filter (where q.dead_at is null and (q.leased_until is null or q.leased_until < pg_catalog.now())),
-           count(*) filter (where q.dead_at is null and q.leased_until >= pg_catalog.now()),
-           count(*) filter (where q.dead_at is not null),
-           count(*) filter (where q.dead_at is null and q.next_attempt_at > pg_catalog.now()
-                              and (q.leased_until is null or q.leased_until < pg_catalog.now())),
-           min(q.next_attempt_at) filter (where q.dead_at is null and q.next_attempt_at > pg_catalog.now()
-                                            and (q.leased_until is null or q.leased_until < pg_catalog.now())),
-           max(q.leased_until) filter (where q.dead_at is null and q.leased_until >= pg_catalog.now())
-      into pending, in_flight, dead_lettered, retrying, next_retry_at, leased_until
-      from embeddings.queue as q where q.target_id = target.id;
+    if broken is null then
+      execute format(
+        $sql$
+          select count(*), count(e.row_key) filter (where t.%3$I is not null)
+          from %1$I.%2$I as t
+          left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%4$I::text and e.model = $2
+        $sql$, target.table_schema, target.table_name, target.embedding_column, target.key_column)
+        into total_rows, embedded using target.id, target.model;
+      -- %%s: the alias of the queue entry whose row must exist.
+      row_exists := format('exists (select 1 from %I.%I as t where t.%I = %%s.row_key::%s)',
+        target.table_schema, target.table_name, target.key_column, target.key_type);
+    end if;
+    execute format(
+      $sql$
+        select count(*) filter (where q.dead_at is null and (q.leased_until is null or q.leased_until < pg_catalog.now())),
+               count(*) filter (where q.dead_at is null and q.leased_until >= pg_catalog.now()),
+               count(*) filter (where q.dead_at is not null),
+               count(*) filter (where q.dead_at is null and q.next_attempt_at > pg_catalog.now()
+                                  and (q.leased_until is null or q.leased_until < pg_catalog.now())),
+               min(q.next_attempt_at) filter (where q.dead_at is null and q.next_attempt_at > pg_catalog.now()
+                                                and (q.leased_until is null or q.leased_until < pg_catalog.now())),
+               max(q.leased_until) filter (where q.dead_at is null and q.leased_until >= pg_catalog.now()),
+               (select l.last_error from embeddings.queue as l
+                where l.target_id = $1 and l.last_error is not null and %2$s
+                order by l.next_attempt_at desc limit 1)
+        from embeddings.queue as q where q.target_id = $1 and %1$s
+      $sql$, format(row_exists, 'q'), format(row_exists, 'l'))
+      into pending, in_flight, dead_lettered, retrying, next_retry_at, leased_until, last_error
+      using target.id;
     backfill_done := target.backfill_done;
-    select q.last_error into last_error from embeddings.queue as q
-      where q.target_id = target.id and q.last_error is not null
-      order by q.next_attempt_at desc limit 1;
     last_write_at := target.last_write_at;
     return next;
   end loop;
 end;
 $$;
 comment on function embeddings.status(bigint) is
-  'Per target (all, or only_target), exact counts read on request: rows in the table, vectors in the column made by the current model (its records, which the sync triggers keep true and embeddings.verify checks against the column), pending (queued, not leased; retrying counts those waiting out a backoff until next_retry_at), in flight (leased to a worker, the last lease running until leased_until), dead-lettered, whether the backfill has reached the end, the latest error, the last successful write, and broken: why the target cannot be worked and the fix (its table, column or content function is gone; total_rows is then null), null when it is whole.';
+  'Per target (all, or only_target), exact counts read on request: rows in the table, vectors in the column made by the current model (rows with a vector and its record, which the sync triggers keep true and embeddings.verify checks against the column), pending (queued, not leased; retrying counts those waiting out a backoff until next_retry_at), in flight (leased to a worker, the last lease running until leased_until), dead-lettered, whether the backfill has reached the end, the latest error, the last successful write (each counted over rows still in the table: the books of deleted rows wait for a sweep), and broken: why the target cannot be worked and the fix (its table, column or content function is gone; total_rows is then null), null when it is whole.';
 
 create view embeddings.status with (security_invoker = true) as
   select s.*, last.outcome as last_invocation_outcome, last.error as last_invocation_error,

@@ -21,7 +21,7 @@ as $$
     ('wrong_dimensions', 'vectors whose length is not the model''s', 'queued'),
     ('non_finite', 'vectors with NaN or infinite values', 'queued'),
     ('off_unit_norm', 'vectors whose length is not 1 though the model normalises', 'queued'),
-    ('orphan_bookkeeping', 'queue entries or records of rows that no longer exist', 'removed'),
+    ('orphan_bookkeeping', 'queue entries or records of rows that no longer exist, gone without a DELETE the triggers noted (those are swept)', 'removed'),
     ('dead_lettered', 'rows that failed max_attempts times', 'nothing: select embeddings.requeue_dead(<target id>)')
 $$;
 comment on function embeddings.verify_checks() is
@@ -66,7 +66,7 @@ comment on function embeddings._verify_classified_sql(embeddings.targets) is
  * The common table expressions of verify with fix => true: queue the rows that can be embedded
  * again (or adopt unvouched vectors where the target adopts, $6), drop their stale records, remove
  * the bookkeeping of rows that no longer exist, and count what was fixed by problem (`fixed`). They
- * read `classified` and `orphans`, so the rows are classified once for both finding and fixing.
+ * read `classified` and `orphans_unnoted`, so the rows are classified once for both finding and fixing.
  */
 create or replace function embeddings._verify_fix_ctes()
 returns text
@@ -98,12 +98,12 @@ as $$
       returning qu.row_key
     ),
     orphan_records as (
-      delete from embeddings.embedded_rows as e using orphans as o
+      delete from embeddings.embedded_rows as e using orphans_unnoted as o
       where e.target_id = $1 and e.row_key = o.row_key
       returning e.row_key
     ),
     orphan_entries as (
-      delete from embeddings.queue as q using orphans as o
+      delete from embeddings.queue as q using orphans_unnoted as o
       where q.target_id = $1 and q.row_key = o.row_key
       returning q.row_key
     ),
@@ -142,9 +142,13 @@ begin
         pg_catalog.jsonb_build_object('count', 1, 'sample', pg_catalog.jsonb_build_array(broken))),
       'fixed', '{}'::jsonb);
   end if;
+  -- Deleted rows' books are the engine's own work still to do, not drift: swept before reading.
+  perform embeddings._sweep_deleted_rows(registered.id);
   execute format(
     $sql$
       with classified as (%1$s),
+      -- Books of rows gone without a DELETE noted (replica mode, a restore): a DELETE committed
+      -- since the sweep above left its note, and its rows are the next sweep's, not drift.
       orphans as (
         select e.row_key from embeddings.embedded_rows as e
         where e.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = e.row_key)
@@ -152,10 +156,14 @@ begin
         select q.row_key from embeddings.queue as q
         where q.target_id = $1 and not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = q.row_key)
       ),
+      orphans_unnoted as (
+        select o.row_key from orphans as o
+        where not exists (select 1 from embeddings.pending_sweeps as p where p.target_id = $1)
+      ),
       flagged as (
         select c.problem, c.row_key from classified as c where c.problem is not null
         union all
-        select 'orphan_bookkeeping', o.row_key from orphans as o
+        select 'orphan_bookkeeping', o.row_key from orphans_unnoted as o
       ),
       found as (
         select coalesce(pg_catalog.jsonb_object_agg(f.problem, pg_catalog.jsonb_build_object(

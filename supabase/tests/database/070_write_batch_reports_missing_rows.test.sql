@@ -34,9 +34,10 @@ select is(
   (select count(*)::int from public.items where embedding is not null), 2,
   'reading back: exactly 2 rows have an embedding'
 );
-select is_empty(
-  $$ select 1 from embeddings.queue where target_id = tests.target_id('items') $$,
-  'the deleted row left no work behind'
+select results_eq(
+  $$ select pending, in_flight from embeddings.status(tests.target_id('items')) $$,
+  $$ values (0::bigint, 0::bigint) $$,
+  'the deleted row left no work behind (its entry waits for the sweep, counted nowhere)'
 );
 
 select tests.authenticate_as_service_role();

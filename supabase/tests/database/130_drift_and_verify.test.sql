@@ -4,7 +4,7 @@
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(26);
+select plan(28);
 
 select tests.create_target('items', 6, 3);
 select embeddings.set_target_options(tests.target_id('items'), unit_norm => false);
@@ -136,6 +136,18 @@ select ok(
   'the adopted vector is recorded as the one the row holds, and the row is not queued'
 );
 select embeddings.set_target_options(tests.target_id('items'), adopt_existing_vectors => false);
+
+-- A DELETE the trigger noted is work the engine still owes, not drift: verify sweeps it first.
+delete from public.items where id = 6;
+select is_empty(
+  $$ select * from embeddings.verify(tests.target_id('items')) where row_count > 0 $$,
+  'a row deleted through the triggers is no orphan bookkeeping, though its sweep was pending'
+);
+select is_empty(
+  $$ select 1 from embeddings.embedded_rows where target_id = tests.target_id('items') and row_key = '6'
+     union all select 1 from embeddings.pending_sweeps where target_id = tests.target_id('items') $$,
+  'verify swept its record and took the note'
+);
 
 -- TRUNCATE: queue and records cleared, the backfill restarted.
 select tests.create_target('logs', 3, 3);

@@ -76,8 +76,9 @@ select is(
   'setting a column to the value it had queues nothing'
 );
 delete from public.music_knowledge where id = '00000000-0000-4000-8000-000000000001';
-select is_empty(
-  $$ select 1 from embeddings.queue where target_id = tests.target_id('music_knowledge') $$,
+select results_eq(
+  $$ select pending, in_flight from embeddings.status(tests.target_id('music_knowledge')) $$,
+  $$ values (0::bigint, 0::bigint) $$,
   'deleting the queued row leaves no work behind'
 );
 
