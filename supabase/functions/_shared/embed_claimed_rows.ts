@@ -1,10 +1,10 @@
-// Embeds a claimed batch: one provider call; when the provider rejects the batch's input, row by row so one bad row cannot sink the rest; when the provider itself fails, nothing is charged to the rows.
+// Embeds a claimed batch: in requests within the provider's per-request limits, paced (a 429 waited out, the rows held); a request refused as too large split in half; when the provider rejects a request's input, row by row so one bad row cannot sink the rest; when the provider itself fails, nothing is charged to the rows.
 import { contentProblem } from "./content_checks.ts";
 import { embeddingProblem } from "./embedding_checks.ts";
 import { isPacingError, type ProviderPacer } from "./provider_pacer.ts";
 import type { EmbeddingProvider, EmbedOptions } from "./providers/embedding_provider.ts";
-import { estimateTokens } from "./providers/request_limits.ts";
-import { exceedsInputLimit } from "./providers/input_limit.ts";
+import { estimateTokens, refusedAsTooLarge, requestGroups } from "./providers/request_limits.ts";
+import { cutToInputLimit, exceedsInputLimit } from "./providers/input_limit.ts";
 import { ProviderError, toProviderError } from "./providers/provider_error.ts";
 import type { RunDeadline } from "./run_deadline.ts";
 import type { ClaimedRow, RowEmbedding, RowFailure } from "./target_queue.ts";
@@ -164,7 +164,7 @@ function giveBack(
   else result.outOfTime = true;
 }
 
-/** One call for the whole batch; returns the provider's error, which the caller decides about. */
+/** One call for a request's rows; returns the provider's error, which the caller decides about. */
 async function embedBatch(
   result: EmbeddedRows,
   provider: EmbeddingProvider,
@@ -228,6 +228,47 @@ async function embedRowByRow(
   }
 }
 
+/**
+ * One request's rows; false when the run must stop (the provider failed, or time ran out), the
+ * rows not embedded handed back untried. A request refused as too large is split in half and
+ * each half sent again, no row charged; a text refused is found row by row.
+ */
+async function embedGroup(
+  result: EmbeddedRows,
+  provider: EmbeddingProvider,
+  dimensions: number,
+  group: readonly ClaimedRow[],
+  paced: { budget: Budget; pacing: Pacing },
+): Promise<boolean> {
+  const error = await embedBatch(result, provider, dimensions, group, paced);
+  if (error === null) return result.providerError === null;
+  if (error.kind !== "rejected_input") {
+    giveBack(result, group, error);
+    return false;
+  }
+  if (group.length === 1) {
+    result.failures.push({ key: group[0].key, error: error.message });
+    return true;
+  }
+  if (refusedAsTooLarge(error.message)) {
+    const half = Math.ceil(group.length / 2);
+    if (!await embedGroup(result, provider, dimensions, group.slice(0, half), paced)) {
+      result.untried.push(...group.slice(half));
+      return false;
+    }
+    return await embedGroup(result, provider, dimensions, group.slice(half), paced);
+  }
+  await embedRowByRow(result, provider, dimensions, group, paced);
+  return result.providerError === null && !result.outOfTime;
+}
+
+/** A row's estimated tokens as the provider is sent them (cut to its input limit). */
+function sentTokens(provider: EmbeddingProvider, row: ClaimedRow): number {
+  return estimateTokens(
+    provider.inputLimit ? cutToInputLimit(row.content, provider.inputLimit) : row.content,
+  );
+}
+
 export async function embedClaimedRows(
   provider: EmbeddingProvider,
   dimensions: number,
@@ -250,20 +291,22 @@ export async function embedClaimedRows(
     if (problem) result.failures.push({ key: row.key, error: problem });
     return problem === null;
   });
-  if (embeddable.length === 0) return result;
-  if (deadline.remainingMs() <= 0) {
-    giveBack(result, embeddable, null);
-    return result;
-  }
+  // Requests within the provider's per-request limits: a large batch of long texts is several.
+  const groups = requestGroups(
+    embeddable,
+    (row) => sentTokens(provider, row),
+    provider.requestLimits,
+  );
   const paced = { budget: deadline, pacing };
-  const batchError = await embedBatch(result, provider, dimensions, embeddable, paced);
-  if (batchError === null) return result;
-  if (batchError.kind !== "rejected_input") {
-    giveBack(result, embeddable, batchError);
-  } else if (embeddable.length === 1) {
-    result.failures.push({ key: embeddable[0].key, error: batchError.message });
-  } else {
-    await embedRowByRow(result, provider, dimensions, embeddable, paced);
+  for (const [index, group] of groups.entries()) {
+    if (deadline.remainingMs() <= 0) {
+      giveBack(result, groups.slice(index).flat(), null);
+      break;
+    }
+    if (!await embedGroup(result, provider, dimensions, group, paced)) {
+      result.untried.push(...groups.slice(index + 1).flat());
+      break;
+    }
   }
   return result;
 }
