@@ -73,6 +73,8 @@ export interface BackfillJson {
   written: number;
   failed: number;
   released: number;
+  rateLimitWaits: number;
+  rateLimitWaitMs: number;
   rowsPerSecond: number;
   errors: string[];
   failedRows: { target: string; key: string; error: string; deadLettered: boolean }[];

@@ -227,7 +227,10 @@ Deno.test("hostile provider: Retry-After in seconds is honoured: the next reques
     const report = await run({ timeBudgetMs: 20_000 });
     assert.equal(report.ok, true, report.message);
     assert.equal(report.written, 10);
-    assert.equal(report.providerRetries, 1);
+    assert.equal(report.rateLimitWaits, 1, "the 429 was one wait");
+    assert.equal(report.providerRetries, 0, "a pause, not a failure");
+    assert.equal(report.targets[0].released, 0, "the rows were held, not handed back");
+    assert.equal(report.claimed, 10, "the same rows were sent again, not claimed again");
     assert.equal(report.providerError, null, "the failure was waited out");
     const [limited, next] = server.requests;
     assert.equal(limited.status, 429);
@@ -249,6 +252,8 @@ Deno.test("hostile provider: a 503 with Retry-After as an HTTP-date is honoured,
     const report = await run({ timeBudgetMs: 20_000 });
     assert.equal(report.ok, true, report.message);
     assert.equal(report.written, 5);
+    assert.equal(report.rateLimitWaits, 1);
+    assert.equal(report.targets[0].released, 0, "the rows were held, not handed back");
     const [unavailable, next] = server.requests;
     assert.equal(unavailable.status, 503);
     assert.ok(

@@ -9,7 +9,11 @@ import {
   openAiInputLimit,
 } from "../supabase/functions/_shared/providers/openai_compatible_provider.ts";
 import { ProviderError } from "../supabase/functions/_shared/providers/provider_error.ts";
-import { parseRetryAfter } from "../supabase/functions/_shared/providers/retry_after.ts";
+import {
+  parseResetDuration,
+  parseRetryAfter,
+  rateLimitWait,
+} from "../supabase/functions/_shared/providers/retry_after.ts";
 import {
   projectAndNormalize,
   seededOrthonormalProjection,
@@ -363,4 +367,25 @@ Deno.test("local stack: the model its targets are registered with is the offline
   const provider = new LocalSentenceEncoderProvider(localStackModel.dimensions);
   assert.equal(provider.model, localStackModel.model);
   assert.equal(provider.dimensions, localStackModel.dimensions);
+});
+
+Deno.test("rate-limit wait: retry-after-ms first, then Retry-After, then the later x-ratelimit-reset-*", () => {
+  const now = Date.parse("2026-11-22T10:00:00Z");
+  assert.equal(parseResetDuration("6m0s"), 360_000);
+  assert.equal(parseResetDuration("120ms"), 120);
+  assert.equal(parseResetDuration("1.5s"), 1_500);
+  assert.equal(parseResetDuration("1h2m3s"), 3_723_000);
+  assert.equal(parseResetDuration("5 minutes"), null, "only OpenAI's own spelling");
+  assert.equal(parseResetDuration("-1s"), null);
+  assert.equal(parseResetDuration(null), null);
+  const wait = (headers: Record<string, string>) => rateLimitWait(new Headers(headers), now);
+  assert.equal(wait({ "retry-after-ms": "250", "retry-after": "1" }), 250, "the exact one wins");
+  assert.equal(wait({ "retry-after": "2", "x-ratelimit-reset-tokens": "6m0s" }), 2_000);
+  assert.equal(
+    wait({ "x-ratelimit-reset-requests": "120ms", "x-ratelimit-reset-tokens": "1.5s" }),
+    1_500,
+    "which limit was hit is not said: the later reset",
+  );
+  assert.equal(wait({ "retry-after-ms": "soon", "x-ratelimit-reset-tokens": "6m0s" }), 360_000);
+  assert.equal(wait({}), null);
 });

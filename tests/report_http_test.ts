@@ -24,6 +24,8 @@ function report(
       ? null
       : { kind: "rate_limited", message: "answered 429", retryAt },
     providerRetries: 0,
+    rateLimitWaits: 0,
+    rateLimitWaitMs: 0,
     databaseRetries: 0,
     inputLimit: null,
     durationMs: 0,

@@ -29,7 +29,7 @@ import { terminalColors } from "./terminal_colors.ts";
 interface BackfillOptions extends RunOptionFlagValues {
   dbUrl?: string;
   provider?: string;
-  concurrency: number;
+  concurrency?: number;
   deferIndex?: boolean;
   json?: boolean;
   estimate?: boolean;
@@ -53,7 +53,10 @@ each call of the function; the backfill starts runs until one finds nothing to c
 
 --concurrency N starts N workers, each on its own thread (a Web Worker) with its own connection:
 the local model is CPU-bound, so N workers use N cores. Leases keep them (and any other worker)
-apart.
+apart. Without it, a remote provider (openai) gets one worker keeping up to 8 batches in flight,
+each its own claim and lease: the calls in flight grow while answers come back and halve on a 429
+or rising latency, every call waits out the pause a 429 asks for (holding its rows: no attempt
+charged) and the quota the provider's x-ratelimit-* headers report.
 
 Progress: a bar with rows, rate and ETA when stderr is a terminal; a line every 5 s when it is
 not; nothing with --json, which prints one JSON object at the end.
@@ -105,9 +108,8 @@ export function registerBackfillCommand(program: Command, finish: FinishWith): C
     .addOption(providerOption(providerHelp))
     .option(
       "--concurrency <n>",
-      `workers at once, each on its own thread and connection (1-${maxConcurrency})`,
+      `workers at once, each on its own thread and connection (1-${maxConcurrency}); default: one, with several batches in flight for a remote provider`,
       concurrency,
-      1,
     )
     .option(
       "--defer-index",
@@ -146,7 +148,7 @@ export function registerBackfillCommand(program: Command, finish: FinishWith): C
             databaseUrl: database.url,
             provider,
             options: parsed.options,
-            concurrency: flags.concurrency,
+            concurrency: flags.concurrency ?? null,
             deferIndex: flags.deferIndex === true,
             progress: progressMode(flags.json === true),
           }));

@@ -11,6 +11,11 @@ export type ToWorker =
     databaseUrl: string;
     provider: ProviderSpec;
     options: RunOptions;
+    /**
+     * Batches this worker keeps in flight at most, each its own claim and lease, their provider
+     * calls paced together (one adapting window, one pause on a 429); 1: one at a time.
+     */
+    lanes: number;
   }
   /** Ctrl-C: no new batch; the batch in hand goes back untried. */
   | { kind: "stop" };
@@ -25,6 +30,11 @@ export interface ProgressDelta {
 export type FromWorker =
   | ({ kind: "progress" } & ProgressDelta)
   /** One run of the worker ended (the worker starts another while there is work). */
-  | { kind: "run"; report: WorkerReport }
+  | {
+    kind: "run";
+    report: WorkerReport;
+    /** Its lane's last run: why it stopped is part of the backfill's outcome. */
+    last: boolean;
+  }
   | { kind: "done" }
   | { kind: "failed"; error: string };

@@ -2,6 +2,7 @@
 import type { Sql } from "../../supabase/functions/_shared/database.ts";
 import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";
 import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_target_queue.ts";
+import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
 import type { RunOptions } from "../../supabase/functions/_shared/run_options.ts";
 import type { Target } from "../../supabase/functions/_shared/target_queue.ts";
 import type { WorkerReport } from "../../supabase/functions/_shared/worker_report.ts";
@@ -31,9 +32,32 @@ export interface BackfillRequest {
   provider: ProviderSpec;
   /** Each run's options (a backfill is runs one after another until nothing is left). */
   options: RunOptions;
-  concurrency: number;
+  /** --concurrency: Web Workers, one batch in flight each; null (not given) chooses by provider. */
+  concurrency: number | null;
   deferIndex: boolean;
   progress: ProgressMode;
+}
+
+/**
+ * Batches one worker keeps in flight for a remote provider when --concurrency is not given: the
+ * ceiling of its adapting window (provider_pacer.ts), which starts at two.
+ */
+export const remoteLanes = 8;
+
+/** How the backfill spreads its work: Web Workers, and batches in flight in each. */
+interface Spread {
+  workers: number;
+  lanes: number;
+}
+
+/**
+ * --concurrency N: N Web Workers, one batch each (a CPU-bound local model uses N cores). Without
+ * it, a remote provider (one with request limits: a server answers) gets one worker with several
+ * batches in flight, paced together; a local model one batch at a time, as before.
+ */
+export function spreadFor(concurrency: number | null, provider: EmbeddingProvider): Spread {
+  if (concurrency !== null) return { workers: concurrency, lanes: 1 };
+  return { workers: 1, lanes: provider.requestLimits === undefined ? 1 : remoteLanes };
 }
 
 /** Lines about what the backfill does go to stderr: stdout is the result. */
@@ -63,12 +87,8 @@ function followWorker(
   onProgress: (total: ProgressDelta) => void,
   onFailure: () => void,
 ): Promise<void> {
-  let last: WorkerReport | null = null;
   return new Promise<void>((resolve) => {
-    const end = () => {
-      if (last) tally.lastReports.push(last);
-      resolve();
-    };
+    const end = () => resolve();
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const message = event.data;
       switch (message.kind) {
@@ -80,7 +100,7 @@ function followWorker(
           break;
         case "run":
           tally.reports.push(message.report);
-          last = message.report;
+          if (message.last) tally.lastReports.push(message.report);
           break;
         case "failed":
           tally.errors.push(message.error);
@@ -251,7 +271,7 @@ async function rowsToDo(queue: PostgresTargetQueue, targets: readonly Target[]):
 
 /** The workers' run, showing progress against `toDo` (raised when more rows turn up). */
 async function runWorkersShowingProgress(
-  request: BackfillRequest,
+  request: BackfillRequest & { spread: Spread },
   toDo: number,
   stop: AbortSignal,
 ): Promise<{ tally: WorkerTally; durationMs: number }> {
@@ -261,12 +281,13 @@ async function runWorkersShowingProgress(
   display.update(0, total);
   try {
     const tally = await runWorkers(
-      request.concurrency,
+      request.spread.workers,
       {
         kind: "start",
         databaseUrl: request.databaseUrl,
         provider: request.provider,
         options: request.options,
+        lanes: request.spread.lanes,
       },
       stop,
       (progress) => {
@@ -287,7 +308,7 @@ async function runWorkersShowingProgress(
  */
 async function workThenRebuild(
   sql: Sql,
-  request: BackfillRequest,
+  request: BackfillRequest & { spread: Spread },
   { targets, toDo, rebuild }: { targets: readonly Target[]; toDo: number; rebuild: boolean },
   indexes: BackfillIndexes,
 ): Promise<{ tally: WorkerTally; durationMs: number; interrupted: boolean }> {
@@ -331,17 +352,22 @@ export async function runBackfill(
   if (request.deferIndex) await deferIndexes(sql, targets, indexes, earlier.length);
 
   const toDo = await rowsToDo(queue, targets);
+  const spread = spreadFor(request.concurrency, provider);
   say(
     `backfill: ${plural(toDo, "row")} to embed in ${
       targets.map((target) => target.name).join(", ")
-    }, ${plural(request.concurrency, "worker")}, provider ${provider.name} (${provider.model}) on ${
+    }, ${plural(spread.workers, "worker")}${
+      spread.lanes > 1
+        ? ` with up to ${spread.lanes} batches in flight (paced by the provider)`
+        : ""
+    }, provider ${provider.name} (${provider.model}) on ${
       plural(request.options.batchSize, "row")
     } a batch`,
   );
 
   const { tally, durationMs, interrupted } = await workThenRebuild(
     sql,
-    request,
+    { ...request, spread },
     { targets, toDo, rebuild: request.deferIndex || earlier.length > 0 },
     indexes,
   );
@@ -349,7 +375,7 @@ export async function runBackfill(
   return summarizeBackfill({
     provider: provider.name,
     model: provider.model,
-    workers: request.concurrency,
+    workers: spread.workers,
     written: tally.progress.written,
     failed: tally.progress.failed,
     released: tally.progress.released,

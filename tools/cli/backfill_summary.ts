@@ -31,6 +31,12 @@ export interface BackfillOutcome {
   failed: number;
   /** Rows handed back untried (Ctrl-C, provider or database trouble): still queued, no attempt spent. */
   released: number;
+  /**
+   * Pauses the provider asked for (429/503 with a wait) that batches waited out holding their
+   * rows, and the milliseconds they took (summed over batches: overlapping waits each count).
+   */
+  rateLimitWaits: number;
+  rateLimitWaitMs: number;
   durationMs: number;
   rowsPerSecond: number;
   /** Why each worker's last run stopped. */
@@ -67,10 +73,24 @@ function notWritten(status: TargetStatusView): number {
   return status.pending + status.inFlight + status.deadLettered;
 }
 
+/** The runs' rate-limit waits, summed. */
+function rateLimitWaits(reports: readonly WorkerReport[]): { waits: number; waitMs: number } {
+  return {
+    waits: reports.reduce((sum, report) => sum + report.rateLimitWaits, 0),
+    waitMs: reports.reduce((sum, report) => sum + report.rateLimitWaitMs, 0),
+  };
+}
+
 function closingSentence(tally: BackfillTally, ok: boolean, rate: number): string {
+  const { waits, waitMs } = rateLimitWaits(tally.reports);
+  const paced = waits > 0
+    ? `; waited out the provider's rate limit ${plural(waits, "time")} (${
+      formatDuration(waitMs / 1000)
+    } over the batches)`
+    : "";
   const done = `wrote ${plural(tally.written, "row")} in ${
     formatDuration(tally.durationMs / 1000)
-  } (${rate.toFixed(rate < 10 ? 1 : 0)} rows/s, ${plural(tally.workers, "worker")})`;
+  } (${rate.toFixed(rate < 10 ? 1 : 0)} rows/s, ${plural(tally.workers, "worker")})${paced}`;
   if (ok) {
     return `backfill: ${done}; every row of ${
       tally.after.map((status) => status.name).join(", ")
@@ -106,17 +126,21 @@ export function summarizeBackfill(
       target.failedRows.map((row) => ({ ...row, target: target.target }))
     )
   );
+  const everyRowWritten = tally.after.every((status) => !status.broken && notWritten(status) === 0);
   const targetErrors = [
     ...new Set(
-      tally.lastReports.flatMap((report) =>
-        report.targets.filter((target) => target.error !== null && !target.ok).map((target) =>
-          `${target.target}: ${target.error}`
-        )
-      ),
+      // A worker that stopped on the provider's failure while others wrote every row left
+      // nothing undone: the failure was waited out by the backfill as a whole.
+      tally.lastReports.filter((report) => !(everyRowWritten && report.providerError !== null))
+        .flatMap((report) =>
+          report.targets.filter((target) => target.error !== null && !target.ok).map((target) =>
+            `${target.target}: ${target.error}`
+          )
+        ),
     ),
   ];
   const errors = [...tally.workerErrors, ...targetErrors];
-  const everyRowWritten = tally.after.every((status) => !status.broken && notWritten(status) === 0);
+  const { waits, waitMs } = rateLimitWaits(tally.reports);
   const ok = !tally.interrupted && errors.length === 0 && failedRows.length === 0 &&
     everyRowWritten && tally.indexes.leftDropped.length === 0;
   const rate = tally.durationMs > 0 ? tally.written / (tally.durationMs / 1000) : 0;
@@ -130,6 +154,8 @@ export function summarizeBackfill(
     written: tally.written,
     failed: tally.failed,
     released: tally.released,
+    rateLimitWaits: waits,
+    rateLimitWaitMs: waitMs,
     durationMs: Math.round(tally.durationMs),
     rowsPerSecond: Math.round(rate * 10) / 10,
     stoppedBecause: [...new Set(tally.lastReports.map((report) => report.stoppedBecause))],

@@ -1,6 +1,10 @@
-// A backfill's Web Worker: its own thread (the local model is CPU-bound, so N workers use N cores), its own connection, runs of the engine's worker one after another until nothing is left to claim or it is told to stop.
+// A backfill's Web Worker: its own thread (the local model is CPU-bound, so N workers use N cores), its own connection, runs of the engine's worker one after another (in one lane, or several at once for a remote provider) until nothing is left to claim or it is told to stop.
 import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";
 import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_target_queue.ts";
+import { ProviderPacer } from "../../supabase/functions/_shared/provider_pacer.ts";
+import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
+import type { RunOptions } from "../../supabase/functions/_shared/run_options.ts";
+import type { TargetQueue } from "../../supabase/functions/_shared/target_queue.ts";
 import { runWorker } from "../../supabase/functions/_shared/worker.ts";
 import type { StopCode, WorkerReport } from "../../supabase/functions/_shared/worker_report.ts";
 import type { FromWorker, ToWorker } from "./backfill_messages.ts";
@@ -39,6 +43,27 @@ function another(report: WorkerReport): boolean {
     report.written + report.failed > 0;
 }
 
+/** One lane: runs one after another until nothing is left or a run ends on something else. */
+async function lane(
+  queue: TargetQueue,
+  provider: EmbeddingProvider,
+  options: RunOptions,
+  pacer: ProviderPacer,
+): Promise<void> {
+  try {
+    while (true) {
+      const report = await runWorker(queue, provider, options, { stop: stop.signal, pacer });
+      const last = !another(report);
+      scope.postMessage({ kind: "run", report, last });
+      if (last) break;
+    }
+  } catch (error) {
+    // One lane failing ends the others too: they hand their batches back and stop.
+    stop.abort();
+    throw error;
+  }
+}
+
 async function work(start: Extract<ToWorker, { kind: "start" }>): Promise<void> {
   const sql = connectForCli(start.databaseUrl);
   let ending: FromWorker = { kind: "done" };
@@ -48,11 +73,17 @@ async function work(start: Extract<ToWorker, { kind: "start" }>): Promise<void> 
       new PostgresTargetQueue(sql),
       (delta) => scope.postMessage({ kind: "progress", ...delta }),
     );
-    while (true) {
-      const report = await runWorker(queue, provider, start.options, { stop: stop.signal });
-      scope.postMessage({ kind: "run", report });
-      if (!another(report)) break;
-    }
+    // The lanes share the provider's pacer: calls in flight grow from two while answers come
+    // back, halve on a 429, and all wait out the pause the provider asks for.
+    const pacer = new ProviderPacer({
+      maxInFlight: start.lanes,
+      initialInFlight: Math.min(2, start.lanes),
+    });
+    const lanes = await Promise.allSettled(
+      Array.from({ length: start.lanes }, () => lane(queue, provider, start.options, pacer)),
+    );
+    const failed = lanes.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
   } catch (error) {
     ending = { kind: "failed", error: `worker ${start.worker}: ${errorMessage(error)}` };
   } finally {

@@ -1,6 +1,7 @@
 // One target's batch pipeline in two stages, so the worker can embed one batch while the last one is written: prepare (claim a batch, embed it), then write and settle (fail the rows to blame, hand back the untried), keeping the target's report.
 import { embedClaimedRows, type EmbeddedRows } from "./embed_claimed_rows.ts";
 import { errorMessage } from "./error_message.ts";
+import { ProviderPacer } from "./provider_pacer.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
 import type { ProviderError } from "./providers/provider_error.ts";
 import type { RunDeadline } from "./run_deadline.ts";
@@ -42,12 +43,24 @@ export interface PreparedBatch {
   embedded: EmbeddedRows;
 }
 
+/**
+ * How much of a lease a batch may spend waiting out the provider's pauses: the rest is kept for
+ * the call after the wait and the write, so the rows are written under the lease that claimed
+ * them. A wait past it hands the rows back (claimed again after it) instead of losing the lease.
+ */
+export function waitableLeaseMs(leaseSeconds: number): number {
+  const leaseMs = leaseSeconds * 1000;
+  return leaseMs - Math.max(leaseMs / 4, 5_000);
+}
+
 export class BatchPipeline {
   constructor(
     private readonly queue: TargetQueue,
     private readonly provider: EmbeddingProvider,
     readonly target: Target,
     readonly report: TargetReport,
+    /** Shared by every pipeline calling the same provider: a 429 pauses them all. */
+    private readonly pacer: ProviderPacer = new ProviderPacer(),
   ) {}
 
   /** Both stages, one after the other. */
@@ -67,6 +80,7 @@ export class BatchPipeline {
     deadline: Pick<RunDeadline, "signal" | "remainingMs">,
   ): Promise<PreparedBatch | NothingToWrite> {
     let batch: ClaimedBatch;
+    const claimedAt = performance.now();
     try {
       batch = await this.queue.claimBatch(this.target.id, batchSize, leaseSeconds);
     } catch (error) {
@@ -87,7 +101,10 @@ export class BatchPipeline {
       this.target.dimensions,
       batch.rows,
       deadline,
+      { pacer: this.pacer, waitUntil: claimedAt + waitableLeaseMs(leaseSeconds) },
     );
+    this.report.rateLimitWaits += embedded.rateLimitWaits;
+    this.report.rateLimitWaitMs += embedded.rateLimitWaitMs;
     return { outcome: "prepared", lease: batch.leaseToken, embedded };
   }
 

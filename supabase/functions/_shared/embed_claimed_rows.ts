@@ -1,8 +1,10 @@
-// Embeds a claimed batch: one provider call; when the provider rejects the batch's input, row by row so one bad row cannot sink the rest; when the provider itself fails, nothing is charged to the rows.
+// Embeds a claimed batch: in requests within the provider's per-request limits, paced (a 429 waited out, the rows held); a request refused as too large split in half; when the provider rejects a request's input, row by row so one bad row cannot sink the rest; when the provider itself fails, nothing is charged to the rows.
 import { contentProblem } from "./content_checks.ts";
 import { embeddingProblem } from "./embedding_checks.ts";
-import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
-import { exceedsInputLimit } from "./providers/input_limit.ts";
+import { isPacingError, type ProviderPacer } from "./provider_pacer.ts";
+import type { EmbeddingProvider, EmbedOptions } from "./providers/embedding_provider.ts";
+import { estimateTokens, refusedAsTooLarge, requestGroups } from "./providers/request_limits.ts";
+import { cutToInputLimit, exceedsInputLimit } from "./providers/input_limit.ts";
 import { ProviderError, toProviderError } from "./providers/provider_error.ts";
 import type { RunDeadline } from "./run_deadline.ts";
 import type { ClaimedRow, RowEmbedding, RowFailure } from "./target_queue.ts";
@@ -20,7 +22,22 @@ export interface EmbeddedRows {
   providerError: ProviderError | null;
   /** The run's time was spent before the next provider call could start: the rest are untried. */
   outOfTime: boolean;
+  /** Pauses the provider asked for (429/503 with a wait) that this batch waited out, and their ms. */
+  rateLimitWaits: number;
+  rateLimitWaitMs: number;
 }
+
+/** How this batch's provider calls are paced, and how long its lease lets it wait. */
+export interface Pacing {
+  pacer: ProviderPacer;
+  /**
+   * performance.now() past which a wait would leave the lease too little time for the call and
+   * the write: a longer wait hands the rows back instead, to be claimed again after it.
+   */
+  waitUntil: number;
+}
+
+type Budget = Pick<RunDeadline, "signal" | "remainingMs">;
 
 /**
  * The provider's answer, or a "timeout" once the run's budget is spent: a provider that ignores
@@ -49,15 +66,16 @@ function withinBudget<T>(work: Promise<T>, signal: AbortSignal, providerName: st
 }
 
 /** One provider call, checked to answer one vector per text; any failure as a ProviderError. */
-async function embedTexts(
+async function callOnce(
   provider: EmbeddingProvider,
   rows: readonly ClaimedRow[],
-  signal: AbortSignal,
+  options: Required<EmbedOptions>,
 ): Promise<unknown[]> {
+  const { signal } = options;
   let vectors: unknown;
   try {
     vectors = await withinBudget(
-      provider.embed(rows.map((row) => row.content), { signal }),
+      provider.embed(rows.map((row) => row.content), options),
       signal,
       provider.name,
     );
@@ -73,6 +91,46 @@ async function embedTexts(
     );
   }
   return vectors;
+}
+
+/**
+ * The provider call, paced: a 429/503 with a wait is waited out and the same rows sent again (no
+ * attempt charged, no lease given up) while the wait fits the run's budget and the lease; else
+ * the provider's error, for the caller to hand the rows back.
+ */
+async function embedTexts(
+  provider: EmbeddingProvider,
+  rows: readonly ClaimedRow[],
+  budget: Budget,
+  pacing: Pacing,
+  result: EmbeddedRows,
+): Promise<unknown[]> {
+  while (true) {
+    const tokens = rows.reduce((sum, row) => sum + estimateTokens(row.content), 0);
+    // No wait past the lease nor past the run's budget: the rows go back instead.
+    const waitUntil = Math.min(pacing.waitUntil, performance.now() + budget.remainingMs());
+    const acquired = await pacing.pacer.acquire(budget.signal, tokens, waitUntil);
+    result.rateLimitWaits += acquired.waits;
+    result.rateLimitWaitMs += acquired.waitedMs;
+    try {
+      const vectors = await callOnce(provider, rows, {
+        signal: budget.signal,
+        onQuota: (quota) => pacing.pacer.noteQuota(quota, acquired.sentAt),
+      });
+      pacing.pacer.answered(acquired.sentAt, performance.now());
+      return vectors;
+    } catch (error) {
+      const providerError = error as ProviderError;
+      if (!isPacingError(providerError)) throw providerError;
+      const now = performance.now();
+      const pause = pacing.pacer.limited(providerError, acquired.sentAt, now);
+      // The next call costs about what this one did; both must fit after the pause.
+      const needed = pause + (now - acquired.sentAt);
+      if (needed >= budget.remainingMs() || now + needed > pacing.waitUntil) throw providerError;
+    } finally {
+      pacing.pacer.release();
+    }
+  }
 }
 
 /** A row's vector goes to the batch's embeddings, or the row fails on its vector's problem. */
@@ -106,17 +164,17 @@ function giveBack(
   else result.outOfTime = true;
 }
 
-/** One call for the whole batch; returns the provider's error, which the caller decides about. */
+/** One call for a request's rows; returns the provider's error, which the caller decides about. */
 async function embedBatch(
   result: EmbeddedRows,
   provider: EmbeddingProvider,
   dimensions: number,
   embeddable: readonly ClaimedRow[],
-  signal: AbortSignal,
+  paced: { budget: Budget; pacing: Pacing },
 ): Promise<ProviderError | null> {
   let vectors: unknown[];
   try {
-    vectors = await embedTexts(provider, embeddable, signal);
+    vectors = await embedTexts(provider, embeddable, paced.budget, paced.pacing, result);
   } catch (error) {
     return error as ProviderError;
   }
@@ -147,7 +205,7 @@ async function embedRowByRow(
   provider: EmbeddingProvider,
   dimensions: number,
   embeddable: readonly ClaimedRow[],
-  deadline: Pick<RunDeadline, "signal" | "remainingMs">,
+  { budget: deadline, pacing }: { budget: Budget; pacing: Pacing },
 ): Promise<void> {
   for (const [index, row] of embeddable.entries()) {
     if (deadline.remainingMs() <= 0) {
@@ -155,7 +213,7 @@ async function embedRowByRow(
       return;
     }
     try {
-      const [vector] = await embedTexts(provider, [row], deadline.signal);
+      const [vector] = await embedTexts(provider, [row], deadline, pacing, result);
       accept(result, provider, row, vector, embeddingProblem(vector, dimensions));
     } catch (error) {
       const rowError = error as ProviderError;
@@ -170,11 +228,53 @@ async function embedRowByRow(
   }
 }
 
+/**
+ * One request's rows; false when the run must stop (the provider failed, or time ran out), the
+ * rows not embedded handed back untried. A request refused as too large is split in half and
+ * each half sent again, no row charged; a text refused is found row by row.
+ */
+async function embedGroup(
+  result: EmbeddedRows,
+  provider: EmbeddingProvider,
+  dimensions: number,
+  group: readonly ClaimedRow[],
+  paced: { budget: Budget; pacing: Pacing },
+): Promise<boolean> {
+  const error = await embedBatch(result, provider, dimensions, group, paced);
+  if (error === null) return result.providerError === null;
+  if (error.kind !== "rejected_input") {
+    giveBack(result, group, error);
+    return false;
+  }
+  if (group.length === 1) {
+    result.failures.push({ key: group[0].key, error: error.message });
+    return true;
+  }
+  if (refusedAsTooLarge(error.message)) {
+    const half = Math.ceil(group.length / 2);
+    if (!await embedGroup(result, provider, dimensions, group.slice(0, half), paced)) {
+      result.untried.push(...group.slice(half));
+      return false;
+    }
+    return await embedGroup(result, provider, dimensions, group.slice(half), paced);
+  }
+  await embedRowByRow(result, provider, dimensions, group, paced);
+  return result.providerError === null && !result.outOfTime;
+}
+
+/** A row's estimated tokens as the provider is sent them (cut to its input limit). */
+function sentTokens(provider: EmbeddingProvider, row: ClaimedRow): number {
+  return estimateTokens(
+    provider.inputLimit ? cutToInputLimit(row.content, provider.inputLimit) : row.content,
+  );
+}
+
 export async function embedClaimedRows(
   provider: EmbeddingProvider,
   dimensions: number,
   rows: readonly ClaimedRow[],
-  deadline: Pick<RunDeadline, "signal" | "remainingMs">,
+  deadline: Budget,
+  pacing: Pacing,
 ): Promise<EmbeddedRows> {
   const result: EmbeddedRows = {
     embeddings: [],
@@ -183,25 +283,30 @@ export async function embedClaimedRows(
     truncatedKeys: [],
     providerError: null,
     outOfTime: false,
+    rateLimitWaits: 0,
+    rateLimitWaitMs: 0,
   };
   const embeddable = rows.filter((row) => {
     const problem = contentProblem(row);
     if (problem) result.failures.push({ key: row.key, error: problem });
     return problem === null;
   });
-  if (embeddable.length === 0) return result;
-  if (deadline.remainingMs() <= 0) {
-    giveBack(result, embeddable, null);
-    return result;
-  }
-  const batchError = await embedBatch(result, provider, dimensions, embeddable, deadline.signal);
-  if (batchError === null) return result;
-  if (batchError.kind !== "rejected_input") {
-    giveBack(result, embeddable, batchError);
-  } else if (embeddable.length === 1) {
-    result.failures.push({ key: embeddable[0].key, error: batchError.message });
-  } else {
-    await embedRowByRow(result, provider, dimensions, embeddable, deadline);
+  // Requests within the provider's per-request limits: a large batch of long texts is several.
+  const groups = requestGroups(
+    embeddable,
+    (row) => sentTokens(provider, row),
+    provider.requestLimits,
+  );
+  const paced = { budget: deadline, pacing };
+  for (const [index, group] of groups.entries()) {
+    if (deadline.remainingMs() <= 0) {
+      giveBack(result, groups.slice(index).flat(), null);
+      break;
+    }
+    if (!await embedGroup(result, provider, dimensions, group, paced)) {
+      result.untried.push(...groups.slice(index + 1).flat());
+      break;
+    }
   }
   return result;
 }

@@ -1,11 +1,12 @@
 // Reads the embed function's configuration from its environment, once, and says exactly what is wrong with it.
 import { type ProviderName, providerNames } from "./providers/embedding_provider.ts";
+import { openAiRequestLimits } from "./providers/openai_compatible_provider.ts";
 import type { ProviderSettings } from "./providers/provider_settings.ts";
 
 export interface EmbedConfig {
   /** Postgres connection string (SUPABASE_DB_URL on Supabase). */
   databaseUrl: string;
-  /** EMBEDDING_PROVIDER (or the default for where the code runs) and the OPENAI_* settings (OPENAI_TIMEOUT_MS among them). */
+  /** EMBEDDING_PROVIDER (or the default for where the code runs) and the OPENAI_* settings (OPENAI_TIMEOUT_MS and the per-request limits among them). */
   providerSettings: ProviderSettings;
 }
 
@@ -56,6 +57,18 @@ export function readEmbedConfig(env: Environment, onSupabase: boolean): EmbedCon
         model: env.OPENAI_EMBEDDING_MODEL || "text-embedding-3-small",
         dimensions: positiveInteger(env, "OPENAI_EMBEDDING_DIMENSIONS", 384),
         timeoutMs: positiveInteger(env, "OPENAI_TIMEOUT_MS", defaultOpenAiTimeoutMs),
+        requestLimits: {
+          maxInputs: positiveInteger(
+            env,
+            "OPENAI_MAX_INPUTS_PER_REQUEST",
+            openAiRequestLimits.maxInputs,
+          ),
+          maxTokens: positiveInteger(
+            env,
+            "OPENAI_MAX_TOKENS_PER_REQUEST",
+            openAiRequestLimits.maxTokens,
+          ),
+        },
       },
     },
   };

@@ -2,6 +2,7 @@
 import { BatchPipeline } from "./batch_pipeline.ts";
 import { errorMessage } from "./error_message.ts";
 import { providerStopCode } from "./provider_backoff.ts";
+import { ProviderPacer } from "./provider_pacer.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
 import { RunDeadline } from "./run_deadline.ts";
 import { RoundRobinRun } from "./round_robin_run.ts";
@@ -64,6 +65,11 @@ async function readStatusBack(
 export interface RunControl {
   /** Aborting it stops the run at once: the batch in hand goes back untried, nothing is lost. */
   stop?: AbortSignal;
+  /**
+   * Paces the provider's calls; runs at once in one process share one, so a 429 pauses them all.
+   * Default: the run's own, one call at a time.
+   */
+  pacer?: ProviderPacer;
 }
 
 export async function runWorker(
@@ -78,8 +84,7 @@ export async function runWorker(
   const deadline = new RunDeadline(options.timeBudgetMs, control.stop);
   try {
     return await workTargets(
-      queue,
-      provider,
+      { queue, provider, pacer: control.pacer ?? new ProviderPacer() },
       options,
       chosen,
       { started, retriesBefore },
@@ -92,8 +97,7 @@ export async function runWorker(
 
 /** A pipeline for each target whose model the provider makes; the others' reports say why not. */
 function pipelinesFor(
-  queue: TargetQueue,
-  provider: EmbeddingProvider,
+  { queue, provider, pacer }: WorkerParts,
   chosen: readonly Target[],
 ): { pipelines: BatchPipeline[]; reports: TargetReport[] } {
   const pipelines: BatchPipeline[] = [];
@@ -106,7 +110,7 @@ function pipelinesFor(
       report.ok = false;
       report.error = problem;
     } else {
-      pipelines.push(new BatchPipeline(queue, provider, target, report));
+      pipelines.push(new BatchPipeline(queue, provider, target, report, pacer));
     }
   }
   return { pipelines, reports };
@@ -148,15 +152,22 @@ async function settleReports(
   }
 }
 
+/** What a run works with: the queue, the provider, and the pacer of the provider's calls. */
+interface WorkerParts {
+  queue: TargetQueue;
+  provider: EmbeddingProvider;
+  pacer: ProviderPacer;
+}
+
 async function workTargets(
-  queue: TargetQueue,
-  provider: EmbeddingProvider,
+  parts: WorkerParts,
   options: RunOptions,
   chosen: readonly Target[],
   before: { started: number; retriesBefore: number },
   deadline: RunDeadline,
 ): Promise<WorkerReport> {
-  const { pipelines, reports } = pipelinesFor(queue, provider, chosen);
+  const { queue, provider } = parts;
+  const { pipelines, reports } = pipelinesFor(parts, chosen);
   const run = new RoundRobinRun(pipelines, reports, options, deadline);
   await run.run();
   const providerError = unresolvedProviderFailure(run);
@@ -176,6 +187,8 @@ async function workTargets(
     stoppedBecause: stopCode,
     providerError,
     providerRetries: run.providerRetries,
+    rateLimitWaits: reports.reduce((sum, report) => sum + report.rateLimitWaits, 0),
+    rateLimitWaitMs: reports.reduce((sum, report) => sum + report.rateLimitWaitMs, 0),
     databaseRetries: (queue.transientRetries ?? 0) - before.retriesBefore,
     inputLimit: provider.inputLimit ?? null,
     durationMs: Math.round(performance.now() - before.started),

@@ -69,6 +69,13 @@ export interface TargetReport {
    * handed back and claimed again later in the run is counted in `claimed` each time.
    */
   released: number;
+  /**
+   * Pauses the provider asked for (429/503 with Retry-After or x-ratelimit-reset-*) that this
+   * target's batches waited out, holding their rows: pacing, not failure, no attempt charged.
+   */
+  rateLimitWaits: number;
+  /** Milliseconds of those waits, summed over the batches (overlapping waits each count). */
+  rateLimitWaitMs: number;
   /** The target's status after the run, read from the database; null when it was not worked. */
   status: TargetStatus | null;
 }
@@ -92,6 +99,9 @@ export interface WorkerReport {
   providerError: ProviderFailure | null;
   /** Provider failures the run waited out and tried again after; no row was charged for them. */
   providerRetries: number;
+  /** The targets' rateLimitWaits and rateLimitWaitMs, summed. */
+  rateLimitWaits: number;
+  rateLimitWaitMs: number;
   /**
    * Database calls aborted as transient (deadlock, serialization failure, lock timeout) and tried
    * again; no row was charged for them.
@@ -118,6 +128,8 @@ export function emptyTargetReport(target: Target): TargetReport {
     lostKeys: [],
     truncatedKeys: [],
     released: 0,
+    rateLimitWaits: 0,
+    rateLimitWaitMs: 0,
     status: null,
   };
 }

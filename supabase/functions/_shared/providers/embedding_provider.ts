@@ -1,5 +1,6 @@
 // The one interface every embedding provider implements, and the names they are chosen by.
 import type { InputLimit } from "./input_limit.ts";
+import type { QuotaHeaders, RequestLimits } from "./request_limits.ts";
 
 export const providerNames = ["gte-small", "openai", "local"] as const;
 export type ProviderName = typeof providerNames[number];
@@ -10,6 +11,8 @@ export interface EmbedOptions {
    * a ProviderError of kind "timeout"), so a run ends within its budget however slow the model.
    */
   signal?: AbortSignal;
+  /** Hears the quota each answer reports, so the caller can pace its next calls by it. */
+  onQuota?: (quota: QuotaHeaders) => void;
 }
 
 export interface EmbeddingProvider {
@@ -21,6 +24,11 @@ export interface EmbeddingProvider {
   readonly dimensions: number;
   /** How much of a text the model reads; undefined when the provider does not say. */
   readonly inputLimit?: InputLimit;
+  /**
+   * The most one request may hold; undefined for a local model (no request to refuse). A caller
+   * sends larger batches in several calls (embed_claimed_rows.ts).
+   */
+  readonly requestLimits?: RequestLimits;
   /**
    * One vector per text, in the same order. Throws a ProviderError saying whose fault a failure
    * is (see provider_error.ts); anything else it throws is taken as the provider being down.

@@ -4,8 +4,9 @@ import type { EmbeddingProvider, EmbedOptions } from "./embedding_provider.ts";
 import { chunkTexts } from "./embedding_provider.ts";
 import { cutToInputLimit, type InputLimit } from "./input_limit.ts";
 import { ProviderError, throwIfOutOfTime } from "./provider_error.ts";
+import type { RequestLimits } from "./request_limits.ts";
 import type { OpenAiSettings } from "./provider_settings.ts";
-import { parseRetryAfter } from "./retry_after.ts";
+import { quotaHeaders, rateLimitWait } from "./retry_after.ts";
 
 export interface OpenAiCompatibleSettings extends OpenAiSettings {
   /** Texts per HTTP request. */
@@ -21,6 +22,9 @@ export const openAiInputLimit: InputLimit = {
   maxCharacters: 8_191 * 3,
   description: "8,191 tokens (cut at 24,573 characters, 3 characters a token)",
 };
+
+/** OpenAI's per-request caps: 2,048 inputs and 300,000 tokens; a larger request is a 400. */
+export const openAiRequestLimits: RequestLimits = { maxInputs: 2_048, maxTokens: 300_000 };
 
 /** How much of an answer's body an error message quotes. */
 const quotedBodyCharacters = 300;
@@ -74,10 +78,12 @@ export class OpenAiCompatibleProvider implements EmbeddingProvider {
   readonly model: string;
   readonly dimensions: number;
   readonly inputLimit = openAiInputLimit;
+  readonly requestLimits: RequestLimits;
   readonly #settings: OpenAiCompatibleSettings;
 
   constructor(settings: OpenAiCompatibleSettings) {
     this.#settings = settings;
+    this.requestLimits = settings.requestLimits ?? openAiRequestLimits;
     this.model = settings.model;
     this.dimensions = settings.dimensions;
   }
@@ -86,18 +92,23 @@ export class OpenAiCompatibleProvider implements EmbeddingProvider {
     const vectors: number[][] = [];
     for (const chunk of chunkTexts(texts, this.#settings.requestBatchSize)) {
       throwIfOutOfTime(options.signal, `${this.model} embedding`);
-      vectors.push(...await this.#embedChunk(chunk, options.signal));
+      vectors.push(...await this.#embedChunk(chunk, options));
     }
     return vectors;
   }
 
-  async #embedChunk(texts: string[], runSignal: AbortSignal | undefined): Promise<number[][]> {
+  async #embedChunk(texts: string[], options: EmbedOptions): Promise<number[][]> {
     const url = `${this.#settings.baseUrl.replace(/\/+$/, "")}/embeddings`;
     const what = `${this.model}: POST ${url}`;
-    const { response, bodyText } = await this.#post(url, what, texts, runSignal);
+    const { response, bodyText } = await this.#post(url, what, texts, options.signal);
+    const quota = quotaHeaders(response.headers);
+    if (quota !== null) options.onQuota?.(quota);
     if (!response.ok) {
       const kind = kindOfStatus(response.status);
-      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), Date.now());
+      // Only a limit (429) or an overloaded provider (503) says when to call again.
+      const retryAfterMs = response.status === 429 || response.status === 503
+        ? rateLimitWait(response.headers, Date.now())
+        : null;
       throw new ProviderError(
         kind,
         `${what} answered ${response.status}: ${bodyText.slice(0, quotedBodyCharacters)}`,
