@@ -1,9 +1,10 @@
 -- 126 An invocation that skipped a target of another model is recorded as succeeded with the
--- targets it skipped and why, and status shows the reason beside that target (and only that one).
+-- targets it skipped and why; status shows the reason beside that target (and only that one), and
+-- doctor warns of it with its fix.
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(6);
+select plan(7);
 
 delete from embeddings.queue;
 update embeddings.targets set backfill_done = true;
@@ -35,6 +36,12 @@ select results_eq(
   $$ values ('skip_other'::text, 'succeeded'::text, 'target skip_other embeds with model other-model'::text),
             ('skip_served', 'succeeded', null) $$,
   'status shows the skip reason beside the skipped target only'
+);
+select results_eq(
+  $$ select level, subject, finding ~ 'skipped target skip_other, whose rows stay queued: target skip_other embeds with model other-model'
+     from embeddings.doctor() where check_name = 'skipped_targets' $$,
+  $$ values ('warning'::text, 'skip_other'::text, true) $$,
+  'doctor warns of the skipped target, naming it'
 );
 select is(
   embeddings._skipped_targets('{"error": "not a report"}'::jsonb), null,
