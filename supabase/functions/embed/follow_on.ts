@@ -5,10 +5,10 @@ import { errorMessage } from "../_shared/error_message.ts";
 /** The header the dispatch sends with its row's id in embeddings.dispatches. */
 export const dispatchIdHeader = "x-embeddings-dispatch-id";
 
-/** The dispatch id of a scheduled invocation, or null for any other caller. */
+/** The dispatch id of a scheduled invocation, or null for any other caller (15 digits: exact as a number). */
 export function dispatchIdOf(headers: Headers): number | null {
   const value = headers.get(dispatchIdHeader);
-  return value !== null && /^[1-9][0-9]{0,17}$/.test(value) ? Number(value) : null;
+  return value !== null && /^[1-9][0-9]{0,14}$/.test(value) ? Number(value) : null;
 }
 
 interface FollowOn {
