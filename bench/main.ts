@@ -22,6 +22,7 @@ import { triggers } from "./triggers.ts";
 import { keySets } from "./key_sets.ts";
 import { contention } from "./contention.ts";
 import { quotaBench } from "./quota.ts";
+import { quotaScheduleBench } from "./quota_schedule.ts";
 
 const benchmarks: Record<string, (context: BenchContext) => Promise<BenchSection>> = {
   write_path: writePath,
@@ -36,6 +37,7 @@ const benchmarks: Record<string, (context: BenchContext) => Promise<BenchSection
   key_sets: keySets,
   contention,
   quota: quotaBench,
+  quota_schedule: quotaScheduleBench,
 };
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -140,7 +140,7 @@ export async function quotaBench(context: BenchContext): Promise<BenchSection> {
   return {
     title: "At the provider's quota",
     method:
-      `\`cli backfill\` (defaults: one worker, one call in flight, 50 rows a batch) and \`--concurrency 4\` over ${
+      `\`cli backfill\` (defaults: one worker, up to 8 calls in flight, 50 rows a batch) and \`--concurrency 4\` over ${
         rows.toLocaleString("en-US")
       } rows of ${rowCharacters} characters (${tokensPerRow} tokens at 3 characters a token, as \`embeddings.estimate_backfill\` counts them), with the \`openai\` provider against bench/quota_openai_server.ts: ${quota.latencyMs} ms a call, ${
         quota.tokensPerMinute.toLocaleString("en-US")

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import {
   apiKey,
+  createNotesTarget,
   functionsUrl,
   postEmbed,
   registeredTargetNames,
@@ -344,6 +345,73 @@ Deno.test("embed: a row the database refuses fails alone, named, and the other 1
         drop trigger refuse_one_embedding on public.music_knowledge;
         drop function public.refuse_one_embedding();`);
     }
+  }));
+
+Deno.test("embed: a target of another model is skipped with its reason, and a run that wrote the rest answers 200", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
+    const other = await createNotesTarget(sql, "http_other_model_notes", 5, {
+      model: "other-model-384",
+    });
+    try {
+      const response = await postEmbed(serviceKey, JSON.stringify({ batchSize: 8 }));
+      const report = await response.json();
+      assert.equal(response.status, 200, `a skipped target is not a failure: ${report.message}`);
+      assert.equal(report.ok, true);
+      assert.equal(report.written, 20, "the served targets' rows were written");
+      assert.equal(report.skipped, 1);
+      assert.equal(report.more, false, "the run ended with nothing left it could claim");
+      const part = report.targets.find((target: { target: string }) =>
+        target.target === "http_other_model_notes"
+      );
+      assert.equal(part.claimed, 0);
+      assert.equal(part.error, null);
+      assert.match(part.skipped, /embeds with model other-model-384/);
+      const music = report.targets.find((target: { target: string }) =>
+        target.target === "music_knowledge"
+      );
+      assert.equal(music.skipped, null);
+      assert.equal((await storedEmbeddingStats(sql)).embedded, 20);
+    } finally {
+      await other.drop();
+    }
+  }));
+
+Deno.test("embed: a run that can serve no target it was asked for answers 422, saying so", () =>
+  withDatabase(async (sql) => {
+    const other = await createNotesTarget(sql, "http_only_other_model", 5, {
+      model: "other-model-384",
+    });
+    try {
+      const response = await postEmbed(
+        serviceKey,
+        JSON.stringify({ target: "http_only_other_model" }),
+      );
+      const report = await response.json();
+      assert.equal(response.status, 422);
+      assert.equal(report.ok, false);
+      assert.equal(report.stoppedBecause, "no_target_matches_provider");
+      assert.match(report.message, /^no target matches the provider/);
+      assert.equal(report.skipped, 1);
+      assert.match(report.targets[0].skipped, /other-model-384/);
+      assert.equal(typeof report.requestId, "string");
+    } finally {
+      await other.drop();
+    }
+  }));
+
+Deno.test("embed: a run stopped by maxRows with rows left says more: true", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
+    const response = await postEmbed(
+      serviceKey,
+      JSON.stringify({ batchSize: 5, maxRows: 10, target: "music_knowledge" }),
+    );
+    const report = await response.json();
+    assert.equal(response.status, 200);
+    assert.equal(report.stoppedBecause, "max_rows_reached");
+    assert.equal(report.written, 10);
+    assert.equal(report.more, true);
   }));
 
 Deno.test("embed: GET is not allowed (405)", async () => {

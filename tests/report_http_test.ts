@@ -1,4 +1,4 @@
-// The embed function's HTTP status for a worker report: 200, 502 when the provider is down or garbled, 503 with Retry-After when it is rate limiting, 500 otherwise.
+// The embed function's HTTP status for a worker report: 200, 422 when no target is the provider's model, 502 when the provider is down or garbled, 503 with Retry-After when it is rate limiting, 500 otherwise.
 import assert from "node:assert/strict";
 import { httpAnswerFor } from "../supabase/functions/_shared/report_http.ts";
 import type { StopCode, WorkerReport } from "../supabase/functions/_shared/worker_report.ts";
@@ -56,9 +56,12 @@ Deno.test("report http: the status says whether the provider is down, limiting, 
     { status: 503, headers: { "retry-after": "1" } },
     "never less than a second",
   );
-  for (
-    const code of ["nothing_to_claim", "database_failed", "no_target_matches_provider"] as const
-  ) {
+  for (const code of ["nothing_to_claim", "database_failed"] as const) {
     assert.deepEqual(httpAnswerFor(report(code, false), now), { status: 500, headers: {} }, code);
   }
+  assert.deepEqual(
+    httpAnswerFor(report("no_target_matches_provider", false), now),
+    { status: 422, headers: {} },
+    "nothing could be served: not a server fault, and no retry helps until a target or the provider is switched",
+  );
 });

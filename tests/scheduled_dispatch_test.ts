@@ -135,32 +135,59 @@ Deno.test("dispatch: with nothing pending, running the job sends no request", ()
     assert.equal(await lastDispatchId(sql), lastBefore, "no invocation was recorded");
   }));
 
-Deno.test("dispatch: inserted rows end up embedded through cron -> pg_net -> embed, in parallel", () =>
+/**
+ * Waits, without running the job again, until the queue is empty and no invocation sent after
+ * `afterId` is in flight; returns those invocations and the most ever seen in flight at once.
+ */
+async function drainedWithoutTicks(
+  sql: postgres.Sql,
+  afterId: number,
+  timeoutMs = 90_000,
+): Promise<{ dispatches: Dispatch[]; mostInFlight: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let mostInFlight = 0;
+  while (true) {
+    await sql`select embeddings.collect_dispatch_outcomes()`;
+    const dispatches = await sql<Dispatch[]>`
+      select id::int, outcome, status_code, written, error from embeddings.dispatches
+      where id > ${afterId} order by id`;
+    const inFlight = dispatches.filter((dispatch) => dispatch.outcome === "in flight").length;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    const queue = await queueCounts(sql, "music_knowledge");
+    if (inFlight === 0 && queue.pending === 0 && queue.inFlight === 0) {
+      return { dispatches, mostInFlight };
+    }
+    assert.ok(
+      Date.now() < deadline,
+      `not drained: ${JSON.stringify(queue)}; ${JSON.stringify(dispatches)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+Deno.test("dispatch: a backlog larger than max_rows drains through follow-ons, without waiting for the next tick, within max_parallel", () =>
   withDefaultDispatch(async (sql) => {
     await sql`
         update embeddings.dispatch_settings
-        set enabled = true, schedule = ${quietSchedule}, max_rows = 8, max_parallel = 2,
-            batch_size = 4`;
+        set enabled = true, schedule = ${quietSchedule}, max_rows = 4, max_parallel = 2,
+            batch_size = 2`;
     const start = await lastDispatchId(sql);
     assert.equal(
       await runJobCommand(sql),
       2,
-      "20 queued rows, 8 per invocation: 3 wanted, 2 allowed",
+      "20 queued rows, 4 per invocation: 5 wanted, 2 allowed",
     );
     assert.equal(await runJobCommand(sql), 0, "with 2 in flight the next run adds none");
 
-    const first = await settledDispatches(sql, start);
-    assert.deepEqual(
-      first.map((dispatch) => [dispatch.outcome, dispatch.status_code, dispatch.written]),
-      [["succeeded", 200, 8], ["succeeded", 200, 8]],
+    // The job is not run again: each invocation that stopped at max_rows is followed on at once.
+    const { dispatches, mostInFlight } = await drainedWithoutTicks(sql, start);
+    assert.ok(dispatches.length >= 5, `5 invocations of 4 rows at least: ${dispatches.length}`);
+    assert.ok(
+      dispatches.every((dispatch) => dispatch.outcome === "succeeded"),
+      JSON.stringify(dispatches),
     );
-    assert.equal((await queueCounts(sql, "music_knowledge")).pending, 4);
-
-    const second = await lastDispatchId(sql);
-    assert.equal(await runJobCommand(sql), 1, "4 rows left: one invocation");
-    const [last] = await settledDispatches(sql, second);
-    assert.equal(last.outcome, "succeeded");
-    assert.equal(last.written, 4);
+    assert.equal(dispatches.reduce((sum, dispatch) => sum + (dispatch.written ?? 0), 0), 20);
+    assert.ok(mostInFlight <= 2, `never more than max_parallel in flight: ${mostInFlight}`);
 
     const stored = await storedEmbeddingStats(sql);
     assert.equal(stored.embedded, 20, "20 of 20 rows read back with an embedding");
@@ -181,13 +208,49 @@ Deno.test("dispatch: inserted rows end up embedded through cron -> pg_net -> emb
     );
   }));
 
+Deno.test("dispatch: a target of another model is skipped, not failed, with its reason in dispatches and status", () =>
+  withDefaultDispatch(async (sql) => {
+    assert.equal(await embedEveryQueuedRow(sql), 0, "only the other model's rows are queued");
+    const other = await createNotesTarget(sql, "dispatch_other_model_notes", 10, {
+      model: "other-model-384",
+    });
+    try {
+      await sql`update embeddings.dispatch_settings set enabled = true, schedule = ${quietSchedule}`;
+      const start = await lastDispatchId(sql);
+      assert.equal(await runJobCommand(sql), 1);
+      const [skipped] = await settledDispatches(sql, start);
+      assert.deepEqual([skipped.outcome, skipped.status_code, skipped.written], [
+        "succeeded",
+        200,
+        0,
+      ]);
+      const [status] = await sql<{ pending: number; outcome: string; reason: string | null }[]>`
+        select pending::int, last_invocation_outcome as outcome, last_skip_reason as reason
+        from embeddings.status where name = 'dispatch_other_model_notes'`;
+      assert.equal(status.pending, 10, "its rows stay queued for a function that makes its model");
+      assert.equal(status.outcome, "succeeded");
+      assert.match(status.reason ?? "", /embeds with model other-model-384/);
+      const [music] = await sql<{ reason: string | null }[]>`
+        select last_skip_reason as reason from embeddings.status where name = 'music_knowledge'`;
+      assert.equal(music.reason, null, "a served target has no skip reason");
+    } finally {
+      await other.drop();
+    }
+  }));
+
 Deno.test("dispatch: when the function fails, the rows stay queued and the failure shows in status", () =>
   withDefaultDispatch(async (sql) => {
     assert.equal(await embedEveryQueuedRow(sql), 0, "only the refused target's rows are queued");
-    // The function refuses a target whose model is not its provider's: a real failure, answered 500.
-    const refused = await createNotesTarget(sql, "dispatch_refused_notes", 10, {
-      model: "other-model-384",
-    });
+    const refused = await createNotesTarget(sql, "dispatch_refused_notes", 10);
+    // A stand-in for any database-side failure: every write of this table is refused.
+    await sql.unsafe(`
+      create function public.dispatch_refuse_embedding() returns trigger language plpgsql as $$
+      begin
+        raise exception 'disk full while writing %', new.id;
+      end $$;
+      create trigger dispatch_refuse_embedding before update of embedding
+        on public.dispatch_refused_notes
+        for each row execute function public.dispatch_refuse_embedding();`);
     try {
       await sql`update embeddings.dispatch_settings set enabled = true, schedule = ${quietSchedule}`;
       const start = await lastDispatchId(sql);
@@ -195,7 +258,7 @@ Deno.test("dispatch: when the function fails, the rows stay queued and the failu
       const [failed] = await settledDispatches(sql, start);
       assert.equal(failed.outcome, "failed");
       assert.equal(failed.status_code, 500);
-      assert.match(failed.error ?? "", /dispatch_refused_notes embeds with model other-model-384/);
+      assert.match(failed.error ?? "", /dispatch_refused_notes: wrote 0 of 10 claimed \(10 failed/);
 
       const [status] = await sql<
         { pending: number; embedded: number; outcome: string; error: string }[]
@@ -206,13 +269,14 @@ Deno.test("dispatch: when the function fails, the rows stay queued and the failu
       assert.equal(status.pending, 10, "every row is still queued");
       assert.equal(status.embedded, 0);
       assert.equal(status.outcome, "failed");
-      assert.match(status.error, /other-model-384/);
+      assert.match(status.error, /dispatch_refused_notes: wrote 0/);
       const [dispatch] = await sql<{ last_outcome: string; failures: number }[]>`
         select last_outcome, failures_last_day::int as failures from embeddings.dispatch_status`;
       assert.equal(dispatch.last_outcome, "failed");
       assert.ok(dispatch.failures >= 1);
     } finally {
       await refused.drop();
+      await sql`drop function public.dispatch_refuse_embedding()`;
     }
   }));
 

@@ -84,10 +84,14 @@ create table embeddings.dispatches (
   error text,
   finished_at timestamptz,
   -- The kinds of key the function said it accepts ("acceptedKeys" of its report), for doctor.
-  accepted_keys text[]
+  accepted_keys text[],
+  -- Targets the function skipped because its provider does not make their model: name -> reason.
+  skipped jsonb,
+  -- The function said it stopped with work left after writing rows ("more" of its report).
+  more boolean
 );
 comment on table embeddings.dispatches is
-  'Every invocation the schedule started: its pg_net request id, the claimable rows it was sent for, and, once the answer is in, the outcome (succeeded, failed, timed out), HTTP status, rows written, error and the kinds of key the function said it accepts. Kept 7 days. RLS on with no policy on purpose: only service_role reads it.';
+  'Every invocation the schedule started: its pg_net request id, the claimable rows it was sent for, and, once the answer is in, the outcome (succeeded, failed, timed out), HTTP status, rows written, error, the kinds of key the function said it accepts, the targets it skipped as of another model (name -> reason) and whether it stopped with work left (more). Kept 7 days. RLS on with no policy on purpose: only service_role reads it.';
 create index dispatches_in_flight_idx on embeddings.dispatches (request_id) where outcome = 'in flight';
 alter table embeddings.dispatches enable row level security;
 
@@ -154,6 +158,19 @@ $$;
 comment on function embeddings._parse_json_or_null(text) is
   'The text as jsonb, or null when it is not JSON (an HTML error page, say).';
 
+/** The targets an answer reports skipped, name -> reason; null when it skipped none. */
+create or replace function embeddings._skipped_targets(body jsonb)
+returns jsonb
+language sql immutable set search_path = ''
+as $$
+  select pg_catalog.jsonb_object_agg(t ->> 'target', t ->> 'skipped')
+  from pg_catalog.jsonb_array_elements(
+         case when pg_catalog.jsonb_typeof(body -> 'targets') = 'array' then body -> 'targets' else '[]' end) as t
+  where pg_catalog.jsonb_typeof(t -> 'skipped') = 'string' and pg_catalog.jsonb_typeof(t -> 'target') = 'string'
+$$;
+comment on function embeddings._skipped_targets(jsonb) is
+  'From an embed function answer, the targets it skipped because its provider does not make their model, as {target name: reason}; null when none (or the answer is not a report).';
+
 /** Records the answers pg_net received; times out invocations that never answered. */
 create or replace function embeddings.collect_dispatch_outcomes()
 returns integer
@@ -181,6 +198,9 @@ begin
                        then (a.body ->> 'written')::integer end,
         accepted_keys = case when pg_catalog.jsonb_typeof(a.body -> 'acceptedKeys') = 'array'
                              then array(select pg_catalog.jsonb_array_elements_text(a.body -> 'acceptedKeys')) end,
+        skipped = embeddings._skipped_targets(a.body),
+        more = case when pg_catalog.jsonb_typeof(a.body -> 'more') = 'boolean'
+                    then (a.body ->> 'more')::boolean end,
         error = case when a.status_code between 200 and 299 and not coalesce(a.timed_out, false) then null
                      else coalesce(a.error_msg, a.body ->> 'error', a.body ->> 'message',
                                    pg_catalog.format('HTTP %s: %s', a.status_code, a.raw)) end,
@@ -202,7 +222,7 @@ begin
 end;
 $$;
 comment on function embeddings.collect_dispatch_outcomes() is
-  'Records the answers pg_net received for invocations in flight (succeeded, failed with the error, timed out; the rows written and the kinds of key the function accepts, from its report) and times out those with no answer after the request timeout plus a minute. Returns how many answers it recorded.';
+  'Records the answers pg_net received for invocations in flight (succeeded, failed with the error, timed out; the rows written, the kinds of key the function accepts, the targets it skipped and whether work is left, from its report) and times out those with no answer after the request timeout plus a minute. Returns how many answers it recorded.';
 
 /**
  * Why the dispatch must not send its key to that project URL, or null. The key is a service
@@ -252,7 +272,8 @@ declare
   project_url text;
   service_key text;
   missing_secret text;
-  request_id bigint;
+  posted_request_id bigint;
+  dispatch_id bigint;
 begin
   sent := 0;
   reason := embeddings._dispatch_missing();
@@ -312,7 +333,9 @@ begin
   end if;
 
   for i in 1 .. wanted loop
-    request_id := net.http_post(
+    -- The row first: the function is told its id, to ask for a follow-on when it stops with work left.
+    insert into embeddings.dispatches (queued_rows) values (claimable) returning id into dispatch_id;
+    posted_request_id := net.http_post(
       url => pg_catalog.rtrim(project_url, '/') || '/functions/v1/' || settings.function_name,
       body => pg_catalog.jsonb_build_object(
         'batchSize', settings.batch_size,
@@ -321,9 +344,11 @@ begin
         'leaseSeconds', settings.lease_seconds),
       headers => pg_catalog.jsonb_build_object(
         'Content-Type', 'application/json',
-        'apikey', service_key),
+        'apikey', service_key,
+        'x-embeddings-dispatch-id', dispatch_id::text),
       timeout_milliseconds => settings.request_timeout_ms);
-    insert into embeddings.dispatches (request_id, queued_rows) values (request_id, claimable);
+    update embeddings.dispatches as d set request_id = posted_request_id
+      where d.id = dispatch_id;
   end loop;
   sent := wanted;
   reason := format('sent %s invocations for %s claimable rows (%s already in flight)', wanted, claimable, in_flight);
@@ -332,6 +357,41 @@ end;
 $$;
 comment on function embeddings.dispatch_embed_requests(boolean) is
   'The cron job''s command: records the answers of earlier invocations, then, when enabled (or forced) and rows are claimable, POSTs to the embed function through net.http_post as many times as the backlog needs (max_rows each), keeping at most max_parallel in flight. Returns how many it sent and why: disabled (with how to enable it or force one run), idle, slots full, a missing Vault secret, a project URL that is not https (loopback aside: the key would travel in clear text), or what it sent.';
+
+/**
+ * The follow-on: an invocation that stopped with work left is followed at once, not at the next
+ * tick. pg_net has no completion callback, so the embed function asks for it after answering
+ * (the dispatch id came in its x-embeddings-dispatch-id header), and this waits for its answer to
+ * be recorded: only then is its slot free, so max_parallel holds for requests in flight. It sends
+ * only when that answer said more (rows written, work left): a target that keeps failing writes
+ * nothing and waits for the tick, so no chain of follow-ons loops on it.
+ */
+create or replace function embeddings.follow_on_dispatch(dispatch_id bigint)
+returns table (sent integer, reason text, answered boolean)
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  recorded embeddings.dispatches;
+begin
+  perform embeddings.collect_dispatch_outcomes();
+  select * into recorded from embeddings.dispatches as d where d.id = dispatch_id;
+  sent := 0;
+  answered := recorded.id is null or recorded.outcome <> 'in flight';
+  if recorded.id is null then
+    reason := pg_catalog.format('no dispatch %s in embeddings.dispatches: nothing to follow on', dispatch_id);
+  elsif not answered then
+    reason := pg_catalog.format('dispatch %s has no recorded answer yet: ask again once pg_net has it', dispatch_id);
+  elsif recorded.outcome <> 'succeeded' or not coalesce(recorded.more, false) or coalesce(recorded.written, 0) = 0 then
+    reason := pg_catalog.format('dispatch %s %s (written %s, more %s): no follow-on, the next tick decides',
+      dispatch_id, recorded.outcome, coalesce(recorded.written::text, 'unknown'), coalesce(recorded.more::text, 'unknown'));
+  else
+    select r.sent, r.reason into sent, reason from embeddings.dispatch_embed_requests() as r;
+  end if;
+  return next;
+end;
+$$;
+comment on function embeddings.follow_on_dispatch(bigint) is
+  'Called by the embed function after answering a scheduled invocation that stopped with work left: once that answer is recorded (until then it says so, and the caller asks again), and when it succeeded, wrote rows and said more, runs embeddings.dispatch_embed_requests() at once, which sends what the backlog needs within max_parallel (nothing when the dispatch is disabled). Otherwise it sends nothing and says why: the next tick decides, so a target that keeps failing cannot loop. answered is false while that answer is not recorded yet.';
 
 -- =============================================================================================
 -- The scheduler in one row

@@ -77,11 +77,12 @@ comment on function embeddings.status(bigint) is
 
 create view embeddings.status with (security_invoker = true) as
   select s.*, last.outcome as last_invocation_outcome, last.error as last_invocation_error,
-         coalesce(last.finished_at, last.sent_at) as last_invocation_at
+         coalesce(last.finished_at, last.sent_at) as last_invocation_at,
+         last.skipped ->> s.name as last_skip_reason
   from embeddings.status() as s
   left join lateral (
-    select d.outcome, d.error, d.finished_at, d.sent_at from embeddings.dispatches as d
+    select d.outcome, d.error, d.finished_at, d.sent_at, d.skipped from embeddings.dispatches as d
     where d.outcome <> 'in flight' order by d.id desc limit 1
   ) as last on true;
 comment on view embeddings.status is
-  'One row per target: embeddings.status() and the outcome of the last finished scheduled invocation (which works every target).';
+  'One row per target: embeddings.status() and the outcome of the last finished scheduled invocation (which works every target), and last_skip_reason: why that invocation skipped the target (its model is not the embed function''s provider''s), null when it did not.';

@@ -672,6 +672,34 @@ comment on function embeddings._doctor_dispatch_failures() is
   'doctor''s dispatch_failures: the last day''s dispatches that failed, timed out or were not sent; an error when the latest finished one did, else a warning.';
 
 -- =============================================================================================
+-- skipped_targets: targets the latest answered invocation skipped because the embed function's
+-- provider does not make their model (a 200 all the same: their rows just stay queued)
+-- =============================================================================================
+create or replace function embeddings._doctor_skipped_targets()
+returns setof embeddings._doctor_finding
+language plpgsql stable set search_path = ''
+as $$
+declare
+  latest embeddings.dispatches;
+begin
+  select * into latest from embeddings.dispatches as d
+    where d.outcome not in ('in flight', 'not sent') order by d.id desc limit 1;
+  return query select * from embeddings._doctor_report(
+    array(select row('warning', 'skipped_targets', s.target_name,
+        format('the embed function''s answer to dispatch %s (%s) skipped target %s, whose rows stay queued: %s',
+          latest.id, coalesce(latest.finished_at, latest.sent_at), s.target_name, s.reason),
+        'switch the target to the model the function makes (select embeddings.set_target_model(<target id>, ''<model>'', <dimensions>);), or run a worker whose provider makes its model (npx deno task cli backfill --target <name> with EMBEDDING_PROVIDER set for it)'
+      )::embeddings._doctor_finding
+      from pg_catalog.jsonb_each_text(coalesce(latest.skipped, '{}'::jsonb)) as s(target_name, reason)
+      order by s.target_name),
+    array['skipped_targets'],
+    array['the latest answered scheduled invocation skipped no target (every target''s model is one the embed function makes)']);
+end;
+$$;
+comment on function embeddings._doctor_skipped_targets() is
+  'doctor''s skipped_targets: a warning per target the latest answered scheduled invocation skipped because the embed function''s provider does not make its model (recorded in embeddings.dispatches.skipped); its rows stay queued until a worker of its model embeds them.';
+
+-- =============================================================================================
 -- accepted_keys: which kinds of key the embed function accepts, as its latest answer to the
 -- dispatch says ("acceptedKeys" in every report, recorded by collect_dispatch_outcomes). Legacy
 -- keys stay valid while the function accepts them, even once disabled in the dashboard.
@@ -822,7 +850,7 @@ declare
   checks constant text[] := array[
     'rls_disabled', 'client_can_write_vector', 'definer_search_path', 'engine_client_executable',
     'vector_in_public', 'schedule_prerequisites', 'service_key_kind', 'accepted_keys', 'dispatch_failures',
-    'time_budget', 'target_broken'];
+    'skipped_targets', 'time_budget', 'target_broken'];
   one_check text;
 begin
   foreach one_check in array checks loop
@@ -837,4 +865,4 @@ begin
 end;
 $$;
 comment on function embeddings.doctor() is
-  'Checks the database for the seed''s failure modes, each with its fix: rls_disabled (a table in an exposed schema without RLS), client_can_write_vector and client_write_silently_filtered (anon or authenticated able to write a target''s vector column, or silently filtered when they try), definer_search_path and definer_client_executable (SECURITY DEFINER functions without a fixed search_path or callable by clients), engine_client_executable (an engine function other than the search''s executable by anon, authenticated or PUBLIC), vector_in_public, schedule_prerequisites (pg_cron, pg_net, Vault and its secrets when the schedule is on), service_key_kind (the Vault key is a service credential, not an anon or publishable key), accepted_keys (the embed function still accepts legacy keys, by its latest answer), dispatch_failures, time_budget (within the platform''s 150 s) and target_broken. One ok row per check that passes; one error or warning row per finding with the SQL that fixes it. Never raises: a check that cannot run is an error row.';
+  'Checks the database for the seed''s failure modes, each with its fix: rls_disabled (a table in an exposed schema without RLS), client_can_write_vector and client_write_silently_filtered (anon or authenticated able to write a target''s vector column, or silently filtered when they try), definer_search_path and definer_client_executable (SECURITY DEFINER functions without a fixed search_path or callable by clients), engine_client_executable (an engine function other than the search''s executable by anon, authenticated or PUBLIC), vector_in_public, schedule_prerequisites (pg_cron, pg_net, Vault and its secrets when the schedule is on), service_key_kind (the Vault key is a service credential, not an anon or publishable key), accepted_keys (the embed function still accepts legacy keys, by its latest answer), dispatch_failures, skipped_targets (targets the latest scheduled invocation skipped as of a model its provider does not make), time_budget (within the platform''s 150 s) and target_broken. One ok row per check that passes; one error or warning row per finding with the SQL that fixes it. Never raises: a check that cannot run is an error row.';

@@ -72,6 +72,7 @@ grant execute on function
   -- scheduled dispatch
   embeddings.dispatch_embed_requests(boolean),
   embeddings.collect_dispatch_outcomes(),
+  embeddings.follow_on_dispatch(bigint),
   embeddings.dispatch_status(),
   -- status, verify and doctor
   embeddings.status(bigint),

@@ -9,12 +9,13 @@ import { errorMessage } from "../_shared/error_message.ts";
 import { PostgresTargetQueue } from "../_shared/postgres_target_queue.ts";
 import { createProvider } from "../_shared/providers/create_provider.ts";
 import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.ts";
-import { httpAnswerFor } from "../_shared/report_http.ts";
+import { answerReport, httpAnswerFor } from "../_shared/report_http.ts";
 import { readRequestBody } from "../_shared/request_body.ts";
 import { authorizeServiceRole } from "../_shared/service_role_authorization.ts";
 import { acceptedServiceCredentials } from "../_shared/caller_credentials.ts";
 import { logFailure, newRequestId } from "../_shared/request_id.ts";
 import { runWorker, WorkerRequestError } from "../_shared/worker.ts";
+import { dispatchIdOf, followOnInBackground } from "./follow_on.ts";
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body, null, 2), {
@@ -63,11 +64,15 @@ async function handle(request: Request, requestId: string): Promise<Response> {
     const report = await runWorker(new PostgresTargetQueue(sql), await provider, parsed.options, {
       stop: shutdown.signal,
     });
-    const answer = httpAnswerFor(report);
+    const answered = answerReport(report);
+    const answer = httpAnswerFor(answered);
     const body = answer.status === 200
-      ? { ...report, acceptedKeys }
-      : { ...report, requestId, acceptedKeys };
+      ? { ...answered, acceptedKeys }
+      : { ...answered, requestId, acceptedKeys };
     if (answer.status !== 200) logFailure("embed", requestId, "run stopped", report.stoppedBecause);
+    // A scheduled invocation that stopped with work left is followed at once, once answered.
+    const dispatchId = dispatchIdOf(request.headers);
+    if (answered.more && dispatchId !== null) followOnInBackground(sql, dispatchId);
     return json(answer.status, body, answer.headers);
   } catch (error) {
     if (error instanceof WorkerRequestError) return failed(requestId, 404, error.message);

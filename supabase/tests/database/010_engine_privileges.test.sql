@@ -71,6 +71,7 @@ select set_eq(
        'embeddings.requeue_target(bigint)',
        'embeddings.dispatch_embed_requests(boolean)',
        'embeddings.collect_dispatch_outcomes()',
+       'embeddings.follow_on_dispatch(bigint)',
        'embeddings.dispatch_status()',
        'embeddings.status(bigint)',
        'embeddings.verify_checks()',
