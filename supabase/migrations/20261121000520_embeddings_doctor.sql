@@ -715,7 +715,7 @@ begin
   select * into latest from embeddings.dispatches as d
     where d.accepted_keys is not null order by d.id desc limit 1;
   legacy := array(select k.kind from pg_catalog.unnest(latest.accepted_keys) as k(kind)
-                  where k.kind ~* 'legacy|jwt');
+                  where k.kind ~* 'legacy');
   return query select * from embeddings._doctor_report(
     case when pg_catalog.cardinality(legacy) > 0 then array[row('warning', 'accepted_keys', 'the embed function',
       format('the embed function''s answer to dispatch %s (%s) says it accepts %s: the legacy key kinds (%s) stay valid while it accepts them, even after they are disabled in the dashboard, and a leaked one drives embed',

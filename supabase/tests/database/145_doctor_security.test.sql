@@ -51,20 +51,20 @@ select results_eq(
   'before any answer says which keys it accepts: ok, saying so'
 );
 insert into embeddings.dispatches (request_id, queued_rows, outcome, status_code, finished_at, accepted_keys)
-  values (1, 10, 'succeeded', 200, now() - interval '1 hour', array['secret key', 'legacy service_role key', 'service_role JWT']);
+  values (1, 10, 'succeeded', 200, now() - interval '1 hour', array['secret key', 'service_role JWT (signing keys)', 'legacy service_role key', 'service_role JWT (legacy HS256 secret)']);
 select results_eq(
-  $$ select level, subject, finding ~ 'legacy key kinds \(legacy service_role key, service_role JWT\)', fix ~ 'EMBEDDINGS_ACCEPT_LEGACY_KEYS=false'
+  $$ select level, subject, finding ~ 'legacy key kinds \(legacy service_role key, service_role JWT \(legacy HS256 secret\)\)', fix ~ 'EMBEDDINGS_ACCEPT_LEGACY_KEYS=false'
      from embeddings.doctor() where check_name = 'accepted_keys' $$,
   $$ values ('warning'::text, 'the embed function'::text, true, true) $$,
   'legacy keys still accepted: a warning naming them, with how to stop accepting them'
 );
 insert into embeddings.dispatches (request_id, queued_rows, outcome, status_code, finished_at, accepted_keys)
-  values (2, 10, 'succeeded', 200, now(), array['secret key']);
+  values (2, 10, 'succeeded', 200, now(), array['secret key', 'service_role JWT (signing keys)']);
 select results_eq(
-  $$ select level, finding ~ '^the embed function accepts secret key, by its answer to dispatch'
+  $$ select level, finding ~ '^the embed function accepts secret key, service_role JWT \(signing keys\), by its answer to dispatch'
      from embeddings.doctor() where check_name = 'accepted_keys' $$,
   $$ values ('ok'::text, true) $$,
-  'the latest answer decides: only secret keys, ok'
+  'the latest answer decides: secret keys and JWTs of the signing keys (revoked by rotating them), ok'
 );
 insert into embeddings.dispatches (request_id, queued_rows, outcome, status_code, finished_at)
   values (3, 10, 'failed', 500, now());
