@@ -180,7 +180,7 @@ export async function quotaBench(context: BenchContext): Promise<BenchSection> {
       },
     ],
     notes:
-      "The scheduled dispatch is not measured here yet: bench/scheduler_drain.ts drives it on a virtual clock with a provider stand-in of fixed cost, not against a real-time quota.",
+      "`cli backfill` with no flags runs one worker with up to 8 batches in flight for a remote provider, paced by the provider's 429s and `x-ratelimit-*` headers; above 1.0 of the quota is the 5 s burst spent first. `--concurrency 4` is 4 Web Workers, each pacing itself: its 429s are waited out holding the rows (0 released, exit 0). The scheduled dispatch against the same server: the next section (`--only quota_schedule`).",
   };
 }
 
