@@ -5,7 +5,7 @@
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(20);
+select plan(21);
 
 -- A chunked target of 4 rows (bigint keys 1-4), chunks of vector(3); every row written as two chunks.
 select tests.create_table('docs', 4, 3, 'bigint');
@@ -58,6 +58,12 @@ select results_eq($$ select embedded, chunks, pending from embeddings.status whe
 update public.docs set body = 'new' where id = 2;
 select results_eq($$ select embedded, chunks, pending from embeddings.status where name = 'docs' $$,
   $$ values (1::bigint, 4::bigint, 2::bigint) $$, 'a changed text: embedded 1, its chunks still counted, pending 2');
+
+-- The estimate of a chunked target's pending rows: their whole text, never cut to max_characters.
+select results_eq(
+  $$ select rows_to_embed, characters from embeddings.estimate_backfill(tests.target_id('docs'), max_characters => 3) $$,
+  $$ values (2::bigint, (length('row 2: new') + length('row 3'))::bigint) $$,
+  'estimate_backfill counts a chunked target''s whole text, never cut');
 
 -- set_target_chunking: every row queued again; the old chunks stay until replaced.
 select tests.claim_into('second_claim', 'docs');
