@@ -1357,9 +1357,18 @@ begin
     set chunking = checked, chunking_changed_at = pg_catalog.now(),
         backfill_after = null, backfill_done = false
     where t.id = target.id;
+  -- Batches in flight were cut the old way, and their records would look newer than the change:
+  -- their leases are taken back (their writes come back lost), so those rows are cut again. The
+  -- entries are locked in key order, the engine's order, and the source rows are not touched.
+  update embeddings.queue as q
+    set lease_token = null, leased_until = null
+    where q.target_id = target.id and q.row_key = any(array(
+      select l.row_key from embeddings.queue as l
+      where l.target_id = target.id and l.lease_token is not null
+      order by l.row_key for update));
   perform embeddings.queue_backfill_chunk(target.id);
   return checked;
 end;
 $$;
 comment on function embeddings.set_target_chunking(bigint, jsonb) is
-  'Changes a chunked target''s chunking (checked and completed as by register_target; see embeddings._check_chunking) and returns it: every row is queued again by the chunked backfill (claims queue the rest), and its old chunks stay searchable until its new ones replace them. Raises, with what to do, on a target that embeds one vector per row.';
+  'Changes a chunked target''s chunking (checked and completed as by register_target; see embeddings._check_chunking) and returns it: every row is queued again by the chunked backfill (claims queue the rest), and its old chunks stay searchable until its new ones replace them. Batches in flight lose their leases (their writes come back as lost_keys), so no row keeps chunks cut the old way. Raises, with what to do, on a target that embeds one vector per row.';
