@@ -1351,21 +1351,23 @@ begin
   if checked = target.chunking then
     return checked;
   end if;
-  -- The records stay, and the old chunks stay searchable: each row's new chunks replace its old
-  -- ones in one statement (write_chunks). The backfill queues every row chunked before now.
-  update embeddings.targets as t
-    set chunking = checked, chunking_changed_at = pg_catalog.now(),
-        backfill_after = null, backfill_done = false
-    where t.id = target.id;
-  -- Batches in flight were cut the old way, and their records would look newer than the change:
-  -- their leases are taken back (their writes come back lost), so those rows are cut again. The
-  -- entries are locked in key order, the engine's order, and the source rows are not touched.
+  -- Batches in flight were cut the old way: their leases are taken back (their writes come back
+  -- lost), so those rows are cut again. The entries are locked in key order, the engine's order;
+  -- a write already holding some is waited for, and its records are older than the change below.
   update embeddings.queue as q
     set lease_token = null, leased_until = null
     where q.target_id = target.id and q.row_key = any(array(
       select l.row_key from embeddings.queue as l
       where l.target_id = target.id and l.lease_token is not null
       order by l.row_key for update));
+  -- The records stay, and the old chunks stay searchable: each row's new chunks replace its old
+  -- ones in one statement (write_chunks). The backfill queues every row whose record is older than
+  -- the change: the clock now, after the leases were taken back (a write's record bears the start
+  -- of its transaction, so a write that began before now is chunked again).
+  update embeddings.targets as t
+    set chunking = checked, chunking_changed_at = pg_catalog.clock_timestamp(),
+        backfill_after = null, backfill_done = false
+    where t.id = target.id;
   perform embeddings.queue_backfill_chunk(target.id);
   return checked;
 end;
