@@ -9,9 +9,10 @@ import { ProviderError, toProviderError } from "./providers/provider_error.ts";
 import type { RunDeadline } from "./run_deadline.ts";
 import type { ClaimedRow, RowEmbedding, RowFailure } from "./target_queue.ts";
 
-export interface EmbeddedRows {
-  /** Rows with a checked vector, ready to write. */
-  embeddings: RowEmbedding[];
+/** A batch embedded: `T` is what a row is written as (its vector, or its chunks' vectors). */
+export interface EmbeddedRows<T = RowEmbedding> {
+  /** Rows with a checked vector (or every chunk's), ready to write. */
+  embeddings: T[];
   /** Rows that failed on their own (their text, their vector): each costs an attempt. */
   failures: RowFailure[];
   /** Rows not embedded through no fault of theirs: handed back without an attempt. */
