@@ -1,0 +1,320 @@
+// The worker on chunked targets (issue 22), against the real database and the real local model: every row's text cut into chunks that cover it, each chunk embedded and written, counted back from the chunk table.
+import assert from "node:assert/strict";
+import type postgres from "postgres";
+import type { ChunkingOptions } from "../supabase/functions/_shared/chunking/chunk_text.ts";
+import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
+import type { EmbeddingProvider } from "../supabase/functions/_shared/providers/embedding_provider.ts";
+import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
+import { defaultRunOptions, type RunOptions } from "../supabase/functions/_shared/run_options.ts";
+import { runWorker } from "../supabase/functions/_shared/worker.ts";
+import type { WorkerReport } from "../supabase/functions/_shared/worker_report.ts";
+import {
+  cosine,
+  localStackModel,
+  queueCounts,
+  targetReport,
+  withDatabase,
+} from "./test_support.ts";
+
+const localModel = new LocalSentenceEncoderProvider(384);
+
+const topics = ["chords", "mixing", "drums", "melody", "mastering", "rhythm", "harmony"];
+
+/** A text of about `length` characters: paragraphs of sentences, different for each `seed`. */
+function longText(seed: number, length: number): string {
+  const paragraphs: string[] = [];
+  let size = 0;
+  for (let paragraph = 0; size < length; paragraph++) {
+    const sentences: string[] = [];
+    for (let sentence = 0; sentence < 5; sentence++) {
+      const n = seed * 7919 + paragraph * 31 + sentence;
+      sentences.push(
+        `Lesson ${n} on ${topics[n % topics.length]} practises ${
+          topics[(n * 3 + 1) % topics.length]
+        } with a metronome at ${60 + n % 80} beats a minute.`,
+      );
+    }
+    const text = sentences.join(" ");
+    paragraphs.push(text);
+    size += text.length + 2;
+  }
+  return paragraphs.join("\n\n");
+}
+
+interface ChunkedTarget {
+  table: string;
+  id: number;
+}
+
+const defaultChunking: ChunkingOptions = {
+  unit: "characters",
+  size: 1000,
+  overlap: 100,
+  splitter: "recursive",
+};
+
+/**
+ * Creates public.<table>(id text primary key, body text) with one row per body (ids r01, r02, ...)
+ * and registers it as a chunked target (no embedding column); unregistered and dropped after.
+ */
+async function withChunkedTarget(
+  table: string,
+  bodies: readonly string[],
+  work: (sql: postgres.Sql, target: ChunkedTarget) => Promise<void>,
+  chunking: ChunkingOptions = defaultChunking,
+): Promise<void> {
+  await withDatabase(async (sql) => {
+    await sql.unsafe(`
+      drop table if exists public.${table};
+      create table public.${table} (id text primary key, body text);
+      create or replace function public.${table}_content(note public.${table}) returns text
+        language sql immutable set search_path = '' as $$ select note.body $$;`);
+    await sql`insert into ${sql("public")}.${sql(table)} (id, body)
+      select 'r' || lpad(n::text, 2, '0'), body
+      from unnest(${bodies as string[]}::text[]) with ordinality as b(body, n)`;
+    const [{ id }] = await sql<{ id: string }[]>`
+      select embeddings.register_target(
+        source_table => ${`public.${table}`}::regclass, key_column => 'id',
+        content_function => ${`public.${table}_content(public.${table})`}::regprocedure,
+        embedding_column => null, model => ${localStackModel.model},
+        dimensions => ${localStackModel.dimensions}, chunking => ${
+      JSON.stringify(chunking)
+    }::jsonb) as id`;
+    try {
+      await work(sql, { table, id: Number(id) });
+    } finally {
+      await sql`select embeddings.unregister_target(${id}::bigint)`;
+      await sql.unsafe(`drop function public.${table}_content; drop table public.${table};`);
+    }
+  });
+}
+
+interface StoredChunk {
+  rowKey: string;
+  index: number;
+  start: number;
+  end: number;
+  text: string;
+  contentHash: string;
+  embedding: number[];
+}
+
+/** The target's chunks, read back from its chunk table (embeddings.chunk_table), in order. */
+async function storedChunks(sql: postgres.Sql, targetId: number): Promise<StoredChunk[]> {
+  const [{ table }] = await sql<{ table: string | null }[]>`
+    select embeddings.chunk_table(${targetId}::bigint)::text as table`;
+  assert.ok(table, "a chunked target has a chunk table");
+  const rows = await sql.unsafe<
+    {
+      row_key: string;
+      chunk_index: number;
+      start_offset: number;
+      end_offset: number;
+      chunk_text: string;
+      content_hash: string;
+      embedding: string;
+    }[]
+  >(`select row_key, chunk_index, start_offset, end_offset, chunk_text, content_hash,
+            embedding::text as embedding
+     from ${table} order by row_key, chunk_index`);
+  return rows.map((row) => ({
+    rowKey: row.row_key,
+    index: row.chunk_index,
+    start: row.start_offset,
+    end: row.end_offset,
+    text: row.chunk_text,
+    contentHash: row.content_hash,
+    embedding: JSON.parse(row.embedding),
+  }));
+}
+
+/** The chunks of one row, by key. */
+function chunksOf(chunks: readonly StoredChunk[], key: string): StoredChunk[] {
+  return chunks.filter((chunk) => chunk.rowKey === key);
+}
+
+/**
+ * Asserts a row's chunks cover its whole text: numbered 0, 1, ... from offset 0, each the text
+ * between its offsets, each starting within or right after the one before, the last ending at the
+ * text's end, none longer than `most` characters.
+ */
+function assertCovers(chunks: readonly StoredChunk[], text: string, most: number): void {
+  assert.ok(chunks.length > 0, "the row has chunks");
+  assert.equal(chunks[0].start, 0, "the first chunk starts the text");
+  chunks.forEach((chunk, index) => {
+    assert.equal(chunk.index, index);
+    assert.equal(chunk.text, text.slice(chunk.start, chunk.end), "the chunk is its span of text");
+    assert.ok(chunk.end - chunk.start <= most, `chunk ${index} is at most ${most} characters`);
+    if (index > 0) {
+      const before = chunks[index - 1];
+      assert.ok(
+        chunk.start > before.start && chunk.start <= before.end,
+        "contiguous or overlapping",
+      );
+      assert.ok(chunk.end > before.end, "each chunk adds text");
+    }
+  });
+  assert.equal(chunks[chunks.length - 1].end, text.length, "the last chunk ends the text");
+}
+
+function runOn(
+  sql: postgres.Sql,
+  provider: EmbeddingProvider,
+  target: string,
+  overrides: Partial<RunOptions> = {},
+): Promise<WorkerReport> {
+  return runWorker(new PostgresTargetQueue(sql), provider, {
+    ...defaultRunOptions,
+    batchSize: 4,
+    target,
+    ...overrides,
+  });
+}
+
+/** md5 of each text, as the database computes it. */
+async function md5(sql: postgres.Sql, text: string): Promise<string> {
+  const [{ hash }] = await sql<{ hash: string }[]>`select md5(${text}) as hash`;
+  return hash;
+}
+
+Deno.test("chunked worker: every row of several thousand characters is cut into chunks that cover its whole text, each embedded and written, counted back from the chunk table", async () => {
+  const bodies = [longText(1, 4_000), longText(2, 6_500), longText(3, 900), longText(4, 3_000)];
+  await withChunkedTarget("chunked_lessons", bodies, async (sql, target) => {
+    const report = await runOn(sql, localModel, target.table);
+    const lessons = targetReport(report, target.table);
+    assert.equal(report.ok, true, report.message);
+    assert.equal(lessons.written, 4);
+    assert.deepEqual(lessons.truncatedKeys, [], "no text is cut");
+    assert.deepEqual(lessons.failedRows, []);
+
+    const chunks = await storedChunks(sql, target.id);
+    assert.equal(lessons.chunksWritten, chunks.length, "the report counts the chunks stored");
+    assert.equal(report.chunksWritten, chunks.length);
+    assert.match(report.message, new RegExp(`wrote 4 of 4 claimed in ${chunks.length} chunks`));
+    for (const [index, body] of bodies.entries()) {
+      const key = `r0${index + 1}`;
+      const own = chunksOf(chunks, key);
+      assertCovers(own, body, defaultChunking.size);
+      const hash = await md5(sql, body);
+      assert.ok(own.every((chunk) => chunk.contentHash === hash), "cut from the row's text now");
+    }
+    assert.equal(chunksOf(chunks, "r03").length, 1, "a text shorter than a chunk is one chunk");
+
+    // A stored vector is the model's vector of its chunk's text.
+    const sample = chunksOf(chunks, "r02")[3];
+    const [expected] = await localModel.embed([sample.text]);
+    assert.ok(cosine(sample.embedding, expected) > 0.9999);
+
+    assert.deepEqual(await queueCounts(sql, target.table), {
+      embedded: 4,
+      pending: 0,
+      inFlight: 0,
+      deadLettered: 0,
+    });
+    assert.equal(lessons.status?.embedded, 4);
+  });
+});
+
+Deno.test("chunked worker: a chunk size past the model's input limit is capped at it, so no text is ever cut", async () => {
+  const bodies = [longText(5, 20_000), longText(6, 9_000)];
+  const chunking: ChunkingOptions = { ...defaultChunking, size: 12_000, overlap: 600 };
+  await withChunkedTarget("chunked_capped", bodies, async (sql, target) => {
+    const report = await runOn(sql, localModel, target.table);
+    const capped = targetReport(report, target.table);
+    assert.equal(report.ok, true, report.message);
+    assert.deepEqual(capped.truncatedKeys, []);
+    const chunks = await storedChunks(sql, target.id);
+    const limit = localModel.inputLimit.maxCharacters;
+    bodies.forEach((body, index) => assertCovers(chunksOf(chunks, `r0${index + 1}`), body, limit));
+    assert.ok(chunksOf(chunks, "r01").length >= 3, "20,000 characters in chunks of 8,000 at most");
+  }, chunking);
+});
+
+Deno.test("chunked worker: a blank row is written with no chunks and counts as embedded", async () => {
+  await withChunkedTarget("chunked_blank", [longText(7, 2_500), "   ", ""], async (sql, target) => {
+    const report = await runOn(sql, localModel, target.table);
+    const blank = targetReport(report, target.table);
+    assert.equal(report.ok, true, report.message);
+    assert.equal(blank.written, 3);
+    assert.equal(blank.failed, 0);
+    const chunks = await storedChunks(sql, target.id);
+    assert.deepEqual([...new Set(chunks.map((chunk) => chunk.rowKey))], ["r01"]);
+    assert.equal(blank.chunksWritten, chunks.length);
+    assert.deepEqual(await queueCounts(sql, target.table), {
+      embedded: 3,
+      pending: 0,
+      inFlight: 0,
+      deadLettered: 0,
+    });
+  });
+});
+
+Deno.test("chunked worker: a row edited between claim and write is not written from its old text, and is queued again and written from its new one", async () => {
+  const bodies = [longText(8, 3_000), longText(9, 3_000), longText(10, 3_000)];
+  const edited = longText(11, 5_000);
+  await withChunkedTarget("chunked_edited", bodies, async (sql, target) => {
+    let editedOnce = false;
+    const editing: EmbeddingProvider = {
+      name: "local",
+      model: localModel.model,
+      dimensions: localModel.dimensions,
+      inputLimit: localModel.inputLimit,
+      embed: async (texts, options) => {
+        if (!editedOnce) {
+          editedOnce = true;
+          await sql`update public.chunked_edited set body = ${edited} where id = 'r02'`;
+        }
+        return await localModel.embed(texts, options);
+      },
+    };
+    const report = await runOn(sql, editing, target.table, { batchSize: 3 });
+    const race = targetReport(report, target.table);
+    assert.ok(editedOnce);
+    assert.equal(report.ok, true, report.message);
+    assert.deepEqual(race.staleKeys, ["r02"], "the old text's chunks were refused as stale");
+    assert.equal(race.written, 3, "two in the first batch, the edited row in the next");
+    assert.equal(race.batches, 2);
+    const chunks = await storedChunks(sql, target.id);
+    assertCovers(chunksOf(chunks, "r02"), edited, defaultChunking.size);
+    const hash = await md5(sql, edited);
+    assert.ok(chunksOf(chunks, "r02").every((chunk) => chunk.contentHash === hash));
+    assert.equal(race.chunksWritten, chunks.length, "the stale chunks are not counted");
+    assert.equal((await queueCounts(sql, target.table)).embedded, 3);
+  });
+});
+
+Deno.test("chunked worker: a chunk the provider answers badly for fails its row only, naming the chunk; the others are written", async () => {
+  const poisoned = `${longText(12, 2_500)}\n\nPOISON chord chart.\n\n${longText(13, 2_500)}`;
+  const bodies = [longText(14, 3_000), poisoned, longText(15, 3_000)];
+  await withChunkedTarget("chunked_poison", bodies, async (sql, target) => {
+    const poisoning: EmbeddingProvider = {
+      name: "local",
+      model: localModel.model,
+      dimensions: localModel.dimensions,
+      inputLimit: localModel.inputLimit,
+      embed: async (texts, options) =>
+        (await localModel.embed(texts, options)).map((vector, i) =>
+          texts[i].includes("POISON") ? vector.map(() => NaN) : vector
+        ),
+    };
+    const report = await runOn(sql, poisoning, target.table);
+    const poison = targetReport(report, target.table);
+    assert.equal(report.ok, false);
+    assert.equal(poison.written, 2);
+    assert.equal(poison.failed, 1);
+    assert.deepEqual(poison.failedRows.map((row) => [row.key, row.deadLettered]), [["r02", false]]);
+    assert.match(
+      poison.failedRows[0].error,
+      /^chunk \d+ \(characters \d+ to \d+\): universal-sentence-encoder-lite-384: embedding element 1 is NaN/,
+    );
+    const chunks = await storedChunks(sql, target.id);
+    assert.deepEqual([...new Set(chunks.map((chunk) => chunk.rowKey))], ["r01", "r03"]);
+    assert.equal(poison.chunksWritten, chunks.length);
+    assert.deepEqual(await queueCounts(sql, target.table), {
+      embedded: 2,
+      pending: 1,
+      inFlight: 0,
+      deadLettered: 0,
+    }, "the failed row stays queued, one attempt spent");
+  });
+});
