@@ -8,9 +8,14 @@ import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/prov
 import { defaultRunOptions, type RunOptions } from "../supabase/functions/_shared/run_options.ts";
 import { runWorker } from "../supabase/functions/_shared/worker.ts";
 import type { WorkerReport } from "../supabase/functions/_shared/worker_report.ts";
+import { runCli } from "../tools/cli/run_cli.ts";
+import { secretKey } from "../tools/stack/api_keys.ts";
+import { standInModel } from "./cli_test_support.ts";
 import {
   cosine,
+  databaseUrl,
   localStackModel,
+  postEmbed,
   queueCounts,
   targetReport,
   withDatabase,
@@ -61,7 +66,10 @@ async function withChunkedTarget(
   table: string,
   bodies: readonly string[],
   work: (sql: postgres.Sql, target: ChunkedTarget) => Promise<void>,
-  chunking: ChunkingOptions = defaultChunking,
+  { chunking = defaultChunking, model = localStackModel.model }: {
+    chunking?: ChunkingOptions;
+    model?: string;
+  } = {},
 ): Promise<void> {
   await withDatabase(async (sql) => {
     await sql.unsafe(`
@@ -76,7 +84,7 @@ async function withChunkedTarget(
       select embeddings.register_target(
         source_table => ${`public.${table}`}::regclass, key_column => 'id',
         content_function => ${`public.${table}_content(public.${table})`}::regprocedure,
-        embedding_column => null, model => ${localStackModel.model},
+        embedding_column => null, model => ${model},
         dimensions => ${localStackModel.dimensions}, chunking => ${
       JSON.stringify(chunking)
     }::jsonb) as id`;
@@ -227,7 +235,7 @@ Deno.test("chunked worker: a chunk size past the model's input limit is capped a
     const limit = localModel.inputLimit.maxCharacters;
     bodies.forEach((body, index) => assertCovers(chunksOf(chunks, `r0${index + 1}`), body, limit));
     assert.ok(chunksOf(chunks, "r01").length >= 3, "20,000 characters in chunks of 8,000 at most");
-  }, chunking);
+  }, { chunking });
 });
 
 Deno.test("chunked worker: a blank row is written with no chunks and counts as embedded", async () => {
@@ -316,5 +324,65 @@ Deno.test("chunked worker: a chunk the provider answers badly for fails its row 
       inFlight: 0,
       deadLettered: 0,
     }, "the failed row stays queued, one attempt spent");
+  });
+});
+
+/** A CLI command's JSON output, against the local stack's database. */
+async function cliJson(
+  ...args: string[]
+): Promise<{ code: number; json: Record<string, unknown> }> {
+  const run = await runCli([...args, "--db-url", databaseUrl]);
+  try {
+    return { code: run.code, json: JSON.parse(run.stdout) };
+  } catch {
+    throw new Error(`cli ${args.join(" ")} printed no JSON (exit ${run.code}): ${run.stderr}`);
+  }
+}
+
+Deno.test("chunked worker: the CLI's backfill and embed work a chunked target with no new flag, and count its chunks", async () => {
+  const bodies = [longText(16, 4_000), longText(17, 2_000), longText(18, 5_000)];
+  await withChunkedTarget("chunked_cli", bodies, async (sql, target) => {
+    const backfill = await cliJson(
+      "backfill",
+      "--provider",
+      "stand-in",
+      "--target",
+      target.table,
+      "--json",
+    );
+    let chunks = await storedChunks(sql, target.id);
+    assert.equal(backfill.code, 0, JSON.stringify(backfill.json));
+    assert.equal(backfill.json.written, 3);
+    assert.equal(backfill.json.chunksWritten, chunks.length);
+    assert.match(
+      String(backfill.json.message),
+      new RegExp(`wrote 3 rows \\(${chunks.length} chunks\\)`),
+    );
+    bodies.forEach((body, index) => assertCovers(chunksOf(chunks, `r0${index + 1}`), body, 1000));
+
+    const edited = longText(19, 3_500);
+    await sql`update public.chunked_cli set body = ${edited} where id = 'r01'`;
+    const embed = await cliJson("embed", "--provider", "stand-in", "--target", target.table);
+    chunks = await storedChunks(sql, target.id);
+    assert.equal(embed.code, 0, JSON.stringify(embed.json));
+    assert.equal(embed.json.written, 1);
+    assert.equal(embed.json.chunksWritten, chunksOf(chunks, "r01").length);
+    assertCovers(chunksOf(chunks, "r01"), edited, 1000);
+  }, { model: standInModel });
+});
+
+Deno.test("chunked worker: the embed function works a chunked target and answers its chunks written", async () => {
+  const bodies = [longText(20, 3_000), longText(21, 1_500)];
+  await withChunkedTarget("chunked_http", bodies, async (sql, target) => {
+    const response = await postEmbed(secretKey, JSON.stringify({ target: target.table }));
+    const answer = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(answer));
+    const chunks = await storedChunks(sql, target.id);
+    assert.equal(answer.written, 2);
+    assert.equal(answer.chunksWritten, chunks.length);
+    const [part] = answer.targets;
+    assert.equal(part.chunksWritten, chunks.length);
+    assert.deepEqual(part.truncatedKeys, []);
+    assert.equal(part.status.embedded, 2);
   });
 });
