@@ -72,8 +72,10 @@ async function withChunkedTarget(
   } = {},
 ): Promise<void> {
   await withDatabase(async (sql) => {
+    // What an interrupted run of this test may have left.
+    await sql`select embeddings.unregister_target(id) from embeddings.targets where name = ${table}`;
     await sql.unsafe(`
-      drop table if exists public.${table};
+      drop table if exists public.${table} cascade;
       create table public.${table} (id text primary key, body text);
       create or replace function public.${table}_content(note public.${table}) returns text
         language sql immutable set search_path = '' as $$ select note.body $$;`);
@@ -87,7 +89,7 @@ async function withChunkedTarget(
         embedding_column => null, model => ${model},
         dimensions => ${localStackModel.dimensions}, chunking => ${
       JSON.stringify(chunking)
-    }::jsonb) as id`;
+    }::text::jsonb) as id`;
     try {
       await work(sql, { table, id: Number(id) });
     } finally {
@@ -186,7 +188,7 @@ async function md5(sql: postgres.Sql, text: string): Promise<string> {
 }
 
 Deno.test("chunked worker: every row of several thousand characters is cut into chunks that cover its whole text, each embedded and written, counted back from the chunk table", async () => {
-  const bodies = [longText(1, 4_000), longText(2, 6_500), longText(3, 900), longText(4, 3_000)];
+  const bodies = [longText(1, 4_000), longText(2, 6_500), longText(3, 500), longText(4, 3_000)];
   await withChunkedTarget("chunked_lessons", bodies, async (sql, target) => {
     const report = await runOn(sql, localModel, target.table);
     const lessons = targetReport(report, target.table);
@@ -206,6 +208,7 @@ Deno.test("chunked worker: every row of several thousand characters is cut into 
       const hash = await md5(sql, body);
       assert.ok(own.every((chunk) => chunk.contentHash === hash), "cut from the row's text now");
     }
+    assert.ok(bodies[2].length < defaultChunking.size);
     assert.equal(chunksOf(chunks, "r03").length, 1, "a text shorter than a chunk is one chunk");
 
     // A stored vector is the model's vector of its chunk's text.
@@ -220,6 +223,8 @@ Deno.test("chunked worker: every row of several thousand characters is cut into 
       deadLettered: 0,
     });
     assert.equal(lessons.status?.embedded, 4);
+    assert.equal(lessons.status?.chunks, chunks.length, "the status counts the chunk table");
+    assert.match(report.message, new RegExp(`now 4/4 embedded in ${chunks.length} chunks`));
   });
 });
 

@@ -45,6 +45,7 @@ interface StatusRow {
   dimensions: number;
   total_rows: string | null;
   embedded: string;
+  chunks: string | null;
   pending: string;
   in_flight: string;
   dead_lettered: string;
@@ -85,6 +86,7 @@ function toTargetStatus(row: StatusRow): TargetStatus {
     broken: row.broken,
     totalRows: row.total_rows === null ? null : Number(row.total_rows),
     embedded: Number(row.embedded),
+    chunks: row.chunks === null ? null : Number(row.chunks),
     pending: Number(row.pending),
     inFlight: Number(row.in_flight),
     deadLettered: Number(row.dead_lettered),
@@ -133,7 +135,9 @@ export class PostgresTargetQueue implements TargetQueue {
         select t.id, t.name,
                case when t.chunking is null
                  then format('%I.%I.%I', t.table_schema, t.table_name, t.embedding_column)
-                 else embeddings.chunk_table(t.id)::text
+                 -- As embeddings.status says it.
+                 else format('%I.%I (chunks in %s)', t.table_schema, t.table_name,
+                   embeddings.chunk_table(t.id))
                end as source,
                t.model, t.dimensions, t.chunking
         from embeddings.targets as t
@@ -154,7 +158,7 @@ export class PostgresTargetQueue implements TargetQueue {
       const rows = targetIds === undefined
         ? await tx<StatusRow[]>`
           select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
-                 s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
+                 s.chunks, s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
                  s.leased_until, s.backfill_done, s.last_error,
                  s.last_write_at, s.broken, t.chunking
           from embeddings.status() as s
@@ -163,7 +167,7 @@ export class PostgresTargetQueue implements TargetQueue {
         // One call of embeddings.status(id) per id: only the targets asked for are counted.
         : await tx<StatusRow[]>`
           select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
-                 s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
+                 s.chunks, s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
                  s.leased_until, s.backfill_done, s.last_error,
                  s.last_write_at, s.broken, t.chunking
           from unnest(${[...targetIds]}::bigint[]) with ordinality as requested(id, position)

@@ -5,7 +5,10 @@ import type { ChunkingOptions, TextChunk } from "./chunking/chunk_text.ts";
 export interface Target {
   id: number;
   name: string;
-  /** schema.table.column of the embedding; for a chunked target, schema.table of its chunk table. */
+  /**
+   * schema.table.column of the embedding; for a chunked target, "schema.table (chunks in
+   * embedding_chunks.name)", as embeddings.status says it.
+   */
   source: string;
   model: string;
   dimensions: number;
@@ -21,6 +24,8 @@ export interface TargetStatus extends Target {
   totalRows: number | null;
   /** Rows whose stored vector was made by the target's current model from their current text. */
   embedded: number;
+  /** A chunked target's chunks stored now (its chunk table's rows); null for a whole-row target. */
+  chunks: number | null;
   /** Queued and not leased, including rows waiting out a backoff. */
   pending: number;
   /** Leased to a worker right now. */

@@ -179,7 +179,8 @@ function summarizeTarget(target: TargetReport): string {
  */
 function describeStatus(status: TargetStatus): string {
   if (status.broken !== null) return `broken: ${status.broken}`;
-  const parts = [`now ${status.embedded}/${status.totalRows} embedded`];
+  const chunks = status.chunks === null ? "" : ` in ${status.chunks} chunks`;
+  const parts = [`now ${status.embedded}/${status.totalRows} embedded${chunks}`];
   const claimable = status.pending - status.retrying;
   if (claimable > 0) parts.push(`${claimable} queued`);
   if (status.inFlight > 0) {
