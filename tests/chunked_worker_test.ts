@@ -243,19 +243,23 @@ Deno.test("chunked worker: a chunk size past the model's input limit is capped a
   }, { chunking });
 });
 
-Deno.test("chunked worker: a blank row is written with no chunks and counts as embedded", async () => {
-  await withChunkedTarget("chunked_blank", [longText(7, 2_500), "   ", ""], async (sql, target) => {
+Deno.test("chunked worker: a blank row is written with no chunks and counts as embedded; a null text fails, saying what to return instead", async () => {
+  const bodies = [longText(7, 2_500), "   ", "", "null"];
+  await withChunkedTarget("chunked_blank", bodies, async (sql, target) => {
+    await sql`update public.chunked_blank set body = null where id = 'r04'`;
     const report = await runOn(sql, localModel, target.table);
     const blank = targetReport(report, target.table);
-    assert.equal(report.ok, true, report.message);
+    assert.equal(report.ok, false, "a row failed");
     assert.equal(blank.written, 3);
-    assert.equal(blank.failed, 0);
+    assert.equal(blank.claimed, 4, "each row claimed once");
+    assert.deepEqual(blank.failedRows.map((row) => row.key), ["r04"]);
+    assert.match(blank.failedRows[0].error, /^the content function returned null: .* coalesce/);
     const chunks = await storedChunks(sql, target.id);
     assert.deepEqual([...new Set(chunks.map((chunk) => chunk.rowKey))], ["r01"]);
     assert.equal(blank.chunksWritten, chunks.length);
     assert.deepEqual(await queueCounts(sql, target.table), {
       embedded: 3,
-      pending: 0,
+      pending: 1,
       inFlight: 0,
       deadLettered: 0,
     });

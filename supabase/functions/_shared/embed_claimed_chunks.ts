@@ -29,6 +29,14 @@ function span(chunk: TextChunk): string {
  * from 0. A chunk longer than the model reads fails the row rather than be cut by the provider.
  */
 function cutRow(row: ClaimedRow, options: ChunkingOptions, provider: EmbeddingProvider): CutRow {
+  // claim_batch gives a null text no hash (md5 is never ""): there is no text to check it against.
+  if (row.contentError === null && row.contentHash === "") {
+    return {
+      row,
+      failure:
+        "the content function returned null: a chunked target records an empty text with no chunks, not a null one (return coalesce(..., '') for a row with no text)",
+    };
+  }
   if (row.contentError === null && row.content.trim() === "") return { row, chunks: [] };
   const problem = contentProblem(row);
   if (problem !== null) return { row, failure: problem };
