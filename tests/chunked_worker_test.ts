@@ -243,6 +243,24 @@ Deno.test("chunked worker: a chunk size past the model's input limit is capped a
   }, { chunking });
 });
 
+Deno.test("chunked worker: a target chunked in tokens cuts chunks of at most that many estimated tokens", async () => {
+  const bodies = [longText(22, 3_000)];
+  const chunking: ChunkingOptions = {
+    unit: "tokens",
+    size: 120,
+    overlap: 12,
+    splitter: "recursive",
+  };
+  await withChunkedTarget("chunked_tokens", bodies, async (sql, target) => {
+    const report = await runOn(sql, localModel, target.table);
+    assert.equal(report.ok, true, report.message);
+    const chunks = await storedChunks(sql, target.id);
+    // 120 tokens of 3 characters each (request sizing's estimate, rounded up).
+    assertCovers(chunks, bodies[0], 360);
+    assert.ok(chunks.length >= 9, "3,000 characters in chunks of 360 at most");
+  }, { chunking });
+});
+
 Deno.test("chunked worker: a blank row is written with no chunks and counts as embedded; a null text fails, saying what to return instead", async () => {
   const bodies = [longText(7, 2_500), "   ", "", "null"];
   await withChunkedTarget("chunked_blank", bodies, async (sql, target) => {
