@@ -366,7 +366,7 @@ async function cliJson(
   }
 }
 
-Deno.test("chunked worker: the CLI's backfill and embed work a chunked target with no new flag, and count its chunks", async () => {
+Deno.test("chunked worker: the CLI's backfill (--defer-index: the chunk table's index) and embed work a chunked target with no new flag, and count its chunks", async () => {
   const bodies = [longText(16, 4_000), longText(17, 2_000), longText(18, 5_000)];
   await withChunkedTarget("chunked_cli", bodies, async (sql, target) => {
     const backfill = await cliJson(
@@ -375,10 +375,24 @@ Deno.test("chunked worker: the CLI's backfill and embed work a chunked target wi
       "stand-in",
       "--target",
       target.table,
+      "--defer-index",
       "--json",
     );
     let chunks = await storedChunks(sql, target.id);
     assert.equal(backfill.code, 0, JSON.stringify(backfill.json));
+    const [hnsw] = await sql<{ name: string }[]>`
+      select format('%I.%I', n.nspname, i.relname) as name
+      from pg_catalog.pg_index as x
+      join pg_catalog.pg_class as i on i.oid = x.indexrelid
+      join pg_catalog.pg_namespace as n on n.oid = i.relnamespace
+      join pg_catalog.pg_am as am on am.oid = i.relam
+      where x.indrelid = embeddings.chunk_table(${target.id}::bigint) and am.amname = 'hnsw'`;
+    assert.ok(hnsw, "the chunk table's HNSW index is there after the backfill");
+    assert.deepEqual(backfill.json.indexes, {
+      dropped: [hnsw.name],
+      rebuilt: [hnsw.name],
+      leftDropped: [],
+    }, "--defer-index dropped the chunk table's index and built it again");
     assert.equal(backfill.json.written, 3);
     assert.equal(backfill.json.chunksWritten, chunks.length);
     assert.match(
