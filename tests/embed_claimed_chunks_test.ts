@@ -137,3 +137,16 @@ Deno.test("embed claimed chunks: a chunk size past the provider's input limit is
   assert.equal(a.chunks.at(-1)?.end, long.length);
   assert.deepEqual(result.truncatedKeys, []);
 });
+
+Deno.test("embed claimed chunks: a 429 is waited out holding the rows, then the same chunks are sent again: no row fails or goes back", async () => {
+  let limited = 0;
+  const provider = scripted(() => {
+    if (limited++ === 0) throw new ProviderError("rate_limited", "429: slow down", 60);
+  });
+  const result = await embed(provider, [row("a", text(20)), row("b", text(20))]);
+  assert.deepEqual(result.embeddings.map((one) => one.key), ["a", "b"]);
+  assert.deepEqual(result.failures, []);
+  assert.deepEqual(result.untried, []);
+  assert.equal(result.rateLimitWaits, 1);
+  assert.equal(provider.calls, 2, "the one call, then once more after the wait");
+});
