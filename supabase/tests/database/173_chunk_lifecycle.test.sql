@@ -5,7 +5,7 @@
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(20);
+select plan(22);
 
 -- A chunked target of 4 rows (bigint keys 1-4), chunks of vector(3); every row written as two chunks.
 select tests.create_table('docs', 4, 3, 'bigint');
@@ -59,6 +59,12 @@ update public.docs set body = 'new' where id = 2;
 select results_eq($$ select embedded, chunks, pending from embeddings.status where name = 'docs' $$,
   $$ values (1::bigint, 4::bigint, 2::bigint) $$, 'a changed text: embedded 1, its chunks still counted, pending 2');
 
+-- The estimate of a chunked target's pending rows: their whole text, never cut to max_characters.
+select results_eq(
+  $$ select rows_to_embed, characters from embeddings.estimate_backfill(tests.target_id('docs'), max_characters => 3) $$,
+  $$ values (2::bigint, (length('row 2: new') + length('row 3'))::bigint) $$,
+  'estimate_backfill counts a chunked target''s whole text, never cut');
+
 -- set_target_chunking: every row queued again; the old chunks stay until replaced.
 select tests.claim_into('second_claim', 'docs');
 select is(pg_temp.write_all('second_claim'), '{2,30}'::text[], 'the pending rows are written');
@@ -73,6 +79,10 @@ select throws_ok(
     tests.target_id('music_knowledge')),
   'set_target_chunking refuses a whole-row target, saying what to do');
 
+-- A batch in flight when the chunking changes was cut the old way: its lease is taken back.
+select tests.claim_into('cut_the_old_way', 'docs', 1);
+select embeddings.set_target_chunking(tests.target_id('docs'), '{"size": 300, "overlap": 10, "splitter": "markdown"}');
+select is(pg_temp.write_all('cut_the_old_way'), '{}'::text[], 'a batch claimed before the change is not written');
 select tests.claim_into('third_claim', 'docs');
 select is(pg_temp.write_all('third_claim'), '{1,2,30}'::text[], 'the queued rows are chunked again');
 select results_eq($$ select embedded, chunks, pending from embeddings.status where name = 'docs' $$,
