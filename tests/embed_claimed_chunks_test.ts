@@ -150,3 +150,26 @@ Deno.test("embed claimed chunks: a 429 is waited out holding the rows, then the 
   assert.equal(result.rateLimitWaits, 1);
   assert.equal(provider.calls, 2, "the one call, then once more after the wait");
 });
+
+Deno.test("embed claimed chunks: with a provider of no request limit, chunks go in requests of 32, so the rows embedded before the time ran out are kept and only the rest go back", async () => {
+  const provider = scripted();
+  // Time for two requests, then spent.
+  const deadline = {
+    signal: new AbortController().signal,
+    remainingMs: () => provider.calls < 2 ? 1_000 : 0,
+  };
+  const rows = Array.from({ length: 8 }, (_, n) => row(`r${n}`, text(100)));
+  const result = await embedClaimedChunks(provider, 3, chunking, rows, deadline, {
+    pacer: new ProviderPacer(),
+    waitUntil: Infinity,
+  });
+  assert.equal(provider.calls, 2);
+  assert.equal(result.outOfTime, true);
+  assert.equal(result.providerError, null);
+  assert.ok(result.embeddings.length > 0, "the rows whose chunks were all embedded are kept");
+  assert.ok(result.untried.length > 0, "the rest go back untried");
+  assert.equal(result.embeddings.length + result.untried.length, 8);
+  assert.deepEqual(result.failures, []);
+  const sent = result.embeddings.reduce((sum, one) => sum + one.chunks.length, 0);
+  assert.ok(sent <= 64, "no more chunks than two requests held");
+});

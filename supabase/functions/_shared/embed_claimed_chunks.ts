@@ -6,9 +6,18 @@ import { embedClaimedRows, type EmbeddedRows, type Pacing } from "./embed_claime
 import { errorMessage } from "./error_message.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
 import { exceedsInputLimit } from "./providers/input_limit.ts";
+import type { RequestLimits } from "./providers/request_limits.ts";
 import type { RunDeadline } from "./run_deadline.ts";
 import { cappedChunking, measureFor } from "./target_chunking.ts";
 import type { ClaimedRow, EmbeddedChunk, RowChunks, RowFailure } from "./target_queue.ts";
+
+/**
+ * Requests of a provider that sets no limit of its own (a local model, computing in this
+ * process): a batch of long rows is many chunks, and in requests of this many the run's time
+ * budget is checked between them, so the rows embedded before it ran out are written and only
+ * the rest go back, instead of one call for every chunk failing whole on the budget.
+ */
+const chunkRequestLimits: RequestLimits = { maxInputs: 32, maxTokens: Number.POSITIVE_INFINITY };
 
 /** A claimed row cut into chunks, or why it cannot be (its own fault: it costs an attempt). */
 type CutRow = { row: ClaimedRow; chunks: TextChunk[] } | { row: ClaimedRow; failure: string };
@@ -140,6 +149,13 @@ export async function embedClaimedChunks(
     contentHash: "",
     contentError: null,
   }));
-  const embedded = await embedClaimedRows(provider, dimensions, chunkRows, deadline, pacing);
+  const embedded = await embedClaimedRows(
+    provider,
+    dimensions,
+    chunkRows,
+    deadline,
+    pacing,
+    provider.requestLimits ?? chunkRequestLimits,
+  );
   return assemble(cut, pieces, embedded);
 }
