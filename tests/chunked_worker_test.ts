@@ -285,27 +285,36 @@ Deno.test("chunked worker: a blank row is written with no chunks and counts as e
   });
 });
 
+/** The local model, running `first` (a change to the table or the target) before its first call. */
+function localModelAfter(
+  first: () => Promise<unknown>,
+): EmbeddingProvider & { fired: boolean } {
+  return {
+    name: "local",
+    model: localModel.model,
+    dimensions: localModel.dimensions,
+    inputLimit: localModel.inputLimit,
+    fired: false,
+    async embed(texts, options) {
+      if (!this.fired) {
+        this.fired = true;
+        await first();
+      }
+      return await localModel.embed(texts, options);
+    },
+  };
+}
+
 Deno.test("chunked worker: a row edited between claim and write is not written from its old text, and is queued again and written from its new one", async () => {
   const bodies = [longText(8, 3_000), longText(9, 3_000), longText(10, 3_000)];
   const edited = longText(11, 5_000);
   await withChunkedTarget("chunked_edited", bodies, async (sql, target) => {
-    let editedOnce = false;
-    const editing: EmbeddingProvider = {
-      name: "local",
-      model: localModel.model,
-      dimensions: localModel.dimensions,
-      inputLimit: localModel.inputLimit,
-      embed: async (texts, options) => {
-        if (!editedOnce) {
-          editedOnce = true;
-          await sql`update public.chunked_edited set body = ${edited} where id = 'r02'`;
-        }
-        return await localModel.embed(texts, options);
-      },
-    };
+    const editing = localModelAfter(() =>
+      sql`update public.chunked_edited set body = ${edited} where id = 'r02'`
+    );
     const report = await runOn(sql, editing, target.table, { batchSize: 3 });
     const race = targetReport(report, target.table);
-    assert.ok(editedOnce);
+    assert.ok(editing.fired, "the row was edited mid-batch");
     assert.equal(report.ok, true, report.message);
     assert.deepEqual(race.staleKeys, ["r02"], "the old text's chunks were refused as stale");
     assert.equal(race.written, 3, "two in the first batch, the edited row in the next");
@@ -316,6 +325,29 @@ Deno.test("chunked worker: a row edited between claim and write is not written f
     assert.ok(chunksOf(chunks, "r02").every((chunk) => chunk.contentHash === hash));
     assert.equal(race.chunksWritten, chunks.length, "the stale chunks are not counted");
     assert.equal((await queueCounts(sql, target.table)).embedded, 3);
+  });
+});
+
+Deno.test("chunked worker: a chunking changed mid-run cuts the rows claimed after it the new way, never the way the run began with", async () => {
+  const bodies = [longText(23, 3_000), longText(24, 3_000), longText(25, 3_000)];
+  await withChunkedTarget("chunked_rechunked", bodies, async (sql, target) => {
+    const changing = localModelAfter(() =>
+      sql`select embeddings.set_target_chunking(${target.id}::bigint,
+        ${JSON.stringify({ ...defaultChunking, size: 500, overlap: 50 })}::text::jsonb)`
+    );
+    const report = await runOn(sql, changing, target.table, { batchSize: 3 });
+    const rechunked = targetReport(report, target.table);
+    assert.ok(changing.fired, "the chunking was changed mid-batch");
+    assert.equal(report.ok, true, report.message);
+    assert.deepEqual(
+      rechunked.lostKeys,
+      ["r01", "r02", "r03"],
+      "the batch cut the old way lost its leases",
+    );
+    assert.equal(rechunked.written, 3, "then claimed again and cut the new way");
+    const chunks = await storedChunks(sql, target.id);
+    bodies.forEach((body, index) => assertCovers(chunksOf(chunks, `r0${index + 1}`), body, 500));
+    assert.equal((await queueCounts(sql, target.table)).pending, 0);
   });
 });
 

@@ -8,7 +8,6 @@ import type { ProviderError } from "./providers/provider_error.ts";
 import type { RunDeadline } from "./run_deadline.ts";
 import {
   type ClaimedBatch,
-  type ClaimedRow,
   type RowChunks,
   type RowEmbedding,
   type RowFailure,
@@ -117,7 +116,7 @@ export class BatchPipeline {
     if (batch.leaseToken === null || batch.rows.length === 0) return { outcome: "queue empty" };
     this.report.batches += 1;
     this.report.claimed += batch.rows.length;
-    const prepared = await this.#embed(batch.leaseToken, batch.rows, deadline, {
+    const prepared = await this.#embed(batch.leaseToken, batch, deadline, {
       pacer: this.pacer,
       waitUntil: claimedAt + waitableLeaseMs(leaseSeconds),
     });
@@ -129,7 +128,7 @@ export class BatchPipeline {
   /** A whole row's text is one vector; a chunked target's rows are cut and each chunk embedded. */
   async #embed(
     lease: string,
-    rows: readonly ClaimedRow[],
+    { rows, chunking }: ClaimedBatch,
     deadline: Pick<RunDeadline, "signal" | "remainingMs">,
     pacing: Pacing,
   ): Promise<PreparedBatch> {
@@ -138,10 +137,11 @@ export class BatchPipeline {
       const embedded = await embedClaimedRows(provider, target.dimensions, rows, deadline, pacing);
       return { outcome: "prepared", lease, chunked: false, embedded };
     }
+    // The chunking read with the claim: set_target_chunking may have changed it since the run began.
     const embedded = await embedClaimedChunks(
       provider,
       target.dimensions,
-      target.chunking,
+      chunking ?? target.chunking,
       rows,
       deadline,
       pacing,

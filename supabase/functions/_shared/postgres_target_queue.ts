@@ -184,12 +184,20 @@ export class PostgresTargetQueue implements TargetQueue {
     leaseSeconds: number,
   ): Promise<ClaimedBatch> {
     let rows: ClaimRow[];
+    let chunking: unknown = null;
     try {
-      rows = await this.#asServiceRole((tx) =>
-        tx<ClaimRow[]>`
+      rows = await this.#asServiceRole(async (tx) => {
+        const claimed = await tx<ClaimRow[]>`
           select row_key, content, content_hash, lease_token::text as lease, content_error
-          from embeddings.claim_batch(${targetId}::bigint, ${batchSize}::integer, ${leaseSeconds}::integer)`
-      );
+          from embeddings.claim_batch(${targetId}::bigint, ${batchSize}::integer, ${leaseSeconds}::integer)`;
+        // Read after the claim, before its commit: a set_target_chunking committed since the
+        // worker listed the targets is seen here; one committed after takes these leases back.
+        if (claimed.length > 0) {
+          [{ chunking }] = await tx<{ chunking: unknown }[]>`
+            select t.chunking from embeddings.targets as t where t.id = ${targetId}::bigint`;
+        }
+        return claimed;
+      });
     } catch (error) {
       if (sqlState(error) === targetBrokenSqlState) {
         throw new TargetBrokenError((error as Error).message);
@@ -205,6 +213,7 @@ export class PostgresTargetQueue implements TargetQueue {
         contentHash: row.content_hash ?? "",
         contentError: row.content_error,
       })),
+      chunking: parseChunking(chunking),
     };
   }
 

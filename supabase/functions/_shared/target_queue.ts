@@ -56,6 +56,11 @@ export interface ClaimedBatch {
   /** Null when nothing was claimable. */
   leaseToken: string | null;
   rows: ClaimedRow[];
+  /**
+   * The target's chunking as the claim's transaction read it (null for a whole-row target, or
+   * when nothing was claimed): a chunked batch is cut with it, not with what the run read first.
+   */
+  chunking: ChunkingOptions | null;
 }
 
 export interface RowEmbedding {
