@@ -1,6 +1,5 @@
 // Embeds a claimed batch of a chunked target: cuts each row's text into chunks the model reads whole, embeds them through the same paced, token-sized requests as whole rows (embed_claimed_rows.ts), and gives each row every chunk's vector, or fails it on a chunk that failed.
-import { chunkText, type TextChunk } from "./chunking/chunk_text.ts";
-import type { ChunkingOptions } from "./chunking/chunk_text.ts";
+import { type ChunkingOptions, chunkText, type TextChunk } from "./chunking/chunk_text.ts";
 import { contentProblem, hasMeaning } from "./content_checks.ts";
 import { embedClaimedRows, type EmbeddedRows, type Pacing } from "./embed_claimed_rows.ts";
 import { errorMessage } from "./error_message.ts";
