@@ -16,6 +16,7 @@ function report(
     dimensions: 384,
     claimed: 0,
     written: 0,
+    chunksWritten: 0,
     failed: 0,
     queued: 0,
     batches: 0,

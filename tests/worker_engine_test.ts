@@ -229,6 +229,7 @@ Deno.test("worker: a write answer that does not match the batch is not trusted",
       claimBatch: (...args) => queue.claimBatch(...args),
       failRows: (...args) => queue.failRows(...args),
       releaseRows: (...args) => queue.releaseRows(...args),
+      writeChunks: (...args) => queue.writeChunks(...args),
       writeBatch: (_target, _lease, _model, rows) =>
         Promise.resolve({
           writtenKeys: rows.map((row) => row.key).slice(1),

@@ -58,6 +58,10 @@ each its own claim and lease: the calls in flight grow while answers come back a
 or rising latency, every call waits out the pause a 429 asks for (holding its rows: no attempt
 charged) and the quota the provider's x-ratelimit-* headers report.
 
+A chunked target (registered with chunking) needs no flag: each row's text is cut into chunks,
+each embedded, and written to its chunk table; --json counts them in chunksWritten, and
+--defer-index defers the chunk table's index.
+
 Progress: a bar with rows, rate and ETA when stderr is a terminal; a line every 5 s when it is
 not; nothing with --json, which prints one JSON object at the end.
 

@@ -28,6 +28,11 @@ export interface BackfillOutcome {
   /** Runs of the engine's worker, over all workers. */
   runs: number;
   written: number;
+  /**
+   * The chunks of the rows written to chunked targets (the runs' chunksWritten, summed); 0 when
+   * no target worked is chunked.
+   */
+  chunksWritten: number;
   failed: number;
   /** Rows handed back untried (Ctrl-C, provider or database trouble): still queued, no attempt spent. */
   released: number;
@@ -81,16 +86,26 @@ function rateLimitWaits(reports: readonly WorkerReport[]): { waits: number; wait
   };
 }
 
+/** The runs' chunks written, summed; null when no chunked target was worked. */
+function chunksWritten(reports: readonly WorkerReport[]): number | null {
+  const counts = reports.flatMap((report) => report.targets.map((target) => target.chunksWritten))
+    .filter((count): count is number => count !== null);
+  return counts.length === 0 ? null : counts.reduce((sum, count) => sum + count, 0);
+}
+
 function closingSentence(tally: BackfillTally, ok: boolean, rate: number): string {
   const { waits, waitMs } = rateLimitWaits(tally.reports);
+  const chunks = chunksWritten(tally.reports);
   const paced = waits > 0
     ? `; waited out the provider's rate limit ${plural(waits, "time")} (${
       formatDuration(waitMs / 1000)
     } over the batches)`
     : "";
-  const done = `wrote ${plural(tally.written, "row")} in ${
-    formatDuration(tally.durationMs / 1000)
-  } (${rate.toFixed(rate < 10 ? 1 : 0)} rows/s, ${plural(tally.workers, "worker")})${paced}`;
+  const done = `wrote ${plural(tally.written, "row")}${
+    chunks === null ? "" : ` (${plural(chunks, "chunk")})`
+  } in ${formatDuration(tally.durationMs / 1000)} (${rate.toFixed(rate < 10 ? 1 : 0)} rows/s, ${
+    plural(tally.workers, "worker")
+  })${paced}`;
   if (ok) {
     return `backfill: ${done}; every row of ${
       tally.after.map((status) => status.name).join(", ")
@@ -152,6 +167,7 @@ export function summarizeBackfill(
     workers: tally.workers,
     runs: tally.reports.length,
     written: tally.written,
+    chunksWritten: chunksWritten(tally.reports) ?? 0,
     failed: tally.failed,
     released: tally.released,
     rateLimitWaits: waits,

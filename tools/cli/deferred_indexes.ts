@@ -54,7 +54,10 @@ function toDeferredIndex(row: DeferredIndexRow): DeferredIndex {
   };
 }
 
-/** Where each target's vectors live, from the registry (read as service_role, its owner). */
+/**
+ * Where each target's vectors live, from the registry (read as service_role, its owner): its
+ * table's embedding column, or a chunked target's chunk table.
+ */
 export function targetLocations(sql: Sql, targetIds: readonly number[]): Promise<TargetLocation[]> {
   return asServiceRole(sql, async (tx) => {
     const rows = await tx<
@@ -66,8 +69,14 @@ export function targetLocations(sql: Sql, targetIds: readonly number[]): Promise
         embedding_column: string;
       }[]
     >`
-      select t.id, t.name, t.table_schema, t.table_name, t.embedding_column
-      from embeddings.targets as t where t.id = any(${[...targetIds]}::bigint[]) order by t.id`;
+      -- A chunked target's vectors live in its chunk table's column embedding.
+      select t.id, t.name, coalesce(chunks_schema.nspname, t.table_schema) as table_schema,
+             coalesce(chunks.relname, t.table_name) as table_name,
+             coalesce(t.embedding_column, 'embedding') as embedding_column
+      from embeddings.targets as t
+      left join pg_catalog.pg_class as chunks on chunks.oid = embeddings.chunk_table(t.id)
+      left join pg_catalog.pg_namespace as chunks_schema on chunks_schema.oid = chunks.relnamespace
+      where t.id = any(${[...targetIds]}::bigint[]) order by t.id`;
     return rows.map((row) => ({
       id: Number(row.id),
       name: row.name,

@@ -24,7 +24,8 @@ const helpAfter = `
 One run of the same worker the embed function runs, straight against the database: every target
 (or --target) round-robin, one batch each per round, until nothing is left to claim, --max-rows
 are claimed or --time-budget-ms is spent. Prints the worker's report as JSON (the function's
-answer). For a backfill longer than one run, use backfill.
+answer). For a backfill longer than one run, use backfill. A chunked target needs no flag: its rows
+are cut into chunks, each embedded (chunksWritten counts them).
 
 Ctrl-C stops the run: the rows in hand go back untried (a second Ctrl-C quits at once).
 

@@ -20,6 +20,11 @@ export function progressQueue(
       report({ written: outcome.writtenKeys.length, failed: 0, released: 0 });
       return outcome;
     },
+    writeChunks: async (...write) => {
+      const outcome = await queue.writeChunks(...write);
+      report({ written: outcome.writtenKeys.length, failed: 0, released: 0 });
+      return outcome;
+    },
     failRows: async (targetId, leaseToken, failures) => {
       const outcome = await queue.failRows(targetId, leaseToken, failures);
       report({ written: 0, failed: failures.length, released: 0 });

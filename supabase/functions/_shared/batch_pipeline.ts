@@ -1,5 +1,6 @@
 // One target's batch pipeline in two stages, so the worker can embed one batch while the last one is written: prepare (claim a batch, embed it), then write and settle (fail the rows to blame, hand back the untried), keeping the target's report.
-import { embedClaimedRows, type EmbeddedRows } from "./embed_claimed_rows.ts";
+import { embedClaimedChunks } from "./embed_claimed_chunks.ts";
+import { embedClaimedRows, type EmbeddedRows, type Pacing } from "./embed_claimed_rows.ts";
 import { errorMessage } from "./error_message.ts";
 import { ProviderPacer } from "./provider_pacer.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
@@ -7,13 +8,15 @@ import type { ProviderError } from "./providers/provider_error.ts";
 import type { RunDeadline } from "./run_deadline.ts";
 import {
   type ClaimedBatch,
+  type RowChunks,
+  type RowEmbedding,
   type RowFailure,
   type Target,
   TargetBrokenError,
   type TargetQueue,
 } from "./target_queue.ts";
 import type { StopCode, TargetReport } from "./worker_report.ts";
-import { writeClaimedRows } from "./write_claimed_rows.ts";
+import { writeClaimedRows, type WrittenRows } from "./write_claimed_rows.ts";
 
 /**
  * - "queue empty": nothing was claimable.
@@ -36,11 +39,28 @@ export type NothingToWrite = Extract<
   { outcome: "queue empty" | "target broken" | "stop" }
 >;
 
-/** A claimed batch, embedded and not yet written. */
-export interface PreparedBatch {
-  outcome: "prepared";
-  lease: string;
-  embedded: EmbeddedRows;
+/** A claimed batch, embedded and not yet written: whole rows' vectors, or (chunked) rows' chunks. */
+export type PreparedBatch =
+  & { outcome: "prepared"; lease: string }
+  & (
+    | { chunked: false; embedded: EmbeddedRows<RowEmbedding> }
+    | { chunked: true; embedded: EmbeddedRows<RowChunks> }
+  );
+
+/** The keys of the rows a prepared batch holds vectors for. */
+function embeddedKeys({ embedded }: PreparedBatch): string[] {
+  const keys: string[] = [];
+  for (const row of embedded.embeddings) keys.push(row.key);
+  return keys;
+}
+
+/** The chunks of the rows written (write_chunks' written_keys); 0 for a whole-row batch. */
+function chunksWritten(prepared: PreparedBatch, writtenKeys: readonly string[]): number {
+  if (!prepared.chunked) return 0;
+  const written = new Set(writtenKeys);
+  return prepared.embedded.embeddings
+    .filter((row) => written.has(row.key))
+    .reduce((sum, row) => sum + row.chunks.length, 0);
 }
 
 /**
@@ -96,29 +116,69 @@ export class BatchPipeline {
     if (batch.leaseToken === null || batch.rows.length === 0) return { outcome: "queue empty" };
     this.report.batches += 1;
     this.report.claimed += batch.rows.length;
-    const embedded = await embedClaimedRows(
-      this.provider,
-      this.target.dimensions,
-      batch.rows,
+    const prepared = await this.#embed(batch.leaseToken, batch, deadline, {
+      pacer: this.pacer,
+      waitUntil: claimedAt + waitableLeaseMs(leaseSeconds),
+    });
+    this.report.rateLimitWaits += prepared.embedded.rateLimitWaits;
+    this.report.rateLimitWaitMs += prepared.embedded.rateLimitWaitMs;
+    return prepared;
+  }
+
+  /** A whole row's text is one vector; a chunked target's rows are cut and each chunk embedded. */
+  async #embed(
+    lease: string,
+    { rows, chunking }: ClaimedBatch,
+    deadline: Pick<RunDeadline, "signal" | "remainingMs">,
+    pacing: Pacing,
+  ): Promise<PreparedBatch> {
+    const { provider, target } = this;
+    if (target.chunking === null) {
+      const embedded = await embedClaimedRows(provider, target.dimensions, rows, deadline, pacing);
+      return { outcome: "prepared", lease, chunked: false, embedded };
+    }
+    // The chunking read with the claim: set_target_chunking may have changed it since the run began.
+    const embedded = await embedClaimedChunks(
+      provider,
+      target.dimensions,
+      chunking ?? target.chunking,
+      rows,
       deadline,
-      { pacer: this.pacer, waitUntil: claimedAt + waitableLeaseMs(leaseSeconds) },
+      pacing,
     );
-    this.report.rateLimitWaits += embedded.rateLimitWaits;
-    this.report.rateLimitWaitMs += embedded.rateLimitWaitMs;
-    return { outcome: "prepared", lease: batch.leaseToken, embedded };
+    return { outcome: "prepared", lease, chunked: true, embedded };
+  }
+
+  /** write_batch for whole rows, write_chunks for a chunked target's. */
+  #write(prepared: PreparedBatch): Promise<WrittenRows> {
+    const { queue, target: { id, model } } = this;
+    const { lease } = prepared;
+    return prepared.chunked
+      ? writeClaimedRows(
+        (rows: readonly RowChunks[]) => queue.writeChunks(id, lease, model, rows),
+        prepared.embedded.embeddings,
+      )
+      : writeClaimedRows(
+        (rows: readonly RowEmbedding[]) => queue.writeBatch(id, lease, model, rows),
+        prepared.embedded.embeddings,
+      );
   }
 
   /** Stage two: writes a prepared batch and settles every row of it. Never throws. */
-  async writeBatch({ lease, embedded }: PreparedBatch): Promise<BatchResult> {
+  async writeBatch(prepared: PreparedBatch): Promise<BatchResult> {
+    const { lease, embedded } = prepared;
     const failures = [...embedded.failures];
     let result: BatchResult = { outcome: "done" };
     let writtenUntried: string[] | null = null;
     let stale: string[] = [];
 
     if (embedded.embeddings.length > 0) {
-      const written = await writeClaimedRows(this.queue, this.target, lease, embedded.embeddings);
+      const written = await this.#write(prepared);
       writtenUntried = written.untriedKeys;
       this.report.written += written.writtenKeys.length;
+      if (this.report.chunksWritten !== null) {
+        this.report.chunksWritten += chunksWritten(prepared, written.writtenKeys);
+      }
       this.report.staleKeys.push(...written.staleKeys);
       stale = written.staleKeys;
       this.report.lostKeys.push(...written.lostKeys);
@@ -146,11 +206,9 @@ export class BatchPipeline {
   }
 
   /** Hands a prepared batch back unwritten, every row untried: the run stopped before its turn. */
-  async abandonBatch({ lease, embedded }: PreparedBatch): Promise<void> {
-    const keys = [
-      ...embedded.embeddings.map((row) => row.key),
-      ...embedded.untried.map((row) => row.key),
-    ];
+  async abandonBatch(prepared: PreparedBatch): Promise<void> {
+    const { lease, embedded } = prepared;
+    const keys = [...embeddedKeys(prepared), ...embedded.untried.map((row) => row.key)];
     await this.#fail(lease, embedded.failures);
     if (keys.length > 0) await this.#release(lease, keys);
   }

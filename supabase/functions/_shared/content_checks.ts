@@ -4,6 +4,11 @@ import type { ClaimedRow } from "./target_queue.ts";
 /** A letter or a digit of any script: what makes a text mean something to a model. */
 const meaningfulCharacter = /[\p{L}\p{N}]/u;
 
+/** Whether a text holds a letter or a digit: anything a model can give a meaning to. */
+export function hasMeaning(text: string): boolean {
+  return meaningfulCharacter.test(text);
+}
+
 /** The text as a JSON string with invisible characters (\p{Cf}, controls) spelled out, shortened. */
 function visible(text: string): string {
   const shown = text.length > 40 ? `${text.slice(0, 40)}...` : text;
@@ -22,7 +27,7 @@ function visible(text: string): string {
 export function contentProblem(row: ClaimedRow): string | null {
   if (row.contentError !== null) return row.contentError;
   if (row.content.trim() === "") return "content is empty: there is no text to embed";
-  if (!meaningfulCharacter.test(row.content)) {
+  if (!hasMeaning(row.content)) {
     return `content ${
       visible(row.content)
     } has nothing to embed: no letter or digit, only whitespace, punctuation, symbols or invisible format characters`;

@@ -3,15 +3,21 @@ import { contentProblem } from "./content_checks.ts";
 import { embeddingProblem } from "./embedding_checks.ts";
 import { isPacingError, type ProviderPacer } from "./provider_pacer.ts";
 import type { EmbeddingProvider, EmbedOptions } from "./providers/embedding_provider.ts";
-import { estimateTokens, refusedAsTooLarge, requestGroups } from "./providers/request_limits.ts";
+import {
+  estimateTokens,
+  refusedAsTooLarge,
+  requestGroups,
+  type RequestLimits,
+} from "./providers/request_limits.ts";
 import { cutToInputLimit, exceedsInputLimit } from "./providers/input_limit.ts";
 import { ProviderError, toProviderError } from "./providers/provider_error.ts";
 import type { RunDeadline } from "./run_deadline.ts";
 import type { ClaimedRow, RowEmbedding, RowFailure } from "./target_queue.ts";
 
-export interface EmbeddedRows {
-  /** Rows with a checked vector, ready to write. */
-  embeddings: RowEmbedding[];
+/** A batch embedded: `T` is what a row is written as (its vector, or its chunks' vectors). */
+export interface EmbeddedRows<T = RowEmbedding> {
+  /** Rows with a checked vector (or every chunk's), ready to write. */
+  embeddings: T[];
   /** Rows that failed on their own (their text, their vector): each costs an attempt. */
   failures: RowFailure[];
   /** Rows not embedded through no fault of theirs: handed back without an attempt. */
@@ -269,12 +275,17 @@ function sentTokens(provider: EmbeddingProvider, row: ClaimedRow): number {
   );
 }
 
+/**
+ * Embeds the rows in requests within `limits` (the provider's own by default), one after another:
+ * once the run's time is spent, the rows of the requests not yet sent go back untried.
+ */
 export async function embedClaimedRows(
   provider: EmbeddingProvider,
   dimensions: number,
   rows: readonly ClaimedRow[],
   deadline: Budget,
   pacing: Pacing,
+  limits: RequestLimits | undefined = provider.requestLimits,
 ): Promise<EmbeddedRows> {
   const result: EmbeddedRows = {
     embeddings: [],
@@ -292,11 +303,7 @@ export async function embedClaimedRows(
     return problem === null;
   });
   // Requests within the provider's per-request limits: a large batch of long texts is several.
-  const groups = requestGroups(
-    embeddable,
-    (row) => sentTokens(provider, row),
-    provider.requestLimits,
-  );
+  const groups = requestGroups(embeddable, (row) => sentTokens(provider, row), limits);
   const paced = { budget: deadline, pacing };
   for (const [index, group] of groups.entries()) {
     if (deadline.remainingMs() <= 0) {

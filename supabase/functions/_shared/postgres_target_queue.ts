@@ -3,6 +3,7 @@ import type postgres from "npm:postgres@3.4.7";
 import type {
   ClaimedBatch,
   FailOutcome,
+  RowChunks,
   RowEmbedding,
   RowFailure,
   Target,
@@ -12,6 +13,7 @@ import type {
 } from "./target_queue.ts";
 import { TargetBrokenError } from "./target_queue.ts";
 import { isTransientDatabaseError } from "./database_errors.ts";
+import { parseChunking } from "./target_chunking.ts";
 
 /** Tries of one call when the database aborts it as a deadlock, serialization failure or lock timeout. */
 const transientTries = 4;
@@ -31,6 +33,8 @@ interface TargetRow {
   source: string;
   model: string;
   dimensions: number;
+  /** embeddings.targets.chunking, as postgres.js parses jsonb. */
+  chunking: unknown;
 }
 
 interface StatusRow {
@@ -41,6 +45,7 @@ interface StatusRow {
   dimensions: number;
   total_rows: string | null;
   embedded: string;
+  chunks: string | null;
   pending: string;
   in_flight: string;
   dead_lettered: string;
@@ -51,6 +56,7 @@ interface StatusRow {
   last_error: string | null;
   last_write_at: Date | null;
   broken: string | null;
+  chunking: unknown;
 }
 
 interface ClaimRow {
@@ -76,9 +82,11 @@ function toTargetStatus(row: StatusRow): TargetStatus {
     source: row.source,
     model: row.model,
     dimensions: row.dimensions,
+    chunking: parseChunking(row.chunking),
     broken: row.broken,
     totalRows: row.total_rows === null ? null : Number(row.total_rows),
     embedded: Number(row.embedded),
+    chunks: row.chunks === null ? null : Number(row.chunks),
     pending: Number(row.pending),
     inFlight: Number(row.in_flight),
     deadLettered: Number(row.dead_lettered),
@@ -125,8 +133,13 @@ export class PostgresTargetQueue implements TargetQueue {
     return this.#asServiceRole(async (tx) => {
       const rows = await tx<TargetRow[]>`
         select t.id, t.name,
-               format('%I.%I.%I', t.table_schema, t.table_name, t.embedding_column) as source,
-               t.model, t.dimensions
+               case when t.chunking is null
+                 then format('%I.%I.%I', t.table_schema, t.table_name, t.embedding_column)
+                 -- As embeddings.status says it.
+                 else format('%I.%I (chunks in %s)', t.table_schema, t.table_name,
+                   embeddings.chunk_table(t.id))
+               end as source,
+               t.model, t.dimensions, t.chunking
         from embeddings.targets as t
         order by t.id`;
       return rows.map((row) => ({
@@ -135,6 +148,7 @@ export class PostgresTargetQueue implements TargetQueue {
         source: row.source,
         model: row.model,
         dimensions: row.dimensions,
+        chunking: parseChunking(row.chunking),
       }));
     });
   }
@@ -144,19 +158,21 @@ export class PostgresTargetQueue implements TargetQueue {
       const rows = targetIds === undefined
         ? await tx<StatusRow[]>`
           select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
-                 s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
+                 s.chunks, s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
                  s.leased_until, s.backfill_done, s.last_error,
-                 s.last_write_at, s.broken
+                 s.last_write_at, s.broken, t.chunking
           from embeddings.status() as s
+          left join embeddings.targets as t on t.id = s.target_id
           order by s.target_id`
         // One call of embeddings.status(id) per id: only the targets asked for are counted.
         : await tx<StatusRow[]>`
           select s.target_id, s.name, s.source, s.model, s.dimensions, s.total_rows, s.embedded,
-                 s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
+                 s.chunks, s.pending, s.in_flight, s.dead_lettered, s.retrying, s.next_retry_at,
                  s.leased_until, s.backfill_done, s.last_error,
-                 s.last_write_at, s.broken
+                 s.last_write_at, s.broken, t.chunking
           from unnest(${[...targetIds]}::bigint[]) with ordinality as requested(id, position)
           cross join lateral embeddings.status(requested.id) as s
+          left join embeddings.targets as t on t.id = s.target_id
           order by requested.position`;
       return rows.map(toTargetStatus);
     });
@@ -168,12 +184,20 @@ export class PostgresTargetQueue implements TargetQueue {
     leaseSeconds: number,
   ): Promise<ClaimedBatch> {
     let rows: ClaimRow[];
+    let chunking: unknown = null;
     try {
-      rows = await this.#asServiceRole((tx) =>
-        tx<ClaimRow[]>`
+      rows = await this.#asServiceRole(async (tx) => {
+        const claimed = await tx<ClaimRow[]>`
           select row_key, content, content_hash, lease_token::text as lease, content_error
-          from embeddings.claim_batch(${targetId}::bigint, ${batchSize}::integer, ${leaseSeconds}::integer)`
-      );
+          from embeddings.claim_batch(${targetId}::bigint, ${batchSize}::integer, ${leaseSeconds}::integer)`;
+        // Read after the claim, before its commit: a set_target_chunking committed since the
+        // worker listed the targets is seen here; one committed after takes these leases back.
+        if (claimed.length > 0) {
+          [{ chunking }] = await tx<{ chunking: unknown }[]>`
+            select t.chunking from embeddings.targets as t where t.id = ${targetId}::bigint`;
+        }
+        return claimed;
+      });
     } catch (error) {
       if (sqlState(error) === targetBrokenSqlState) {
         throw new TargetBrokenError((error as Error).message);
@@ -189,6 +213,7 @@ export class PostgresTargetQueue implements TargetQueue {
         contentHash: row.content_hash ?? "",
         contentError: row.content_error,
       })),
+      chunking: parseChunking(chunking),
     };
   }
 
@@ -212,6 +237,37 @@ export class PostgresTargetQueue implements TargetQueue {
         select written_keys, stale_keys, lost_keys
         from embeddings.write_batch(${targetId}::bigint, ${leaseToken}::uuid, ${model},
           ${keys}::text[], ${contentHashes}::text[], ${vectors}::text[])`;
+      return {
+        writtenKeys: outcome.written_keys,
+        staleKeys: outcome.stale_keys,
+        lostKeys: outcome.lost_keys,
+      };
+    });
+  }
+
+  writeChunks(
+    targetId: number,
+    leaseToken: string,
+    model: string,
+    rows: readonly RowChunks[],
+  ): Promise<WriteOutcome> {
+    const chunks = rows.flatMap((row, position) =>
+      row.chunks.map((chunk) => ({ row: position + 1, chunk }))
+    );
+    // The vectors as one array literal, as writeBatch sends them; the chunks' texts are bound
+    // as a text[] parameter (postgres.js escapes them: they may hold any character).
+    const vectors = `{${chunks.map(({ chunk }) => `"[${chunk.embedding.join(",")}]"`).join(",")}}`;
+    return this.#asServiceRole(async (tx) => {
+      const [outcome] = await tx<
+        { written_keys: string[]; stale_keys: string[]; lost_keys: string[] }[]
+      >`
+        select written_keys, stale_keys, lost_keys
+        from embeddings.write_chunks(${targetId}::bigint, ${leaseToken}::uuid, ${model},
+          ${rows.map((row) => row.key)}::text[], ${rows.map((row) => row.contentHash)}::text[],
+          ${chunks.map(({ row }) => row)}::integer[],
+          ${chunks.map(({ chunk }) => chunk.start)}::integer[],
+          ${chunks.map(({ chunk }) => chunk.end)}::integer[],
+          ${chunks.map(({ chunk }) => chunk.text)}::text[], ${vectors}::text[])`;
       return {
         writtenKeys: outcome.written_keys,
         staleKeys: outcome.stale_keys,

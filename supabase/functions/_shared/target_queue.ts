@@ -1,13 +1,19 @@
 // What the worker needs from the database: the registered targets and their status, and the claim / write / fail / release calls.
+import type { ChunkingOptions, TextChunk } from "./chunking/chunk_text.ts";
 
 /** One registered target, as the registry (embeddings.targets) holds it. */
 export interface Target {
   id: number;
   name: string;
-  /** schema.table.column of the embedding. */
+  /**
+   * schema.table.column of the embedding; for a chunked target, "schema.table (chunks in
+   * embedding_chunks.name)", as embeddings.status says it.
+   */
   source: string;
   model: string;
   dimensions: number;
+  /** How its rows are cut into chunks, each embedded; null: one vector per row, in its column. */
+  chunking: ChunkingOptions | null;
 }
 
 /** A target's counts as embeddings.status(target_id) reports them, read from the database. */
@@ -18,6 +24,8 @@ export interface TargetStatus extends Target {
   totalRows: number | null;
   /** Rows whose stored vector was made by the target's current model from their current text. */
   embedded: number;
+  /** A chunked target's chunks stored now (its chunk table's rows); null for a whole-row target. */
+  chunks: number | null;
   /** Queued and not leased, including rows waiting out a backoff. */
   pending: number;
   /** Leased to a worker right now. */
@@ -48,12 +56,31 @@ export interface ClaimedBatch {
   /** Null when nothing was claimable. */
   leaseToken: string | null;
   rows: ClaimedRow[];
+  /**
+   * The target's chunking as the claim's transaction read it (null for a whole-row target, or
+   * when nothing was claimed): a chunked batch is cut with it, not with what the run read first.
+   */
+  chunking: ChunkingOptions | null;
 }
 
 export interface RowEmbedding {
   key: string;
   contentHash: string;
   embedding: number[];
+}
+
+/** One chunk of a row's text with its vector. */
+export interface EmbeddedChunk extends TextChunk {
+  embedding: number[];
+}
+
+/** A row of a chunked target, every chunk of its text embedded (none for a blank text). */
+export interface RowChunks {
+  key: string;
+  /** md5 of the whole text the chunks were cut from: write_chunks refuses them if it changed. */
+  contentHash: string;
+  /** In text order; chunk i is the row's chunk_index i. */
+  chunks: EmbeddedChunk[];
 }
 
 /** The database's own account of a batch write. */
@@ -103,6 +130,16 @@ export interface TargetQueue {
     leaseToken: string,
     model: string,
     rows: readonly RowEmbedding[],
+  ): Promise<WriteOutcome>;
+  /**
+   * A chunked target's write (write_chunks): each row's chunks replace the ones stored, only
+   * while the lease holds the row and its text is still the one chunked.
+   */
+  writeChunks(
+    targetId: number,
+    leaseToken: string,
+    model: string,
+    rows: readonly RowChunks[],
   ): Promise<WriteOutcome>;
   failRows(
     targetId: number,

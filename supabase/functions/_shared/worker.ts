@@ -181,6 +181,7 @@ async function workTargets(
     dimensions: provider.dimensions,
     claimed: run.total("claimed"),
     written: run.total("written"),
+    chunksWritten: reports.reduce((sum, report) => sum + (report.chunksWritten ?? 0), 0),
     failed: run.total("failed"),
     queued: reports.reduce((sum, report) => sum + queuedRows(report), 0),
     batches: run.total("batches"),

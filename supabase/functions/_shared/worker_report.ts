@@ -55,6 +55,11 @@ export interface TargetReport {
   claimed: number;
   /** Rows the database says it wrote (write_batch's written_keys, from RETURNING). */
   written: number;
+  /**
+   * For a chunked target, the chunks of the rows written (each row's chunks as sent for the keys
+   * write_chunks says it wrote; a blank row has none); null for a whole-row target.
+   */
+  chunksWritten: number | null;
   /** Rows that failed and cost an attempt: the length of failedRows. */
   failed: number;
   failedRows: FailedRow[];
@@ -62,7 +67,10 @@ export interface TargetReport {
   staleKeys: string[];
   /** Rows deleted, or taken over by another worker after this lease ran out (lost_keys). */
   lostKeys: string[];
-  /** Rows written from text longer than the model reads (the report's inputLimit): cut, not whole. */
+  /**
+   * Rows written from text longer than the model reads (the report's inputLimit): cut, not whole.
+   * Always empty for a chunked target: its chunks are sized to the limit and no text is cut.
+   */
   truncatedKeys: string[];
   /**
    * Rows handed back untried, no attempt counted (the provider failed, or time ran out); a row
@@ -89,6 +97,8 @@ export interface WorkerReport {
   dimensions: number;
   claimed: number;
   written: number;
+  /** The chunked targets' chunksWritten, summed (0 when no chunked target was worked). */
+  chunksWritten: number;
   /** Rows that failed, over the targets worked. */
   failed: number;
   /** Rows still queued (pending or leased) over the targets worked, counted by the database. */
@@ -122,6 +132,7 @@ export function emptyTargetReport(target: Target): TargetReport {
     batches: 0,
     claimed: 0,
     written: 0,
+    chunksWritten: target.chunking === null ? null : 0,
     failed: 0,
     failedRows: [],
     staleKeys: [],
@@ -156,7 +167,8 @@ function summarizeTarget(target: TargetReport): string {
       : "",
     target.released > 0 ? `${target.released} handed back untried` : "",
   ].filter((part) => part !== "");
-  return `${target.target}: wrote ${target.written} of ${target.claimed} claimed${
+  const chunks = target.chunksWritten === null ? "" : ` in ${target.chunksWritten} chunks`;
+  return `${target.target}: wrote ${target.written} of ${target.claimed} claimed${chunks}${
     extras.length > 0 ? ` (${extras.join(", ")})` : ""
   }${target.status ? `; ${describeStatus(target.status)}` : ""}`;
 }
@@ -167,7 +179,8 @@ function summarizeTarget(target: TargetReport): string {
  */
 function describeStatus(status: TargetStatus): string {
   if (status.broken !== null) return `broken: ${status.broken}`;
-  const parts = [`now ${status.embedded}/${status.totalRows} embedded`];
+  const chunks = status.chunks === null ? "" : ` in ${status.chunks} chunks`;
+  const parts = [`now ${status.embedded}/${status.totalRows} embedded${chunks}`];
   const claimable = status.pending - status.retrying;
   if (claimable > 0) parts.push(`${claimable} queued`);
   if (status.inFlight > 0) {

@@ -1,13 +1,7 @@
-// Writes a claimed batch's vectors: one write_batch call, and when the database refuses it, row by row so one bad row cannot sink the rest.
+// Writes a claimed batch's vectors (write_batch) or its rows' chunks (write_chunks): one call, and when the database refuses it, row by row so one bad row cannot sink the rest.
 import { isDatabaseOutage } from "./database_errors.ts";
 import { errorMessage } from "./error_message.ts";
-import type {
-  RowEmbedding,
-  RowFailure,
-  Target,
-  TargetQueue,
-  WriteOutcome,
-} from "./target_queue.ts";
+import type { RowFailure, WriteOutcome } from "./target_queue.ts";
 
 export interface WrittenRows {
   /** The database's account of every write it accepted, added up; rows in no list were not tried. */
@@ -25,9 +19,12 @@ export interface WrittenRows {
   databaseFailed: string | null;
 }
 
+/** A row to write: its vector, or its chunks' vectors. */
+type Sent = { key: string };
+
 /** Null when the database's account covers exactly the keys sent, each once; else what is wrong. */
 function accountProblem(
-  sent: readonly RowEmbedding[],
+  sent: readonly Sent[],
   outcome: WriteOutcome,
 ): string | null {
   const sentKeys = new Set(sent.map((row) => row.key));
@@ -49,7 +46,7 @@ function accountProblem(
 function databaseDown(
   result: WrittenRows,
   error: unknown,
-  untried: readonly RowEmbedding[],
+  untried: readonly Sent[],
 ): WrittenRows {
   result.databaseFailed = `the database failed during the write: ${errorMessage(error)}`;
   result.untriedKeys.push(...untried.map((row) => row.key));
@@ -59,7 +56,7 @@ function databaseDown(
 /** Adds an account that matches what was sent; returns false (and says why) when it does not. */
 function accept(
   result: WrittenRows,
-  sent: readonly RowEmbedding[],
+  sent: readonly Sent[],
   outcome: WriteOutcome,
 ): boolean {
   const problem = accountProblem(sent, outcome);
@@ -74,10 +71,10 @@ function accept(
 }
 
 /** The batch was refused: row by row, to find out whether a row is to blame or the database is. */
-async function writeRowByRow(
+async function writeRowByRow<T extends Sent>(
   result: WrittenRows,
-  write: (rows: readonly RowEmbedding[]) => Promise<WriteOutcome>,
-  rows: readonly RowEmbedding[],
+  write: (rows: readonly T[]) => Promise<WriteOutcome>,
+  rows: readonly T[],
   batchError: string,
 ): Promise<WrittenRows> {
   let anyWritten = false;
@@ -99,11 +96,13 @@ async function writeRowByRow(
   return result;
 }
 
-export async function writeClaimedRows(
-  queue: TargetQueue,
-  target: Pick<Target, "id" | "model">,
-  leaseToken: string,
-  rows: readonly RowEmbedding[],
+/**
+ * The batch in one call of `write` (write_batch for whole rows, write_chunks for a chunked
+ * target's); when the database refuses it, row by row.
+ */
+export async function writeClaimedRows<T extends Sent>(
+  write: (rows: readonly T[]) => Promise<WriteOutcome>,
+  rows: readonly T[],
 ): Promise<WrittenRows> {
   const result: WrittenRows = {
     writtenKeys: [],
@@ -113,8 +112,6 @@ export async function writeClaimedRows(
     untriedKeys: [],
     databaseFailed: null,
   };
-  const write = (sent: readonly RowEmbedding[]) =>
-    queue.writeBatch(target.id, leaseToken, target.model, sent);
   let batchError: string;
   try {
     accept(result, rows, await write(rows));
