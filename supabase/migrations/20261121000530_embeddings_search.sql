@@ -69,6 +69,7 @@ create or replace view embedding_search.targets as
          t.key_column,
          t.key_type,
          t.embedding_column,
+         false as chunked,  -- TODO chunks-sql merge
          -- vector or halfvec: the query vector is cast to it, so the column's index serves the search.
          (select ty.typname::text from pg_catalog.pg_attribute as a
           join pg_catalog.pg_type as ty on ty.oid = a.atttypid
@@ -331,7 +332,9 @@ as $$
              array(select c.sort_key from candidates as c
                    join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
                                      and r.vector_hash = c.vector_hash
-                   order by c.sort_key, c.row_key)
+                   order by c.sort_key, c.row_key),
+             -- A whole-row target ranks rows, not chunks.
+             null::integer[], null::integer[], null::integer[], null::text[]
     $sql$,
     embedding_search._candidate_sql(target, side, filter_sql))
 $$;
@@ -464,8 +467,12 @@ as $$
   select pg_catalog.format(
     $sql$
       with semantic as (
-        select s.row_key, s.position::integer as position, s.sort_key
-        from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::double precision[])) with ordinality as s(row_key, sort_key, position)
+        select s.row_key, s.position::integer as position, s.sort_key,
+               s.chunk_index, s.chunk_start, s.chunk_end, s.chunk_text
+        from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::double precision[]),
+                        pg_catalog.unnest($13::integer[]), pg_catalog.unnest($14::integer[]),
+                        pg_catalog.unnest($15::integer[]), pg_catalog.unnest($16::text[]))
+          with ordinality as s(row_key, sort_key, chunk_index, chunk_start, chunk_end, chunk_text, position)
       ),
       keyword as (
         select k.row_key, k.position::integer as position, k.sort_key
@@ -473,6 +480,7 @@ as $$
       ),
       fused as (
         select coalesce(s.row_key, k.row_key) as row_key, s.position as semantic_rank, k.position as keyword_rank,
+               s.sort_key as semantic_distance, s.chunk_index, s.chunk_start, s.chunk_end, s.chunk_text,
                case $5
                  when 'semantic' then 1 - s.sort_key
                  when 'keyword' then -k.sort_key
@@ -490,20 +498,25 @@ as $$
                case when b.semantic_rank is not null then 'semantic' end,
                case when b.keyword_rank is not null then 'keyword' end], null),
              b.semantic_rank, b.keyword_rank,
-             case when $10::extensions.vector is not null
-                  then (1 - (t.%2$I operator(extensions.<=>) %4$s))::double precision end,
-             case when $11::tsquery is not null then (%6$s)::double precision end,
-             pg_catalog.to_jsonb(t) operator(pg_catalog.-) $12::text[]
+             %2$s,
+             case when $11::tsquery is not null then (%5$s)::double precision end,
+             pg_catalog.to_jsonb(t) operator(pg_catalog.-) $12::text[],
+             b.chunk_text, b.chunk_index, b.chunk_start, b.chunk_end
       from best as b
-      join %1$s as t on t.%3$I = b.row_key::%5$s
+      join %1$s as t on t.%3$I = b.row_key::%4$s
       order by b.score desc, least(b.semantic_rank, b.keyword_rank), b.row_key
     $sql$,
-    target.source_table, target.embedding_column, target.key_column,
-    embedding_search._expression_sql(target, 'query_vector', '$10'), target.key_type,
+    target.source_table,
+    -- The row's cosine similarity to the query: a chunked target's is its best chunk's, as ranked.
+    case when target.chunked then '(1 - b.semantic_distance)::double precision'
+         else pg_catalog.format(
+           'case when $10::extensions.vector is not null then (1 - (t.%I operator(extensions.<=>) %s))::double precision end',
+           target.embedding_column, embedding_search._expression_sql(target, 'query_vector', '$10')) end,
+    target.key_column, target.key_type,
     embedding_search._expression_sql(target, 'keyword_rank', '$11::tsquery'))
 $$;
 comment on function embedding_search._fusion_sql(embedding_search.targets) is
-  'The last query of a search over the target''s table (alias t): fuses the semantic and keyword rankings (reciprocal rank fusion in hybrid mode; the side''s own score otherwise), keeps the best and reads those rows as the caller, answering public.search_embeddings'' columns. Parameters: $1, $2 semantic keys and sort keys, $3, $4 keyword keys and sort keys, $5 mode, $6, $7 semantic and keyword weights, $8 rrf_k, $9 match_count, $10 query vector, $11 tsquery, $12 the columns left out of row_data.';
+  'The last query of a search over the target''s table (alias t): fuses the semantic and keyword rankings (reciprocal rank fusion in hybrid mode; the side''s own score otherwise), keeps the best and reads those rows as the caller, answering public.search_embeddings'' columns. Parameters: $1, $2 semantic keys and sort keys, $3, $4 keyword keys and sort keys, $5 mode, $6, $7 semantic and keyword weights, $8 rrf_k, $9 match_count, $10 query vector, $11 tsquery, $12 the columns left out of row_data, $13-$16 the chunk index, start, end and text of each semantic key (a chunked target''s best chunk of the row; null arrays for a whole-row target). A chunked target''s similarity is its best chunk''s.';
 
 -- =============================================================================================
 -- The plan: what a caller may search, checked by the engine, as SQL the search runs as the caller
@@ -599,7 +612,14 @@ returns table (
   keyword_rank integer,
   similarity double precision,
   keyword_score double precision,
-  row_data jsonb
+  row_data jsonb,
+  -- A chunked target's best chunk of the row (the one the semantic side ranked it by), its place
+  -- in the chunk order and its [start, end) offsets in UTF-16 code units of the row's text; null
+  -- for a whole-row target and for a row only the keyword side found.
+  chunk text,
+  chunk_index integer,
+  chunk_start integer,
+  chunk_end integer
 )
 language plpgsql stable security invoker set search_path = ''
 -- pgvector 0.8: with RLS and filters on the index scan, keep scanning until LIMIT rows pass
@@ -616,8 +636,17 @@ declare
   rounds integer;
   found_keys text[];
   found_sort_keys double precision[];
+  found_chunk_indexes integer[];
+  found_chunk_starts integer[];
+  found_chunk_ends integer[];
+  found_chunk_texts text[];
   semantic_keys text[] := array[]::text[];
   semantic_sort_keys double precision[] := array[]::double precision[];
+  -- The best chunk of each semantic key, for a chunked target; null for a whole-row one.
+  semantic_chunk_indexes integer[];
+  semantic_chunk_starts integer[];
+  semantic_chunk_ends integer[];
+  semantic_chunk_texts text[];
   keyword_keys text[] := array[]::text[];
   keyword_sort_keys double precision[] := array[]::double precision[];
 begin
@@ -636,7 +665,9 @@ begin
     rounds := 0;
     loop
       rounds := rounds + 1;
-      execute side_sql into fetched, found_keys, found_sort_keys
+      execute side_sql
+        into fetched, found_keys, found_sort_keys, found_chunk_indexes, found_chunk_starts, found_chunk_ends,
+             found_chunk_texts
         using query_embedding, plan.text_query, case when side = 'semantic' then 1 - match_threshold end,
               fetch_limit, filters, plan.target_id;
       -- Enough current rows, or no more candidates, or searched far enough: rows not yet
@@ -647,6 +678,10 @@ begin
     if side = 'semantic' then
       semantic_keys := found_keys[1:plan.side_count];
       semantic_sort_keys := found_sort_keys[1:plan.side_count];
+      semantic_chunk_indexes := found_chunk_indexes[1:plan.side_count];
+      semantic_chunk_starts := found_chunk_starts[1:plan.side_count];
+      semantic_chunk_ends := found_chunk_ends[1:plan.side_count];
+      semantic_chunk_texts := found_chunk_texts[1:plan.side_count];
     else
       keyword_keys := found_keys[1:plan.side_count];
       keyword_sort_keys := found_sort_keys[1:plan.side_count];
@@ -654,11 +689,13 @@ begin
   end loop;
 
   -- A loop into the OUT columns rather than RETURN QUERY, so plpgsql_check sees each one set.
-  for row_key, score, ranked_by, semantic_rank, keyword_rank, similarity, keyword_score, row_data in
+  for row_key, score, ranked_by, semantic_rank, keyword_rank, similarity, keyword_score, row_data,
+      chunk, chunk_index, chunk_start, chunk_end in
     execute plan.fusion_sql
     using semantic_keys, semantic_sort_keys, keyword_keys, keyword_sort_keys, mode,
           semantic_weight, keyword_weight, rrf_k::double precision, match_count,
-          query_embedding, plan.text_query, plan.hidden_columns
+          query_embedding, plan.text_query, plan.hidden_columns,
+          semantic_chunk_indexes, semantic_chunk_starts, semantic_chunk_ends, semantic_chunk_texts
   loop
     return next;
   end loop;
