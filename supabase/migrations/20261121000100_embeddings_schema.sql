@@ -30,6 +30,13 @@ create schema if not exists embeddings;
 comment on schema embeddings is
   'Embedding engine: the registry of targets, the queue, the service-role API that claims rows and writes verified vectors, status, and the scheduled dispatch.';
 
+-- Chunked targets' chunk tables, one per target (embedding_chunks.<target name>), created and
+-- dropped by the registry. Not exposed through the REST API: service_role only, and search reads
+-- them through the parent rows' RLS.
+create schema if not exists embedding_chunks;
+comment on schema embedding_chunks is
+  'Embedding engine: one chunk table per chunked target (embedding_chunks.<target name>), holding each row''s chunks and their vectors; created by embeddings.register_target, dropped by embeddings.unregister_target. service_role only.';
+
 /**
  * The model targets are registered with unless a migration says otherwise: gte-small, Supabase's
  * built-in model, or the database setting embeddings.default_model where one is set (the local

@@ -6,6 +6,86 @@
 -- the rows that were there first. Internal functions start with `_`.
 
 -- =============================================================================================
+-- Chunking options: what a chunked target's worker cuts its rows' text into
+-- =============================================================================================
+
+/**
+ * The chunking a chunked target gets for what its registration leaves out: by characters, 1,500
+ * with 200 of overlap, cut by the recursive splitter (paragraphs, then sentences, then words).
+ */
+create or replace function embeddings.default_chunking()
+returns jsonb
+language sql immutable set search_path = ''
+as $$
+  select '{"unit": "characters", "size": 1500, "overlap": 200, "splitter": "recursive"}'::jsonb
+$$;
+comment on function embeddings.default_chunking() is
+  'The chunking options a chunked target gets for any it does not give: unit characters, size 1500, overlap 200, splitter recursive.';
+
+/**
+ * A chunking option checked and completed: an object of unit (characters or tokens), size (16 to
+ * 100,000 units), overlap (0 up to size - 1) and splitter (recursive or markdown), each defaulted
+ * from embeddings.default_chunking() (the overlap at most a quarter of a size given without it); any other key, or a value out of range, is a clear error.
+ */
+create or replace function embeddings._check_chunking(chunking jsonb)
+returns jsonb
+language plpgsql immutable set search_path = ''
+as $$
+declare
+  checked jsonb;
+  unknown_key text;
+  size_value jsonb;
+  overlap_value jsonb;
+begin
+  if chunking is null or jsonb_typeof(chunking) <> 'object' then
+    raise exception using errcode = '22023',
+      message = format('chunking must be a JSON object of unit, size, overlap and splitter, got %s',
+        coalesce(left(chunking::text, 80), 'null'));
+  end if;
+  select k into unknown_key from jsonb_object_keys(chunking) as k
+    where k not in ('unit', 'size', 'overlap', 'splitter') order by k limit 1;
+  if unknown_key is not null then
+    raise exception using errcode = '22023',
+      message = format('chunking has no option %s: its options are unit, size, overlap and splitter', unknown_key);
+  end if;
+  checked := embeddings.default_chunking() || jsonb_strip_nulls(chunking);
+  -- A size given without an overlap: the default overlap, at most a quarter of the size.
+  if jsonb_typeof(checked -> 'size') = 'number' and chunking -> 'overlap' is null
+     and (checked ->> 'size')::numeric > 0 then
+    checked := checked || jsonb_build_object('overlap',
+      least((checked ->> 'overlap')::integer, floor((checked ->> 'size')::numeric / 4)::integer));
+  end if;
+  if checked ->> 'unit' is null or checked ->> 'unit' not in ('characters', 'tokens')
+     or jsonb_typeof(checked -> 'unit') <> 'string' then
+    raise exception using errcode = '22023',
+      message = format('chunking unit must be "characters" or "tokens", got %s', checked -> 'unit');
+  end if;
+  if jsonb_typeof(checked -> 'splitter') <> 'string' or checked ->> 'splitter' not in ('recursive', 'markdown') then
+    raise exception using errcode = '22023',
+      message = format('chunking splitter must be "recursive" or "markdown", got %s', checked -> 'splitter');
+  end if;
+  size_value := checked -> 'size';
+  overlap_value := checked -> 'overlap';
+  if jsonb_typeof(size_value) <> 'number' or size_value::numeric <> trunc(size_value::numeric)
+     or size_value::numeric not between 16 and 100000 then
+    raise exception using errcode = '22023',
+      message = format('chunking size must be a whole number of %s between 16 and 100000, got %s',
+        checked ->> 'unit', size_value);
+  end if;
+  if jsonb_typeof(overlap_value) <> 'number' or overlap_value::numeric <> trunc(overlap_value::numeric)
+     or overlap_value::numeric < 0 or overlap_value::numeric >= size_value::numeric then
+    raise exception using errcode = '22023',
+      message = format('chunking overlap must be a whole number of %s from 0 to less than the size (%s), got %s',
+        checked ->> 'unit', size_value, overlap_value);
+  end if;
+  return jsonb_build_object('unit', checked ->> 'unit', 'size', size_value::integer,
+    'overlap', overlap_value::integer, 'splitter', checked ->> 'splitter');
+end;
+$$;
+comment on function embeddings._check_chunking(jsonb) is
+  'A chunking option checked and completed from embeddings.default_chunking(): {"unit": "characters" | "tokens", "size": 16..100000, "overlap": 0..size-1 (by default the default''s, at most a quarter of the size), "splitter": "recursive" | "markdown"}; raises a clear error naming any other key or a value out of range.';
+
+-- =============================================================================================
 -- Tables
 -- =============================================================================================
 
@@ -20,7 +100,9 @@ create table embeddings.targets (
   -- The schema-qualified signature as text, resolved with to_regprocedure when used: a reg*
   -- column would block pg_upgrade (Supabase's advisor, unsupported_reg_types).
   content_function text not null,
-  embedding_column name not null,
+  -- A whole-row target's vector column; null for a chunked target, whose vectors live in its
+  -- chunk table (embeddings.chunk_table), never in the source table.
+  embedding_column name,
   model text not null check (model <> ''),
   dimensions integer not null check (dimensions between 1 and 16000),
   max_attempts integer not null default 5 check (max_attempts between 1 and 100),
@@ -35,10 +117,18 @@ create table embeddings.targets (
   backfill_done boolean not null default false,
   last_write_at timestamptz,
   created_at timestamptz not null default now(),
-  unique (table_schema, table_name, embedding_column)
+  -- Null: one vector per row, in embedding_column. Else how the worker cuts each row's text into
+  -- chunks (embeddings._check_chunking's form, stored completed).
+  chunking jsonb check (chunking is null or chunking = embeddings._check_chunking(chunking)),
+  -- When set_target_chunking last changed the chunking: the backfill queues again every row whose
+  -- record is older (chunked the old way), until it reaches the end of the table.
+  chunking_changed_at timestamptz,
+  unique (table_schema, table_name, embedding_column),
+  -- One vector per row in a column, or chunks in the chunk table: never both, never neither.
+  constraint targets_chunked_xor_column check ((chunking is null) <> (embedding_column is null))
 );
 comment on table embeddings.targets is
-  'Registered embedding targets: table, key, content function (signature as text), embedding column, model and dimensions. Change it only through register_target, set_target_model and unregister_target. RLS on with no policy on purpose: only service_role (which bypasses RLS) reads it.';
+  'Registered embedding targets: table, key, content function (signature as text), model and dimensions, and where the vectors go: the embedding column (one vector per row) or, for a chunked target (chunking set, embedding_column null), its chunk table embedding_chunks.<name>. Change it only through register_target, set_target_model, set_target_chunking and unregister_target. RLS on with no policy on purpose: only service_role (which bypasses RLS) reads it.';
 alter table embeddings.targets enable row level security;
 
 /** Rows that need an embedding, one entry per row however often it changed. */
@@ -98,6 +188,18 @@ alter table embeddings.pending_sweeps enable row level security;
 -- =============================================================================================
 -- Internal: look-ups and checks shared by the API
 -- =============================================================================================
+
+/** A chunked target's chunk table, or null (a whole-row target, no such target, or the table is gone). */
+create or replace function embeddings.chunk_table(target_id bigint)
+returns regclass
+language sql stable set search_path = ''
+as $$
+  select pg_catalog.to_regclass(format('embedding_chunks.%I', t.name))
+  from embeddings.targets as t
+  where t.id = chunk_table.target_id and t.chunking is not null
+$$;
+comment on function embeddings.chunk_table(bigint) is
+  'The chunk table of a chunked target (embedding_chunks.<target name>): null for a whole-row target, an unknown id, or a chunk table that is gone (embeddings.status says so as broken).';
 
 /** The content function a signature's text names, or null; never an error for a missing type. */
 create or replace function embeddings._content_function_oid(signature text)
@@ -184,6 +286,9 @@ begin
     return format('content function %s does not exist; fix: create it again, or select embeddings.unregister_target(%s);',
       target.content_function, target.id);
   end if;
+  if target.chunking is not null then
+    return embeddings._chunk_table_broken_reason(target);
+  end if;
   select pg_catalog.format_type(a.atttypid, null), nullif(a.atttypmod, -1) into column_type, column_dimensions
     from pg_catalog.pg_attribute as a
     where a.attrelid = source_table and a.attname = target.embedding_column and a.attnum > 0 and not a.attisdropped;
@@ -200,7 +305,34 @@ begin
 end;
 $$;
 comment on function embeddings._broken_reason(embeddings.targets) is
-  'Why a target cannot be worked, with the fix: its table, content function or vector column is gone, or the column no longer has the model''s dimensions. Null when the target is whole.';
+  'Why a target cannot be worked, with the fix: its table, content function or vector column (a chunked target: its chunk table) is gone, or the column no longer has the model''s dimensions. Null when the target is whole.';
+
+/** Why a chunked target's chunk table cannot hold its chunks (gone, or not the model's dimensions), or null. */
+create or replace function embeddings._chunk_table_broken_reason(target embeddings.targets)
+returns text
+language plpgsql stable set search_path = ''
+as $$
+declare
+  chunks regclass := pg_catalog.to_regclass(format('embedding_chunks.%I', target.name));
+  column_dimensions integer;
+begin
+  if chunks is null then
+    return format('chunk table embedding_chunks.%I does not exist (dropped?); fix: select embeddings.unregister_target(%s); then register the table again',
+      target.name, target.id);
+  end if;
+  select nullif(a.atttypmod, -1) into column_dimensions
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = chunks and a.attname = 'embedding' and a.attnum > 0 and not a.attisdropped
+      and a.atttypid = 'extensions.vector'::regtype;
+  if column_dimensions is distinct from target.dimensions then
+    return format('column embedding of chunk table %s is missing or not vector(%s), the dimensions of model %s; fix: select embeddings.unregister_target(%s); then register the table again',
+      chunks, target.dimensions, target.model, target.id);
+  end if;
+  return null;
+end;
+$$;
+comment on function embeddings._chunk_table_broken_reason(embeddings.targets) is
+  'For embeddings._broken_reason: why a chunked target''s chunk table cannot hold its chunks (it is gone, or its embedding column is not vector(<the model''s dimensions>)), with the fix; null when it can.';
 
 /** The quoted name of a target's content function, for dynamic SQL; an error if it is gone. */
 create or replace function embeddings._content_function_name(target embeddings.targets)
@@ -321,6 +453,17 @@ $$;
 comment on function embeddings._engine_is_writing(bigint) is
   'True while embeddings.write_batch is writing vectors of this target (a transaction-local setting it sets around its UPDATE): the sync trigger leaves those writes alone.';
 
+/** Whether a row (under alias) holds a vector, as SQL: always false for a chunked target's rows. */
+create or replace function embeddings._vector_present_sql(target embeddings.targets, row_alias text)
+returns text
+language sql stable set search_path = ''
+as $$
+  select case when target.embedding_column is null then 'false'
+              else format('%I.%I is not null', row_alias, target.embedding_column) end
+$$;
+comment on function embeddings._vector_present_sql(embeddings.targets, text) is
+  'SQL saying whether the row under row_alias holds a vector in the target''s column: false for a chunked target, whose vectors live in its chunk table.';
+
 /** A statement's changes as sorted key arrays: what a sync trigger hands to _apply_changes. */
 create type embeddings._book_changes as (
   gone_keys text[],
@@ -352,7 +495,7 @@ as $$
              coalesce(pg_catalog.array_agg(r.row_key) filter (where not r.gone and not r.adopt), '{}'),
              coalesce(pg_catalog.array_agg(r.row_key) filter (where r.adopt), '{}'),
              coalesce(pg_catalog.array_agg(pg_catalog.md5(%2$s(r.source_row))) filter (where r.adopt), '{}'),
-             coalesce(pg_catalog.array_agg(pg_catalog.md5((r.source_row).%3$I::text)) filter (where r.adopt), '{}'),
+             coalesce(pg_catalog.array_agg(pg_catalog.md5(%3$s)) filter (where r.adopt), '{}'),
              coalesce(pg_catalog.array_agg(r.row_key) filter (where not r.gone and r.vector_changed and not r.adopt), '{}')
       from (
         select c.row_key, c.source_row, c.gone, c.vector_changed,
@@ -362,7 +505,11 @@ as $$
         order by c.row_key
       ) as r
     $sql$,
-    changes, embeddings._content_function_name(target), target.embedding_column, target.adopt_existing_vectors)
+    changes, embeddings._content_function_name(target),
+    -- A chunked target has no vector in its rows (and never adopts): nothing to hash.
+    case when target.embedding_column is null then 'null::text'
+         else format('(r.source_row).%I::text', target.embedding_column) end,
+    target.adopt_existing_vectors)
 $$;
 comment on function embeddings._collect_changes_sql(embeddings.targets, text) is
   'The sync triggers'' shared query, as text for the trigger to run: folds a statement''s changes into sorted key arrays (gone, to queue, to adopt with their content and vector hashes, unvouched) in one pass over the transition tables, for embeddings._apply_changes (as one embeddings._book_changes row).';
@@ -412,16 +559,24 @@ $$;
 comment on function embeddings._apply_changes(embeddings.targets, embeddings._book_changes) is
   'Keeps the books of a statement''s changes, given as sorted key arrays: gone keys forget their queue entries and records; adopted vectors (a target that adopts existing vectors) are recorded and leave the queue unless leased; vectors set or cleared by someone else lose their record; the rest is queued (a row already queued keeps its place and any lease, with fresh attempts). Each step probes by key, in key order.';
 
-/** Forgets the queue entries and records of the given keys. */
+/** Forgets the queue entries, records and chunks of the given keys. */
 create or replace function embeddings._forget_rows(target_id bigint, row_keys text[])
 returns void
-language sql volatile set search_path = ''
+language plpgsql volatile set search_path = ''
 as $$
+declare
+  chunks regclass := embeddings.chunk_table(target_id);
+begin
   delete from embeddings.queue as q where q.target_id = _forget_rows.target_id and q.row_key = any(row_keys);
   delete from embeddings.embedded_rows as e where e.target_id = _forget_rows.target_id and e.row_key = any(row_keys);
+  if chunks is not null then
+    -- The primary key (row_key, chunk_index) is probed by its first column.
+    execute format('delete from %s as c where c.row_key = any($1)', chunks) using row_keys;
+  end if;
+end;
 $$;
 comment on function embeddings._forget_rows(bigint, text[]) is
-  'Removes the queue entries and embedding records of the given row keys of a target (keys an UPDATE changed, keys an INSERT used again before the sweep), probing both tables by key.';
+  'Removes the queue entries, embedding records and (a chunked target) chunks of the given row keys of a target (keys an UPDATE changed, keys an INSERT used again before the sweep), probing each table by key.';
 
 -- The triggers run with jit off: a transition table has no statistics, so the planner's guess at a
 -- join of two of them crosses jit_above_cost on a few thousand rows, and compiling the query then
@@ -468,8 +623,8 @@ begin
   -- A transition table's whole row is a bare record: row(n.*) cast to the table's type is a row.
   -- The trigger runs the query itself: transition tables are visible to its own queries only.
   execute embeddings._collect_changes_sql(target, format(
-    'select n.%1$I::text, row(n.*)::%3$I.%4$I, true, true, false, n.%2$I is not null, false from new_rows as n',
-    target.key_column, target.embedding_column, target.table_schema, target.table_name))
+    'select n.%1$I::text, row(n.*)::%3$I.%4$I, true, true, false, %2$s, false from new_rows as n',
+    target.key_column, embeddings._vector_present_sql(target, 'n'), target.table_schema, target.table_name))
     into changes;
   -- A key used again before the sweep: the books still there are the deleted row's (a lease of
   -- its batch, a record of its text). The new row starts afresh, claimable at once.
@@ -527,12 +682,16 @@ begin
     $sql$
       select coalesce(n.%1$I, o.%1$I)::text, row(n.*)::%4$I.%5$I, o.%1$I is null,
              o.%1$I is not null and n.%1$I is not null and %3$s,
-             o.%1$I is not null and n.%1$I is not null
-               and coalesce(not (o.%2$I operator(extensions.=) n.%2$I), (o.%2$I is null) <> (n.%2$I is null)),
-             n.%2$I is not null, n.%1$I is null
+             o.%1$I is not null and n.%1$I is not null and %2$s,
+             %6$s, n.%1$I is null
       from new_rows as n full join old_rows as o on o.%1$I = n.%1$I
-    $sql$, target.key_column, target.embedding_column, embeddings._content_changed_sql(target),
-    target.table_schema, target.table_name))
+    $sql$, target.key_column,
+    -- A chunked target's rows hold no vector: it never changes.
+    case when target.embedding_column is null then 'false'
+         else format('coalesce(not (o.%1$I operator(extensions.=) n.%1$I), (o.%1$I is null) <> (n.%1$I is null))',
+                target.embedding_column) end,
+    embeddings._content_changed_sql(target), target.table_schema, target.table_name,
+    embeddings._vector_present_sql(target, 'n')))
     into changes;
   perform embeddings._apply_changes(target, changes);
   return null;
@@ -620,6 +779,32 @@ begin
     swept := swept + forgotten;
     skipped := skipped or forgotten < candidates;
   end loop;
+  -- A chunked target's chunks of gone rows, last (the engine writes a row's chunks after locking
+  -- its queue entry), by the same rule; counted as rows, not chunks.
+  if embeddings.chunk_table(target.id) is not null then
+    execute format(
+      $sql$
+        with candidates as materialized (
+          select distinct g.row_key from %5$s as g
+          where not exists (select 1 from %1$I.%2$I as t where t.%3$I = g.row_key::%4$s)
+        ),
+        locked as materialized (
+          select l.row_key, l.chunk_index from %5$s as l
+          where l.row_key in (select c.row_key from candidates as c)
+          order by l.row_key, l.chunk_index for update of l skip locked
+        ),
+        gone as (
+          delete from %5$s as b
+          where (b.row_key, b.chunk_index) in (select k.row_key, k.chunk_index from locked as k)
+          returning b.row_key
+        )
+        select (select count(distinct g.row_key)::integer from gone as g), (select count(*)::integer from candidates)
+      $sql$,
+      target.table_schema, target.table_name, target.key_column, target.key_type, embeddings.chunk_table(target.id))
+    into forgotten, candidates;
+    swept := swept + forgotten;
+    skipped := skipped or forgotten < candidates;
+  end if;
   if skipped then
     insert into embeddings.pending_sweeps (target_id) values (target.id);
   end if;
@@ -627,7 +812,7 @@ begin
 end;
 $$;
 comment on function embeddings._sweep_deleted_rows(bigint, interval) is
-  'When a DELETE on the target''s table was noted (embeddings.pending_sweeps) at least min_age ago: takes the target''s notes and removes the queue entries and records of rows no longer in the table (anti join; locks in key order, skipping what another transaction holds, which it notes again for the next sweep). Returns how many it removed. Called by claim_batch and the scheduled dispatch (notes a minute old, so a busy table is swept about once a minute) and by verify (all of them, before it reads).';
+  'When a DELETE on the target''s table was noted (embeddings.pending_sweeps) at least min_age ago: takes the target''s notes and removes the queue entries, records and (a chunked target) chunks of rows no longer in the table (anti join; locks in key order, skipping what another transaction holds, which it notes again for the next sweep). Returns how many it removed. Called by claim_batch and the scheduled dispatch (notes a minute old, so a busy table is swept about once a minute) and by verify (all of them, before it reads).';
 
 /** Installed by register_target: a TRUNCATE clears the target's books and restarts its backfill. */
 create or replace function embeddings._forget_truncated_rows()
@@ -640,12 +825,15 @@ begin
   delete from embeddings.queue as q where q.target_id = target.id;
   delete from embeddings.embedded_rows as e where e.target_id = target.id;
   delete from embeddings.pending_sweeps as p where p.target_id = target.id;
+  if embeddings.chunk_table(target.id) is not null then
+    execute format('truncate %s', embeddings.chunk_table(target.id));
+  end if;
   update embeddings.targets as t set backfill_after = null, backfill_done = false where t.id = target.id;
   return null;
 end;
 $$;
 comment on function embeddings._forget_truncated_rows() is
-  'Statement trigger installed by register_target (argument: target id): after a TRUNCATE, the target''s queue entries and records go and its backfill starts again, so rows loaded afterwards (a restore) are embedded.';
+  'Statement trigger installed by register_target (argument: target id): after a TRUNCATE, the target''s queue entries and records go (a chunked target''s chunk table is truncated too) and its backfill starts again, so rows loaded afterwards (a restore) are embedded.';
 
 -- =============================================================================================
 -- Backfill in chunks
@@ -673,8 +861,8 @@ begin
   execute format(
     $sql$
       with chunk as (
-        select t.%1$I::text as row_key, $5 and t.%5$I is not null as adopt, t as source_row,
-               pg_catalog.md5(t.%5$I::text) as vector_hash
+        select t.%1$I::text as row_key, $5 and %5$s as adopt, t as source_row,
+               pg_catalog.md5(%7$s) as vector_hash
         from %2$I.%3$I as t
         where ($1::text is null or t.%1$I > $1::%4$s)
         order by t.%1$I
@@ -685,6 +873,7 @@ begin
         where not exists (
           select 1 from embeddings.embedded_rows as e
           where e.target_id = $3 and e.row_key = c.row_key and e.model = $4
+            and ($6::timestamptz is null or e.embedded_at > $6)
         )
       ),
       adopted as (
@@ -706,9 +895,11 @@ begin
              (select c.row_key from chunk as c order by c.row_key::%4$s desc limit 1)
     $sql$,
     target.key_column, target.table_schema, target.table_name, target.key_type,
-    target.embedding_column, embeddings._content_function_name(target)
+    embeddings._vector_present_sql(target, 't'), embeddings._content_function_name(target),
+    case when target.embedding_column is null then 'null::text' else format('t.%I::text', target.embedding_column) end
   ) into queued, scanned, last_key
-  using target.backfill_after, chunk_size, target.id, target.model, target.adopt_existing_vectors;
+  using target.backfill_after, chunk_size, target.id, target.model, target.adopt_existing_vectors,
+        target.chunking_changed_at;
 
   update embeddings.targets as t
     set backfill_after = coalesce(last_key, t.backfill_after),
@@ -718,7 +909,92 @@ begin
 end;
 $$;
 comment on function embeddings.queue_backfill_chunk(bigint, integer) is
-  'Queues the next chunk_size rows (10,000 unless given; in key order after the backfill cursor) that were not embedded with the target''s model (on a target that adopts existing vectors, rows that have one are recorded instead); marks the backfill done at the end of the table. Returns how many it queued.';
+  'Queues the next chunk_size rows (10,000 unless given; in key order after the backfill cursor) that were not embedded with the target''s model, or (a chunked target) were chunked before its chunking last changed (on a target that adopts existing vectors, rows that have one are recorded instead); marks the backfill done at the end of the table. Returns how many it queued.';
+
+-- =============================================================================================
+-- Chunk tables: where a chunked target's vectors live
+-- =============================================================================================
+
+/**
+ * Creates a chunked target's chunk table, embedding_chunks.<name>: a row's chunks by (row_key,
+ * chunk_index), their offsets and text, the md5 of the whole text they were cut from, the model,
+ * the vector; an HNSW index for cosine search. RLS on with no policy, and no privilege but
+ * service_role's: clients reach chunks only through the search, under their parent rows' RLS.
+ */
+create or replace function embeddings._create_chunk_table(target embeddings.targets)
+returns regclass
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  chunks text := format('embedding_chunks.%I', target.name);
+begin
+  if pg_catalog.octet_length(target.name) > 63 then
+    raise exception using errcode = '22023',
+      message = format('a chunked target''s name names its chunk table, and %s is longer than 63 bytes: pass a shorter target_name', target.name);
+  end if;
+  if pg_catalog.to_regclass(chunks) is not null then
+    raise exception using errcode = '42P07',
+      message = format('chunk table %s exists already (left by another target?): drop it, or pass another target_name', chunks);
+  end if;
+  execute format(
+    $ddl$
+      create table %1$s (
+        row_key text not null,
+        chunk_index integer not null check (chunk_index >= 0),
+        start_offset integer not null check (start_offset >= 0),
+        end_offset integer not null,
+        chunk_text text not null,
+        content_hash text not null,
+        model text not null,
+        embedding extensions.vector(%2$s) not null,
+        embedded_at timestamptz not null default pg_catalog.now(),
+        primary key (row_key, chunk_index),
+        check (end_offset > start_offset)
+      )
+    $ddl$, chunks, target.dimensions);
+  execute format('comment on table %s is %L', chunks, format(
+    'Chunks of target %s (%I.%I), written only by embeddings.write_chunks: each row''s chunks by row_key and chunk_index (0, 1, ... in text order), their UTF-16 offsets [start_offset, end_offset) into the content function''s text and their text, the md5 of the whole text they were cut from, the model and the vector. Created by register_target, dropped by unregister_target. RLS on with no policy, service_role only.',
+    target.name, target.table_schema, target.table_name));
+  execute format('alter table %s enable row level security', chunks);
+  execute format('revoke all on table %s from public, anon, authenticated, service_role', chunks);
+  execute format('grant select, insert, update, delete on table %s to service_role', chunks);
+  perform embeddings._create_chunk_index(target);
+  return chunks::regclass;
+end;
+$$;
+comment on function embeddings._create_chunk_table(embeddings.targets) is
+  'Creates the chunk table embedding_chunks.<target name> of a chunked target (columns row_key, chunk_index, start_offset, end_offset, chunk_text, content_hash, model, embedding vector(<dimensions>), embedded_at; primary key row_key, chunk_index), RLS on, privileges to service_role only, with its HNSW index. Raises when the name is over 63 bytes or the table exists.';
+
+/** The chunk table's HNSW index for cosine distance (pgvector indexes up to 2,000 dimensions). */
+create or replace function embeddings._create_chunk_index(target embeddings.targets)
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+begin
+  if target.dimensions <= 2000 then
+    execute format('create index %I on embedding_chunks.%I using hnsw (embedding extensions.vector_cosine_ops)',
+      left(target.name, 52) || '_hnsw_idx', target.name);
+  end if;
+end;
+$$;
+comment on function embeddings._create_chunk_index(embeddings.targets) is
+  'Creates the HNSW index (vector_cosine_ops) on a chunk table''s embedding, when the model''s dimensions are within pgvector''s 2,000 for HNSW (beyond, the search scans).';
+
+/** Gives a chunk table the model's dimensions: its chunks (of the old model) go, the index is made again. */
+create or replace function embeddings._resize_chunk_table(target embeddings.targets)
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+begin
+  execute format('drop index if exists embedding_chunks.%I', left(target.name, 52) || '_hnsw_idx');
+  execute format('truncate embedding_chunks.%I', target.name);
+  execute format('alter table embedding_chunks.%I alter column embedding type extensions.vector(%s)',
+    target.name, target.dimensions);
+  perform embeddings._create_chunk_index(target);
+end;
+$$;
+comment on function embeddings._resize_chunk_table(embeddings.targets) is
+  'For set_target_model on a chunked target whose new model has other dimensions: empties its chunk table (vectors of other dimensions cannot stay), changes the embedding column to vector(<dimensions>) and makes the HNSW index again.';
 
 -- =============================================================================================
 -- Registration
@@ -817,7 +1093,9 @@ begin
     raise exception using errcode = '42P01', message = format('%s is not a table', source_table);
   end if;
   found_table.key_type := embeddings._check_key_column(source_table, key_column);
-  perform embeddings._check_column_dimensions(source_table, embedding_column, model, dimensions);
+  if embedding_column is not null then  -- a chunked target has none: register_target checks which
+    perform embeddings._check_column_dimensions(source_table, embedding_column, model, dimensions);
+  end if;
   select p.pronargs = 1 and p.proargtypes[0] = table_type, p.prorettype
     into function_takes_row, function_result
     from pg_catalog.pg_proc as p where p.oid = content_function::oid;
@@ -830,7 +1108,7 @@ begin
 end;
 $$;
 comment on function embeddings._check_registration(regclass, name, regprocedure, name, text, integer, integer) is
-  'Checks what register_target needs (the model''s settings, a table, a usable key, a vector column of the model''s dimensions, a content function taking the table''s row and returning text) and returns the table''s names and key type; raises a clear error naming what is wrong.';
+  'Checks what register_target needs (the model''s settings, a table, a usable key, a vector column of the model''s dimensions unless embedding_column is null (a chunked target), a content function taking the table''s row and returning text) and returns the table''s names and key type; raises a clear error naming what is wrong.';
 
 /** Raises unless the name and the column are free: one target per name and per vector column. */
 create or replace function embeddings._check_target_is_new(source_table regclass, embedding_column name, target_name text)
@@ -894,30 +1172,44 @@ create or replace function embeddings.register_target(
   model text,
   dimensions integer,
   max_attempts integer default 5,
-  target_name text default null
+  target_name text default null,
+  chunking jsonb default null
 )
 returns bigint
 language plpgsql security definer set search_path = ''
 as $$
 declare
-  checked embeddings._registration := embeddings._check_registration(
-    source_table, key_column, content_function, embedding_column, model, dimensions, max_attempts);
-  new_id bigint;
+  checked embeddings._registration;
+  new_target embeddings.targets;
 begin
+  if chunking is not null and embedding_column is not null then
+    raise exception using errcode = '22023',
+      message = format('a chunked target keeps its vectors in its chunk table, not in a column: pass embedding_column => null with chunking, or no chunking to embed %I', embedding_column);
+  end if;
+  if chunking is null and embedding_column is null then
+    raise exception using errcode = '22023',
+      message = 'embedding_column is null: name the vector column, or pass chunking to keep chunks in a chunk table';
+  end if;
+  checked := embeddings._check_registration(
+    source_table, key_column, content_function, embedding_column, model, dimensions, max_attempts);
   perform embeddings._check_target_is_new(source_table, embedding_column, coalesce(target_name, checked.table_name));
   -- With search_path '' the signature's text is fully schema-qualified.
   insert into embeddings.targets (name, table_schema, table_name, key_column, key_type,
-      content_function, embedding_column, model, dimensions, max_attempts)
+      content_function, embedding_column, chunking, model, dimensions, max_attempts)
     values (coalesce(target_name, checked.table_name), checked.table_schema, checked.table_name, key_column,
-      checked.key_type, content_function::text, embedding_column, model, dimensions, max_attempts)
-    returning id into new_id;
-  perform embeddings._install_sync_triggers(new_id, checked.table_schema, checked.table_name);
-  perform embeddings.queue_backfill_chunk(new_id);
-  return new_id;
+      checked.key_type, content_function::text, embedding_column,
+      case when chunking is not null then embeddings._check_chunking(chunking) end, model, dimensions, max_attempts)
+    returning * into new_target;
+  if new_target.chunking is not null then
+    perform embeddings._create_chunk_table(new_target);
+  end if;
+  perform embeddings._install_sync_triggers(new_target.id, checked.table_schema, checked.table_name);
+  perform embeddings.queue_backfill_chunk(new_target.id);
+  return new_target.id;
 end;
 $$;
-comment on function embeddings.register_target(regclass, name, regprocedure, name, text, integer, integer, text) is
-  'Registers a table as an embedding target: checks the key, the content function and that the embedding column''s dimensions match the model; installs the sync triggers (rows, and TRUNCATE); queues the first backfill chunk (claims queue the rest). Returns the target id.';
+comment on function embeddings.register_target(regclass, name, regprocedure, name, text, integer, integer, text, jsonb) is
+  'Registers a table as an embedding target: checks the key, the content function and that the embedding column''s dimensions match the model; installs the sync triggers (rows, and TRUNCATE); queues the first backfill chunk (claims queue the rest). Returns the target id. With chunking (embedding_column null; see embeddings._check_chunking, defaults from embeddings.default_chunking()) each row is cut into chunks, whose vectors live in the chunk table embedding_chunks.<target name> it creates.';
 
 /** Removes a target: its trigger, queue entries and records. Stored vectors stay. */
 create or replace function embeddings.unregister_target(target_id bigint)
@@ -938,11 +1230,14 @@ begin
   delete from embeddings.queue as q where q.target_id = target.id;
   delete from embeddings.embedded_rows as e where e.target_id = target.id;
   delete from embeddings.pending_sweeps as p where p.target_id = target.id;
+  if target.chunking is not null then
+    execute format('drop table if exists embedding_chunks.%I', target.name);
+  end if;
   delete from embeddings.targets as t where t.id = target.id;
 end;
 $$;
 comment on function embeddings.unregister_target(bigint) is
-  'Removes everything register_target installed: the triggers, the queue entries and the embedding records of the target. Stored vectors stay in the table.';
+  'Removes everything register_target installed: the triggers, the queue entries and the embedding records of the target, and a chunked target''s chunk table. A whole-row target''s vectors stay in its column.';
 
 /** Switches a target to another model of the column's size and queues every row again. */
 create or replace function embeddings.set_target_model(target_id bigint, model text, dimensions integer)
@@ -951,23 +1246,34 @@ language plpgsql security definer set search_path = ''
 as $$
 declare
   target embeddings.targets := embeddings._target_by_id(target_id);
+  resized boolean;
 begin
-  perform embeddings._check_column_dimensions(
-    format('%I.%I', target.table_schema, target.table_name)::regclass,
-    target.embedding_column, set_target_model.model, set_target_model.dimensions);
-  if set_target_model.model = target.model then
+  if target.chunking is null then
+    perform embeddings._check_column_dimensions(
+      format('%I.%I', target.table_schema, target.table_name)::regclass,
+      target.embedding_column, set_target_model.model, set_target_model.dimensions);
+  else
+    perform embeddings._check_model_settings(set_target_model.model, set_target_model.dimensions, target.max_attempts);
+  end if;
+  if set_target_model.model = target.model and set_target_model.dimensions = target.dimensions then
     return;
   end if;
+  resized := set_target_model.dimensions <> target.dimensions;
   -- Every row must be embedded again; until then, status counts only vectors of the new model.
   update embeddings.targets as t
     set model = set_target_model.model, dimensions = set_target_model.dimensions,
         backfill_after = null, backfill_done = false
-    where t.id = target.id;
+    where t.id = target.id
+    returning * into target;
+  if resized then
+    -- Only a chunked target gets here (a column's dimensions were checked above).
+    perform embeddings._resize_chunk_table(target);
+  end if;
   perform embeddings.queue_backfill_chunk(target.id);
 end;
 $$;
 comment on function embeddings.set_target_model(bigint, text, integer) is
-  'Switches a target to another model of the column''s dimensions and queues every row again; writes of the old model are refused from then on.';
+  'Switches a target to another model and queues every row again; writes of the old model are refused from then on. A whole-row target''s model must make the column''s dimensions; a chunked target may change dimensions, which empties its chunk table (old chunks stay searchable only while the dimensions are the same).';
 
 /** Sets how a target treats vectors the engine did not write, and whether its model normalises. */
 create or replace function embeddings.set_target_options(
@@ -982,6 +1288,10 @@ declare
   target embeddings.targets := embeddings._target_by_id(target_id);
   adopted integer := 0;
 begin
+  if target.chunking is not null and set_target_options.adopt_existing_vectors then
+    raise exception using errcode = '22023',
+      message = format('target %s is chunked: its chunks are written only by embeddings.write_chunks, so there are no existing vectors to adopt', target.name);
+  end if;
   update embeddings.targets as t
     set adopt_existing_vectors = coalesce(set_target_options.adopt_existing_vectors, t.adopt_existing_vectors),
         unit_norm = coalesce(set_target_options.unit_norm, t.unit_norm)
@@ -1022,3 +1332,34 @@ end;
 $$;
 comment on function embeddings.set_target_options(bigint, boolean, boolean) is
   'Sets a target''s options (null leaves one as it is): adopt_existing_vectors records vectors written by anyone as the target''s model (for vectors imported from elsewhere, made with the same model) instead of re-embedding them, and adopts those already in the column; unit_norm says the model makes unit-length vectors (verify flags other norms). Returns how many vectors it adopted.';
+
+/** Changes a chunked target's chunking; every row is chunked again in the background. */
+create or replace function embeddings.set_target_chunking(target_id bigint, chunking jsonb)
+returns jsonb
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  checked jsonb;
+begin
+  if target.chunking is null then
+    raise exception using errcode = '22023',
+      message = format('target %s embeds one vector per row in column %I, not chunks: to chunk its rows, select embeddings.unregister_target(%s); then register the table again with chunking',
+        target.name, target.embedding_column, target.id);
+  end if;
+  checked := embeddings._check_chunking(set_target_chunking.chunking);
+  if checked = target.chunking then
+    return checked;
+  end if;
+  -- The records stay, and the old chunks stay searchable: each row's new chunks replace its old
+  -- ones in one statement (write_chunks). The backfill queues every row chunked before now.
+  update embeddings.targets as t
+    set chunking = checked, chunking_changed_at = pg_catalog.now(),
+        backfill_after = null, backfill_done = false
+    where t.id = target.id;
+  perform embeddings.queue_backfill_chunk(target.id);
+  return checked;
+end;
+$$;
+comment on function embeddings.set_target_chunking(bigint, jsonb) is
+  'Changes a chunked target''s chunking (checked and completed as by register_target; see embeddings._check_chunking) and returns it: every row is queued again by the chunked backfill (claims queue the rest), and its old chunks stay searchable until its new ones replace them. Raises, with what to do, on a target that embeds one vector per row.';

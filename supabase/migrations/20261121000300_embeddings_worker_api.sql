@@ -461,6 +461,41 @@ $$;
 comment on function embeddings._drop_entries_of_gone_rows(embeddings.targets, uuid, text[]) is
   'For write_batch: removes the queue entries lease_token holds among row_keys whose row is no longer in the table (deleted while the batch was embedded), in key order, skipping entries another transaction holds.';
 
+/**
+ * The end of a write (write_batch, write_chunks): rows another transaction held are handed back
+ * and count as stale, not lost; the entries of lost rows that are gone go now; a write is noted.
+ */
+create or replace function embeddings._settle_write(
+  target embeddings.targets,
+  lease_token uuid,
+  written text[],
+  stale text[],
+  lost text[],
+  busy_keys text[]
+)
+returns table (written_keys text[], stale_keys text[], lost_keys text[])
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  handed_back text[];
+begin
+  if cardinality(busy_keys) > 0 then
+    handed_back := embeddings._hand_back_busy_rows(target.id, lease_token, busy_keys);
+    stale := array(select unnest(stale) union select unnest(handed_back) order by 1);
+    lost := array(select unnest(lost) except select unnest(handed_back) order by 1);
+  end if;
+  if cardinality(lost) > 0 then
+    perform embeddings._drop_entries_of_gone_rows(target, lease_token, lost);
+  end if;
+  if cardinality(written) > 0 then
+    update embeddings.targets as t set last_write_at = pg_catalog.now() where t.id = target.id;
+  end if;
+  return query select written, stale, lost;
+end;
+$$;
+comment on function embeddings._settle_write(embeddings.targets, uuid, text[], text[], text[], text[]) is
+  'The end of write_batch and write_chunks: the rows another transaction held (busy_keys) are handed back to the queue and reported stale instead of lost; the queue entries of lost rows that are gone are dropped; last_write_at is set when anything was written. Returns the written, stale and lost keys.';
+
 /** Writes validated vectors, only for rows still leased, only when their content is unchanged. */
 create or replace function embeddings.write_batch(
   target_id bigint,
@@ -480,9 +515,12 @@ declare
   lost text[];
   held_keys text[];
   busy_keys text[];
-  handed_back text[];
   parsed extensions.vector[];
 begin
+  if target.chunking is not null then
+    raise exception using errcode = '22023',
+      message = format('target %s is chunked: its rows have no vector column; write their chunks with embeddings.write_chunks', target.name);
+  end if;
   if model is distinct from target.model then
     raise exception using errcode = '22023',
       message = format('target %s embeds with model %s; refusing vectors of model %s', target.name, target.model, coalesce(model, 'null'));
@@ -560,22 +598,11 @@ begin
   into written, stale, lost
   using row_keys, target.id, lease_token, target.model, held_keys, content_hashes, parsed;
   perform pg_catalog.set_config('embeddings.writing_target', '', true);
-  if cardinality(busy_keys) > 0 then
-    handed_back := embeddings._hand_back_busy_rows(target.id, lease_token, busy_keys);
-    stale := array(select unnest(stale) union select unnest(handed_back) order by 1);
-    lost := array(select unnest(lost) except select unnest(handed_back) order by 1);
-  end if;
-  if cardinality(lost) > 0 then
-    perform embeddings._drop_entries_of_gone_rows(target, lease_token, lost);
-  end if;
-  if cardinality(written) > 0 then
-    update embeddings.targets as t set last_write_at = pg_catalog.now() where t.id = target.id;
-  end if;
-  return query select written, stale, lost;
+  return query select * from embeddings._settle_write(target, lease_token, written, stale, lost, busy_keys);
 end;
 $$;
 comment on function embeddings.write_batch(bigint, uuid, text, text[], text[], text[]) is
-  'Writes a leased batch as three arrays of one length: row_keys, content_hashes (from claim_batch) and vectors in pgvector''s text form (''[0.1,0.2,...]''). Rejects the whole batch naming the row on bad vectors (wrong dimensions, NaN, infinities, all zeros) or another model; writes only rows still held by lease_token whose content hash is unchanged, locking in the engine''s order (see embeddings._lock_batch). Returns written_keys (from RETURNING), stale_keys (content changed, or the row held by another transaction: queued again) and lost_keys (lease lost or row gone). The worker''s form: parsed in C, about twice as fast as the JSON form.';
+  'Writes a leased batch as three arrays of one length: row_keys, content_hashes (from claim_batch) and vectors in pgvector''s text form (''[0.1,0.2,...]''), of a target that embeds one vector per row (a chunked target''s rows are written by write_chunks). Rejects the whole batch naming the row on bad vectors (wrong dimensions, NaN, infinities, all zeros) or another model; writes only rows still held by lease_token whose content hash is unchanged, locking in the engine''s order (see embeddings._lock_batch). Returns written_keys (from RETURNING), stale_keys (content changed, or the row held by another transaction: queued again) and lost_keys (lease lost or row gone). The worker''s form: parsed in C, about twice as fast as the JSON form.';
 
 /** The same write, with the batch as one JSON array: the form to call by hand. */
 create or replace function embeddings.write_batch(
@@ -632,6 +659,370 @@ end;
 $$;
 comment on function embeddings.write_batch(bigint, uuid, text, jsonb) is
   'Writes a leased batch [{"key", "embedding", "content_hash"}]: the same write as write_batch(target_id, lease_token, model, row_keys, content_hashes, vectors), with JSON''s own faults named in JSON''s terms. Returns written_keys, stale_keys and lost_keys.';
+
+-- =============================================================================================
+-- Write a chunked target's chunks
+-- =============================================================================================
+
+/** A text's length in UTF-16 code units (JavaScript's length): code points beyond U+FFFF count two. */
+create or replace function embeddings._utf16_length(content text)
+returns integer
+language sql immutable set search_path = ''
+as $$
+  select pg_catalog.length(content)
+         + pg_catalog.length(pg_catalog.regexp_replace(content, '[^\U00010000-\U0010FFFF]', '', 'g'))
+$$;
+comment on function embeddings._utf16_length(text) is
+  'The length of a text in UTF-16 code units, the unit of a chunk''s offsets (the worker''s JavaScript strings): characters beyond U+FFFF count two.';
+
+/** Raises unless a chunk batch's arrays agree: one item per row, one per chunk, each chunk of a row given. */
+create or replace function embeddings._check_chunk_arrays(
+  row_keys text[],
+  content_hashes text[],
+  chunk_rows integer[],
+  chunk_starts integer[],
+  chunk_ends integer[],
+  chunk_texts text[],
+  vectors text[]
+)
+returns void
+language plpgsql immutable set search_path = ''
+as $$
+declare
+  bad_chunk bigint;
+begin
+  if row_keys is null or content_hashes is null or cardinality(row_keys) <> cardinality(content_hashes) then
+    raise exception using errcode = '22023',
+      message = format('row_keys and content_hashes must be arrays of one length, got %s and %s items',
+        coalesce(cardinality(row_keys)::text, 'null'), coalesce(cardinality(content_hashes)::text, 'null'));
+  end if;
+  if chunk_rows is null or chunk_starts is null or chunk_ends is null or chunk_texts is null or vectors is null
+     or cardinality(chunk_starts) <> cardinality(chunk_rows) or cardinality(chunk_ends) <> cardinality(chunk_rows)
+     or cardinality(chunk_texts) <> cardinality(chunk_rows) or cardinality(vectors) <> cardinality(chunk_rows) then
+    raise exception using errcode = '22023',
+      message = format('chunk_rows, chunk_starts, chunk_ends, chunk_texts and vectors must be arrays of one length, got %s, %s, %s, %s and %s items',
+        coalesce(cardinality(chunk_rows)::text, 'null'), coalesce(cardinality(chunk_starts)::text, 'null'),
+        coalesce(cardinality(chunk_ends)::text, 'null'), coalesce(cardinality(chunk_texts)::text, 'null'),
+        coalesce(cardinality(vectors)::text, 'null'));
+  end if;
+  -- The rows as write_batch's (no null key or hash, no key twice); their lengths agree already.
+  perform embeddings._check_batch_arrays(row_keys, content_hashes, content_hashes);
+  -- The first chunk at fault, by its place in the arrays; named by row and chunk below.
+  select c.n into bad_chunk
+    from unnest(chunk_rows, chunk_starts, chunk_ends, chunk_texts) with ordinality as c(row_position, start_offset, end_offset, chunk_text, n)
+    where c.row_position is null or c.row_position not between 1 and cardinality(row_keys)
+       or c.start_offset is null or c.end_offset is null or c.chunk_text is null
+       or c.start_offset < 0 or c.end_offset <= c.start_offset
+    order by c.n limit 1;
+  if bad_chunk is null then
+    return;
+  end if;
+  if chunk_rows[bad_chunk] is null or chunk_rows[bad_chunk] not between 1 and cardinality(row_keys) then
+    raise exception using errcode = '22023',
+      message = format('chunk %s (of the batch) names row %s of the batch, which has rows 1 to %s',
+        bad_chunk, coalesce(chunk_rows[bad_chunk]::text, 'null'), cardinality(row_keys));
+  end if;
+  raise exception using errcode = '22023',
+    message = format('row %s chunk %s: offsets [%s, %s) and text %s are not a chunk (offsets from 0, end after start, text given)',
+      row_keys[chunk_rows[bad_chunk]],
+      (select count(*) from unnest(chunk_rows[1:bad_chunk - 1]) as r where r = chunk_rows[bad_chunk]),
+      coalesce(chunk_starts[bad_chunk]::text, 'null'), coalesce(chunk_ends[bad_chunk]::text, 'null'),
+      coalesce(pg_catalog.quote_literal(left(chunk_texts[bad_chunk], 40)), 'null'));
+end;
+$$;
+comment on function embeddings._check_chunk_arrays(text[], text[], integer[], integer[], integer[], text[], text[]) is
+  'Raises a clear error unless row_keys and content_hashes are arrays of one length with no null and no key twice, the chunk arrays (chunk_rows, chunk_starts, chunk_ends, chunk_texts, vectors) are of one length, and each chunk names a row of the batch (1-based), has offsets from 0 with its end after its start, and has text; a faulty chunk is named by row key and chunk index.';
+
+/**
+ * The chunk vectors parsed, or an error naming the row and the chunk: as write_batch's, but the
+ * labels "<key> chunk <index>" are made only when a vector is at fault.
+ */
+create or replace function embeddings._parse_chunk_vectors(
+  target embeddings.targets,
+  row_keys text[],
+  chunk_rows integer[],
+  vectors text[]
+)
+returns extensions.vector[]
+language plpgsql immutable set search_path = ''
+as $$
+declare
+  labels text[];
+begin
+  return embeddings._parse_vectors(target, vectors, vectors);
+exception when sqlstate '22000' then
+  -- Found a fault: again with each chunk's row and index, to name it.
+  labels := array(
+    select format('%s chunk %s', row_keys[c.row_position],
+                  pg_catalog.row_number() over (partition by c.row_position order by c.n) - 1)
+    from unnest(chunk_rows) with ordinality as c(row_position, n)
+    order by c.n);
+  return embeddings._parse_vectors(target, labels, vectors);
+end;
+$$;
+comment on function embeddings._parse_chunk_vectors(embeddings.targets, text[], integer[], text[]) is
+  'For write_chunks: the chunk vectors parsed as by embeddings._parse_vectors, or its error naming the row key and chunk index ("row <key> chunk <n>: ...") of the first bad vector.';
+
+/**
+ * Of a batch's rows this lease holds (locked), those whose text is still the text embedded: their
+ * positions in the batch, keys, hashes and text lengths (UTF-16). Raises naming row and chunk
+ * when a chunk of one of them lies outside its text.
+ */
+create or replace function embeddings._fresh_chunked_rows(
+  target embeddings.targets,
+  row_keys text[],
+  content_hashes text[],
+  held_keys text[],
+  chunk_rows integer[],
+  chunk_ends integer[]
+)
+returns table (positions integer[], keys text[], hashes text[])
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  text_lengths integer[];
+  bad record;
+begin
+  -- The held rows are locked: their text cannot change before the write. Joined by hash (the
+  -- caller turns nested loops off), the table probed through its key index by the array.
+  execute format(
+    $sql$
+      select coalesce(array_agg(i.n::integer order by i.n), '{}'), coalesce(array_agg(i.row_key order by i.n), '{}'),
+             coalesce(array_agg(i.content_hash order by i.n), '{}'), coalesce(array_agg(c.text_length order by i.n), '{}')
+      from unnest($1::text[], $2::text[]) with ordinality as i(row_key, content_hash, n)
+      join (
+        select t.%3$I::text as row_key, pg_catalog.md5(r.content) as current_hash,
+               embeddings._utf16_length(r.content) as text_length
+        from %1$I.%2$I as t cross join lateral (select %5$s(t) as content) as r
+        where t.%3$I = any($3::%4$s[])
+      ) as c on c.row_key = i.row_key
+      where c.current_hash = i.content_hash
+    $sql$,
+    target.table_schema, target.table_name, target.key_column, target.key_type,
+    embeddings._content_function_name(target))
+  into positions, keys, hashes, text_lengths
+  using row_keys, content_hashes, held_keys;
+  select c.row_position, c.chunk_index, c.end_offset, f.text_length into bad
+    from (select u.row_position, u.end_offset, u.n,
+                 pg_catalog.row_number() over (partition by u.row_position order by u.n) - 1 as chunk_index
+          from unnest(chunk_rows, chunk_ends) with ordinality as u(row_position, end_offset, n)) as c
+    join unnest(positions, text_lengths) as f(row_position, text_length) on f.row_position = c.row_position
+    where c.end_offset > f.text_length
+    order by c.n limit 1;
+  if found then
+    raise exception using errcode = '22023',
+      message = format('row %s chunk %s: it ends at %s, past the end of the row''s text (%s UTF-16 code units)',
+        row_keys[bad.row_position], bad.chunk_index, bad.end_offset, bad.text_length);
+  end if;
+  return next;
+end;
+$$;
+comment on function embeddings._fresh_chunked_rows(embeddings.targets, text[], text[], text[], integer[], integer[]) is
+  'For write_chunks: of the batch''s rows held (locked) by the lease, those whose text''s md5 is still content_hashes[n], as their positions in the batch, keys and hashes; raises naming row and chunk when a chunk of one of them ends past its text (offsets in UTF-16 code units).';
+
+/** Replaces the chunks of a chunked target's rows still leased, only when their text is unchanged. */
+create or replace function embeddings.write_chunks(
+  target_id bigint,
+  lease_token uuid,
+  model text,
+  row_keys text[],
+  content_hashes text[],
+  chunk_rows integer[],
+  chunk_starts integer[],
+  chunk_ends integer[],
+  chunk_texts text[],
+  vectors text[]
+)
+returns table (written_keys text[], stale_keys text[], lost_keys text[])
+language plpgsql volatile security definer set search_path = '' set enable_nestloop = off
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  broken text := embeddings._broken_reason(target);
+  parsed extensions.vector[];
+  held_keys text[];
+  busy_keys text[];
+  fresh_positions integer[];
+  fresh_keys text[];
+  fresh_hashes text[];
+  chunks_expected integer;
+  chunks_written integer;
+  written text[];
+  stale text[];
+  lost text[];
+begin
+  if target.chunking is null then
+    raise exception using errcode = '22023',
+      message = format('target %s embeds one vector per row in column %I: write it with embeddings.write_batch', target.name, target.embedding_column);
+  end if;
+  if broken is not null then
+    raise exception using errcode = '55000', message = format('target %s is broken: %s', target.name, broken);
+  end if;
+  if model is distinct from target.model then
+    raise exception using errcode = '22023',
+      message = format('target %s embeds with model %s; refusing vectors of model %s', target.name, target.model, coalesce(model, 'null'));
+  end if;
+  -- Subscripts from 1, whatever bounds the caller's arrays had.
+  row_keys := embeddings._from_one(row_keys);
+  content_hashes := embeddings._from_one(content_hashes);
+  chunk_rows := embeddings._from_one(chunk_rows);
+  chunk_starts := embeddings._from_one(chunk_starts);
+  chunk_ends := embeddings._from_one(chunk_ends);
+  chunk_texts := embeddings._from_one(chunk_texts);
+  vectors := embeddings._from_one(vectors);
+  -- Validate everything before writing anything: a rejected call changes no row.
+  perform embeddings._check_chunk_arrays(row_keys, content_hashes, chunk_rows, chunk_starts, chunk_ends, chunk_texts, vectors);
+  parsed := embeddings._parse_chunk_vectors(target, row_keys, chunk_rows, vectors);
+
+  select l.held_keys, l.busy_keys into held_keys, busy_keys
+    from embeddings._lock_batch(target, lease_token, row_keys) as l;
+  select f.positions, f.keys, f.hashes into fresh_positions, fresh_keys, fresh_hashes
+    from embeddings._fresh_chunked_rows(target, row_keys, content_hashes, held_keys, chunk_rows, chunk_ends) as f;
+  -- One statement: the fresh rows' old chunks deleted and their new ones inserted (the insert
+  -- waits for the delete through its one-time filter), their records written with the md5 of
+  -- their chunk vectors, their queue entries gone. No join pairs two CTEs (issue 24): each step
+  -- probes a table by key through an array, or hashes (nested loops are off in this function).
+  execute format(
+    $sql$
+      with fresh_rows as (
+        select f.row_position, f.row_key, f.content_hash
+        from unnest($1::integer[], $2::text[], $3::text[]) as f(row_position, row_key, content_hash)
+      ),
+      new_chunks as (
+        select r.row_key, r.content_hash, c.start_offset, c.end_offset, c.chunk_text, c.embedding,
+               (pg_catalog.row_number() over (partition by c.row_position order by c.n) - 1)::integer as chunk_index
+        from unnest($4::integer[], $5::integer[], $6::integer[], $7::text[], $8::extensions.vector[])
+               with ordinality as c(row_position, start_offset, end_offset, chunk_text, embedding, n)
+        join fresh_rows as r on r.row_position = c.row_position
+      ),
+      removed as (
+        delete from %1$s as o where o.row_key = any($2::text[])
+        returning 1
+      ),
+      inserted as (
+        insert into %1$s (row_key, chunk_index, start_offset, end_offset, chunk_text, content_hash, model, embedding)
+        select c.row_key, c.chunk_index, c.start_offset, c.end_offset, c.chunk_text, c.content_hash, $9, c.embedding
+        from new_chunks as c
+        where (select count(*) from removed) >= 0
+        returning row_key, chunk_index, embedding::text as vector_text
+      ),
+      hashed as (
+        select i.row_key, pg_catalog.md5(pg_catalog.string_agg(i.vector_text, ',' order by i.chunk_index)) as vector_hash
+        from inserted as i group by i.row_key
+      ),
+      recorded as (
+        -- A row of no chunks (no text to cut) is recorded too: the md5 of no vectors, md5('').
+        insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash, embedded_at)
+        select $10, r.row_key, $9, r.content_hash, coalesce(h.vector_hash, pg_catalog.md5('')), pg_catalog.now()
+        from fresh_rows as r left join hashed as h on h.row_key = r.row_key
+        on conflict on constraint embedded_rows_pkey do update
+          set model = excluded.model, content_hash = excluded.content_hash, vector_hash = excluded.vector_hash,
+              embedded_at = excluded.embedded_at
+        returning e.row_key
+      ),
+      dequeued as (
+        delete from embeddings.queue as q
+        where q.target_id = $10 and q.row_key = any($2::text[]) and q.lease_token = $11
+      )
+      select coalesce((select array_agg(r.row_key order by r.row_key) from recorded as r), '{}'),
+             (select count(*)::integer from inserted),
+             (select count(*)::integer from new_chunks)
+    $sql$, embeddings.chunk_table(target.id))
+  into written, chunks_written, chunks_expected
+  using fresh_positions, fresh_keys, fresh_hashes, chunk_rows, chunk_starts, chunk_ends, chunk_texts, parsed,
+        target.model, target.id, lease_token;
+  if chunks_written <> chunks_expected then
+    raise exception using errcode = 'XX000',
+      message = format('write_chunks stored %s chunks of %s for rows %s; nothing was written',
+        chunks_written, chunks_expected, array_to_string(fresh_keys, ', '));
+  end if;
+  -- Held, not fresh: the text changed while it was embedded, so the row is queued again. Locked
+  -- rows exist, so the rest of the batch (not held) was lost: lease gone, or row gone.
+  update embeddings.queue as q
+    set lease_token = null, leased_until = null, next_attempt_at = pg_catalog.now(),
+        last_error = 'content changed while it was being embedded; queued again'
+    where q.target_id = target.id and q.lease_token = write_chunks.lease_token
+      and q.row_key = any(array(select h.k from unnest(held_keys) as h(k) except select w.k from unnest(written) as w(k)));
+  stale := array(select h.k from unnest(held_keys) as h(k) except select w.k from unnest(written) as w(k) order by 1);
+  lost := array(select k.k from unnest(row_keys) as k(k) except select h.k from unnest(held_keys) as h(k) order by 1);
+  return query select * from embeddings._settle_write(target, lease_token, written, stale, lost, busy_keys);
+end;
+$$;
+comment on function embeddings.write_chunks(bigint, uuid, text, text[], text[], integer[], integer[], integer[], text[], text[]) is
+  'Writes a leased batch of a chunked target: row_keys and content_hashes one item per row (from claim_batch), and per chunk chunk_rows (the 1-based position of its row in row_keys), chunk_starts and chunk_ends (UTF-16 offsets into the row''s text, end exclusive), chunk_texts and vectors (pgvector''s text form); a row''s chunks in text order (chunk_index is their order, from 0), a row of no chunks written with none. Rejects the whole call naming row and chunk on bad vectors (dimensions, NaN, infinities, all zeros), another model, offsets outside the text or inconsistent arrays. For each row still held by lease_token whose text''s md5 is still content_hashes[n], replaces all its chunks in one statement and records it (vector_hash: md5 of its chunk vectors'' text joined by commas in chunk order). Returns written_keys (from the records written), stale_keys (text changed, or the row held by another transaction: queued again) and lost_keys (lease lost or row gone), as write_batch.';
+
+/** The same write, with the batch as one JSON array: the form to call by hand. */
+create or replace function embeddings.write_chunks(
+  target_id bigint,
+  lease_token uuid,
+  model text,
+  batch jsonb
+)
+returns table (written_keys text[], stale_keys text[], lost_keys text[])
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  keys text[];
+  hashes text[];
+  rows_of_chunks integer[];
+  starts integer[];
+  ends integer[];
+  texts text[];
+  vector_texts text[];
+  bad text;
+begin
+  if batch is null or jsonb_typeof(batch) <> 'array' then
+    raise exception using errcode = '22023',
+      message = format('batch must be a JSON array of {"key", "content_hash", "chunks": [{"index", "start", "end", "text", "embedding"}]} objects, got %s',
+        coalesce(jsonb_typeof(batch), 'null'));
+  end if;
+  select format('batch item %s needs "key" and "content_hash" strings and a "chunks" array: %s', r.n, left(r.item::text, 80))
+    into bad
+    from jsonb_array_elements(batch) with ordinality as r(item, n)
+    where jsonb_typeof(r.item) <> 'object' or jsonb_typeof(r.item -> 'key') is distinct from 'string'
+       or jsonb_typeof(r.item -> 'content_hash') is distinct from 'string'
+       or jsonb_typeof(r.item -> 'chunks') is distinct from 'array'
+    order by r.n limit 1;
+  if bad is null then
+    select format('row %s chunk %s needs "start" and "end" integers, "text" a string, "embedding" an array and "index" (if given) its place from 0: %s',
+                  r.item ->> 'key', c.n - 1, left(c.chunk::text, 80))
+      into bad
+      from jsonb_array_elements(batch) with ordinality as r(item, n),
+           jsonb_array_elements(r.item -> 'chunks') with ordinality as c(chunk, n)
+      where jsonb_typeof(c.chunk) <> 'object'
+         or jsonb_typeof(c.chunk -> 'start') is distinct from 'number'
+         or jsonb_typeof(c.chunk -> 'end') is distinct from 'number'
+         or jsonb_typeof(c.chunk -> 'text') is distinct from 'string'
+         or jsonb_typeof(c.chunk -> 'embedding') is distinct from 'array'
+         or (c.chunk ? 'index' and (c.chunk -> 'index') is distinct from pg_catalog.to_jsonb(c.n - 1))
+         or case when jsonb_typeof(c.chunk -> 'start') = 'number' and jsonb_typeof(c.chunk -> 'end') = 'number'
+                 then (c.chunk ->> 'start')::numeric not between 0 and 2147483647
+                      or (c.chunk ->> 'end')::numeric not between 0 and 2147483647
+                      or (c.chunk ->> 'start')::numeric <> trunc((c.chunk ->> 'start')::numeric)
+                      or (c.chunk ->> 'end')::numeric <> trunc((c.chunk ->> 'end')::numeric)
+                 else true end
+      order by r.n, c.n limit 1;
+  end if;
+  if bad is not null then
+    raise exception using errcode = '22023', message = bad;
+  end if;
+  select coalesce(array_agg(r.item ->> 'key' order by r.n), '{}'), coalesce(array_agg(r.item ->> 'content_hash' order by r.n), '{}')
+    into keys, hashes
+    from jsonb_array_elements(batch) with ordinality as r(item, n);
+  select coalesce(array_agg(r.n::integer order by r.n, c.n), '{}'),
+         coalesce(array_agg((c.chunk ->> 'start')::integer order by r.n, c.n), '{}'),
+         coalesce(array_agg((c.chunk ->> 'end')::integer order by r.n, c.n), '{}'),
+         coalesce(array_agg(c.chunk ->> 'text' order by r.n, c.n), '{}'),
+         coalesce(array_agg((c.chunk -> 'embedding')::text order by r.n, c.n), '{}')
+    into rows_of_chunks, starts, ends, texts, vector_texts
+    from jsonb_array_elements(batch) with ordinality as r(item, n),
+         jsonb_array_elements(r.item -> 'chunks') with ordinality as c(chunk, n);
+  return query select * from embeddings.write_chunks(target_id, lease_token, model, keys, hashes,
+    rows_of_chunks, starts, ends, texts, vector_texts);
+end;
+$$;
+comment on function embeddings.write_chunks(bigint, uuid, text, jsonb) is
+  'Writes a leased batch of a chunked target given as [{"key", "content_hash", "chunks": [{"index", "start", "end", "text", "embedding"}]}] (index, when given, is the chunk''s place from 0): the same write as the array form of write_chunks, with JSON''s own faults named in JSON''s terms. Returns written_keys, stale_keys and lost_keys.';
 
 -- =============================================================================================
 -- Failures, releases and the dead

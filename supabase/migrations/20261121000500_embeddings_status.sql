@@ -9,7 +9,7 @@
 create or replace function embeddings.status(only_target bigint default null)
 returns table (
   target_id bigint, name text, source text, model text, dimensions integer,
-  total_rows bigint, embedded bigint, pending bigint, in_flight bigint, dead_lettered bigint,
+  total_rows bigint, embedded bigint, chunks bigint, pending bigint, in_flight bigint, dead_lettered bigint,
   retrying bigint, next_retry_at timestamptz, leased_until timestamptz,
   backfill_done boolean, last_error text, last_write_at timestamptz, broken text
 )
@@ -27,7 +27,9 @@ begin
     broken := embeddings._broken_reason(target);
     target_id := target.id;
     name := target.name;
-    source := format('%I.%I.%I', target.table_schema, target.table_name, target.embedding_column);
+    source := case when target.chunking is null
+                   then format('%I.%I.%I', target.table_schema, target.table_name, target.embedding_column)
+                   else format('%I.%I (chunks in embedding_chunks.%I)', target.table_schema, target.table_name, target.name) end;
     model := target.model;
     dimensions := target.dimensions;
     -- An exact count scans the table: read status for the targets you need, not in a hot loop.
@@ -35,9 +37,21 @@ begin
     -- record of a key used again before that sweep is no vector of the new row.
     total_rows := null;
     row_exists := 'true';  -- a broken target's table cannot be read: its books as they are
+    chunks := null;
     select count(*) into embedded from embeddings.embedded_rows as e
       where e.target_id = target.id and e.model = target.model;
-    if broken is null then
+    if broken is null and target.chunking is not null then
+      -- A chunked row is embedded when its record names the model and the text it has now: its
+      -- chunks were replaced together with that record (verify checks them against it).
+      execute format(
+        $sql$
+          select count(*), count(e.row_key) filter (where e.content_hash = pg_catalog.md5(%4$s(t)))
+          from %1$I.%2$I as t
+          left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%3$I::text and e.model = $2
+        $sql$, target.table_schema, target.table_name, target.key_column, embeddings._content_function_name(target))
+        into total_rows, embedded using target.id, target.model;
+      execute format('select count(*) from %s', embeddings.chunk_table(target.id)) into chunks;
+    elsif broken is null then
       execute format(
         $sql$
           select count(*), count(e.row_key) filter (where t.%3$I is not null)
@@ -46,6 +60,8 @@ begin
         $sql$, target.table_schema, target.table_name, target.embedding_column, target.key_column)
         into total_rows, embedded using target.id, target.model;
       -- %%s: the alias of the queue entry whose row must exist.
+    end if;
+    if broken is null then
       row_exists := format('exists (select 1 from %I.%I as t where t.%I = %%s.row_key::%s)',
         target.table_schema, target.table_name, target.key_column, target.key_type);
     end if;
@@ -73,7 +89,7 @@ begin
 end;
 $$;
 comment on function embeddings.status(bigint) is
-  'Per target (all, or only_target), exact counts read on request: rows in the table, vectors in the column made by the current model (rows with a vector and its record, which the sync triggers keep true and embeddings.verify checks against the column), pending (queued, not leased; retrying counts those waiting out a backoff until next_retry_at), in flight (leased to a worker, the last lease running until leased_until), dead-lettered, whether the backfill has reached the end, the latest error, the last successful write (each counted over rows still in the table: the books of deleted rows wait for a sweep), and broken: why the target cannot be worked and the fix (its table, column or content function is gone; total_rows is then null), null when it is whole.';
+  'Per target (all, or only_target), exact counts read on request: rows in the table, vectors in the column made by the current model (rows with a vector and its record, which the sync triggers keep true and embeddings.verify checks against the column; a chunked target: rows whose record names the model and their text now), chunks (a chunked target''s chunks in its chunk table, null for a whole-row target), pending (queued, not leased; retrying counts those waiting out a backoff until next_retry_at), in flight (leased to a worker, the last lease running until leased_until), dead-lettered, whether the backfill has reached the end, the latest error, the last successful write (each counted over rows still in the table: the books of deleted rows wait for a sweep), and broken: why the target cannot be worked and the fix (its table, column or content function is gone; total_rows is then null), null when it is whole.';
 
 create view embeddings.status with (security_invoker = true) as
   select s.*, last.outcome as last_invocation_outcome, last.error as last_invocation_error,

@@ -21,11 +21,57 @@ as $$
     ('wrong_dimensions', 'vectors whose length is not the model''s', 'queued'),
     ('non_finite', 'vectors with NaN or infinite values', 'queued'),
     ('off_unit_norm', 'vectors whose length is not 1 though the model normalises', 'queued'),
+    ('missing_chunks', 'rows of a chunked target recorded as embedded whose chunks are not the ones written with the record (some missing, added or replaced)', 'queued'),
+    ('other_model_chunks', 'rows of a chunked target with chunks made by another model than the target''s, not queued', 'queued'),
+    ('stale_chunks', 'rows of a chunked target with chunks cut from text the row no longer holds, not queued', 'queued'),
     ('orphan_bookkeeping', 'queue entries or records of rows that no longer exist, gone without a DELETE the triggers noted (those are swept)', 'removed'),
+    ('orphan_chunks', 'chunks of rows that no longer exist, gone without a DELETE the triggers noted (those are swept); counted by row', 'removed'),
     ('dead_lettered', 'rows that failed max_attempts times', 'nothing: select embeddings.requeue_dead(<target id>)')
 $$;
 comment on function embeddings.verify_checks() is
   'The problems embeddings.verify looks for: code, what it means, and what verify(fix => true) does about it.';
+
+/**
+ * A chunked target's form of _verify_classified_sql: each row against its record and its chunks
+ * (grouped by row: the md5 of their vectors in chunk order, their models, the hashes of the text
+ * they were cut from, their norms). Same parameters and columns (vector_hash null: nothing to adopt).
+ */
+create or replace function embeddings._verify_classified_chunks_sql(registered embeddings.targets)
+returns text
+language sql stable set search_path = ''
+as $$
+  select format(
+    $sql$
+      select t.%1$I::text as row_key, h.content_hash, null::text as vector_hash,
+        case
+          when q.dead_at is not null then 'dead_lettered'
+          when q.row_key is not null then null
+          when e.model is null then 'missing_vector'
+          when e.model <> $3 then 'other_model_vector'
+          when e.content_hash <> h.content_hash then 'stale_vector'
+          when e.vector_hash is distinct from coalesce(c.vector_hash, pg_catalog.md5('')) then 'missing_chunks'
+          when c.other_model then 'other_model_chunks'
+          when c.lowest_hash <> h.content_hash or c.highest_hash <> h.content_hash then 'stale_chunks'
+          when $4 and c.off_unit_norm then 'off_unit_norm'
+        end as problem
+      from %4$I.%5$I as t
+      cross join lateral (select pg_catalog.md5(%2$s(t)) as content_hash) as h
+      left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%1$I::text
+      left join embeddings.queue as q on q.target_id = $1 and q.row_key = t.%1$I::text
+      left join (
+        select g.row_key,
+               pg_catalog.md5(pg_catalog.string_agg(g.embedding::text, ',' order by g.chunk_index)) as vector_hash,
+               bool_or(g.model <> $3) as other_model,
+               min(g.content_hash) as lowest_hash, max(g.content_hash) as highest_hash,
+               bool_or(abs(extensions.vector_norm(g.embedding) - 1) > 0.001) as off_unit_norm
+        from %3$s as g group by g.row_key
+      ) as c on c.row_key = t.%1$I::text
+    $sql$,
+    registered.key_column, embeddings._content_function_name(registered), embeddings.chunk_table(registered.id),
+    registered.table_schema, registered.table_name)
+$$;
+comment on function embeddings._verify_classified_chunks_sql(embeddings.targets) is
+  'The query verify reads a chunked target with: each row''s key, content hash and problem, its record and its chunks compared (missing_chunks: the record''s vector_hash is not the md5 of its chunk vectors; other_model_chunks; stale_chunks: chunks cut from another text; off_unit_norm), null when none.';
 
 /**
  * The select that gives each row of a target its key, the hashes of its text and vector, and its
@@ -36,7 +82,7 @@ create or replace function embeddings._verify_classified_sql(registered embeddin
 returns text
 language sql stable set search_path = ''
 as $$
-  select format(
+  select case when registered.chunking is not null then embeddings._verify_classified_chunks_sql(registered) else format(
     $sql$
       select t.%1$I::text as row_key, pg_catalog.md5(%3$s(t)) as content_hash,
         pg_catalog.md5(t.%2$I::text) as vector_hash,
@@ -57,10 +103,10 @@ as $$
       left join embeddings.queue as q on q.target_id = $1 and q.row_key = t.%1$I::text
     $sql$,
     registered.key_column, registered.embedding_column, embeddings._content_function_name(registered),
-    registered.table_schema, registered.table_name)
+    registered.table_schema, registered.table_name) end
 $$;
 comment on function embeddings._verify_classified_sql(embeddings.targets) is
-  'The query verify reads a target with: each row''s key, content and vector hashes, and its problem (null when none).';
+  'The query verify reads a target with: each row''s key, content and vector hashes, and its problem (null when none); a chunked target''s is embeddings._verify_classified_chunks_sql.';
 
 /**
  * The common table expressions of verify with fix => true: queue the rows that can be embedded
@@ -68,15 +114,16 @@ comment on function embeddings._verify_classified_sql(embeddings.targets) is
  * the bookkeeping of rows that no longer exist, and count what was fixed by problem (`fixed`). They
  * read `classified` and `orphans_unnoted`, so the rows are classified once for both finding and fixing.
  */
-create or replace function embeddings._verify_fix_ctes()
+create or replace function embeddings._verify_fix_ctes(chunks regclass)
 returns text
-language sql immutable set search_path = ''
+language sql stable set search_path = ''
 as $$
   select $sql$
     to_queue as (
       select c.row_key, c.content_hash, c.vector_hash, c.problem from classified as c
       where c.problem in ('missing_vector', 'unvouched_vector', 'other_model_vector', 'stale_vector',
-                          'wrong_dimensions', 'non_finite', 'off_unit_norm')
+                          'wrong_dimensions', 'non_finite', 'off_unit_norm', 'missing_chunks',
+                          'other_model_chunks', 'stale_chunks')
     ),
     adopted as (
       insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
@@ -107,6 +154,11 @@ as $$
       where q.target_id = $1 and q.row_key = o.row_key
       returning q.row_key
     ),
+    orphan_chunks_removed as (
+      $sql$ || case when chunks is null then $sql$select null::text as row_key where false$sql$
+                    else format($sql$delete from %s as g using orphan_chunks as o where g.row_key = o.row_key
+                                     returning g.row_key$sql$, chunks) end || $sql$
+    ),
     fixed as (
       select coalesce(pg_catalog.jsonb_object_agg(f.problem, f.row_count), '{}') as counts
       from (
@@ -116,12 +168,14 @@ as $$
         union all
         select 'orphan_bookkeeping', count(*)
         from (select row_key from orphan_records union select row_key from orphan_entries) as o
+        union all
+        select 'orphan_chunks', count(distinct o.row_key) from orphan_chunks_removed as o
       ) as f
     )
   $sql$
 $$;
-comment on function embeddings._verify_fix_ctes() is
-  'The part of verify''s statement that, with fix => true, queues or adopts the rows found, drops orphan bookkeeping and counts what it fixed.';
+comment on function embeddings._verify_fix_ctes(regclass) is
+  'The part of verify''s statement that, with fix => true, queues or adopts the rows found, drops orphan bookkeeping and orphan chunks (of the chunk table given, null for a whole-row target) and counts what it fixed.';
 
 /**
  * Reads one target in one statement: {"found": {problem: {count, sample}}, "fixed": {problem:
@@ -160,10 +214,13 @@ begin
         select o.row_key from orphans as o
         where not exists (select 1 from embeddings.pending_sweeps as p where p.target_id = $1)
       ),
+      orphan_chunks as (%6$s),
       flagged as (
         select c.problem, c.row_key from classified as c where c.problem is not null
         union all
         select 'orphan_bookkeeping', o.row_key from orphans_unnoted as o
+        union all
+        select 'orphan_chunks', o.row_key from orphan_chunks as o
       ),
       found as (
         select coalesce(pg_catalog.jsonb_object_agg(f.problem, pg_catalog.jsonb_build_object(
@@ -177,7 +234,16 @@ begin
     $sql$,
     embeddings._verify_classified_sql(registered), registered.table_schema, registered.table_name,
     registered.key_column,
-    case when fix then embeddings._verify_fix_ctes() else $sql$fixed as (select '{}'::jsonb as counts)$sql$ end)
+    case when fix then embeddings._verify_fix_ctes(embeddings.chunk_table(registered.id))
+         else $sql$fixed as (select '{}'::jsonb as counts)$sql$ end,
+    -- A chunked target's chunks of rows gone without a DELETE noted, by row (as orphans_unnoted).
+    case when registered.chunking is null then $sql$select null::text as row_key where false$sql$
+         else format($sql$
+           select distinct g.row_key from %1$s as g
+           where not exists (select 1 from %2$I.%3$I as t where t.%4$I::text = g.row_key)
+             and not exists (select 1 from embeddings.pending_sweeps as p where p.target_id = $1)
+         $sql$, embeddings.chunk_table(registered.id), registered.table_schema, registered.table_name,
+           registered.key_column) end)
   into outcome
   using registered.id, registered.dimensions, registered.model, registered.unit_norm, sample_size,
         registered.adopt_existing_vectors;

@@ -286,7 +286,8 @@ declare
   client_role text;
   findings embeddings._doctor_finding[] := array[]::embeddings._doctor_finding[];
 begin
-  for registered in select * from embeddings.targets as t order by t.id loop
+  -- A chunked target's rows hold no vector: its chunk table is chunk_tables' to check.
+  for registered in select * from embeddings.targets as t where t.chunking is null order by t.id loop
     table_oid := pg_catalog.to_regclass(format('%I.%I', registered.table_schema, registered.table_name));
     continue when table_oid is null;  -- target_broken reports it
     select a.attnum, c.relrowsecurity into column_number, rls_on
@@ -793,10 +794,10 @@ begin
     reason := format('its sync trigger %s is missing or disabled on %I.%I: changed rows are no longer queued',
       missing_triggers, registered.table_schema, registered.table_name);
     fix := format(
-      'select embeddings.unregister_target(%s); select embeddings.register_target(%L, %L, %L, %L, %L, %s, %s, %L);',
+      'select embeddings.unregister_target(%s); select embeddings.register_target(%L, %L, %L, %L, %L, %s, %s, %L, %L);',
       registered.id, format('%I.%I', registered.table_schema, registered.table_name), registered.key_column,
       registered.content_function, registered.embedding_column, registered.model, registered.dimensions,
-      registered.max_attempts, registered.name)
+      registered.max_attempts, registered.name, registered.chunking)
       || ' -- registers it again with its triggers (or alter table ... enable trigger ... for a disabled one)';
   end if;
   return row('error', 'target_broken', registered.name,

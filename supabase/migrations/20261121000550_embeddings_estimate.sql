@@ -21,7 +21,8 @@ comment on function embeddings._characters_per_token() is
 
 /**
  * The select that counts one target's rows to embed and their text. Its parameters: $1 target
- * id, $2 backfill_done, $3 backfill_after, $4 model, $5 adopt_existing_vectors, $6 max_characters.
+ * id, $2 backfill_done, $3 backfill_after, $4 model, $5 adopt_existing_vectors, $6 max_characters,
+ * $7 chunking_changed_at.
  */
 create or replace function embeddings._estimate_sql(target embeddings.targets)
 returns text
@@ -43,12 +44,13 @@ as $$
         select false as was_queued, %5$s(t) as content
         from %1$I.%2$I as t
         where not $2 and ($3::text is null or t.%3$I > $3::%4$s)
-          and not ($5 and t.%6$I is not null)
+          and not ($5 and %6$s)
           and not exists (
             select 1 from embeddings.queue as q where q.target_id = $1 and q.row_key = t.%3$I::text)
           and not exists (
             select 1 from embeddings.embedded_rows as e
-            where e.target_id = $1 and e.row_key = t.%3$I::text and e.model = $4)
+            where e.target_id = $1 and e.row_key = t.%3$I::text and e.model = $4
+              and ($7::timestamptz is null or e.embedded_at > $7))
       ),
       sized as (
         -- The worker refuses a text with no letter or digit unsent; any non-ASCII character is
@@ -65,10 +67,10 @@ as $$
       from sized as s
     $sql$,
     target.table_schema, target.table_name, target.key_column, target.key_type,
-    embeddings._content_function_name(target), target.embedding_column)
+    embeddings._content_function_name(target), embeddings._vector_present_sql(target, 't'))
 $$;
 comment on function embeddings._estimate_sql(embeddings.targets) is
-  'For estimate_backfill: the select counting one target''s queued rows, the rows its chunked backfill has not reached, those with no text to send, and the characters and estimated tokens of the rest (parameters: target id, backfill_done, backfill_after, model, adopt_existing_vectors, max_characters).';
+  'For estimate_backfill: the select counting one target''s queued rows, the rows its chunked backfill has not reached, those with no text to send, and the characters and estimated tokens of the rest (parameters: target id, backfill_done, backfill_after, model, adopt_existing_vectors, max_characters, chunking_changed_at).';
 
 /**
  * Per target (or one target): what a backfill would embed now and what that costs, without
@@ -117,7 +119,9 @@ begin
       execute embeddings._estimate_sql(target)
         into queued, not_backfilled, without_text, characters, estimated_tokens
         using target.id, target.backfill_done, target.backfill_after, target.model,
-              target.adopt_existing_vectors, max_characters;
+              target.adopt_existing_vectors,
+              -- A chunked target's text is never cut: it is sent whole, chunk by chunk.
+              case when target.chunking is null then max_characters end, target.chunking_changed_at;
       rows_to_embed := queued + not_backfilled - without_text;
       price := round(estimated_tokens * price_per_million / 1000000, 6);
     end if;
@@ -126,4 +130,4 @@ begin
 end;
 $$;
 comment on function embeddings.estimate_backfill(bigint, numeric, integer) is
-  'Per target (all, or only_target), what a backfill would embed now, calling no provider: queued (entries not dead-lettered, of rows that exist), not_backfilled (rows the chunked backfill has not reached that it would queue: no vector of the target''s model recorded, not adopted), without_text (of those, rows with no letter or digit, which the worker fails unsent), rows_to_embed (the rest: what the provider is sent), characters of their text (each cut to max_characters when given, as the provider cuts it), estimated_tokens (per row, characters / 3 rounded up: the providers'' rule, given in characters_per_token) and price at price_per_million tokens (null without one). A broken target comes back with its reason and null counts. Reads every row it counts: linear in the rows.';
+  'Per target (all, or only_target), what a backfill would embed now, calling no provider: queued (entries not dead-lettered, of rows that exist), not_backfilled (rows the chunked backfill has not reached that it would queue: no vector of the target''s model recorded, not adopted), without_text (of those, rows with no letter or digit, which the worker fails unsent), rows_to_embed (the rest: what the provider is sent), characters of their text (each cut to max_characters when given, as the provider cuts it; a chunked target''s text is never cut, and its chunks'' overlap adds about overlap/(size - overlap) more), estimated_tokens (per row, characters / 3 rounded up: the providers'' rule, given in characters_per_token) and price at price_per_million tokens (null without one). A broken target comes back with its reason and null counts. Reads every row it counts: linear in the rows.';

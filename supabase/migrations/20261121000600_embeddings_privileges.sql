@@ -12,6 +12,11 @@ revoke all on schema embeddings from public, anon, authenticated;
 grant usage on schema embeddings to service_role;
 
 revoke all on all tables in schema embeddings from public, anon, authenticated, service_role;
+
+-- Chunk tables: created at registration, each granted there to service_role only (see
+-- embeddings._create_chunk_table); the schema is service_role's alone.
+revoke all on schema embedding_chunks from public, anon, authenticated;
+grant usage on schema embedding_chunks to service_role;
 grant select on all tables in schema embeddings to service_role;
 revoke select on embeddings._claimable_queue from service_role;
 
@@ -55,16 +60,21 @@ revoke execute on all functions in schema embeddings from public, anon, authenti
 grant execute on function
   -- registry
   embeddings.default_model(),
-  embeddings.register_target(regclass, name, regprocedure, name, text, integer, integer, text),
+  embeddings.register_target(regclass, name, regprocedure, name, text, integer, integer, text, jsonb),
   embeddings.unregister_target(bigint),
   embeddings.set_target_model(bigint, text, integer),
   embeddings.queue_backfill_chunk(bigint, integer),
   embeddings.set_target_options(bigint, boolean, boolean),
+  embeddings.default_chunking(),
+  embeddings.set_target_chunking(bigint, jsonb),
+  embeddings.chunk_table(bigint),
   -- worker API
   embeddings.run_option_limits(),
   embeddings.claim_batch(bigint, integer, integer),
   embeddings.write_batch(bigint, uuid, text, text[], text[], text[]),
   embeddings.write_batch(bigint, uuid, text, jsonb),
+  embeddings.write_chunks(bigint, uuid, text, text[], text[], integer[], integer[], integer[], text[], text[]),
+  embeddings.write_chunks(bigint, uuid, text, jsonb),
   embeddings.fail_rows(bigint, uuid, jsonb),
   embeddings.release_batch(bigint, uuid, text[]),
   embeddings.requeue_dead(bigint, text[]),

@@ -56,7 +56,12 @@ select set_eq(
      where p.pronamespace = 'embeddings'::regnamespace and has_function_privilege('service_role', p.oid, 'execute') $$,
   $$ select f::regprocedure::text from unnest(array[
        'embeddings.default_model()',
-       'embeddings.register_target(regclass, name, regprocedure, name, text, integer, integer, text)',
+       'embeddings.register_target(regclass, name, regprocedure, name, text, integer, integer, text, jsonb)',
+       'embeddings.default_chunking()',
+       'embeddings.set_target_chunking(bigint, jsonb)',
+       'embeddings.chunk_table(bigint)',
+       'embeddings.write_chunks(bigint, uuid, text, jsonb)',
+       'embeddings.write_chunks(bigint, uuid, text, text[], text[], integer[], integer[], integer[], text[], text[])',
        'embeddings.unregister_target(bigint)',
        'embeddings.set_target_model(bigint, text, integer)',
        'embeddings.queue_backfill_chunk(bigint, integer)',

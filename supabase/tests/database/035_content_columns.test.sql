@@ -20,7 +20,7 @@ create function public.notes_calls(note public.notes) returns text language sql 
 -- A target row as _content_columns reads it: only the table and the content function matter.
 create function pg_temp.columns_of(content_function text) returns name[] language sql as $$
   select embeddings._content_columns(row(null, 'notes', 'public', 'notes', 'id', 'bigint',
-    content_function, 'embedding', 'm', 3, 5, false, true, null, false, null, now())::embeddings.targets)
+    content_function, 'embedding', 'm', 3, 5, false, true, null, false, null, now(), null, null)::embeddings.targets)
 $$;
 
 select is(pg_temp.columns_of('public.notes_atomic(public.notes)'), array['title', 'body']::name[],

@@ -164,12 +164,12 @@ select results_eq(
 select results_eq(
   $$ select problem from embeddings.verify_checks() $$,
   $$ values ('broken_target'::text), ('missing_vector'), ('unvouched_vector'), ('other_model_vector'),
-            ('stale_vector'), ('wrong_dimensions'), ('non_finite'), ('off_unit_norm'), ('orphan_bookkeeping'),
-            ('dead_lettered') $$,
+            ('stale_vector'), ('wrong_dimensions'), ('non_finite'), ('off_unit_norm'), ('missing_chunks'),
+            ('other_model_chunks'), ('stale_chunks'), ('orphan_bookkeeping'), ('orphan_chunks'), ('dead_lettered') $$,
   'verify_checks lists every problem verify looks for'
 );
 select is(
-  (select count(*)::int from embeddings.verify(tests.target_id('logs'))), 10,
+  (select count(*)::int from embeddings.verify(tests.target_id('logs'))), 14,
   'verify answers one row per check for a target, problems or not'
 );
 select results_eq(
@@ -185,7 +185,7 @@ select results_eq(
   'a target whose content function is gone is reported broken, with the reason'
 );
 select ok(
-  (select count(*) from embeddings.verify() where target = 'items') = 10,
+  (select count(*) from embeddings.verify() where target = 'items') = 14,
   'and the other targets are still verified'
 );
 select tests.create_target('norms', 1, 3);
