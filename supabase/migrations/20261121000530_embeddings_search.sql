@@ -69,7 +69,12 @@ create or replace view embedding_search.targets as
          t.key_column,
          t.key_type,
          t.embedding_column,
-         false as chunked,  -- TODO chunks-sql merge
+         -- A chunked target's vectors are in its chunk table, read through its chunk view.
+         t.chunking is not null as chunked,
+         chunk_view.chunk_view_name,
+         case when t.chunking is not null
+              then pg_catalog.to_regclass(pg_catalog.format('embedding_search.%I', chunk_view.chunk_view_name)) end
+           as chunk_view,
          -- vector or halfvec: the query vector is cast to it, so the column's index serves the search.
          (select ty.typname::text from pg_catalog.pg_attribute as a
           join pg_catalog.pg_type as ty on ty.oid = a.atttypid
@@ -97,6 +102,11 @@ create or replace view embedding_search.targets as
   cross join lateral (
     select pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.table_schema, t.table_name)) as source_table
   ) as source
+  cross join lateral (
+    -- chunks_<target name>, or chunks_<md5 of it> when that would pass 63 bytes.
+    select case when pg_catalog.octet_length(t.name) <= 56 then 'chunks_' || t.name
+                else 'chunks_' || pg_catalog.md5(t.name) end as chunk_view_name
+  ) as chunk_view
   left join lateral (
     -- The stored signature names a type that no longer exists after a rename: then no function.
     select p.oid as content_function_oid,
@@ -113,7 +123,7 @@ create or replace view embedding_search.targets as
   where pg_catalog.has_schema_privilege('embeddings', 'usage')
      or coalesce(pg_catalog.has_table_privilege(source.source_table, 'select'), false);
 comment on view embedding_search.targets is
-  'The registered targets as the search needs them: table, key, vector column and its type (vector or halfvec), model and dimensions, content function, keyword source, the columns left out of answers, and whether the reader may read the table and run the content function. A client (no usage on the embeddings schema) sees only the targets whose table it may SELECT; the owner and service_role see them all. Owned by postgres; not exposed through the API.';
+  'The registered targets as the search needs them: table, key, vector column and its type (vector or halfvec), whether the target is chunked and the name of its chunk view (chunk_view null while the view is missing), model and dimensions, content function, keyword source, the columns left out of answers, and whether the reader may read the table and run the content function. A client (no usage on the embeddings schema) sees only the targets whose table it may SELECT; the owner and service_role see them all. Owned by postgres; not exposed through the API.';
 
 /** The engine's records of current-model vectors, for rows the caller may read. */
 create or replace view embedding_search.current_vectors with (security_barrier = true) as
@@ -138,6 +148,145 @@ create or replace view embedding_search.current_vectors with (security_barrier =
     end;
 comment on view embedding_search.current_vectors is
   'The engine''s record of each vector made with its target''s current model (key, md5 of the text embedded, md5 of the vector written), listed only when the caller can read the row (looked up as the caller through query_to_xml, so the table''s grants and RLS decide). A security barrier: a caller''s own conditions run after that check. Owned by postgres, so clients never read embeddings.embedded_rows itself; not exposed through the API. The search keeps a row only when both hashes match the row as it reads it.';
+
+-- =============================================================================================
+-- Chunk views: a chunked target's chunks, for rows the caller may read
+-- =============================================================================================
+-- A chunked target's vectors live in its chunk table (embedding_chunks.<name>), on which clients
+-- have no privilege. The search reads it through a view per chunked target,
+-- embedding_search.chunks_<name>: owned by the engine's owner (so it may read the table), a
+-- security barrier, listing a chunk only when the caller can read its parent row, looked up as the
+-- caller with query_to_xml as current_vectors does. A view is the only way: a function that read
+-- the chunks for clients would have to be granted to them.
+--
+-- The views follow the chunk tables by event triggers: made when a chunk table is created; set
+-- aside at the start of an ALTER TABLE or DROP TABLE (a view on a table blocks its drop and a
+-- change of its columns' type, as set_target_model makes), made again at its end for the chunk
+-- tables still there. Only a role that may act as the engine's owner touches them.
+
+/** The per-row visibility check of a chunk view: its query text, built once per query from the registry. */
+create or replace function embedding_search._chunk_view_sql(target_name text, view_name text)
+returns text
+language sql stable set search_path = ''
+as $$
+  -- The registry is read in scalar subqueries, each run once per query (an InitPlan), so the view
+  -- stays a scan of the chunk table alone and its HNSW index serves ORDER BY <=> LIMIT. The row
+  -- is looked up as the caller: query_to_xml runs its query as the current role. Its text joins
+  -- the registry's quoted names (%I), never format()ted twice, and the key as a literal.
+  select pg_catalog.format(
+    $sql$
+      create view embedding_search.%1$I with (security_barrier = true) as
+        select c.row_key, c.chunk_index, c.start_offset, c.end_offset, c.chunk_text, c.content_hash, c.model,
+               c.embedding
+        from embedding_chunks.%2$I as c
+        where case
+          when %3$s is null then false
+          else pg_catalog.query_to_xml(%3$s || pg_catalog.quote_literal(c.row_key) || %4$s, false, true, '')::text <> ''
+        end
+    $sql$,
+    view_name, target_name,
+    -- The look-up's text up to the key: null when the caller may not read the table (or it is gone).
+    pg_catalog.format(
+      $sql$(select pg_catalog.format('select 1 as visible from %%I.%%I as t where t.%%I = ', t.table_schema, t.table_name, t.key_column)
+            from embeddings.targets as t
+            where t.name = %1$L and t.key_type in ('uuid', 'bigint', 'integer', 'text')
+              and coalesce(pg_catalog.has_table_privilege(
+                    pg_catalog.to_regclass(pg_catalog.format('%%I.%%I', t.table_schema, t.table_name)), 'select'), false))$sql$,
+      target_name),
+    pg_catalog.format(
+      $sql$(select '::' || t.key_type from embeddings.targets as t where t.name = %1$L)$sql$, target_name))
+$$;
+comment on function embedding_search._chunk_view_sql(text, text) is
+  'The CREATE VIEW of a chunked target''s chunk view: the chunk table''s columns, for the chunks whose parent row the caller can read (looked up as the caller with query_to_xml, so the table''s grants and RLS decide; the registry read once per query). A security barrier.';
+
+/** Drops every chunk view: a view on a chunk table would block its drop or a change of its columns. */
+create or replace function embedding_search._set_aside_chunk_views()
+returns integer
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  view_name name;
+  dropped integer := 0;
+begin
+  for view_name in
+    select c.relname from pg_catalog.pg_class as c
+    where c.relnamespace = 'embedding_search'::regnamespace and c.relkind = 'v' and c.relname like 'chunks\_%'
+    order by c.relname
+  loop
+    execute pg_catalog.format('drop view embedding_search.%I', view_name);
+    dropped := dropped + 1;
+  end loop;
+  return dropped;
+end;
+$$;
+comment on function embedding_search._set_aside_chunk_views() is
+  'Drops every chunk view (embedding_search.chunks_*) and answers how many: at the start of an ALTER TABLE or DROP TABLE, which a view on a chunk table would block. embedding_search._follow_chunk_tables makes them again at its end.';
+
+/** Makes the chunk view of every chunked target whose chunk table exists, and drops those of no target. */
+create or replace function embedding_search._follow_chunk_tables()
+returns integer
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  target record;
+  engine_owner name := (select c.relowner::regrole::name from pg_catalog.pg_class as c where c.oid = 'embeddings.targets'::regclass);
+  made integer := 0;
+begin
+  for target in
+    select v.relname from pg_catalog.pg_class as v
+    where v.relnamespace = 'embedding_search'::regnamespace and v.relkind = 'v' and v.relname like 'chunks\_%'
+      and v.relname not in (select t.chunk_view_name from embedding_search.targets as t where t.chunked)
+    order by v.relname
+  loop
+    execute pg_catalog.format('drop view embedding_search.%I', target.relname);
+  end loop;
+  for target in
+    select t.target_name, t.chunk_view_name from embedding_search.targets as t
+    where t.chunked and t.chunk_view is null
+      and pg_catalog.to_regclass(pg_catalog.format('embedding_chunks.%I', t.target_name)) is not null
+    order by t.target_id
+  loop
+    execute embedding_search._chunk_view_sql(target.target_name, target.chunk_view_name);
+    execute pg_catalog.format('alter view embedding_search.%I owner to %I', target.chunk_view_name, engine_owner);
+    execute pg_catalog.format('comment on view embedding_search.%I is %L', target.chunk_view_name, pg_catalog.format(
+      'The chunks of chunked target %s (embedding_chunks.%I) whose parent row the caller can read, checked as the caller (the table''s grants and RLS decide). A security barrier, owned by the engine; public.search_embeddings reads it as its caller. Made by embedding_search._follow_chunk_tables; not exposed through the API.',
+      target.target_name, target.target_name));
+    -- Views are made at run time, so their privileges are given here: as current_vectors'.
+    execute pg_catalog.format('revoke all on embedding_search.%I from public', target.chunk_view_name);
+    execute pg_catalog.format('grant select on embedding_search.%I to anon, authenticated, service_role', target.chunk_view_name);
+    made := made + 1;
+  end loop;
+  return made;
+end;
+$$;
+comment on function embedding_search._follow_chunk_tables() is
+  'Makes the chunk view (embedding_search._chunk_view_sql) of every chunked target whose chunk table exists and has none, owned by the engine''s owner, commented, readable by anon, authenticated and service_role; drops a chunk view no chunked target names. Answers how many it made. Run by the event trigger function embedding_search._chunk_views_follow_ddl and at the end of this migration.';
+
+/** Event trigger function: sets the chunk views aside before an ALTER or DROP TABLE, makes them after. */
+create or replace function embedding_search._chunk_views_follow_ddl()
+returns event_trigger
+language plpgsql set search_path = ''
+as $$
+begin
+  -- Event triggers fire for every role's DDL (a user's ALTER TABLE of a temporary table too), and
+  -- the functions this calls are the engine owner's: a role that is not that owner (nor a member)
+  -- can neither alter nor drop a chunk table, so for it there is nothing to do. Read from the
+  -- catalog by name, which needs no privilege on the engine's schemas.
+  if not coalesce((
+    select pg_catalog.pg_has_role(c.relowner, 'member')
+    from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where n.nspname = 'embeddings' and c.relname = 'targets'), false) then
+    return;
+  end if;
+  if tg_event = 'ddl_command_start' then
+    perform embedding_search._set_aside_chunk_views();
+  else
+    perform embedding_search._follow_chunk_tables();
+  end if;
+end;
+$$;
+comment on function embedding_search._chunk_views_follow_ddl() is
+  'Event trigger function, for a role that owns the engine''s tables or is a member of their owner (nothing for any other): at ddl_command_start of ALTER TABLE / DROP TABLE sets the chunk views aside (embedding_search._set_aside_chunk_views), so a chunk table can be dropped or its columns changed; at ddl_command_end of CREATE TABLE / ALTER TABLE / DROP TABLE makes those of the chunk tables there are (embedding_search._follow_chunk_tables).';
 
 -- =============================================================================================
 -- Query builders
@@ -288,22 +437,27 @@ begin
         select t.%1$I::text as row_key,
                (-%7$s)::double precision as sort_key,
                pg_catalog.md5(%5$s(t)) as content_hash,
-               pg_catalog.md5(t.%6$I::text) as vector_hash
+               %6$s as vector_hash
         from %2$s as t
-        where t.%6$I is not null and %4$s operator(pg_catalog.@@) $2%3$s
+        where %4$s operator(pg_catalog.@@) $2%3$s
         order by 2, 1
         limit $4
       $sql$,
-      target.key_column, target.source_table, filter_sql,
+      target.key_column, target.source_table,
+      -- A chunked target's rows hold no vector: its record's content hash alone says it is current.
+      case when target.chunked then filter_sql
+           else pg_catalog.format(' and t.%I is not null', target.embedding_column) || filter_sql end,
       embedding_search._expression_sql(target, 'document', null),
-      target.content_function_name, target.embedding_column,
+      target.content_function_name,
+      case when target.chunked then 'null::text'
+           else pg_catalog.format('pg_catalog.md5(t.%I::text)', target.embedding_column) end,
       embedding_search._expression_sql(target, 'keyword_rank', '$2'));
   end if;
   raise exception using errcode = '22023', message = pg_catalog.format('unknown search side %s', side);
 end;
 $$;
 comment on function embedding_search._candidate_sql(embedding_search.targets, text, text) is
-  'The SQL of one side of a search over a target''s table, best first, with each row''s key, sort key (cosine distance; or minus the keyword rank) and md5 of its text and of its vector. Semantic: ORDER BY <=> LIMIT with the query cast to the column''s type, the shape the HNSW index serves. Parameters: $1 query vector, $2 tsquery, $3 largest distance or null, $4 limit, $5 filters.';
+  'The SQL of one side of a search over a target''s table, best first, with each row''s key, sort key (cosine distance; or minus the keyword rank) and md5 of its text and of its vector (null for a chunked target, whose rows hold none; its semantic side is _chunk_candidates_sql). Semantic: ORDER BY <=> LIMIT with the query cast to the column''s type, the shape the HNSW index serves. Parameters: $1 query vector, $2 tsquery, $3 largest distance or null, $4 limit, $5 filters.';
 
 /** One round of one side of a search: its candidates read as the caller, kept only when current. */
 create or replace function embedding_search._current_candidates_sql(
@@ -327,11 +481,11 @@ as $$
       select (select count(*) from candidates)::integer,
              array(select c.row_key from candidates as c
                    join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
-                                     and r.vector_hash = c.vector_hash
+                                     and (c.vector_hash is null or r.vector_hash = c.vector_hash)
                    order by c.sort_key, c.row_key),
              array(select c.sort_key from candidates as c
                    join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
-                                     and r.vector_hash = c.vector_hash
+                                     and (c.vector_hash is null or r.vector_hash = c.vector_hash)
                    order by c.sort_key, c.row_key),
              -- A whole-row target ranks rows, not chunks.
              null::integer[], null::integer[], null::integer[], null::text[]
@@ -339,7 +493,51 @@ as $$
     embedding_search._candidate_sql(target, side, filter_sql))
 $$;
 comment on function embedding_search._current_candidates_sql(embedding_search.targets, text, text) is
-  'The SQL of one round of one side of a search (semantic or keyword): the side''s candidates (_candidate_sql, read as the caller), kept only when current: a record in embedding_search.current_vectors with the target''s model whose content hash is the md5 of the row''s text now and whose vector hash is the md5 of the vector the row holds now. Answers the number of candidates fetched and two arrays, the current rows'' keys and sort keys, best first. Parameters: $1-$5 as _candidate_sql, $6 the target id.';
+  'The SQL of one round of one side of a search (semantic or keyword): the side''s candidates (_candidate_sql, read as the caller), kept only when current: a record in embedding_search.current_vectors with the target''s model whose content hash is the md5 of the row''s text now and whose vector hash is the md5 of the vector the row holds now (a chunked target''s rows hold none: the content hash decides). Answers the number of candidates fetched and two arrays, the current rows'' keys and sort keys, best first. Parameters: $1-$5 as _candidate_sql, $6 the target id.';
+
+/** The semantic side of a chunked target: rows ranked by their best current chunk, through the chunk table's index. */
+create or replace function embedding_search._chunk_candidates_sql(target embedding_search.targets, filter_sql text)
+returns text
+language sql stable set search_path = ''
+as $$
+  -- Parameters: those of _candidate_sql, and $6 the target's id (unused: the view is the
+  -- target's). The nearest chunks come from the chunk view (ORDER BY <=> LIMIT, the shape the
+  -- HNSW index serves; the view keeps the chunks of rows the caller may read); a chunk counts when
+  -- it is of the target's model and was cut from the row's text as the caller reads it now; each
+  -- row keeps its best. Answers how many chunks were fetched, then the rows' keys, distances and
+  -- best chunks, best first.
+  select pg_catalog.format(
+    $sql$
+      with nearest as materialized (
+        select c.row_key, c.chunk_index, c.start_offset, c.end_offset, c.chunk_text, c.content_hash,
+               (c.embedding operator(extensions.<=>) $1::extensions.vector)::double precision as distance
+        from %1$s as c
+        where c.model = %2$L
+          and ($3::double precision is null
+               or (c.embedding operator(extensions.<=>) $1::extensions.vector) <= $3::double precision)
+        order by c.embedding operator(extensions.<=>) $1::extensions.vector
+        limit $4
+      ),
+      best as materialized (
+        select distinct on (n.row_key) n.row_key, n.distance, n.chunk_index, n.start_offset, n.end_offset, n.chunk_text
+        from nearest as n
+        join %3$s as t on t.%4$I = n.row_key::%5$s
+        where n.content_hash = pg_catalog.md5(%6$s(t))%7$s
+        order by n.row_key, n.distance, n.chunk_index
+      )
+      select (select count(*) from nearest)::integer,
+             array(select b.row_key from best as b order by b.distance, b.row_key),
+             array(select b.distance from best as b order by b.distance, b.row_key),
+             array(select b.chunk_index from best as b order by b.distance, b.row_key),
+             array(select b.start_offset from best as b order by b.distance, b.row_key),
+             array(select b.end_offset from best as b order by b.distance, b.row_key),
+             array(select b.chunk_text from best as b order by b.distance, b.row_key)
+    $sql$,
+    target.chunk_view, target.model, target.source_table, target.key_column, target.key_type,
+    target.content_function_name, filter_sql)
+$$;
+comment on function embedding_search._chunk_candidates_sql(embedding_search.targets, text) is
+  'The SQL of one round of the semantic side of a chunked target: the $4 chunks nearest the query vector from the target''s chunk view (ORDER BY <=> LIMIT through the chunk table''s HNSW index; only chunks of rows the caller may read), kept when of the target''s model and cut from the row''s text as the caller reads it now (content_hash = md5 of the content function''s text) and the filters keep the row; each row ranked by its best chunk. Answers the number of chunks fetched and, best first, the rows'' keys, cosine distances and best chunks (index, start, end, text). Parameters as _current_candidates_sql.';
 
 -- =============================================================================================
 -- The search, in steps
@@ -436,6 +634,11 @@ begin
     raise exception using errcode = '55000',
       message = pg_catalog.format('target %s cannot be searched: its table or content function is gone (see embeddings.status)', info.target_name);
   end if;
+  if info.chunked and info.chunk_view is null then
+    raise exception using errcode = '55000',
+      message = pg_catalog.format('target %s cannot be searched: its chunk table or its chunk view embedding_search.%I is missing (see embeddings.status; the owner makes the view with select embedding_search._follow_chunk_tables();)',
+        info.target_name, info.chunk_view_name);
+  end if;
   if not pg_catalog.has_table_privilege(caller, info.source_table, 'select') then
     raise exception using errcode = '42501',
       message = pg_catalog.format('role %s may not read %s, so it cannot search target %s', caller, info.source_table, info.target_name);
@@ -455,7 +658,7 @@ begin
 end;
 $$;
 comment on function embedding_search._searchable_target(text, extensions.vector, name) is
-  'The embedding_search.targets row of the named target, once the caller (a role name) may search it: P0002 when no target has the name, 55000 when its table or content function is gone, 42501 when the caller may not read the table or run the content function (the message says which grant is missing), 22000 when the query embedding''s dimensions are not the target''s.';
+  'The embedding_search.targets row of the named target, once the caller (a role name) may search it: P0002 when no target has the name, 55000 when its table or content function (a chunked target: its chunk view) is gone, 42501 when the caller may not read the table or run the content function (the message says which grant is missing), 22000 when the query embedding''s dimensions are not the target''s.';
 
 /** The query that fuses both sides' rankings, keeps the best and reads those rows as the caller. */
 create or replace function embedding_search._fusion_sql(target embedding_search.targets)
@@ -574,7 +777,8 @@ begin
   -- Hybrid fuses two longer lists, so a row ranked low by one side and high by the other counts.
   plan.side_count := case when mode = 'hybrid' then least(greatest(match_count * 2, 20), 200) else match_count end;
   if mode in ('hybrid', 'semantic') then
-    plan.semantic_sql := embedding_search._current_candidates_sql(info, 'semantic', filter_sql);
+    plan.semantic_sql := case when info.chunked then embedding_search._chunk_candidates_sql(info, filter_sql)
+                              else embedding_search._current_candidates_sql(info, 'semantic', filter_sql) end;
   end if;
   -- Only stop words (or nothing the parser keeps): the keyword side finds nothing.
   if mode in ('hybrid', 'keyword') and pg_catalog.numnode(plan.text_query) > 0 then
@@ -703,3 +907,21 @@ end;
 $$;
 comment on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text) is
   'Searches a registered target as the caller (SECURITY INVOKER: the table''s RLS decides what each caller sees). mode ''semantic'': cosine similarity to query_embedding (the query embedded with the target''s model), at least match_threshold when given, through the vector index; ''keyword'': full text of query_text (the target''s tsvector column, or its content function''s text; keyword_match any/all/websearch); ''hybrid'' (default): both, fused by reciprocal rank fusion, score = semantic_weight / (rrf_k + semantic rank) + keyword_weight / (rrf_k + keyword rank), by default 1 / (2 + semantic rank) + 4 / (2 + keyword rank) (tuned with tools/eval). filters: {"column": value | [values] | null}, equality. Returns at most match_count (1-100) rows, best first: key, score (cosine similarity, keyword rank: ts_rank divided by 1 + log(length), or the fused score), the lists that ranked it and its rank in each, its cosine similarity and keyword score, and the row as JSON without vector and tsvector columns. Only rows whose vector is current are returned: made with the target''s model, from the row''s text as it is now, and still the vector in the column. It first sets request.jwt.claim.sub and request.jwt.claim.role for the transaction from request.jwt.claims (so a session-level value left on a pooled connection cannot make auth.uid() another user), then runs the SQL embedding_search.plan_search answers.';
+
+-- =============================================================================================
+-- The chunk views follow the chunk tables
+-- =============================================================================================
+drop event trigger if exists embedding_search_set_aside_chunk_views;
+create event trigger embedding_search_set_aside_chunk_views on ddl_command_start
+  when tag in ('ALTER TABLE', 'DROP TABLE')
+  execute function embedding_search._chunk_views_follow_ddl();
+comment on event trigger embedding_search_set_aside_chunk_views is
+  'Sets the chunk views aside at the start of an ALTER TABLE or DROP TABLE, which a view on a chunk table would block (see embedding_search._set_aside_chunk_views).';
+drop event trigger if exists embedding_search_follow_chunk_tables;
+create event trigger embedding_search_follow_chunk_tables on ddl_command_end
+  when tag in ('CREATE TABLE', 'ALTER TABLE', 'DROP TABLE')
+  execute function embedding_search._chunk_views_follow_ddl();
+comment on event trigger embedding_search_follow_chunk_tables is
+  'Makes the chunk views of the chunk tables there are at the end of a CREATE TABLE, ALTER TABLE or DROP TABLE (see embedding_search._follow_chunk_tables).';
+-- Chunk tables made before this migration ran.
+select embedding_search._follow_chunk_tables();
