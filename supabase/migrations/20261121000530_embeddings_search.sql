@@ -169,20 +169,30 @@ create or replace function embedding_search._chunk_view_sql(target_name text, vi
 returns text
 language sql stable set search_path = ''
 as $$
-  -- The registry is read in scalar subqueries, each run once per query (an InitPlan), so the view
-  -- stays a scan of the chunk table alone and its HNSW index serves ORDER BY <=> LIMIT. The row
-  -- is looked up as the caller: query_to_xml runs its query as the current role. Its text joins
-  -- the registry's quoted names (%I), never format()ted twice, and the key as a literal.
+  -- A security barrier is never merged into the query that reads it, so that query's ORDER BY
+  -- could not reach the chunk table's index: the view orders and limits itself, by the query
+  -- vector and the number of chunks the search sets for its transaction (the settings
+  -- embedding_search.query_vector and embedding_search.nearest_chunks; unset, the view lists every
+  -- chunk it shows, in no order). Inside, ORDER BY <=> LIMIT over the chunk table alone is the
+  -- shape its HNSW index serves, with the visibility check as the scan's filter. The registry (the
+  -- target's model, its table and key) and the settings are read in scalar subqueries, each once
+  -- per query (an InitPlan). The row is looked up as the caller: query_to_xml runs its query as
+  -- the current role; its text joins the registry's quoted names (%I), never format()ted twice,
+  -- and the key as a literal.
   select pg_catalog.format(
     $sql$
       create view embedding_search.%1$I with (security_barrier = true) as
         select c.row_key, c.chunk_index, c.start_offset, c.end_offset, c.chunk_text, c.content_hash, c.model,
                c.embedding
         from embedding_chunks.%2$I as c
-        where case
-          when %3$s is null then false
-          else pg_catalog.query_to_xml(%3$s || pg_catalog.quote_literal(c.row_key) || %4$s, false, true, '')::text <> ''
-        end
+        where c.model = (select t.model from embeddings.targets as t where t.name = %5$L)
+          and case
+            when %3$s is null then false
+            else pg_catalog.query_to_xml(%3$s || pg_catalog.quote_literal(c.row_key) || %4$s, false, true, '')::text <> ''
+          end
+        order by c.embedding operator(extensions.<=>) (
+          select nullif(pg_catalog.current_setting('embedding_search.query_vector', true), '')::extensions.vector)
+        limit (select nullif(pg_catalog.current_setting('embedding_search.nearest_chunks', true), '')::integer)
     $sql$,
     view_name, target_name,
     -- The look-up's text up to the key: null when the caller may not read the table (or it is gone).
@@ -194,13 +204,14 @@ as $$
                     pg_catalog.to_regclass(pg_catalog.format('%%I.%%I', t.table_schema, t.table_name)), 'select'), false))$sql$,
       target_name),
     pg_catalog.format(
-      $sql$(select '::' || t.key_type from embeddings.targets as t where t.name = %1$L)$sql$, target_name))
+      $sql$(select '::' || t.key_type from embeddings.targets as t where t.name = %1$L)$sql$, target_name),
+    target_name)
 $$;
 comment on function embedding_search._chunk_view_sql(text, text) is
-  'The CREATE VIEW of a chunked target''s chunk view: the chunk table''s columns, for the chunks whose parent row the caller can read (looked up as the caller with query_to_xml, so the table''s grants and RLS decide; the registry read once per query). A security barrier.';
+  'The CREATE VIEW of a chunked target''s chunk view: the chunk table''s columns, for the chunks of the target''s current model whose parent row the caller can read (looked up as the caller with query_to_xml, so the table''s grants and RLS decide; the registry read once per query), the nearest to the setting embedding_search.query_vector first and at most embedding_search.nearest_chunks of them (through the chunk table''s HNSW index; unset: all, in no order). A security barrier.';
 
-/** Drops every chunk view: a view on a chunk table would block its drop or a change of its columns. */
-create or replace function embedding_search._set_aside_chunk_views()
+/** Drops the chunk views but those named: a view on a chunk table would block its drop or a change of its columns. */
+create or replace function embedding_search._set_aside_chunk_views(kept text[])
 returns integer
 language plpgsql volatile set search_path = ''
 as $$
@@ -211,6 +222,7 @@ begin
   for view_name in
     select c.relname from pg_catalog.pg_class as c
     where c.relnamespace = 'embedding_search'::regnamespace and c.relkind = 'v' and c.relname like 'chunks\_%'
+      and not c.relname = any (kept)
     order by c.relname
   loop
     execute pg_catalog.format('drop view embedding_search.%I', view_name);
@@ -219,8 +231,8 @@ begin
   return dropped;
 end;
 $$;
-comment on function embedding_search._set_aside_chunk_views() is
-  'Drops every chunk view (embedding_search.chunks_*) and answers how many: at the start of an ALTER TABLE or DROP TABLE, which a view on a chunk table would block. embedding_search._follow_chunk_tables makes them again at its end.';
+comment on function embedding_search._set_aside_chunk_views(text[]) is
+  'Drops every chunk view (embedding_search.chunks_*) whose name is not in kept and answers how many: all of them (kept empty) at the start of an ALTER TABLE or DROP TABLE, which a view on a chunk table would block (embedding_search._follow_chunk_tables makes them again at its end); those no chunked target names, from _follow_chunk_tables.';
 
 /** Makes the chunk view of every chunked target whose chunk table exists, and drops those of no target. */
 create or replace function embedding_search._follow_chunk_tables()
@@ -232,14 +244,8 @@ declare
   engine_owner name := (select c.relowner::regrole::name from pg_catalog.pg_class as c where c.oid = 'embeddings.targets'::regclass);
   made integer := 0;
 begin
-  for target in
-    select v.relname from pg_catalog.pg_class as v
-    where v.relnamespace = 'embedding_search'::regnamespace and v.relkind = 'v' and v.relname like 'chunks\_%'
-      and v.relname not in (select t.chunk_view_name from embedding_search.targets as t where t.chunked)
-    order by v.relname
-  loop
-    execute pg_catalog.format('drop view embedding_search.%I', target.relname);
-  end loop;
+  perform embedding_search._set_aside_chunk_views(
+    array(select t.chunk_view_name from embedding_search.targets as t where t.chunked));
   for target in
     select t.target_name, t.chunk_view_name from embedding_search.targets as t
     where t.chunked and t.chunk_view is null
@@ -279,14 +285,14 @@ begin
     return;
   end if;
   if tg_event = 'ddl_command_start' then
-    perform embedding_search._set_aside_chunk_views();
+    perform embedding_search._set_aside_chunk_views('{}');
   else
     perform embedding_search._follow_chunk_tables();
   end if;
 end;
 $$;
 comment on function embedding_search._chunk_views_follow_ddl() is
-  'Event trigger function, for a role that owns the engine''s tables or is a member of their owner (nothing for any other): at ddl_command_start of ALTER TABLE / DROP TABLE sets the chunk views aside (embedding_search._set_aside_chunk_views), so a chunk table can be dropped or its columns changed; at ddl_command_end of CREATE TABLE / ALTER TABLE / DROP TABLE makes those of the chunk tables there are (embedding_search._follow_chunk_tables).';
+  'Event trigger function, for a role that owns the engine''s tables or is a member of their owner (nothing for any other): at ddl_command_start of ALTER TABLE / DROP TABLE sets the chunk views aside (embedding_search._set_aside_chunk_views(''{}'')), so a chunk table can be dropped or its columns changed; at ddl_command_end of CREATE TABLE / ALTER TABLE / DROP TABLE makes those of the chunk tables there are (embedding_search._follow_chunk_tables).';
 
 -- =============================================================================================
 -- Query builders
@@ -501,28 +507,25 @@ returns text
 language sql stable set search_path = ''
 as $$
   -- Parameters: those of _candidate_sql, and $6 the target's id (unused: the view is the
-  -- target's). The nearest chunks come from the chunk view (ORDER BY <=> LIMIT, the shape the
-  -- HNSW index serves; the view keeps the chunks of rows the caller may read); a chunk counts when
-  -- it is of the target's model and was cut from the row's text as the caller reads it now; each
-  -- row keeps its best. Answers how many chunks were fetched, then the rows' keys, distances and
-  -- best chunks, best first.
+  -- target's). The nearest chunks come from the chunk view, which the search has told the query
+  -- vector and how many ($1 and $4, as the settings embedding_search.query_vector and
+  -- embedding_search.nearest_chunks): it keeps the chunks of the target's model of rows the caller
+  -- may read, through the chunk table's HNSW index. A chunk counts when it was cut from the row's
+  -- text as the caller reads it now; each row keeps its best. Answers how many chunks were
+  -- fetched, then the rows' keys, distances and best chunks, best first.
   select pg_catalog.format(
     $sql$
       with nearest as materialized (
         select c.row_key, c.chunk_index, c.start_offset, c.end_offset, c.chunk_text, c.content_hash,
                (c.embedding operator(extensions.<=>) $1::extensions.vector)::double precision as distance
         from %1$s as c
-        where c.model = %2$L
-          and ($3::double precision is null
-               or (c.embedding operator(extensions.<=>) $1::extensions.vector) <= $3::double precision)
-        order by c.embedding operator(extensions.<=>) $1::extensions.vector
-        limit $4
       ),
       best as materialized (
         select distinct on (n.row_key) n.row_key, n.distance, n.chunk_index, n.start_offset, n.end_offset, n.chunk_text
         from nearest as n
-        join %3$s as t on t.%4$I = n.row_key::%5$s
-        where n.content_hash = pg_catalog.md5(%6$s(t))%7$s
+        join %2$s as t on t.%3$I = n.row_key::%4$s
+        where n.content_hash = pg_catalog.md5(%5$s(t))
+          and ($3::double precision is null or n.distance <= $3::double precision)%6$s
         order by n.row_key, n.distance, n.chunk_index
       )
       select (select count(*) from nearest)::integer,
@@ -533,11 +536,11 @@ as $$
              array(select b.end_offset from best as b order by b.distance, b.row_key),
              array(select b.chunk_text from best as b order by b.distance, b.row_key)
     $sql$,
-    target.chunk_view, target.model, target.source_table, target.key_column, target.key_type,
+    target.chunk_view, target.source_table, target.key_column, target.key_type,
     target.content_function_name, filter_sql)
 $$;
 comment on function embedding_search._chunk_candidates_sql(embedding_search.targets, text) is
-  'The SQL of one round of the semantic side of a chunked target: the $4 chunks nearest the query vector from the target''s chunk view (ORDER BY <=> LIMIT through the chunk table''s HNSW index; only chunks of rows the caller may read), kept when of the target''s model and cut from the row''s text as the caller reads it now (content_hash = md5 of the content function''s text) and the filters keep the row; each row ranked by its best chunk. Answers the number of chunks fetched and, best first, the rows'' keys, cosine distances and best chunks (index, start, end, text). Parameters as _current_candidates_sql.';
+  'The SQL of one round of the semantic side of a chunked target: the chunks nearest the query vector from the target''s chunk view (of the target''s model, of rows the caller may read, through the chunk table''s HNSW index; the search sets embedding_search.query_vector and embedding_search.nearest_chunks to $1 and $4 first), kept when cut from the row''s text as the caller reads it now (content_hash = md5 of the content function''s text), within the largest distance $3 and when the filters keep the row; each row ranked by its best chunk. Answers the number of chunks fetched and, best first, the rows'' keys, cosine distances and best chunks (index, start, end, text). Parameters as _current_candidates_sql.';
 
 -- =============================================================================================
 -- The search, in steps
@@ -728,6 +731,8 @@ comment on function embedding_search._fusion_sql(embedding_search.targets) is
 /** A checked search, ready to run as its caller. */
 create type embedding_search.search_plan as (
   target_id bigint,
+  -- A chunked target: the semantic side reads its chunk view, told the query vector by settings.
+  chunked boolean,
   -- The query's words as the target's text search configuration parses them; null without words.
   text_query tsquery,
   -- How many current rows each side looks for.
@@ -739,7 +744,7 @@ create type embedding_search.search_plan as (
   hidden_columns text[]
 );
 comment on type embedding_search.search_plan is
-  'What embedding_search.plan_search answers: the target''s id, the tsquery of the words, how many current rows each side looks for, the SQL of one round of the semantic and of the keyword side (null when the mode leaves it out; parameters $1 query vector, $2 tsquery, $3 largest cosine distance, $4 limit, $5 filters, $6 target id), the fusion query (parameters as _fusion_sql) and the columns left out of row_data.';
+  'What embedding_search.plan_search answers: the target''s id, whether it is chunked (its semantic side reads the chunk view, which the search first tells the query vector and the number of chunks by the settings embedding_search.query_vector and embedding_search.nearest_chunks), the tsquery of the words, how many current rows each side looks for, the SQL of one round of the semantic and of the keyword side (null when the mode leaves it out; parameters $1 query vector, $2 tsquery, $3 largest cosine distance, $4 limit, $5 filters, $6 target id), the fusion query (parameters as _fusion_sql) and the columns left out of row_data.';
 
 /** Checks a search for its caller and answers the SQL public.search_embeddings runs as the caller. */
 create or replace function embedding_search.plan_search(
@@ -770,6 +775,7 @@ begin
   info := embedding_search._searchable_target(plan_search.target, query_embedding, embedding_search._invoking_role());
   filter_sql := embedding_search._filter_sql(info.source_table, filters, info.hidden_columns);
   plan.target_id := info.target_id;
+  plan.chunked := info.chunked;
   plan.hidden_columns := info.hidden_columns::text[];
   if query_text is not null and pg_catalog.btrim(query_text) <> '' then
     plan.text_query := embedding_search._keyword_query(info.text_search_config, query_text, keyword_match);
@@ -869,6 +875,11 @@ begin
     rounds := 0;
     loop
       rounds := rounds + 1;
+      if side = 'semantic' and plan.chunked then
+        -- What the chunk view orders and limits by (see embedding_search._chunk_view_sql).
+        perform pg_catalog.set_config('embedding_search.query_vector', query_embedding::text, true),
+                pg_catalog.set_config('embedding_search.nearest_chunks', fetch_limit::text, true);
+      end if;
       execute side_sql
         into fetched, found_keys, found_sort_keys, found_chunk_indexes, found_chunk_starts, found_chunk_ends,
              found_chunk_texts
@@ -891,6 +902,11 @@ begin
       keyword_sort_keys := found_sort_keys[1:plan.side_count];
     end if;
   end loop;
+
+  if plan.chunked then
+    perform pg_catalog.set_config('embedding_search.query_vector', '', true),
+            pg_catalog.set_config('embedding_search.nearest_chunks', '', true);
+  end if;
 
   -- A loop into the OUT columns rather than RETURN QUERY, so plpgsql_check sees each one set.
   for row_key, score, ranked_by, semantic_rank, keyword_rank, similarity, keyword_score, row_data,
