@@ -8,8 +8,10 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 select plan(12);
 
-select tests.create_table('view_notes', 2, 3);
-alter table public.view_notes drop column embedding;
+create table public.view_notes (id bigint primary key, title text not null);
+insert into public.view_notes values (1, 'one'), (2, 'two');
+create function public.view_notes_content(note public.view_notes) returns text
+  language sql immutable set search_path = '' as $$ select note.title $$;
 select embeddings.register_target('public.view_notes', 'id', 'public.view_notes_content(public.view_notes)', null,
   'test-model', 3, target_name => 'view_notes', chunking => '{"size": 100}');
 select is(
