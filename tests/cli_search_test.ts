@@ -1,9 +1,10 @@
-// `deno task cli search` against the local stack's app: the seed rows in every mode as service_role, two users' stories each seen only by their writer, the JSON answer, and the usage errors.
+// `deno task cli search` against the local stack's app: the seed rows in every mode as service_role, two users' stories each seen only by their writer, a chunked target's best chunks, the JSON answer, and the usage errors.
 import assert from "node:assert/strict";
 import type { SearchReport } from "../tools/cli/search_report.ts";
 import { describeCliRun, runCli } from "../tools/cli/run_cli.ts";
 import { databaseUrl, withDatabase } from "./test_support.ts";
 import { seedEmbedded, seedTarget, withTwoUsersStories } from "./search_seed_rows.ts";
+import { anaStory, chunkedTarget, withChunkedStories } from "./search_chunked_rows.ts";
 
 /** The seed row that answers the loudness question (topic loudness_targets). */
 const loudnessKey = "0a6b1f0e-2c1d-4a7e-9d0a-000000000009";
@@ -200,3 +201,47 @@ Deno.test("cli search: bad input is a one-line usage error, exit 2", async () =>
     assert.equal(run.stdout, "", "nothing on stdout");
   }
 });
+
+Deno.test("cli search: a chunked target answers each row once with its best chunk, as its writer only", () =>
+  withDatabase((sql) =>
+    withChunkedStories(sql, async ({ ana, ben }) => {
+      for (const mode of ["semantic", "hybrid"]) {
+        const asAna = await searchJson(
+          "a storm at sea broke the mast",
+          "--target",
+          chunkedTarget,
+          "--as-user",
+          ana,
+          "--mode",
+          mode,
+        );
+        assert.equal(asAna.count, 1, `${mode}: Ana's one story, once however many chunks match`);
+        const [hit] = asAna.results;
+        assert.equal(hit.row.user_id, ana);
+        assert.ok(hit.chunk !== null, `${mode}: the chunk that ranked it`);
+        const text = `${anaStory.title}\n\n${anaStory.body}`;
+        assert.equal(hit.chunk.text, text.slice(hit.chunk.start, hit.chunk.end));
+        assert.match(
+          hit.chunk.text,
+          /storm broke over us/,
+          `${mode}: the storm's chunk is the best`,
+        );
+        assert.ok(hit.chunk.index > 0, "a chunk from inside the story, not its start");
+      }
+      const asBen = await searchJson(
+        "the mast cracked",
+        "--target",
+        chunkedTarget,
+        "--as-user",
+        ben,
+      );
+      assert.deepEqual(asBen.results.map((hit) => hit.row.user_id), [ben], "Ben sees only his");
+      assert.ok(asBen.results.every((hit) => !hit.chunk?.text.includes("mast")));
+
+      const table = await search("a storm at sea", "--target", chunkedTarget, "--as-user", ana);
+      assert.equal(table.code, 0, describeCliRun(table));
+      assert.match(table.stdout, /^ +# +key +score +ranked by +chunk +excerpt$/m);
+      assert.match(table.stdout, /chunk \d+ \[\d+-\d+\) +.*storm/, "the best chunk is printed");
+      assert.doesNotMatch(table.stdout, /island|compass/, "nothing of Ben's");
+    })
+  ));
