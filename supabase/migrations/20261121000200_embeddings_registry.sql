@@ -1351,10 +1351,21 @@ begin
   if checked = target.chunking then
     return checked;
   end if;
+  -- Batches in flight were cut the old way: their leases are taken back (their writes come back
+  -- lost), so those rows are cut again. The entries are locked in key order, the engine's order;
+  -- a write already holding some is waited for, and its records are older than the change below.
+  update embeddings.queue as q
+    set lease_token = null, leased_until = null
+    where q.target_id = target.id and q.row_key = any(array(
+      select l.row_key from embeddings.queue as l
+      where l.target_id = target.id and l.lease_token is not null
+      order by l.row_key for update));
   -- The records stay, and the old chunks stay searchable: each row's new chunks replace its old
-  -- ones in one statement (write_chunks). The backfill queues every row chunked before now.
+  -- ones in one statement (write_chunks). The backfill queues every row whose record is older than
+  -- the change: the clock now, after the leases were taken back (a write's record bears the start
+  -- of its transaction, so a write that began before now is chunked again).
   update embeddings.targets as t
-    set chunking = checked, chunking_changed_at = pg_catalog.now(),
+    set chunking = checked, chunking_changed_at = pg_catalog.clock_timestamp(),
         backfill_after = null, backfill_done = false
     where t.id = target.id;
   perform embeddings.queue_backfill_chunk(target.id);
@@ -1362,4 +1373,4 @@ begin
 end;
 $$;
 comment on function embeddings.set_target_chunking(bigint, jsonb) is
-  'Changes a chunked target''s chunking (checked and completed as by register_target; see embeddings._check_chunking) and returns it: every row is queued again by the chunked backfill (claims queue the rest), and its old chunks stay searchable until its new ones replace them. Raises, with what to do, on a target that embeds one vector per row.';
+  'Changes a chunked target''s chunking (checked and completed as by register_target; see embeddings._check_chunking) and returns it: every row is queued again by the chunked backfill (claims queue the rest), and its old chunks stay searchable until its new ones replace them. Batches in flight lose their leases (their writes come back as lost_keys), so no row keeps chunks cut the old way. Raises, with what to do, on a target that embeds one vector per row.';

@@ -669,8 +669,11 @@ create or replace function embeddings._utf16_length(content text)
 returns integer
 language sql immutable set search_path = ''
 as $$
-  select pg_catalog.length(content)
-         + pg_catalog.length(pg_catalog.regexp_replace(content, '[^\U00010000-\U0010FFFF]', '', 'g'))
+  -- Matching the astral planes is fast; counting them only in a text that has some.
+  select case when content !~ '[\U00010000-\U0010FFFF]' then pg_catalog.length(content)
+              else pg_catalog.length(content)
+                   + (select count(*)::integer from pg_catalog.regexp_matches(content, '[\U00010000-\U0010FFFF]', 'g'))
+         end
 $$;
 comment on function embeddings._utf16_length(text) is
   'The length of a text in UTF-16 code units, the unit of a chunk''s offsets (the worker''s JavaScript strings): characters beyond U+FFFF count two.';
@@ -765,8 +768,10 @@ comment on function embeddings._parse_chunk_vectors(embeddings.targets, text[], 
 
 /**
  * Of a batch's rows this lease holds (locked), those whose text is still the text embedded: their
- * positions in the batch, keys, hashes and text lengths (UTF-16). Raises naming row and chunk
- * when a chunk of one of them lies outside its text.
+ * positions in the batch, keys and hashes. Raises naming row and chunk when a chunk of one of them
+ * ends past its text (UTF-16 code units). The content function runs here under the session's own
+ * planner settings (a content function may join tables of its own); the arrays are then matched
+ * by _match_fresh_rows, with nested loops off.
  */
 create or replace function embeddings._fresh_chunked_rows(
   target embeddings.targets,
@@ -780,33 +785,58 @@ returns table (positions integer[], keys text[], hashes text[])
 language plpgsql volatile set search_path = ''
 as $$
 declare
+  current_keys text[];
+  current_hashes text[];
   text_lengths integer[];
-  bad record;
 begin
-  -- The held rows are locked: their text cannot change before the write. Joined by hash (the
-  -- caller turns nested loops off), the table probed through its key index by the array.
+  -- The held rows are locked: their text cannot change before the write. The table is probed
+  -- through its key index by the array.
   execute format(
     $sql$
-      select coalesce(array_agg(i.n::integer order by i.n), '{}'), coalesce(array_agg(i.row_key order by i.n), '{}'),
-             coalesce(array_agg(i.content_hash order by i.n), '{}'), coalesce(array_agg(c.text_length order by i.n), '{}')
-      from unnest($1::text[], $2::text[]) with ordinality as i(row_key, content_hash, n)
-      join (
-        select t.%3$I::text as row_key, pg_catalog.md5(r.content) as current_hash,
-               embeddings._utf16_length(r.content) as text_length
-        from %1$I.%2$I as t cross join lateral (select %5$s(t) as content) as r
-        where t.%3$I = any($3::%4$s[])
-      ) as c on c.row_key = i.row_key
-      where c.current_hash = i.content_hash
+      select coalesce(array_agg(t.%3$I::text), '{}'), coalesce(array_agg(pg_catalog.md5(r.content)), '{}'),
+             coalesce(array_agg(embeddings._utf16_length(r.content)), '{}')
+      from %1$I.%2$I as t cross join lateral (select %5$s(t) as content) as r
+      where t.%3$I = any($1::%4$s[])
     $sql$,
     target.table_schema, target.table_name, target.key_column, target.key_type,
     embeddings._content_function_name(target))
-  into positions, keys, hashes, text_lengths
-  using row_keys, content_hashes, held_keys;
+  into current_keys, current_hashes, text_lengths
+  using held_keys;
+  return query select * from embeddings._match_fresh_rows(row_keys, content_hashes, current_keys, current_hashes,
+    text_lengths, chunk_rows, chunk_ends);
+end;
+$$;
+comment on function embeddings._fresh_chunked_rows(embeddings.targets, text[], text[], text[], integer[], integer[]) is
+  'For write_chunks: of the batch''s rows held (locked) by the lease, those whose text''s md5 is still content_hashes[n], as their positions in the batch, keys and hashes; raises naming row and chunk when a chunk of one of them ends past its text (offsets in UTF-16 code units). Calls the content function under the session''s planner settings.';
+
+/** The batch's rows whose text now is the text embedded, matched by hash (nested loops off). */
+create or replace function embeddings._match_fresh_rows(
+  row_keys text[],
+  content_hashes text[],
+  current_keys text[],
+  current_hashes text[],
+  text_lengths integer[],
+  chunk_rows integer[],
+  chunk_ends integer[]
+)
+returns table (positions integer[], keys text[], hashes text[])
+language plpgsql stable set search_path = '' set enable_nestloop = off
+as $$
+declare
+  fresh_lengths integer[];
+  bad record;
+begin
+  select coalesce(array_agg(i.n::integer order by i.n), '{}'), coalesce(array_agg(i.row_key order by i.n), '{}'),
+         coalesce(array_agg(i.content_hash order by i.n), '{}'), coalesce(array_agg(c.text_length order by i.n), '{}')
+    into positions, keys, hashes, fresh_lengths
+    from unnest(row_keys, content_hashes) with ordinality as i(row_key, content_hash, n)
+    join unnest(current_keys, current_hashes, text_lengths) as c(row_key, content_hash, text_length)
+      on c.row_key = i.row_key and c.content_hash = i.content_hash;
   select c.row_position, c.chunk_index, c.end_offset, f.text_length into bad
     from (select u.row_position, u.end_offset, u.n,
                  pg_catalog.row_number() over (partition by u.row_position order by u.n) - 1 as chunk_index
           from unnest(chunk_rows, chunk_ends) with ordinality as u(row_position, end_offset, n)) as c
-    join unnest(positions, text_lengths) as f(row_position, text_length) on f.row_position = c.row_position
+    join unnest(positions, fresh_lengths) as f(row_position, text_length) on f.row_position = c.row_position
     where c.end_offset > f.text_length
     order by c.n limit 1;
   if found then
@@ -817,71 +847,32 @@ begin
   return next;
 end;
 $$;
-comment on function embeddings._fresh_chunked_rows(embeddings.targets, text[], text[], text[], integer[], integer[]) is
-  'For write_chunks: of the batch''s rows held (locked) by the lease, those whose text''s md5 is still content_hashes[n], as their positions in the batch, keys and hashes; raises naming row and chunk when a chunk of one of them ends past its text (offsets in UTF-16 code units).';
+comment on function embeddings._match_fresh_rows(text[], text[], text[], text[], integer[], integer[], integer[]) is
+  'For _fresh_chunked_rows: the batch''s rows (row_keys, content_hashes) whose current text (current_keys, current_hashes, text_lengths) has the hash embedded, as positions, keys and hashes, joined by hash (nested loops off: the arrays are as long as the batch); raises naming row and chunk when a chunk of one of them ends past its text.';
 
-/** Replaces the chunks of a chunked target's rows still leased, only when their text is unchanged. */
-create or replace function embeddings.write_chunks(
-  target_id bigint,
+/**
+ * The one statement of write_chunks: the fresh rows' old chunks deleted and their new ones inserted
+ * (the insert waits for the delete through its one-time filter), their records written with the md5
+ * of their chunk vectors, their queue entries gone. No join pairs two CTEs by nested loop (issue 24):
+ * nested loops are off here, where no user function runs, and each table is probed by key through
+ * an array. Returns the keys recorded, and the chunks inserted and expected.
+ */
+create or replace function embeddings._replace_chunks(
+  target embeddings.targets,
   lease_token uuid,
-  model text,
-  row_keys text[],
-  content_hashes text[],
+  fresh_positions integer[],
+  fresh_keys text[],
+  fresh_hashes text[],
   chunk_rows integer[],
   chunk_starts integer[],
   chunk_ends integer[],
   chunk_texts text[],
-  vectors text[]
+  vectors extensions.vector[]
 )
-returns table (written_keys text[], stale_keys text[], lost_keys text[])
-language plpgsql volatile security definer set search_path = '' set enable_nestloop = off
+returns table (written_keys text[], chunks_written integer, chunks_expected integer)
+language plpgsql volatile set search_path = '' set enable_nestloop = off
 as $$
-declare
-  target embeddings.targets := embeddings._target_by_id(target_id);
-  broken text := embeddings._broken_reason(target);
-  parsed extensions.vector[];
-  held_keys text[];
-  busy_keys text[];
-  fresh_positions integer[];
-  fresh_keys text[];
-  fresh_hashes text[];
-  chunks_expected integer;
-  chunks_written integer;
-  written text[];
-  stale text[];
-  lost text[];
 begin
-  if target.chunking is null then
-    raise exception using errcode = '22023',
-      message = format('target %s embeds one vector per row in column %I: write it with embeddings.write_batch', target.name, target.embedding_column);
-  end if;
-  if broken is not null then
-    raise exception using errcode = '55000', message = format('target %s is broken: %s', target.name, broken);
-  end if;
-  if model is distinct from target.model then
-    raise exception using errcode = '22023',
-      message = format('target %s embeds with model %s; refusing vectors of model %s', target.name, target.model, coalesce(model, 'null'));
-  end if;
-  -- Subscripts from 1, whatever bounds the caller's arrays had.
-  row_keys := embeddings._from_one(row_keys);
-  content_hashes := embeddings._from_one(content_hashes);
-  chunk_rows := embeddings._from_one(chunk_rows);
-  chunk_starts := embeddings._from_one(chunk_starts);
-  chunk_ends := embeddings._from_one(chunk_ends);
-  chunk_texts := embeddings._from_one(chunk_texts);
-  vectors := embeddings._from_one(vectors);
-  -- Validate everything before writing anything: a rejected call changes no row.
-  perform embeddings._check_chunk_arrays(row_keys, content_hashes, chunk_rows, chunk_starts, chunk_ends, chunk_texts, vectors);
-  parsed := embeddings._parse_chunk_vectors(target, row_keys, chunk_rows, vectors);
-
-  select l.held_keys, l.busy_keys into held_keys, busy_keys
-    from embeddings._lock_batch(target, lease_token, row_keys) as l;
-  select f.positions, f.keys, f.hashes into fresh_positions, fresh_keys, fresh_hashes
-    from embeddings._fresh_chunked_rows(target, row_keys, content_hashes, held_keys, chunk_rows, chunk_ends) as f;
-  -- One statement: the fresh rows' old chunks deleted and their new ones inserted (the insert
-  -- waits for the delete through its one-time filter), their records written with the md5 of
-  -- their chunk vectors, their queue entries gone. No join pairs two CTEs (issue 24): each step
-  -- probes a table by key through an array, or hashes (nested loops are off in this function).
   execute format(
     $sql$
       with fresh_rows as (
@@ -928,9 +919,77 @@ begin
              (select count(*)::integer from inserted),
              (select count(*)::integer from new_chunks)
     $sql$, embeddings.chunk_table(target.id))
-  into written, chunks_written, chunks_expected
-  using fresh_positions, fresh_keys, fresh_hashes, chunk_rows, chunk_starts, chunk_ends, chunk_texts, parsed,
+  into written_keys, chunks_written, chunks_expected
+  using fresh_positions, fresh_keys, fresh_hashes, chunk_rows, chunk_starts, chunk_ends, chunk_texts, vectors,
         target.model, target.id, lease_token;
+  return next;
+end;
+$$;
+comment on function embeddings._replace_chunks(embeddings.targets, uuid, integer[], text[], text[], integer[], integer[], integer[], text[], extensions.vector[]) is
+  'write_chunks'' one statement: deletes the fresh rows'' chunks and inserts their new ones (chunk_index from 0 in the order given), records each row (model, content hash, md5 of its chunk vectors'' text joined by commas in chunk order, md5 of the empty text for none) and removes its queue entry of this lease. Nested loops off: no user function runs in it. Returns the keys recorded and the chunks inserted and expected.';
+
+/** Replaces the chunks of a chunked target's rows still leased, only when their text is unchanged. */
+create or replace function embeddings.write_chunks(
+  target_id bigint,
+  lease_token uuid,
+  model text,
+  row_keys text[],
+  content_hashes text[],
+  chunk_rows integer[],
+  chunk_starts integer[],
+  chunk_ends integer[],
+  chunk_texts text[],
+  vectors text[]
+)
+returns table (written_keys text[], stale_keys text[], lost_keys text[])
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  broken text := embeddings._broken_reason(target);
+  parsed extensions.vector[];
+  held_keys text[];
+  busy_keys text[];
+  fresh_positions integer[];
+  fresh_keys text[];
+  fresh_hashes text[];
+  chunks_expected integer;
+  chunks_written integer;
+  written text[];
+  stale text[];
+  lost text[];
+begin
+  if target.chunking is null then
+    raise exception using errcode = '22023',
+      message = format('target %s embeds one vector per row in column %I: write it with embeddings.write_batch', target.name, target.embedding_column);
+  end if;
+  if broken is not null then
+    raise exception using errcode = '55000', message = format('target %s is broken: %s', target.name, broken);
+  end if;
+  if model is distinct from target.model then
+    raise exception using errcode = '22023',
+      message = format('target %s embeds with model %s; refusing vectors of model %s', target.name, target.model, coalesce(model, 'null'));
+  end if;
+  -- Subscripts from 1, whatever bounds the caller's arrays had.
+  row_keys := embeddings._from_one(row_keys);
+  content_hashes := embeddings._from_one(content_hashes);
+  chunk_rows := embeddings._from_one(chunk_rows);
+  chunk_starts := embeddings._from_one(chunk_starts);
+  chunk_ends := embeddings._from_one(chunk_ends);
+  chunk_texts := embeddings._from_one(chunk_texts);
+  vectors := embeddings._from_one(vectors);
+  -- Validate everything before writing anything: a rejected call changes no row.
+  perform embeddings._check_chunk_arrays(row_keys, content_hashes, chunk_rows, chunk_starts, chunk_ends, chunk_texts, vectors);
+  parsed := embeddings._parse_chunk_vectors(target, row_keys, chunk_rows, vectors);
+
+  select l.held_keys, l.busy_keys into held_keys, busy_keys
+    from embeddings._lock_batch(target, lease_token, row_keys) as l;
+  select f.positions, f.keys, f.hashes into fresh_positions, fresh_keys, fresh_hashes
+    from embeddings._fresh_chunked_rows(target, row_keys, content_hashes, held_keys, chunk_rows, chunk_ends) as f;
+  -- One statement replaces the fresh rows' chunks and keeps their books.
+  select r.written_keys, r.chunks_written, r.chunks_expected into written, chunks_written, chunks_expected
+    from embeddings._replace_chunks(target, lease_token, fresh_positions, fresh_keys, fresh_hashes,
+      chunk_rows, chunk_starts, chunk_ends, chunk_texts, parsed) as r;
   if chunks_written <> chunks_expected then
     raise exception using errcode = 'XX000',
       message = format('write_chunks stored %s chunks of %s for rows %s; nothing was written',

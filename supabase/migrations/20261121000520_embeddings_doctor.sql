@@ -7,7 +7,8 @@
 -- search_path or callable by clients, engine internals executable by clients, pgvector in public,
 -- a schedule without its prerequisites, a Vault key that is not a service credential, an embed
 -- function that still accepts legacy keys, failing dispatches, a time budget over the
--- platform's limit, and targets whose table, column or content function changed under them.
+-- platform's limit, targets whose table, column or content function changed under them, and chunk
+-- tables open to clients or out of step with their rows.
 -- Every finding comes with the SQL or the step that fixes it. `deno task cli doctor` calls it (and
 -- adds the one check only the caller can make: the provider's model); so can the SQL editor.
 --
@@ -831,6 +832,82 @@ comment on function embeddings._doctor_target_broken() is
   'doctor''s target_broken: registered targets whose table, vector column, content function or sync triggers changed under them.';
 
 -- =============================================================================================
+-- chunk_tables: a chunked target's chunk table closed to clients, and its chunks matching its rows
+-- =============================================================================================
+
+/** Who but service_role may reach a chunk table: the client roles and PUBLIC with a privilege on it. */
+create or replace function embeddings._doctor_chunk_table_grantees(chunks regclass)
+returns text
+language sql stable set search_path = ''
+as $$
+  select pg_catalog.string_agg(g.grantee, ', ' order by g.grantee)
+  from pg_catalog.unnest(embeddings._doctor_client_roles() || array['public']) as g(grantee)
+  where pg_catalog.has_table_privilege(g.grantee, chunks, 'select, insert, update, delete, truncate')
+$$;
+comment on function embeddings._doctor_chunk_table_grantees(regclass) is
+  'The client roles (anon, authenticated) and PUBLIC holding any privilege on a chunk table, as a list, or null.';
+
+/** The chunk_tables findings of one chunked target: its chunk table's exposure, then its chunks' drift. */
+create or replace function embeddings._doctor_chunk_table(registered embeddings.targets)
+returns embeddings._doctor_finding[]
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  chunks constant regclass := embeddings.chunk_table(registered.id);
+  grantees text := embeddings._doctor_chunk_table_grantees(chunks);
+  findings embeddings._doctor_finding[] := array[]::embeddings._doctor_finding[];
+  drift jsonb;
+  problem_code text;
+begin
+  if not (select c.relrowsecurity from pg_catalog.pg_class as c where c.oid = chunks) then
+    findings := findings || row('error', 'chunk_tables', chunks::text,
+      format('chunk table %s of target %s has row-level security off', chunks, registered.name),
+      format('alter table %s enable row level security;', chunks))::embeddings._doctor_finding;
+  end if;
+  if grantees is not null then
+    findings := findings || row('error', 'chunk_tables', chunks::text,
+      format('%s may read or write chunk table %s of target %s: chunks reach clients only through the search, under their rows'' RLS',
+        grantees, chunks, registered.name),
+      format('revoke all on table %s from %s;', chunks, grantees))::embeddings._doctor_finding;
+  end if;
+  -- The chunks against their rows, as verify reads them (nothing fixed here).
+  drift := embeddings._verify_target(registered, false, 3) -> 'found';
+  foreach problem_code in array array['missing_chunks', 'other_model_chunks', 'stale_chunks', 'orphan_chunks'] loop
+    continue when drift -> problem_code is null;
+    findings := findings || row('warning', 'chunk_tables', registered.name,
+      format('target %s: %s rows with %s (%s), for example %s', registered.name, drift -> problem_code ->> 'count', problem_code,
+        (select c.description from embeddings.verify_checks() as c where c.problem = problem_code),
+        (select pg_catalog.string_agg(k, ', ') from pg_catalog.jsonb_array_elements_text(drift -> problem_code -> 'sample') as k)),
+      format('select * from embeddings.verify(%s, fix => true);', registered.id))::embeddings._doctor_finding;
+  end loop;
+  return findings;
+end;
+$$;
+comment on function embeddings._doctor_chunk_table(embeddings.targets) is
+  'doctor''s chunk_tables findings for one chunked target: its chunk table with RLS off or a privilege for anon, authenticated or PUBLIC (errors), and chunks that do not match their rows as verify finds them (warnings: missing_chunks, other_model_chunks, stale_chunks, orphan_chunks), each with its fix.';
+
+create or replace function embeddings._doctor_chunk_tables()
+returns setof embeddings._doctor_finding
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  registered embeddings.targets;
+  findings embeddings._doctor_finding[] := array[]::embeddings._doctor_finding[];
+begin
+  for registered in select * from embeddings.targets as t where t.chunking is not null order by t.id loop
+    registered := embeddings._target_by_id(registered.id);  -- follows a renamed table
+    continue when embeddings._broken_reason(registered) is not null;  -- target_broken reports it
+    findings := findings || embeddings._doctor_chunk_table(registered);
+  end loop;
+  return query select * from embeddings._doctor_report(findings, array['chunk_tables'],
+    array[format('every chunked target''s chunk table (%s) has RLS on, no privilege for clients, and chunks that match their rows',
+      (select count(*) from embeddings.targets as t where t.chunking is not null))]);
+end;
+$$;
+comment on function embeddings._doctor_chunk_tables() is
+  'doctor''s chunk_tables: for every chunked target that is not broken, its chunk table closed to clients (RLS on, no privilege for anon, authenticated or PUBLIC) and its chunks matching its rows (none missing, of another model, stale or orphaned, as embeddings.verify reads them).';
+
+-- =============================================================================================
 -- doctor: the checks in order, each behind the one exception block
 -- =============================================================================================
 
@@ -851,7 +928,7 @@ declare
   checks constant text[] := array[
     'rls_disabled', 'client_can_write_vector', 'definer_search_path', 'engine_client_executable',
     'vector_in_public', 'schedule_prerequisites', 'service_key_kind', 'accepted_keys', 'dispatch_failures',
-    'skipped_targets', 'time_budget', 'target_broken'];
+    'skipped_targets', 'time_budget', 'target_broken', 'chunk_tables'];
   one_check text;
 begin
   foreach one_check in array checks loop
@@ -866,4 +943,4 @@ begin
 end;
 $$;
 comment on function embeddings.doctor() is
-  'Checks the database for the seed''s failure modes, each with its fix: rls_disabled (a table in an exposed schema without RLS), client_can_write_vector and client_write_silently_filtered (anon or authenticated able to write a target''s vector column, or silently filtered when they try), definer_search_path and definer_client_executable (SECURITY DEFINER functions without a fixed search_path or callable by clients), engine_client_executable (an engine function other than the search''s executable by anon, authenticated or PUBLIC), vector_in_public, schedule_prerequisites (pg_cron, pg_net, Vault and its secrets when the schedule is on), service_key_kind (the Vault key is a service credential, not an anon or publishable key), accepted_keys (the embed function still accepts legacy keys, by its latest answer), dispatch_failures, skipped_targets (targets the latest scheduled invocation skipped as of a model its provider does not make), time_budget (within the platform''s 150 s) and target_broken. One ok row per check that passes; one error or warning row per finding with the SQL that fixes it. Never raises: a check that cannot run is an error row.';
+  'Checks the database for the seed''s failure modes, each with its fix: rls_disabled (a table in an exposed schema without RLS), client_can_write_vector and client_write_silently_filtered (anon or authenticated able to write a target''s vector column, or silently filtered when they try), definer_search_path and definer_client_executable (SECURITY DEFINER functions without a fixed search_path or callable by clients), engine_client_executable (an engine function other than the search''s executable by anon, authenticated or PUBLIC), vector_in_public, schedule_prerequisites (pg_cron, pg_net, Vault and its secrets when the schedule is on), service_key_kind (the Vault key is a service credential, not an anon or publishable key), accepted_keys (the embed function still accepts legacy keys, by its latest answer), dispatch_failures, skipped_targets (targets the latest scheduled invocation skipped as of a model its provider does not make), time_budget (within the platform''s 150 s), target_broken and chunk_tables (a chunked target''s chunk table open to clients, or chunks missing, of another model, stale or orphaned). One ok row per check that passes; one error or warning row per finding with the SQL that fixes it. Never raises: a check that cannot run is an error row.';

@@ -4,7 +4,7 @@
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(24);
+select plan(27);
 
 -- A table of 3 rows whose chunks will hold vector(3): no vector column of its own.
 select tests.create_table('docs', 3, 3, 'bigint');
@@ -70,6 +70,16 @@ select ok(
     and has_schema_privilege('service_role', 'embedding_chunks', 'usage'),
   'service_role may read and write it');
 select is((select pending from embeddings.status where name = 'docs'), 3::bigint, 'its 3 rows are queued');
+set local role authenticated;
+select throws_ok($$ select count(*) from embedding_chunks.docs $$, '42501', null,
+  'authenticated reading the chunk table: permission denied');
+select throws_ok(
+  $$ insert into embedding_chunks.docs values ('1', 0, 0, 1, 'x', 'x', 'test-model', '[1,0,0]', now()) $$, '42501', null,
+  'authenticated writing the chunk table: permission denied');
+reset role;
+set local role anon;
+select throws_ok($$ delete from embedding_chunks.docs $$, '42501', null, 'anon deleting from it: permission denied');
+reset role;
 
 -- write_batch refuses it
 select throws_ok(

@@ -4,7 +4,7 @@
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(13);
+select plan(15);
 
 -- A chunked target of 2 rows (bigint keys 1 and 2, texts "row 1" and "row 2"), chunks of vector(3), claimed.
 select tests.create_table('docs', 2, 3, 'bigint');
@@ -56,6 +56,10 @@ select tests.clear_authentication();
 select is((select count(*)::int from embedding_chunks.docs), 0, 'no rejected call wrote a chunk');
 select is((select count(*)::int from embeddings.queue where target_id = tests.target_id('docs') and lease_token is not null), 2,
   'and both rows are still held by the claim');
+
+-- Offsets count UTF-16 code units, as the worker's JavaScript strings do.
+select is(embeddings._utf16_length('a' || chr(128512) || 'b'), 4, 'a character beyond U+FFFF counts two code units');
+select is(embeddings._utf16_length('row é'), 5, 'one below U+FFFF counts one');
 
 select tests.create_target('items', 1, 3);
 select tests.authenticate_as_service_role();
