@@ -61,6 +61,23 @@ comment on table embedding_search.keyword_sources is
 -- What the search reads as its caller
 -- =============================================================================================
 
+/** Each chunked target's chunk view: its name, and the view itself while it exists. */
+create or replace view embedding_search.chunk_views as
+  select t.id as target_id,
+         t.name as target_name,
+         names.chunk_view_name,
+         pg_catalog.to_regclass(pg_catalog.format('embedding_search.%I', names.chunk_view_name)) as chunk_view,
+         pg_catalog.to_regclass(pg_catalog.format('embedding_chunks.%I', t.name)) as chunk_table
+  from embeddings.targets as t
+  cross join lateral (
+    -- chunks_<target name>, or chunks_<md5 of it> when that would pass 63 bytes.
+    select case when pg_catalog.octet_length(t.name) <= 56 then 'chunks_' || t.name
+                else 'chunks_' || pg_catalog.md5(t.name) end as chunk_view_name
+  ) as names
+  where t.chunking is not null;
+comment on view embedding_search.chunk_views is
+  'Every chunked target''s chunk view name (chunks_<target name>, or chunks_<md5 of the name> past 56 bytes), the view (null while it is missing) and the chunk table (null when gone). Read by embedding_search.targets and by the event triggers that keep the views; owned by postgres, not granted to clients, not exposed through the API.';
+
 /** Target metadata for the search; what the caller may do with each target. */
 create or replace view embedding_search.targets as
   select t.name as target_name,
@@ -71,10 +88,8 @@ create or replace view embedding_search.targets as
          t.embedding_column,
          -- A chunked target's vectors are in its chunk table, read through its chunk view.
          t.chunking is not null as chunked,
-         chunk_view.chunk_view_name,
-         case when t.chunking is not null
-              then pg_catalog.to_regclass(pg_catalog.format('embedding_search.%I', chunk_view.chunk_view_name)) end
-           as chunk_view,
+         chunks.chunk_view_name,
+         chunks.chunk_view,
          -- vector or halfvec: the query vector is cast to it, so the column's index serves the search.
          (select ty.typname::text from pg_catalog.pg_attribute as a
           join pg_catalog.pg_type as ty on ty.oid = a.atttypid
@@ -102,11 +117,7 @@ create or replace view embedding_search.targets as
   cross join lateral (
     select pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.table_schema, t.table_name)) as source_table
   ) as source
-  cross join lateral (
-    -- chunks_<target name>, or chunks_<md5 of it> when that would pass 63 bytes.
-    select case when pg_catalog.octet_length(t.name) <= 56 then 'chunks_' || t.name
-                else 'chunks_' || pg_catalog.md5(t.name) end as chunk_view_name
-  ) as chunk_view
+  left join embedding_search.chunk_views as chunks on chunks.target_id = t.id
   left join lateral (
     -- The stored signature names a type that no longer exists after a rename: then no function.
     select p.oid as content_function_oid,
@@ -114,8 +125,11 @@ create or replace view embedding_search.targets as
            pg_catalog.format('%I.%I', n.nspname, p.proname) as content_function_name
     from pg_catalog.pg_proc as p
     join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
-    where pg_catalog.to_regtype(pg_catalog.rtrim(pg_catalog.split_part(t.content_function, '(', 2), ')')) is not null
-      and p.oid = pg_catalog.to_regprocedure(t.content_function)
+    -- to_regprocedure raises (PostgreSQL 15) on a type name that does not resolve, and the
+    -- planner may make p.oid = ... the index condition, evaluated before any other: so a CASE.
+    where p.oid = case
+      when pg_catalog.to_regtype(pg_catalog.rtrim(pg_catalog.split_part(t.content_function, '(', 2), ')')) is not null
+      then pg_catalog.to_regprocedure(t.content_function) end
   ) as content on true
   left join embedding_search.keyword_sources as k on k.target_name = t.name
   -- A client lists only the targets whose table it may read; a role that may use the embeddings
@@ -244,13 +258,13 @@ declare
   engine_owner name := (select c.relowner::regrole::name from pg_catalog.pg_class as c where c.oid = 'embeddings.targets'::regclass);
   made integer := 0;
 begin
-  perform embedding_search._set_aside_chunk_views(
-    array(select t.chunk_view_name from embedding_search.targets as t where t.chunked));
+  -- embedding_search.chunk_views, not embedding_search.targets: the latter looks up each target's
+  -- table and content function, and this runs after a DROP TABLE too.
+  perform embedding_search._set_aside_chunk_views(array(select v.chunk_view_name from embedding_search.chunk_views as v));
   for target in
-    select t.target_name, t.chunk_view_name from embedding_search.targets as t
-    where t.chunked and t.chunk_view is null
-      and pg_catalog.to_regclass(pg_catalog.format('embedding_chunks.%I', t.target_name)) is not null
-    order by t.target_id
+    select v.target_name, v.chunk_view_name from embedding_search.chunk_views as v
+    where v.chunk_view is null and v.chunk_table is not null
+    order by v.target_id
   loop
     execute embedding_search._chunk_view_sql(target.target_name, target.chunk_view_name);
     execute pg_catalog.format('alter view embedding_search.%I owner to %I', target.chunk_view_name, engine_owner);

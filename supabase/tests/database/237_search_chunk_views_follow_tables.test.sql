@@ -1,12 +1,13 @@
 -- 237 A chunked target's chunk view follows its chunk table: made at registration, still there after
 -- the table is altered, gone with it at unregistration (which the view does not block), made again
 -- for a model of other dimensions (a change of the column's type the view does not block either);
--- a long target name gets a view name within 63 bytes; and another role's DDL is not disturbed.
+-- a long target name gets a view name within 63 bytes; another role's DDL is not disturbed; nor is
+-- the drop of a chunked target's source table.
 begin;
 \ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(12);
+select plan(14);
 
 create table public.view_notes (id bigint primary key, title text not null);
 insert into public.view_notes values (1, 'one'), (2, 'two');
@@ -78,6 +79,18 @@ select lives_ok(
 reset role;
 select has_view('embedding_search', 'chunks_' || md5('view_notes_with_a_long_name_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'),
   'and the chunk views are still there');
+
+-- The source table of a chunked target dropped (its row type, which the content function names,
+-- with it): the views' triggers read no target's table, so they do not stand in the way.
+select lives_ok(
+  $$ drop table public.view_notes_with_a_long_name_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx cascade $$,
+  'dropping a chunked target''s source table is not blocked'
+);
+select throws_ok(
+  $$ select * from public.search_embeddings('view_notes_with_a_long_name_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+       query_embedding => '[1, 0, 0]', mode => 'semantic') $$,
+  '55000', null, 'and a search of that target says it cannot be searched'
+);
 
 select * from finish();
 rollback;
