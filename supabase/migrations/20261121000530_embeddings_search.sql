@@ -8,6 +8,12 @@
 -- the target's model, holds the md5 of the row's text as the content function gives it now, and
 -- the md5 of the vector the column holds now.
 --
+-- A chunked target (registered with chunking) keeps its vectors in a chunk table, one per chunk
+-- of each row's text: its semantic side ranks rows by their best chunk, through the chunk table's
+-- HNSW index, and answers that chunk (text, index, offsets) with the row; its keyword side reads
+-- the whole text, as for any target; one result per row. A chunk counts only when it is of the
+-- target's model and was cut from the row's text as it is now.
+--
 -- Least privilege: clients may execute two functions here and nothing else, public.search_embeddings
 -- and embedding_search.plan_search. The plan is SECURITY DEFINER: it checks the arguments, finds
 -- the target, checks that the calling role may read its table and run its content function, and
@@ -61,6 +67,23 @@ comment on table embedding_search.keyword_sources is
 -- What the search reads as its caller
 -- =============================================================================================
 
+/** Each chunked target's chunk view: its name, and the view itself while it exists. */
+create or replace view embedding_search.chunk_views as
+  select t.id as target_id,
+         t.name as target_name,
+         names.chunk_view_name,
+         pg_catalog.to_regclass(pg_catalog.format('embedding_search.%I', names.chunk_view_name)) as chunk_view,
+         pg_catalog.to_regclass(pg_catalog.format('embedding_chunks.%I', t.name)) as chunk_table
+  from embeddings.targets as t
+  cross join lateral (
+    -- chunks_<target name>, or chunks_<md5 of it> when that would pass 63 bytes.
+    select case when pg_catalog.octet_length(t.name) <= 56 then 'chunks_' || t.name
+                else 'chunks_' || pg_catalog.md5(t.name) end as chunk_view_name
+  ) as names
+  where t.chunking is not null;
+comment on view embedding_search.chunk_views is
+  'Every chunked target''s chunk view name (chunks_<target name>, or chunks_<md5 of the name> past 56 bytes), the view (null while it is missing) and the chunk table (null when gone). Read by embedding_search.targets and by the event triggers that keep the views; owned by postgres, not granted to clients, not exposed through the API.';
+
 /** Target metadata for the search; what the caller may do with each target. */
 create or replace view embedding_search.targets as
   select t.name as target_name,
@@ -69,6 +92,10 @@ create or replace view embedding_search.targets as
          t.key_column,
          t.key_type,
          t.embedding_column,
+         -- A chunked target's vectors are in its chunk table, read through its chunk view.
+         t.chunking is not null as chunked,
+         chunks.chunk_view_name,
+         chunks.chunk_view,
          -- vector or halfvec: the query vector is cast to it, so the column's index serves the search.
          (select ty.typname::text from pg_catalog.pg_attribute as a
           join pg_catalog.pg_type as ty on ty.oid = a.atttypid
@@ -96,6 +123,7 @@ create or replace view embedding_search.targets as
   cross join lateral (
     select pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.table_schema, t.table_name)) as source_table
   ) as source
+  left join embedding_search.chunk_views as chunks on chunks.target_id = t.id
   left join lateral (
     -- The stored signature names a type that no longer exists after a rename: then no function.
     select p.oid as content_function_oid,
@@ -103,8 +131,11 @@ create or replace view embedding_search.targets as
            pg_catalog.format('%I.%I', n.nspname, p.proname) as content_function_name
     from pg_catalog.pg_proc as p
     join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
-    where pg_catalog.to_regtype(pg_catalog.rtrim(pg_catalog.split_part(t.content_function, '(', 2), ')')) is not null
-      and p.oid = pg_catalog.to_regprocedure(t.content_function)
+    -- to_regprocedure raises (PostgreSQL 15) on a type name that does not resolve, and the
+    -- planner may make p.oid = ... the index condition, evaluated before any other: so a CASE.
+    where p.oid = case
+      when pg_catalog.to_regtype(pg_catalog.rtrim(pg_catalog.split_part(t.content_function, '(', 2), ')')) is not null
+      then pg_catalog.to_regprocedure(t.content_function) end
   ) as content on true
   left join embedding_search.keyword_sources as k on k.target_name = t.name
   -- A client lists only the targets whose table it may read; a role that may use the embeddings
@@ -112,7 +143,7 @@ create or replace view embedding_search.targets as
   where pg_catalog.has_schema_privilege('embeddings', 'usage')
      or coalesce(pg_catalog.has_table_privilege(source.source_table, 'select'), false);
 comment on view embedding_search.targets is
-  'The registered targets as the search needs them: table, key, vector column and its type (vector or halfvec), model and dimensions, content function, keyword source, the columns left out of answers, and whether the reader may read the table and run the content function. A client (no usage on the embeddings schema) sees only the targets whose table it may SELECT; the owner and service_role see them all. Owned by postgres; not exposed through the API.';
+  'The registered targets as the search needs them: table, key, vector column and its type (vector or halfvec), whether the target is chunked and the name of its chunk view (chunk_view null while the view is missing), model and dimensions, content function, keyword source, the columns left out of answers, and whether the reader may read the table and run the content function. A client (no usage on the embeddings schema) sees only the targets whose table it may SELECT; the owner and service_role see them all. Owned by postgres; not exposed through the API.';
 
 /** The engine's records of current-model vectors, for rows the caller may read. */
 create or replace view embedding_search.current_vectors with (security_barrier = true) as
@@ -137,6 +168,151 @@ create or replace view embedding_search.current_vectors with (security_barrier =
     end;
 comment on view embedding_search.current_vectors is
   'The engine''s record of each vector made with its target''s current model (key, md5 of the text embedded, md5 of the vector written), listed only when the caller can read the row (looked up as the caller through query_to_xml, so the table''s grants and RLS decide). A security barrier: a caller''s own conditions run after that check. Owned by postgres, so clients never read embeddings.embedded_rows itself; not exposed through the API. The search keeps a row only when both hashes match the row as it reads it.';
+
+-- =============================================================================================
+-- Chunk views: a chunked target's chunks, for rows the caller may read
+-- =============================================================================================
+-- A chunked target's vectors live in its chunk table (embedding_chunks.<name>), on which clients
+-- have no privilege. The search reads it through a view per chunked target,
+-- embedding_search.chunks_<name>: owned by the engine's owner (so it may read the table), a
+-- security barrier, listing a chunk only when the caller can read its parent row, looked up as the
+-- caller with query_to_xml as current_vectors does. A view is the only way: a function that read
+-- the chunks for clients would have to be granted to them.
+--
+-- The views follow the chunk tables by event triggers: made when a chunk table is created; set
+-- aside at the start of an ALTER TABLE or DROP TABLE (a view on a table blocks its drop and a
+-- change of its columns' type, as set_target_model makes), made again at its end for the chunk
+-- tables still there. Only a role that may act as the engine's owner touches them.
+
+/** The per-row visibility check of a chunk view: its query text, built once per query from the registry. */
+create or replace function embedding_search._chunk_view_sql(target_name text, view_name text)
+returns text
+language sql stable set search_path = ''
+as $$
+  -- A security barrier is never merged into the query that reads it, so that query's ORDER BY
+  -- could not reach the chunk table's index: the view orders and limits itself, by the query
+  -- vector and the number of chunks the search sets for its transaction (the settings
+  -- embedding_search.query_vector and embedding_search.nearest_chunks; unset, the view lists every
+  -- chunk it shows, in no order). Inside, ORDER BY <=> LIMIT over the chunk table alone is the
+  -- shape its HNSW index serves, with the visibility check as the scan's filter. The registry (the
+  -- target's model, its table and key) and the settings are read in scalar subqueries, each once
+  -- per query (an InitPlan). The row is looked up as the caller: query_to_xml runs its query as
+  -- the current role; its text joins the registry's quoted names (%I), never format()ted twice,
+  -- and the key as a literal.
+  select pg_catalog.format(
+    $sql$
+      create view embedding_search.%1$I with (security_barrier = true) as
+        select c.row_key, c.chunk_index, c.start_offset, c.end_offset, c.chunk_text, c.content_hash, c.model,
+               c.embedding
+        from embedding_chunks.%2$I as c
+        where c.model = (select t.model from embeddings.targets as t where t.name = %5$L)
+          and case
+            when %3$s is null then false
+            else pg_catalog.query_to_xml(%3$s || pg_catalog.quote_literal(c.row_key) || %4$s, false, true, '')::text <> ''
+          end
+        order by c.embedding operator(extensions.<=>) (
+          select nullif(pg_catalog.current_setting('embedding_search.query_vector', true), '')::extensions.vector)
+        limit (select nullif(pg_catalog.current_setting('embedding_search.nearest_chunks', true), '')::integer)
+    $sql$,
+    view_name, target_name,
+    -- The look-up's text up to the key: null when the caller may not read the table (or it is gone).
+    pg_catalog.format(
+      $sql$(select pg_catalog.format('select 1 as visible from %%I.%%I as t where t.%%I = ', t.table_schema, t.table_name, t.key_column)
+            from embeddings.targets as t
+            where t.name = %1$L and t.key_type in ('uuid', 'bigint', 'integer', 'text')
+              and coalesce(pg_catalog.has_table_privilege(
+                    pg_catalog.to_regclass(pg_catalog.format('%%I.%%I', t.table_schema, t.table_name)), 'select'), false))$sql$,
+      target_name),
+    pg_catalog.format(
+      $sql$(select '::' || t.key_type from embeddings.targets as t where t.name = %1$L)$sql$, target_name),
+    target_name)
+$$;
+comment on function embedding_search._chunk_view_sql(text, text) is
+  'The CREATE VIEW of a chunked target''s chunk view: the chunk table''s columns, for the chunks of the target''s current model whose parent row the caller can read (looked up as the caller with query_to_xml, so the table''s grants and RLS decide; the registry read once per query), the nearest to the setting embedding_search.query_vector first and at most embedding_search.nearest_chunks of them (through the chunk table''s HNSW index; unset: all, in no order). A security barrier.';
+
+/** Drops the chunk views but those named: a view on a chunk table would block its drop or a change of its columns. */
+create or replace function embedding_search._set_aside_chunk_views(kept text[])
+returns integer
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  view_name name;
+  dropped integer := 0;
+begin
+  for view_name in
+    select c.relname from pg_catalog.pg_class as c
+    where c.relnamespace = 'embedding_search'::regnamespace and c.relkind = 'v' and c.relname like 'chunks\_%'
+      and not c.relname = any (kept)
+    order by c.relname
+  loop
+    execute pg_catalog.format('drop view embedding_search.%I', view_name);
+    dropped := dropped + 1;
+  end loop;
+  return dropped;
+end;
+$$;
+comment on function embedding_search._set_aside_chunk_views(text[]) is
+  'Drops every chunk view (embedding_search.chunks_*) whose name is not in kept and answers how many: all of them (kept empty) at the start of an ALTER TABLE or DROP TABLE, which a view on a chunk table would block (embedding_search._follow_chunk_tables makes them again at its end); those no chunked target names, from _follow_chunk_tables.';
+
+/** Makes the chunk view of every chunked target whose chunk table exists, and drops those of no target. */
+create or replace function embedding_search._follow_chunk_tables()
+returns integer
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  target record;
+  engine_owner name := (select c.relowner::regrole::name from pg_catalog.pg_class as c where c.oid = 'embeddings.targets'::regclass);
+  made integer := 0;
+begin
+  -- embedding_search.chunk_views, not embedding_search.targets: the latter looks up each target's
+  -- table and content function, and this runs after a DROP TABLE too.
+  perform embedding_search._set_aside_chunk_views(array(select v.chunk_view_name from embedding_search.chunk_views as v));
+  for target in
+    select v.target_name, v.chunk_view_name from embedding_search.chunk_views as v
+    where v.chunk_view is null and v.chunk_table is not null
+    order by v.target_id
+  loop
+    execute embedding_search._chunk_view_sql(target.target_name, target.chunk_view_name);
+    execute pg_catalog.format('alter view embedding_search.%I owner to %I', target.chunk_view_name, engine_owner);
+    execute pg_catalog.format('comment on view embedding_search.%I is %L', target.chunk_view_name, pg_catalog.format(
+      'The chunks of chunked target %s (embedding_chunks.%I) whose parent row the caller can read, checked as the caller (the table''s grants and RLS decide). A security barrier, owned by the engine; public.search_embeddings reads it as its caller. Made by embedding_search._follow_chunk_tables; not exposed through the API.',
+      target.target_name, target.target_name));
+    -- Views are made at run time, so their privileges are given here: as current_vectors'.
+    execute pg_catalog.format('revoke all on embedding_search.%I from public', target.chunk_view_name);
+    execute pg_catalog.format('grant select on embedding_search.%I to anon, authenticated, service_role', target.chunk_view_name);
+    made := made + 1;
+  end loop;
+  return made;
+end;
+$$;
+comment on function embedding_search._follow_chunk_tables() is
+  'Makes the chunk view (embedding_search._chunk_view_sql) of every chunked target whose chunk table exists and has none, owned by the engine''s owner, commented, readable by anon, authenticated and service_role; drops a chunk view no chunked target names. Answers how many it made. Run by the event trigger function embedding_search._chunk_views_follow_ddl and at the end of this migration.';
+
+/** Event trigger function: sets the chunk views aside before an ALTER or DROP TABLE, makes them after. */
+create or replace function embedding_search._chunk_views_follow_ddl()
+returns event_trigger
+language plpgsql set search_path = ''
+as $$
+begin
+  -- Event triggers fire for every role's DDL (a user's ALTER TABLE of a temporary table too), and
+  -- the functions this calls are the engine owner's: a role that is not that owner (nor a member)
+  -- can neither alter nor drop a chunk table, so for it there is nothing to do. Read from the
+  -- catalog by name, which needs no privilege on the engine's schemas.
+  if not coalesce((
+    select pg_catalog.pg_has_role(c.relowner, 'member')
+    from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where n.nspname = 'embeddings' and c.relname = 'targets'), false) then
+    return;
+  end if;
+  if tg_event = 'ddl_command_start' then
+    perform embedding_search._set_aside_chunk_views('{}');
+  else
+    perform embedding_search._follow_chunk_tables();
+  end if;
+end;
+$$;
+comment on function embedding_search._chunk_views_follow_ddl() is
+  'Event trigger function, for a role that owns the engine''s tables or is a member of their owner (nothing for any other): at ddl_command_start of ALTER TABLE / DROP TABLE sets the chunk views aside (embedding_search._set_aside_chunk_views(''{}'')), so a chunk table can be dropped or its columns changed; at ddl_command_end of CREATE TABLE / ALTER TABLE / DROP TABLE makes those of the chunk tables there are (embedding_search._follow_chunk_tables).';
 
 -- =============================================================================================
 -- Query builders
@@ -287,22 +463,27 @@ begin
         select t.%1$I::text as row_key,
                (-%7$s)::double precision as sort_key,
                pg_catalog.md5(%5$s(t)) as content_hash,
-               pg_catalog.md5(t.%6$I::text) as vector_hash
+               %6$s as vector_hash
         from %2$s as t
-        where t.%6$I is not null and %4$s operator(pg_catalog.@@) $2%3$s
+        where %4$s operator(pg_catalog.@@) $2%3$s
         order by 2, 1
         limit $4
       $sql$,
-      target.key_column, target.source_table, filter_sql,
+      target.key_column, target.source_table,
+      -- A chunked target's rows hold no vector: its record's content hash alone says it is current.
+      case when target.chunked then filter_sql
+           else pg_catalog.format(' and t.%I is not null', target.embedding_column) || filter_sql end,
       embedding_search._expression_sql(target, 'document', null),
-      target.content_function_name, target.embedding_column,
+      target.content_function_name,
+      case when target.chunked then 'null::text'
+           else pg_catalog.format('pg_catalog.md5(t.%I::text)', target.embedding_column) end,
       embedding_search._expression_sql(target, 'keyword_rank', '$2'));
   end if;
   raise exception using errcode = '22023', message = pg_catalog.format('unknown search side %s', side);
 end;
 $$;
 comment on function embedding_search._candidate_sql(embedding_search.targets, text, text) is
-  'The SQL of one side of a search over a target''s table, best first, with each row''s key, sort key (cosine distance; or minus the keyword rank) and md5 of its text and of its vector. Semantic: ORDER BY <=> LIMIT with the query cast to the column''s type, the shape the HNSW index serves. Parameters: $1 query vector, $2 tsquery, $3 largest distance or null, $4 limit, $5 filters.';
+  'The SQL of one side of a search over a target''s table, best first, with each row''s key, sort key (cosine distance; or minus the keyword rank) and md5 of its text and of its vector (null for a chunked target, whose rows hold none; its semantic side is _chunk_candidates_sql). Semantic: ORDER BY <=> LIMIT with the query cast to the column''s type, the shape the HNSW index serves. Parameters: $1 query vector, $2 tsquery, $3 largest distance or null, $4 limit, $5 filters.';
 
 /** One round of one side of a search: its candidates read as the caller, kept only when current. */
 create or replace function embedding_search._current_candidates_sql(
@@ -326,17 +507,60 @@ as $$
       select (select count(*) from candidates)::integer,
              array(select c.row_key from candidates as c
                    join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
-                                     and r.vector_hash = c.vector_hash
+                                     and (c.vector_hash is null or r.vector_hash = c.vector_hash)
                    order by c.sort_key, c.row_key),
              array(select c.sort_key from candidates as c
                    join recorded as r on r.row_key = c.row_key and r.content_hash = c.content_hash
-                                     and r.vector_hash = c.vector_hash
-                   order by c.sort_key, c.row_key)
+                                     and (c.vector_hash is null or r.vector_hash = c.vector_hash)
+                   order by c.sort_key, c.row_key),
+             -- A whole-row target ranks rows, not chunks.
+             null::integer[], null::integer[], null::integer[], null::text[]
     $sql$,
     embedding_search._candidate_sql(target, side, filter_sql))
 $$;
 comment on function embedding_search._current_candidates_sql(embedding_search.targets, text, text) is
-  'The SQL of one round of one side of a search (semantic or keyword): the side''s candidates (_candidate_sql, read as the caller), kept only when current: a record in embedding_search.current_vectors with the target''s model whose content hash is the md5 of the row''s text now and whose vector hash is the md5 of the vector the row holds now. Answers the number of candidates fetched and two arrays, the current rows'' keys and sort keys, best first. Parameters: $1-$5 as _candidate_sql, $6 the target id.';
+  'The SQL of one round of one side of a search (semantic or keyword): the side''s candidates (_candidate_sql, read as the caller), kept only when current: a record in embedding_search.current_vectors with the target''s model whose content hash is the md5 of the row''s text now and whose vector hash is the md5 of the vector the row holds now (a chunked target''s rows hold none: the content hash decides). Answers the number of candidates fetched and two arrays, the current rows'' keys and sort keys, best first. Parameters: $1-$5 as _candidate_sql, $6 the target id.';
+
+/** The semantic side of a chunked target: rows ranked by their best current chunk, through the chunk table's index. */
+create or replace function embedding_search._chunk_candidates_sql(target embedding_search.targets, filter_sql text)
+returns text
+language sql stable set search_path = ''
+as $$
+  -- Parameters: those of _candidate_sql, and $6 the target's id (unused: the view is the
+  -- target's). The nearest chunks come from the chunk view, which the search has told the query
+  -- vector and how many ($1 and $4, as the settings embedding_search.query_vector and
+  -- embedding_search.nearest_chunks): it keeps the chunks of the target's model of rows the caller
+  -- may read, through the chunk table's HNSW index. A chunk counts when it was cut from the row's
+  -- text as the caller reads it now; each row keeps its best. Answers how many chunks were
+  -- fetched, then the rows' keys, distances and best chunks, best first.
+  select pg_catalog.format(
+    $sql$
+      with nearest as materialized (
+        select c.row_key, c.chunk_index, c.start_offset, c.end_offset, c.chunk_text, c.content_hash,
+               (c.embedding operator(extensions.<=>) $1::extensions.vector)::double precision as distance
+        from %1$s as c
+      ),
+      best as materialized (
+        select distinct on (n.row_key) n.row_key, n.distance, n.chunk_index, n.start_offset, n.end_offset, n.chunk_text
+        from nearest as n
+        join %2$s as t on t.%3$I = n.row_key::%4$s
+        where n.content_hash = pg_catalog.md5(%5$s(t))
+          and ($3::double precision is null or n.distance <= $3::double precision)%6$s
+        order by n.row_key, n.distance, n.chunk_index
+      )
+      select (select count(*) from nearest)::integer,
+             array(select b.row_key from best as b order by b.distance, b.row_key),
+             array(select b.distance from best as b order by b.distance, b.row_key),
+             array(select b.chunk_index from best as b order by b.distance, b.row_key),
+             array(select b.start_offset from best as b order by b.distance, b.row_key),
+             array(select b.end_offset from best as b order by b.distance, b.row_key),
+             array(select b.chunk_text from best as b order by b.distance, b.row_key)
+    $sql$,
+    target.chunk_view, target.source_table, target.key_column, target.key_type,
+    target.content_function_name, filter_sql)
+$$;
+comment on function embedding_search._chunk_candidates_sql(embedding_search.targets, text) is
+  'The SQL of one round of the semantic side of a chunked target: the chunks nearest the query vector from the target''s chunk view (of the target''s model, of rows the caller may read, through the chunk table''s HNSW index; the search sets embedding_search.query_vector and embedding_search.nearest_chunks to $1 and $4 first), kept when cut from the row''s text as the caller reads it now (content_hash = md5 of the content function''s text), within the largest distance $3 and when the filters keep the row; each row ranked by its best chunk. Answers the number of chunks fetched and, best first, the rows'' keys, cosine distances and best chunks (index, start, end, text). Parameters as _current_candidates_sql.';
 
 -- =============================================================================================
 -- The search, in steps
@@ -433,6 +657,11 @@ begin
     raise exception using errcode = '55000',
       message = pg_catalog.format('target %s cannot be searched: its table or content function is gone (see embeddings.status)', info.target_name);
   end if;
+  if info.chunked and info.chunk_view is null then
+    raise exception using errcode = '55000',
+      message = pg_catalog.format('target %s cannot be searched: its chunk table or its chunk view embedding_search.%I is missing (see embeddings.status; the owner makes the view with select embedding_search._follow_chunk_tables();)',
+        info.target_name, info.chunk_view_name);
+  end if;
   if not pg_catalog.has_table_privilege(caller, info.source_table, 'select') then
     raise exception using errcode = '42501',
       message = pg_catalog.format('role %s may not read %s, so it cannot search target %s', caller, info.source_table, info.target_name);
@@ -452,7 +681,7 @@ begin
 end;
 $$;
 comment on function embedding_search._searchable_target(text, extensions.vector, name) is
-  'The embedding_search.targets row of the named target, once the caller (a role name) may search it: P0002 when no target has the name, 55000 when its table or content function is gone, 42501 when the caller may not read the table or run the content function (the message says which grant is missing), 22000 when the query embedding''s dimensions are not the target''s.';
+  'The embedding_search.targets row of the named target, once the caller (a role name) may search it: P0002 when no target has the name, 55000 when its table or content function (a chunked target: its chunk view) is gone, 42501 when the caller may not read the table or run the content function (the message says which grant is missing), 22000 when the query embedding''s dimensions are not the target''s.';
 
 /** The query that fuses both sides' rankings, keeps the best and reads those rows as the caller. */
 create or replace function embedding_search._fusion_sql(target embedding_search.targets)
@@ -464,8 +693,12 @@ as $$
   select pg_catalog.format(
     $sql$
       with semantic as (
-        select s.row_key, s.position::integer as position, s.sort_key
-        from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::double precision[])) with ordinality as s(row_key, sort_key, position)
+        select s.row_key, s.position::integer as position, s.sort_key,
+               s.chunk_index, s.chunk_start, s.chunk_end, s.chunk_text
+        from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::double precision[]),
+                        pg_catalog.unnest($13::integer[]), pg_catalog.unnest($14::integer[]),
+                        pg_catalog.unnest($15::integer[]), pg_catalog.unnest($16::text[]))
+          with ordinality as s(row_key, sort_key, chunk_index, chunk_start, chunk_end, chunk_text, position)
       ),
       keyword as (
         select k.row_key, k.position::integer as position, k.sort_key
@@ -473,6 +706,7 @@ as $$
       ),
       fused as (
         select coalesce(s.row_key, k.row_key) as row_key, s.position as semantic_rank, k.position as keyword_rank,
+               s.sort_key as semantic_distance, s.chunk_index, s.chunk_start, s.chunk_end, s.chunk_text,
                case $5
                  when 'semantic' then 1 - s.sort_key
                  when 'keyword' then -k.sort_key
@@ -490,20 +724,25 @@ as $$
                case when b.semantic_rank is not null then 'semantic' end,
                case when b.keyword_rank is not null then 'keyword' end], null),
              b.semantic_rank, b.keyword_rank,
-             case when $10::extensions.vector is not null
-                  then (1 - (t.%2$I operator(extensions.<=>) %4$s))::double precision end,
-             case when $11::tsquery is not null then (%6$s)::double precision end,
-             pg_catalog.to_jsonb(t) operator(pg_catalog.-) $12::text[]
+             %2$s,
+             case when $11::tsquery is not null then (%5$s)::double precision end,
+             pg_catalog.to_jsonb(t) operator(pg_catalog.-) $12::text[],
+             b.chunk_text, b.chunk_index, b.chunk_start, b.chunk_end
       from best as b
-      join %1$s as t on t.%3$I = b.row_key::%5$s
+      join %1$s as t on t.%3$I = b.row_key::%4$s
       order by b.score desc, least(b.semantic_rank, b.keyword_rank), b.row_key
     $sql$,
-    target.source_table, target.embedding_column, target.key_column,
-    embedding_search._expression_sql(target, 'query_vector', '$10'), target.key_type,
+    target.source_table,
+    -- The row's cosine similarity to the query: a chunked target's is its best chunk's, as ranked.
+    case when target.chunked then '(1 - b.semantic_distance)::double precision'
+         else pg_catalog.format(
+           'case when $10::extensions.vector is not null then (1 - (t.%I operator(extensions.<=>) %s))::double precision end',
+           target.embedding_column, embedding_search._expression_sql(target, 'query_vector', '$10')) end,
+    target.key_column, target.key_type,
     embedding_search._expression_sql(target, 'keyword_rank', '$11::tsquery'))
 $$;
 comment on function embedding_search._fusion_sql(embedding_search.targets) is
-  'The last query of a search over the target''s table (alias t): fuses the semantic and keyword rankings (reciprocal rank fusion in hybrid mode; the side''s own score otherwise), keeps the best and reads those rows as the caller, answering public.search_embeddings'' columns. Parameters: $1, $2 semantic keys and sort keys, $3, $4 keyword keys and sort keys, $5 mode, $6, $7 semantic and keyword weights, $8 rrf_k, $9 match_count, $10 query vector, $11 tsquery, $12 the columns left out of row_data.';
+  'The last query of a search over the target''s table (alias t): fuses the semantic and keyword rankings (reciprocal rank fusion in hybrid mode; the side''s own score otherwise), keeps the best and reads those rows as the caller, answering public.search_embeddings'' columns. Parameters: $1, $2 semantic keys and sort keys, $3, $4 keyword keys and sort keys, $5 mode, $6, $7 semantic and keyword weights, $8 rrf_k, $9 match_count, $10 query vector, $11 tsquery, $12 the columns left out of row_data, $13-$16 the chunk index, start, end and text of each semantic key (a chunked target''s best chunk of the row; null arrays for a whole-row target). A chunked target''s similarity is its best chunk''s.';
 
 -- =============================================================================================
 -- The plan: what a caller may search, checked by the engine, as SQL the search runs as the caller
@@ -512,6 +751,8 @@ comment on function embedding_search._fusion_sql(embedding_search.targets) is
 /** A checked search, ready to run as its caller. */
 create type embedding_search.search_plan as (
   target_id bigint,
+  -- A chunked target: the semantic side reads its chunk view, told the query vector by settings.
+  chunked boolean,
   -- The query's words as the target's text search configuration parses them; null without words.
   text_query tsquery,
   -- How many current rows each side looks for.
@@ -523,7 +764,7 @@ create type embedding_search.search_plan as (
   hidden_columns text[]
 );
 comment on type embedding_search.search_plan is
-  'What embedding_search.plan_search answers: the target''s id, the tsquery of the words, how many current rows each side looks for, the SQL of one round of the semantic and of the keyword side (null when the mode leaves it out; parameters $1 query vector, $2 tsquery, $3 largest cosine distance, $4 limit, $5 filters, $6 target id), the fusion query (parameters as _fusion_sql) and the columns left out of row_data.';
+  'What embedding_search.plan_search answers: the target''s id, whether it is chunked (its semantic side reads the chunk view, which the search first tells the query vector and the number of chunks by the settings embedding_search.query_vector and embedding_search.nearest_chunks), the tsquery of the words, how many current rows each side looks for, the SQL of one round of the semantic and of the keyword side (null when the mode leaves it out; parameters $1 query vector, $2 tsquery, $3 largest cosine distance, $4 limit, $5 filters, $6 target id), the fusion query (parameters as _fusion_sql) and the columns left out of row_data.';
 
 /** Checks a search for its caller and answers the SQL public.search_embeddings runs as the caller. */
 create or replace function embedding_search.plan_search(
@@ -554,6 +795,7 @@ begin
   info := embedding_search._searchable_target(plan_search.target, query_embedding, embedding_search._invoking_role());
   filter_sql := embedding_search._filter_sql(info.source_table, filters, info.hidden_columns);
   plan.target_id := info.target_id;
+  plan.chunked := info.chunked;
   plan.hidden_columns := info.hidden_columns::text[];
   if query_text is not null and pg_catalog.btrim(query_text) <> '' then
     plan.text_query := embedding_search._keyword_query(info.text_search_config, query_text, keyword_match);
@@ -561,7 +803,8 @@ begin
   -- Hybrid fuses two longer lists, so a row ranked low by one side and high by the other counts.
   plan.side_count := case when mode = 'hybrid' then least(greatest(match_count * 2, 20), 200) else match_count end;
   if mode in ('hybrid', 'semantic') then
-    plan.semantic_sql := embedding_search._current_candidates_sql(info, 'semantic', filter_sql);
+    plan.semantic_sql := case when info.chunked then embedding_search._chunk_candidates_sql(info, filter_sql)
+                              else embedding_search._current_candidates_sql(info, 'semantic', filter_sql) end;
   end if;
   -- Only stop words (or nothing the parser keeps): the keyword side finds nothing.
   if mode in ('hybrid', 'keyword') and pg_catalog.numnode(plan.text_query) > 0 then
@@ -599,7 +842,14 @@ returns table (
   keyword_rank integer,
   similarity double precision,
   keyword_score double precision,
-  row_data jsonb
+  row_data jsonb,
+  -- A chunked target's best chunk of the row (the one the semantic side ranked it by), its place
+  -- in the chunk order and its [start, end) offsets in UTF-16 code units of the row's text; null
+  -- for a whole-row target and for a row only the keyword side found.
+  chunk text,
+  chunk_index integer,
+  chunk_start integer,
+  chunk_end integer
 )
 language plpgsql stable security invoker set search_path = ''
 -- pgvector 0.8: with RLS and filters on the index scan, keep scanning until LIMIT rows pass
@@ -616,8 +866,17 @@ declare
   rounds integer;
   found_keys text[];
   found_sort_keys double precision[];
+  found_chunk_indexes integer[];
+  found_chunk_starts integer[];
+  found_chunk_ends integer[];
+  found_chunk_texts text[];
   semantic_keys text[] := array[]::text[];
   semantic_sort_keys double precision[] := array[]::double precision[];
+  -- The best chunk of each semantic key, for a chunked target; null for a whole-row one.
+  semantic_chunk_indexes integer[];
+  semantic_chunk_starts integer[];
+  semantic_chunk_ends integer[];
+  semantic_chunk_texts text[];
   keyword_keys text[] := array[]::text[];
   keyword_sort_keys double precision[] := array[]::double precision[];
 begin
@@ -636,7 +895,14 @@ begin
     rounds := 0;
     loop
       rounds := rounds + 1;
-      execute side_sql into fetched, found_keys, found_sort_keys
+      if side = 'semantic' and plan.chunked then
+        -- What the chunk view orders and limits by (see embedding_search._chunk_view_sql).
+        perform pg_catalog.set_config('embedding_search.query_vector', query_embedding::text, true),
+                pg_catalog.set_config('embedding_search.nearest_chunks', fetch_limit::text, true);
+      end if;
+      execute side_sql
+        into fetched, found_keys, found_sort_keys, found_chunk_indexes, found_chunk_starts, found_chunk_ends,
+             found_chunk_texts
         using query_embedding, plan.text_query, case when side = 'semantic' then 1 - match_threshold end,
               fetch_limit, filters, plan.target_id;
       -- Enough current rows, or no more candidates, or searched far enough: rows not yet
@@ -647,22 +913,51 @@ begin
     if side = 'semantic' then
       semantic_keys := found_keys[1:plan.side_count];
       semantic_sort_keys := found_sort_keys[1:plan.side_count];
+      semantic_chunk_indexes := found_chunk_indexes[1:plan.side_count];
+      semantic_chunk_starts := found_chunk_starts[1:plan.side_count];
+      semantic_chunk_ends := found_chunk_ends[1:plan.side_count];
+      semantic_chunk_texts := found_chunk_texts[1:plan.side_count];
     else
       keyword_keys := found_keys[1:plan.side_count];
       keyword_sort_keys := found_sort_keys[1:plan.side_count];
     end if;
   end loop;
 
+  if plan.chunked then
+    perform pg_catalog.set_config('embedding_search.query_vector', '', true),
+            pg_catalog.set_config('embedding_search.nearest_chunks', '', true);
+  end if;
+
   -- A loop into the OUT columns rather than RETURN QUERY, so plpgsql_check sees each one set.
-  for row_key, score, ranked_by, semantic_rank, keyword_rank, similarity, keyword_score, row_data in
+  for row_key, score, ranked_by, semantic_rank, keyword_rank, similarity, keyword_score, row_data,
+      chunk, chunk_index, chunk_start, chunk_end in
     execute plan.fusion_sql
     using semantic_keys, semantic_sort_keys, keyword_keys, keyword_sort_keys, mode,
           semantic_weight, keyword_weight, rrf_k::double precision, match_count,
-          query_embedding, plan.text_query, plan.hidden_columns
+          query_embedding, plan.text_query, plan.hidden_columns,
+          semantic_chunk_indexes, semantic_chunk_starts, semantic_chunk_ends, semantic_chunk_texts
   loop
     return next;
   end loop;
 end;
 $$;
 comment on function public.search_embeddings(text, text, extensions.vector, text, integer, jsonb, double precision, double precision, double precision, integer, text) is
-  'Searches a registered target as the caller (SECURITY INVOKER: the table''s RLS decides what each caller sees). mode ''semantic'': cosine similarity to query_embedding (the query embedded with the target''s model), at least match_threshold when given, through the vector index; ''keyword'': full text of query_text (the target''s tsvector column, or its content function''s text; keyword_match any/all/websearch); ''hybrid'' (default): both, fused by reciprocal rank fusion, score = semantic_weight / (rrf_k + semantic rank) + keyword_weight / (rrf_k + keyword rank), by default 1 / (2 + semantic rank) + 4 / (2 + keyword rank) (tuned with tools/eval). filters: {"column": value | [values] | null}, equality. Returns at most match_count (1-100) rows, best first: key, score (cosine similarity, keyword rank: ts_rank divided by 1 + log(length), or the fused score), the lists that ranked it and its rank in each, its cosine similarity and keyword score, and the row as JSON without vector and tsvector columns. Only rows whose vector is current are returned: made with the target''s model, from the row''s text as it is now, and still the vector in the column. It first sets request.jwt.claim.sub and request.jwt.claim.role for the transaction from request.jwt.claims (so a session-level value left on a pooled connection cannot make auth.uid() another user), then runs the SQL embedding_search.plan_search answers.';
+  'Searches a registered target as the caller (SECURITY INVOKER: the table''s RLS decides what each caller sees). mode ''semantic'': cosine similarity to query_embedding (the query embedded with the target''s model), at least match_threshold when given, through the vector index; ''keyword'': full text of query_text (the target''s tsvector column, or its content function''s text; keyword_match any/all/websearch); ''hybrid'' (default): both, fused by reciprocal rank fusion, score = semantic_weight / (rrf_k + semantic rank) + keyword_weight / (rrf_k + keyword rank), by default 1 / (2 + semantic rank) + 4 / (2 + keyword rank) (tuned with tools/eval). filters: {"column": value | [values] | null}, equality. Returns at most match_count (1-100) rows, best first: key, score (cosine similarity, keyword rank: ts_rank divided by 1 + log(length), or the fused score), the lists that ranked it and its rank in each, its cosine similarity and keyword score, and the row as JSON without vector and tsvector columns; for a chunked target, the semantic side ranks each row by its best chunk (through the chunk table''s HNSW index, read through the target''s chunk view: only chunks of rows the caller can read) and the row comes with that chunk, its index and its [start, end) offsets (null for whole-row targets and keyword-only hits). Only rows whose vector is current are returned: made with the target''s model, from the row''s text as it is now, and still the vector in the column (a chunked target: chunks of the target''s model cut from the row''s text as it is now). It first sets request.jwt.claim.sub and request.jwt.claim.role for the transaction from request.jwt.claims (so a session-level value left on a pooled connection cannot make auth.uid() another user), then runs the SQL embedding_search.plan_search answers.';
+
+-- =============================================================================================
+-- The chunk views follow the chunk tables
+-- =============================================================================================
+drop event trigger if exists embedding_search_set_aside_chunk_views;
+create event trigger embedding_search_set_aside_chunk_views on ddl_command_start
+  when tag in ('ALTER TABLE', 'DROP TABLE')
+  execute function embedding_search._chunk_views_follow_ddl();
+comment on event trigger embedding_search_set_aside_chunk_views is
+  'Sets the chunk views aside at the start of an ALTER TABLE or DROP TABLE, which a view on a chunk table would block (see embedding_search._set_aside_chunk_views).';
+drop event trigger if exists embedding_search_follow_chunk_tables;
+create event trigger embedding_search_follow_chunk_tables on ddl_command_end
+  when tag in ('CREATE TABLE', 'ALTER TABLE', 'DROP TABLE')
+  execute function embedding_search._chunk_views_follow_ddl();
+comment on event trigger embedding_search_follow_chunk_tables is
+  'Makes the chunk views of the chunk tables there are at the end of a CREATE TABLE, ALTER TABLE or DROP TABLE (see embedding_search._follow_chunk_tables).';
+-- Chunk tables made before this migration ran.
+select embedding_search._follow_chunk_tables();

@@ -13,6 +13,7 @@ import { registerEmbedCommand } from "./embed_command.ts";
 import { CliFailure, type ExitCode, exitCodes } from "./exit_codes.ts";
 import { MissingDependencyError, missingPackageOf } from "./missing_dependency.ts";
 import { registerRequeueCommand } from "./requeue_command.ts";
+import { registerSearchCommand } from "./search_command.ts";
 import { registerStatusCommand } from "./status_command.ts";
 import { registerVerifyCommand } from "./verify_command.ts";
 
@@ -46,8 +47,7 @@ export async function runCli(args: readonly string[]): Promise<ExitCode> {
   registerRequeueCommand(program, finish);
   registerVerifyCommand(program, finish);
   registerDoctorCommand(program, finish);
-  // search "<query>" (a later issue): registerSearchCommand(program, finish) from
-  // ./search_command.ts goes here, taking --db-url, --target and --json like the others.
+  registerSearchCommand(program, finish);
   try {
     await program.parseAsync([...args], { from: "user" });
     return exitCode;

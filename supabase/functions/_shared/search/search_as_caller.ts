@@ -21,6 +21,14 @@ export interface SearchParameters {
   keywordMatch?: "any" | "all" | "websearch";
 }
 
+/** The chunk of a chunked target's row that ranked it: its text and [start, end) in UTF-16 code units of the row's text. */
+export interface SearchChunk {
+  text: string;
+  index: number;
+  start: number;
+  end: number;
+}
+
 /** One ranked row, as public.search_embeddings answers it. */
 export interface SearchHit {
   key: string;
@@ -31,6 +39,8 @@ export interface SearchHit {
   similarity: number | null;
   keywordScore: number | null;
   row: Record<string, unknown>;
+  /** The best chunk, for a chunked target's row the semantic side ranked; else null. */
+  chunk: SearchChunk | null;
 }
 
 interface SearchRow {
@@ -42,6 +52,20 @@ interface SearchRow {
   similarity: number | null;
   keyword_score: number | null;
   row_data: Record<string, unknown>;
+  chunk: string | null;
+  chunk_index: number | null;
+  chunk_start: number | null;
+  chunk_end: number | null;
+}
+
+function chunkOf(row: SearchRow): SearchChunk | null {
+  if (
+    row.chunk === null || row.chunk_index === null || row.chunk_start === null ||
+    row.chunk_end === null
+  ) {
+    return null;
+  }
+  return { text: row.chunk, index: row.chunk_index, start: row.chunk_start, end: row.chunk_end };
 }
 
 /** Longest a search may run; a slower one ends with SQLSTATE 57014. */
@@ -105,7 +129,7 @@ export async function searchAsCaller(
     ];
     return await transaction<SearchRow[]>`
       select s.row_key, s.score, s.ranked_by, s.semantic_rank, s.keyword_rank, s.similarity,
-             s.keyword_score, s.row_data
+             s.keyword_score, s.row_data, s.chunk, s.chunk_index, s.chunk_start, s.chunk_end
       from public.search_embeddings(
         target => ${parameters.target},
         query_text => ${parameters.queryText}::text,
@@ -125,5 +149,6 @@ export async function searchAsCaller(
     similarity: row.similarity,
     keywordScore: row.keyword_score,
     row: row.row_data,
+    chunk: chunkOf(row),
   }));
 }
