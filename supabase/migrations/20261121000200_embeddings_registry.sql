@@ -980,12 +980,37 @@ $$;
 comment on function embeddings._create_chunk_index(embeddings.targets) is
   'Creates the HNSW index (vector_cosine_ops) on a chunk table''s embedding, when the model''s dimensions are within pgvector''s 2,000 for HNSW (beyond, the search scans).';
 
+/** Drops the engine's views on a chunk table (the search's chunk view), which would block its drop or a change of its columns. */
+create or replace function embeddings._drop_engine_views_on(chunk_table regclass)
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  engine_view regclass;
+begin
+  -- Only views in embedding_search (the chunk views, made again by the search's event trigger at
+  -- the end of the ALTER): a user's own view on a chunk table still blocks, loudly.
+  for engine_view in
+    select distinct r.ev_class::regclass from pg_catalog.pg_depend as d
+    join pg_catalog.pg_rewrite as r on r.oid = d.objid
+    join pg_catalog.pg_class as v on v.oid = r.ev_class
+    where d.classid = 'pg_catalog.pg_rewrite'::regclass and d.refobjid = chunk_table
+      and r.ev_class <> chunk_table and v.relnamespace = 'embedding_search'::regnamespace
+  loop
+    execute format('drop view %s', engine_view);
+  end loop;
+end;
+$$;
+comment on function embeddings._drop_engine_views_on(regclass) is
+  'Drops the views in schema embedding_search that read the given chunk table (the search''s per-target chunk view), before the engine drops the table or changes its embedding column; the search''s event trigger makes the view again after an ALTER TABLE in embedding_chunks.';
+
 /** Gives a chunk table the model's dimensions: its chunks (of the old model) go, the index is made again. */
 create or replace function embeddings._resize_chunk_table(target embeddings.targets)
 returns void
 language plpgsql volatile set search_path = ''
 as $$
 begin
+  perform embeddings._drop_engine_views_on(format('embedding_chunks.%I', target.name)::regclass);
   execute format('drop index if exists embedding_chunks.%I', left(target.name, 52) || '_hnsw_idx');
   execute format('truncate embedding_chunks.%I', target.name);
   execute format('alter table embedding_chunks.%I alter column embedding type extensions.vector(%s)',
@@ -1230,8 +1255,9 @@ begin
   delete from embeddings.queue as q where q.target_id = target.id;
   delete from embeddings.embedded_rows as e where e.target_id = target.id;
   delete from embeddings.pending_sweeps as p where p.target_id = target.id;
-  if target.chunking is not null then
-    execute format('drop table if exists embedding_chunks.%I', target.name);
+  if target.chunking is not null and pg_catalog.to_regclass(format('embedding_chunks.%I', target.name)) is not null then
+    perform embeddings._drop_engine_views_on(format('embedding_chunks.%I', target.name)::regclass);
+    execute format('drop table embedding_chunks.%I', target.name);
   end if;
   delete from embeddings.targets as t where t.id = target.id;
 end;

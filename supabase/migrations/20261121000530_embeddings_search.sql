@@ -179,10 +179,10 @@ comment on view embedding_search.current_vectors is
 -- caller with query_to_xml as current_vectors does. A view is the only way: a function that read
 -- the chunks for clients would have to be granted to them.
 --
--- The views follow the chunk tables by event triggers: made when a chunk table is created; set
--- aside at the start of an ALTER TABLE or DROP TABLE (a view on a table blocks its drop and a
--- change of its columns' type, as set_target_model makes), made again at its end for the chunk
--- tables still there. Only a role that may act as the engine's owner touches them.
+-- The views follow the chunk tables by an event trigger: made at the end of a CREATE TABLE or
+-- ALTER TABLE in schema embedding_chunks (a registration; set_target_model's new dimensions). The
+-- engine drops a chunk view itself before it drops its table or changes its column
+-- (embeddings._drop_engine_views_on), since a view blocks both. DDL elsewhere is left alone.
 
 /** The per-row visibility check of a chunk view: its query text, built once per query from the registry. */
 create or replace function embedding_search._chunk_view_sql(target_name text, view_name text)
@@ -230,7 +230,7 @@ $$;
 comment on function embedding_search._chunk_view_sql(text, text) is
   'The CREATE VIEW of a chunked target''s chunk view: the chunk table''s columns, for the chunks of the target''s current model whose parent row the caller can read (looked up as the caller with query_to_xml, so the table''s grants and RLS decide; the registry read once per query), the nearest to the setting embedding_search.query_vector first and at most embedding_search.nearest_chunks of them (through the chunk table''s HNSW index; unset: all, in no order). A security barrier.';
 
-/** Drops the chunk views but those named: a view on a chunk table would block its drop or a change of its columns. */
+/** Drops the chunk views but those named: those of targets no longer chunked or registered. */
 create or replace function embedding_search._set_aside_chunk_views(kept text[])
 returns integer
 language plpgsql volatile set search_path = ''
@@ -252,7 +252,7 @@ begin
 end;
 $$;
 comment on function embedding_search._set_aside_chunk_views(text[]) is
-  'Drops every chunk view (embedding_search.chunks_*) whose name is not in kept and answers how many: all of them (kept empty) at the start of an ALTER TABLE or DROP TABLE, which a view on a chunk table would block (embedding_search._follow_chunk_tables makes them again at its end); those no chunked target names, from _follow_chunk_tables.';
+  'Drops every chunk view (embedding_search.chunks_*) whose name is not in kept and answers how many: from _follow_chunk_tables, those no chunked target names.';
 
 /** Makes the chunk view of every chunked target whose chunk table exists, and drops those of no target. */
 create or replace function embedding_search._follow_chunk_tables()
@@ -288,7 +288,7 @@ $$;
 comment on function embedding_search._follow_chunk_tables() is
   'Makes the chunk view (embedding_search._chunk_view_sql) of every chunked target whose chunk table exists and has none, owned by the engine''s owner, commented, readable by anon, authenticated and service_role; drops a chunk view no chunked target names. Answers how many it made. Run by the event trigger function embedding_search._chunk_views_follow_ddl and at the end of this migration.';
 
-/** Event trigger function: sets the chunk views aside before an ALTER or DROP TABLE, makes them after. */
+/** Event trigger function: makes the chunk views after DDL in schema embedding_chunks. */
 create or replace function embedding_search._chunk_views_follow_ddl()
 returns event_trigger
 language plpgsql set search_path = ''
@@ -304,15 +304,14 @@ begin
     where n.nspname = 'embeddings' and c.relname = 'targets'), false) then
     return;
   end if;
-  if tg_event = 'ddl_command_start' then
-    perform embedding_search._set_aside_chunk_views('{}');
-  else
+  -- Only DDL on the chunk tables concerns the views: an app's own migrations pass untouched.
+  if exists (select 1 from pg_catalog.pg_event_trigger_ddl_commands() as c where c.schema_name = 'embedding_chunks') then
     perform embedding_search._follow_chunk_tables();
   end if;
 end;
 $$;
 comment on function embedding_search._chunk_views_follow_ddl() is
-  'Event trigger function, for a role that owns the engine''s tables or is a member of their owner (nothing for any other): at ddl_command_start of ALTER TABLE / DROP TABLE sets the chunk views aside (embedding_search._set_aside_chunk_views(''{}'')), so a chunk table can be dropped or its columns changed; at ddl_command_end of CREATE TABLE / ALTER TABLE / DROP TABLE makes those of the chunk tables there are (embedding_search._follow_chunk_tables).';
+  'Event trigger function (ddl_command_end of CREATE TABLE / ALTER TABLE), for a role that owns the engine''s tables or is a member of their owner (nothing for any other): when the command touched schema embedding_chunks, makes the chunk views of the chunk tables there are (embedding_search._follow_chunk_tables). The engine drops a chunk view itself before dropping its table or changing its column (embeddings._drop_engine_views_on).';
 
 -- =============================================================================================
 -- Query builders
@@ -947,17 +946,11 @@ comment on function public.search_embeddings(text, text, extensions.vector, text
 -- =============================================================================================
 -- The chunk views follow the chunk tables
 -- =============================================================================================
-drop event trigger if exists embedding_search_set_aside_chunk_views;
-create event trigger embedding_search_set_aside_chunk_views on ddl_command_start
-  when tag in ('ALTER TABLE', 'DROP TABLE')
-  execute function embedding_search._chunk_views_follow_ddl();
-comment on event trigger embedding_search_set_aside_chunk_views is
-  'Sets the chunk views aside at the start of an ALTER TABLE or DROP TABLE, which a view on a chunk table would block (see embedding_search._set_aside_chunk_views).';
 drop event trigger if exists embedding_search_follow_chunk_tables;
 create event trigger embedding_search_follow_chunk_tables on ddl_command_end
-  when tag in ('CREATE TABLE', 'ALTER TABLE', 'DROP TABLE')
+  when tag in ('CREATE TABLE', 'ALTER TABLE')
   execute function embedding_search._chunk_views_follow_ddl();
 comment on event trigger embedding_search_follow_chunk_tables is
-  'Makes the chunk views of the chunk tables there are at the end of a CREATE TABLE, ALTER TABLE or DROP TABLE (see embedding_search._follow_chunk_tables).';
+  'Makes the chunk views of the chunk tables there are at the end of a CREATE TABLE or ALTER TABLE in schema embedding_chunks (see embedding_search._follow_chunk_tables).';
 -- Chunk tables made before this migration ran.
 select embedding_search._follow_chunk_tables();

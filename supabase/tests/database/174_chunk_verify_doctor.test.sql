@@ -82,8 +82,9 @@ select results_eq(
 revoke all on embedding_chunks.docs from anon;
 alter table embedding_chunks.docs enable row level security;
 
--- A chunk table dropped: the target is broken (doctor target_broken; status and verify say so).
-drop table embedding_chunks.docs;
+-- A chunk table dropped by hand (its search view with it): the target is broken (doctor
+-- target_broken; status and verify say so).
+drop table embedding_chunks.docs cascade;
 select ok(
   (select broken from embeddings.status where name = 'docs') like 'chunk table embedding_chunks.docs does not exist (dropped?); fix: %',
   'a dropped chunk table makes the target broken, with the fix');
