@@ -59,7 +59,8 @@ function buildDocument(
   shape: LongDocumentShape,
 ): { text: string; answerStart: number } {
   const next = mulberry32(shape.seed * 1_000 + index);
-  const length = shape.minLength + Math.floor(next() * (shape.maxLength - shape.minLength));
+  // The last section and the row's text may add up to about 500 characters past `length`.
+  const length = shape.minLength + Math.floor(next() * (shape.maxLength - 500 - shape.minLength));
   const parts = [`# Notebook ${index + 1}\n\n`];
   let size = parts[0].length;
   /** The offsets where a section ends: where the row's text may go. */
