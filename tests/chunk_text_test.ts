@@ -277,6 +277,17 @@ Deno.test("chunkText markdown: a long section's chunks carry its heading path; n
   assert.equal(chunks.at(-1)?.text, "## Snare\n\nShort.");
 });
 
+Deno.test("chunkText markdown: CRLF line ends find the same sections", () => {
+  const crlf = guide.replaceAll("\n", "\r\n");
+  const chosen = options({ splitter: "markdown", size: 400, overlap: 40 });
+  const chunks = chunkText(crlf, chosen);
+  assertChunksOf(crlf, chunks, chosen);
+  assert.deepEqual(
+    chunks.map((chunk) => chunk.headings),
+    chunkText(guide, chosen).map((chunk) => chunk.headings),
+  );
+});
+
 Deno.test("chunkText: the recursive splitter gives no heading path", () => {
   for (const chunk of chunkText(guide, options({ size: 100 }))) {
     assert.equal(chunk.headings, undefined);

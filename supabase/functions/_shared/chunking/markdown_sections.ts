@@ -21,7 +21,7 @@ interface Heading {
 
 interface Line {
   start: number;
-  /** The line's text, without its line break. */
+  /** The line's text, without its line break (\n or \r\n). */
   body: string;
   /** Where the next line starts. */
   next: number;
@@ -32,11 +32,14 @@ const setextUnderline = /^ {0,3}(=+|-+)[ \t]*$/;
 const fenceLine = /^ {0,3}(`{3,}|~{3,})/;
 const blank = (body: string) => body.trim() === "";
 
-function* lines(text: string): Generator<Line> {
-  for (let start = 0; start < text.length;) {
+/** The lines of the text from `from` on. */
+function* lines(text: string, from = 0): Generator<Line> {
+  for (let start = from; start < text.length;) {
     const newline = text.indexOf("\n", start);
     const next = newline === -1 ? text.length : newline + 1;
-    yield { start, body: text.slice(start, newline === -1 ? text.length : newline), next };
+    // A CRLF line's body ends before its \r.
+    const body = text.slice(start, newline === -1 ? text.length : newline).replace(/\r$/, "");
+    yield { start, body, next };
     start = next;
   }
 }
@@ -88,9 +91,9 @@ function findHeadings(text: string): Heading[] {
 /** Where the blank lines after `from` end. */
 function afterBlankLines(text: string, from: number): number {
   let at = from;
-  for (const line of lines(text.slice(from))) {
+  for (const line of lines(text, from)) {
     if (!blank(line.body)) break;
-    at = from + line.next;
+    at = line.next;
   }
   return at;
 }
