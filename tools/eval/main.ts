@@ -8,18 +8,24 @@ import { withDatabase } from "../cli/database_session.ts";
 import { ensureCorpus } from "./corpus.ts";
 import { embedQuestions, evaluateModes, type Tuning } from "./evaluate.ts";
 import type { ModeScores } from "./metrics.ts";
+import { defaultShape } from "./long_documents.ts";
+import { runLongEval } from "./long_report.ts";
 import { readQuestionSet } from "./question_set.ts";
 
 export const usage =
   `usage: deno task eval [--db-url URL] [--questions FILE] [--provider local|openai]
          [--rrf-k N] [--semantic-weight W] [--keyword-weight W] [--keyword-match any|all|websearch]
          [--sweep] [--json]
+       deno task eval --long [--seed N] [--questions FILE] [--json]
 Asks every labelled question (tools/eval/music_questions.json) of public.search_embeddings as the
 anon role, in keyword, semantic and hybrid mode, restricted to the set's corpus rows, and prints
 MRR@10, recall@5 and hit@1 of each. The questions are embedded with the provider (default: the
 offline model), which must be the target's model. Corpus rows missing or without a current vector
 are loaded from supabase/seed.sql and embedded first. --sweep prints hybrid search under a grid of
-settings instead. The database URL defaults to SUPABASE_DB_URL, then the embedded database.`;
+settings instead. The database URL defaults to SUPABASE_DB_URL, then the embedded database.
+--long needs no database: it builds one long document per corpus row (9,000-15,000 characters, the
+row's text past the local model's input limit), embeds them in memory with the local model whole
+and chunked at several sizes, and prints MRR@10, recall@5 and hit@1 of each (docs/chunking.md).`;
 
 const keywordMatches = ["any", "all", "websearch"] as const;
 
@@ -99,6 +105,8 @@ function parseEvalFlags(args: readonly string[]): EvalValues {
     .option("--keyword-weight <w>")
     .option("--keyword-match <mode>")
     .option("--sweep")
+    .option("--long")
+    .option("--seed <n>")
     .option("--json");
   program.helpInformation = () => `${usage}\n`;
   const flags = program.parse([...args], { from: "user" }).opts<Record<string, string | boolean>>();
@@ -111,6 +119,8 @@ function parseEvalFlags(args: readonly string[]): EvalValues {
     "keyword-weight": flags.keywordWeight,
     "keyword-match": flags.keywordMatch,
     sweep: flags.sweep,
+    long: flags.long,
+    seed: flags.seed,
     json: flags.json,
   };
 }
@@ -118,14 +128,28 @@ function parseEvalFlags(args: readonly string[]): EvalValues {
 async function main(): Promise<number> {
   let values: EvalValues;
   let tuning: Tuning;
+  let seed: number | undefined;
   try {
     values = parseEvalFlags(Deno.args);
     tuning = tuningFrom(values);
+    seed = numberFlag(values, "seed");
+    if (values.long && (values.sweep || values.provider || values["db-url"])) {
+      throw new Error(
+        "--long embeds in memory with the local model: no --sweep, --provider or --db-url",
+      );
+    }
   } catch (error) {
     // --help: commander has printed usage.
     if (error instanceof CommanderError && error.exitCode === 0) return 0;
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
+  }
+  if (values.long) {
+    return await runLongEval({
+      questions: values.questions as string | undefined,
+      seed: seed ?? defaultShape.seed,
+      json: values.json === true,
+    });
   }
   // --db-url, SUPABASE_DB_URL, or the embedded database, as every command of the command line.
   return await withDatabase(
