@@ -17,10 +17,10 @@ $$;
 
 -- The chunking option
 select is(embeddings._check_chunking('{}'),
-  '{"unit": "characters", "size": 1500, "overlap": 200, "splitter": "recursive"}'::jsonb,
-  'an empty chunking takes every default: characters, 1500, overlap 200, recursive');
-select is(embeddings._check_chunking('{"size": 400}') -> 'overlap', '100'::jsonb,
-  'a size given without an overlap gets the default overlap, at most a quarter of the size');
+  '{"unit": "characters", "size": 300, "overlap": 45, "splitter": "recursive"}'::jsonb,
+  'an empty chunking takes every default: characters, 300, overlap 45, recursive');
+select is(embeddings._check_chunking('{"size": 400}') -> 'overlap', '60'::jsonb,
+  'a size given without an overlap gets 15% of it as overlap');
 select is(embeddings._check_chunking('{"unit": "tokens", "size": 256, "overlap": 32, "splitter": "markdown"}'),
   '{"unit": "tokens", "size": 256, "overlap": 32, "splitter": "markdown"}'::jsonb,
   'options given are kept');
@@ -44,7 +44,7 @@ select throws_ok(
 select lives_ok($$ select pg_temp.register('{"size": 800}') $$, 'a chunked target registers with no vector column');
 select results_eq(
   $$ select embedding_column::text, chunking from embeddings.targets where name = 'docs' $$,
-  $$ values (null::text, '{"unit": "characters", "size": 800, "overlap": 200, "splitter": "recursive"}'::jsonb) $$,
+  $$ values (null::text, '{"unit": "characters", "size": 800, "overlap": 120, "splitter": "recursive"}'::jsonb) $$,
   'its registry row has no column and the completed chunking');
 select is(embeddings.chunk_table(tests.target_id('docs')), 'embedding_chunks.docs'::regclass,
   'chunk_table names its chunk table');

@@ -69,7 +69,7 @@ select results_eq(
 select tests.claim_into('second_claim', 'docs');
 select is(pg_temp.write_all('second_claim'), '{2,30}'::text[], 'the pending rows are written');
 select is(embeddings.set_target_chunking(tests.target_id('docs'), '{"size": 300, "splitter": "markdown"}'),
-  '{"unit": "characters", "size": 300, "overlap": 75, "splitter": "markdown"}'::jsonb,
+  '{"unit": "characters", "size": 300, "overlap": 45, "splitter": "markdown"}'::jsonb,
   'set_target_chunking returns the completed chunking');
 select results_eq($$ select embedded, chunks, pending from embeddings.status where name = 'docs' $$,
   $$ values (3::bigint, 6::bigint, 3::bigint) $$, 'every row is queued again, its chunks still there and searchable');
