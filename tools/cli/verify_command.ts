@@ -31,8 +31,9 @@ const helpAfter = `
 Reads every row of every target (or --target) against the engine's bookkeeping, as
 select * from embeddings.verify(); does in Supabase's SQL editor. Problems: missing_vector,
 unvouched_vector, other_model_vector, stale_vector, wrong_dimensions, non_finite, off_unit_norm,
-orphan_bookkeeping, dead_lettered, broken_target. --fix queues the rows that can be embedded again
-and removes bookkeeping of rows that are gone; it leaves dead-lettered rows
+orphan_bookkeeping, dead_lettered, broken_target, and for chunked targets missing_chunks,
+other_model_chunks, stale_chunks, orphan_chunks. --fix queues the rows that can be embedded again
+and removes bookkeeping (and chunks) of rows that are gone; it leaves dead-lettered rows
 (select embeddings.requeue_dead(<target id>)) and broken targets. Run the worker afterwards
 (deno task cli backfill) to embed what it queued.
 
