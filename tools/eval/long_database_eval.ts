@@ -17,6 +17,7 @@ import {
 } from "./long_database_setup.ts";
 import type { LongDocumentSet } from "./long_documents.ts";
 import { type DocumentRanking, EmbeddingCache, scoreRanking } from "./long_eval.ts";
+import type { Tuning } from "./evaluate.ts";
 import type { ModeScores } from "./metrics.ts";
 
 /** The modes measured: keyword is the same for both targets (it reads the whole text). */
@@ -54,6 +55,8 @@ export interface DatabaseEvalRequest {
   provider: EmbeddingProvider;
   set: LongDocumentSet;
   progress: ProgressMode;
+  /** The search's knobs (rrf_k, weights, keyword match); left out, the SQL function's defaults. */
+  tuning?: Tuning;
   /** Hears each result as it is measured. */
   onResult?: (result: DatabaseResult) => void;
 }
@@ -74,6 +77,7 @@ function searchRanking(
       queryText: request.set.questions[questionIndex].question,
       queryEmbedding: mode === "keyword" ? null : questionVectors[questionIndex],
       filters: {},
+      ...request.tuning,
     });
     answerRows.push(hits.length);
     return hits.map((hit) => hit.key);

@@ -9,6 +9,7 @@ import {
   type DatabaseResult,
   evaluateThroughDatabase,
 } from "./long_database_eval.ts";
+import type { Tuning } from "./evaluate.ts";
 import { buildLongDocuments, defaultShape } from "./long_documents.ts";
 import { describeSet } from "./long_report.ts";
 import { firstCorpusRows, readQuestionSet } from "./question_set.ts";
@@ -23,6 +24,8 @@ export interface LongDatabaseOptions {
   documents?: number;
   /** Progress of the backfills on stderr: none, or a line every few seconds. */
   quiet: boolean;
+  /** The search's knobs; left out, public.search_embeddings' defaults. */
+  tuning?: Tuning;
   /** Hears the one-line description of what is measured, and each result as it comes. */
   onSummary?: (summary: string) => void;
   onResult?: (result: DatabaseResult) => void;
@@ -57,6 +60,7 @@ export async function measureLongDocumentsInDatabase(
       provider,
       set,
       progress: options.quiet ? "none" : "lines",
+      tuning: options.tuning,
       onResult: options.onResult,
     });
     return { summary, ...report };
@@ -92,6 +96,7 @@ export interface LongDatabaseEvalOptions {
   questions?: string;
   seed: number;
   json: boolean;
+  tuning: Tuning;
 }
 
 /** Runs the database path and prints it; the exit code. */
@@ -104,6 +109,7 @@ export async function runLongDatabaseEval(options: LongDatabaseEvalOptions): Pro
           questions: options.questions,
           seed: options.seed,
           quiet: progressMode(options.json) === "none",
+          tuning: options.tuning,
           onSummary: (summary) => console.error(`eval --long --database: ${summary}`),
           onResult: (result) =>
             console.error(`eval --long --database: ${result.target} ${result.mode} measured`),

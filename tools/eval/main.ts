@@ -19,6 +19,7 @@ export const usage =
          [--sweep] [--json]
        deno task eval --long [--seed N] [--questions FILE] [--json]
        deno task eval --long --database [--db-url URL] [--seed N] [--questions FILE] [--json]
+         [--rrf-k N] [--semantic-weight W] [--keyword-weight W] [--keyword-match any|all|websearch]
 Asks every labelled question (tools/eval/music_questions.json) of public.search_embeddings as the
 anon role, in keyword, semantic and hybrid mode, restricted to the set's corpus rows, and prints
 MRR@10, recall@5 and hit@1 of each. The questions are embedded with the provider (default: the
@@ -32,7 +33,8 @@ and chunked at several sizes, and prints MRR@10, recall@5 and hit@1 of each (doc
 (public.eval_long_documents), registers it as a chunked target (the engine's default chunking) and
 a whole-row target, embeds both with the command line's backfill and the local model, asks every
 question of public.search_embeddings on each target in keyword, semantic and hybrid mode, and
-prints the scores; the table and targets are removed at the end, also on failure.`;
+prints the scores (the tuning flags as for the music questions); the table and targets are removed
+at the end, also on failure.`;
 
 const keywordMatches = ["any", "all", "websearch"] as const;
 
@@ -144,6 +146,13 @@ async function main(): Promise<number> {
     seed = numberFlag(values, "seed");
     if (values.database && !values.long) throw new Error("--database goes with --long");
     if (
+      values.long && !values.database && Object.values(tuning).some((value) => value !== undefined)
+    ) {
+      throw new Error(
+        "--long without --database searches nothing: its tuning flags need --database",
+      );
+    }
+    if (
       values.long && (values.sweep || values.provider || (values["db-url"] && !values.database))
     ) {
       throw new Error(
@@ -162,6 +171,7 @@ async function main(): Promise<number> {
       questions: values.questions as string | undefined,
       seed: seed ?? defaultShape.seed,
       json: values.json === true,
+      tuning,
     });
   }
   if (values.long) {
