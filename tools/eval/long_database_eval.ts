@@ -11,6 +11,7 @@ import { embedEvalTargets } from "./long_database_embed.ts";
 import {
   countChunksPerDocument,
   createEvalTargets,
+  evalTable,
   type EvalTargetKind,
   evalTargets,
   removeEvalTables,
@@ -123,6 +124,7 @@ export async function evaluateThroughDatabase(
 ): Promise<DatabaseEvalReport> {
   const { sql, set, provider } = request;
   await removeEvalTables(sql);
+  let failed = false;
   try {
     const ids = await createEvalTargets(sql, set.documents, provider);
     const status = await embedEvalTargets(sql, {
@@ -147,7 +149,14 @@ export async function evaluateThroughDatabase(
       chunksPerDocument: Object.fromEntries(counts),
       results,
     };
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await removeEvalTables(sql);
+    // A failing clean-up never hides the error that ended the run: it is said beside it.
+    await removeEvalTables(sql).catch((error) => {
+      if (!failed) throw error;
+      console.error(`eval --long --database: could not remove ${evalTable}: ${error}`);
+    });
   }
 }
