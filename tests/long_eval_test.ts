@@ -10,7 +10,7 @@ import {
   pickDefaultSize,
   scoreRanking,
 } from "../tools/eval/long_eval.ts";
-import { readQuestionSet } from "../tools/eval/question_set.ts";
+import { firstCorpusRows, readQuestionSet } from "../tools/eval/question_set.ts";
 import { readCorpusTexts } from "../tools/eval/seed_rows.ts";
 
 async function longSet(seed = defaultShape.seed) {
@@ -127,4 +127,20 @@ Deno.test("long eval: the default size goes to the larger of equal scores, never
   });
   const results = [result(null, 0.9), result(300, 0.5), result(600, 0.5004), result(1000, 0.4)];
   assert.equal(pickDefaultSize(results).setting.chunking?.size, 600);
+});
+
+Deno.test("long eval: a small set keeps the first rows and only the questions they answer", async () => {
+  const set = await readQuestionSet();
+  const small = firstCorpusRows(set, 3);
+  assert.deepEqual(small.corpus, set.corpus.slice(0, 3));
+  const kept = new Set(small.corpus.map((row) => row.id));
+  assert.ok(small.questions.length >= 1 && small.questions.length < set.questions.length);
+  for (const entry of small.questions) {
+    assert.ok(entry.relevant.length >= 1);
+    for (const row of entry.relevant) assert.ok(kept.has(row.id), `${entry.question}: ${row.id}`);
+  }
+  // Every question with a relevant row among the three is kept.
+  const answered = set.questions.filter((entry) => entry.relevant.some((row) => kept.has(row.id)));
+  assert.equal(small.questions.length, answered.length);
+  assert.throws(() => firstCorpusRows(set, 0), /1 or more/);
 });

@@ -21,7 +21,7 @@ export interface LongEvalOptions {
 const thousands = (value: number) => value.toLocaleString("en-US");
 
 /** One line saying what was measured: documents, lengths, where the answers lie, questions, model. */
-function describeSet(set: LongDocumentSet, model: string, seed: number): string {
+export function describeSet(set: LongDocumentSet, model: string, seed: number): string {
   const lengths = set.documents.map((document) => document.text.length);
   const answers = set.documents.map((document) => document.answerStart);
   return `${set.documents.length} documents of ${thousands(Math.min(...lengths))}-${

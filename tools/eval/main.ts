@@ -10,6 +10,7 @@ import { embedQuestions, evaluateModes, type Tuning } from "./evaluate.ts";
 import type { ModeScores } from "./metrics.ts";
 import { defaultShape } from "./long_documents.ts";
 import { runLongEval } from "./long_report.ts";
+import { runLongDatabaseEval } from "./long_database_report.ts";
 import { readQuestionSet } from "./question_set.ts";
 
 export const usage =
@@ -17,6 +18,8 @@ export const usage =
          [--rrf-k N] [--semantic-weight W] [--keyword-weight W] [--keyword-match any|all|websearch]
          [--sweep] [--json]
        deno task eval --long [--seed N] [--questions FILE] [--json]
+       deno task eval --long --database [--db-url URL] [--seed N] [--questions FILE] [--json]
+         [--rrf-k N] [--semantic-weight W] [--keyword-weight W] [--keyword-match any|all|websearch]
 Asks every labelled question (tools/eval/music_questions.json) of public.search_embeddings as the
 anon role, in keyword, semantic and hybrid mode, restricted to the set's corpus rows, and prints
 MRR@10, recall@5 and hit@1 of each. The questions are embedded with the provider (default: the
@@ -25,7 +28,13 @@ are loaded from supabase/seed.sql and embedded first. --sweep prints hybrid sear
 settings instead. The database URL defaults to SUPABASE_DB_URL, then the embedded database.
 --long needs no database: it builds one long document per corpus row (9,000-15,000 characters, the
 row's text past the local model's input limit), embeds them in memory with the local model whole
-and chunked at several sizes, and prints MRR@10, recall@5 and hit@1 of each (docs/chunking.md).`;
+and chunked at several sizes, and prints MRR@10, recall@5 and hit@1 of each (docs/chunking.md).
+--long --database measures the same documents through the engine: loads them into a table
+(public.eval_long_documents), registers it as a chunked target (the engine's default chunking) and
+a whole-row target, embeds both with the command line's backfill and the local model, asks every
+question of public.search_embeddings on each target in keyword, semantic and hybrid mode, and
+prints the scores (the tuning flags as for the music questions); the table and targets are removed
+at the end, also on failure.`;
 
 const keywordMatches = ["any", "all", "websearch"] as const;
 
@@ -106,6 +115,7 @@ function parseEvalFlags(args: readonly string[]): EvalValues {
     .option("--keyword-match <mode>")
     .option("--sweep")
     .option("--long")
+    .option("--database")
     .option("--seed <n>")
     .option("--json");
   program.helpInformation = () => `${usage}\n`;
@@ -120,6 +130,7 @@ function parseEvalFlags(args: readonly string[]): EvalValues {
     "keyword-match": flags.keywordMatch,
     sweep: flags.sweep,
     long: flags.long,
+    database: flags.database,
     seed: flags.seed,
     json: flags.json,
   };
@@ -133,9 +144,19 @@ async function main(): Promise<number> {
     values = parseEvalFlags(Deno.args);
     tuning = tuningFrom(values);
     seed = numberFlag(values, "seed");
-    if (values.long && (values.sweep || values.provider || values["db-url"])) {
+    if (values.database && !values.long) throw new Error("--database goes with --long");
+    if (
+      values.long && !values.database && Object.values(tuning).some((value) => value !== undefined)
+    ) {
       throw new Error(
-        "--long embeds in memory with the local model: no --sweep, --provider or --db-url",
+        "--long without --database searches nothing: its tuning flags need --database",
+      );
+    }
+    if (
+      values.long && (values.sweep || values.provider || (values["db-url"] && !values.database))
+    ) {
+      throw new Error(
+        "--long embeds with the local model (in memory, or in the database with --database): no --sweep or --provider; --db-url only with --database",
       );
     }
   } catch (error) {
@@ -143,6 +164,15 @@ async function main(): Promise<number> {
     if (error instanceof CommanderError && error.exitCode === 0) return 0;
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
+  }
+  if (values.long && values.database) {
+    return await runLongDatabaseEval({
+      dbUrl: values["db-url"] as string | undefined,
+      questions: values.questions as string | undefined,
+      seed: seed ?? defaultShape.seed,
+      json: values.json === true,
+      tuning,
+    });
   }
   if (values.long) {
     return await runLongEval({

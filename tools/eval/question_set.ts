@@ -58,3 +58,18 @@ export async function readQuestionSet(
 ): Promise<QuestionSet> {
   return parseQuestionSet(await Deno.readTextFile(file));
 }
+
+/**
+ * The set cut to its first `count` corpus rows: each question keeps the relevant rows among them,
+ * and a question left with none is dropped. For small runs (a test's two or three documents).
+ */
+export function firstCorpusRows(set: QuestionSet, count: number): QuestionSet {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`need 1 or more rows, got ${count}`);
+  const corpus = set.corpus.slice(0, count);
+  const kept = new Set(corpus.map((row) => row.id));
+  const questions = set.questions
+    .map((entry) => ({ ...entry, relevant: entry.relevant.filter((row) => kept.has(row.id)) }))
+    .filter((entry) => entry.relevant.length > 0);
+  if (questions.length === 0) throw new Error(`no question is answered by the first ${count} rows`);
+  return { target: set.target, corpus, questions };
+}
