@@ -9,7 +9,7 @@ export function parseProviderFlag(value: string): string {
   const names = splitProviderNames(value);
   if (names.length === 0 || names.some((name) => !providerChoices.includes(name))) {
     throw new InvalidArgumentError(
-      `Allowed: one or more of ${providerNames.join(", ")}, separated by commas.`,
+      `Allowed choices are ${providerNames.join(", ")} (one, or several separated by commas).`,
     );
   }
   if (names.length > 1 && names.includes(standInProviderName)) {
@@ -19,6 +19,6 @@ export function parseProviderFlag(value: string): string {
 }
 
 export function providerOption(description: string): Option {
-  return new Option("--provider <names>", `${description}: ${providerNames.join(", ")}`)
+  return new Option("--provider <name>", `${description}: ${providerNames.join(", ")}`)
     .argParser(parseProviderFlag);
 }
