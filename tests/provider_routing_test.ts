@@ -8,7 +8,12 @@ import {
   type ProviderFactory,
 } from "../supabase/functions/_shared/providers/configured_router.ts";
 import { createProvider } from "../supabase/functions/_shared/providers/create_provider.ts";
-import type { ProviderName } from "../supabase/functions/_shared/providers/embedding_provider.ts";
+import type {
+  EmbeddingProvider,
+  ProviderName,
+} from "../supabase/functions/_shared/providers/embedding_provider.ts";
+import { ProviderError } from "../supabase/functions/_shared/providers/provider_error.ts";
+import { ProviderRouter } from "../supabase/functions/_shared/providers/provider_router.ts";
 import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
 import type { OpenAiSettings } from "../supabase/functions/_shared/providers/provider_settings.ts";
 import { servedModel } from "../supabase/functions/_shared/providers/served_model.ts";
@@ -238,5 +243,42 @@ Deno.test("routing: the embed function over HTTP serves two models in one invoca
       } finally {
         await embed.stop();
       }
+    });
+  }));
+
+Deno.test("routing: a provider that is down holds back only its own targets; another provider's are written meanwhile", () =>
+  withDatabase(async (sql) => {
+    await resetToSeedRows(sql);
+    await withTwoMoreModels(sql, "route_down", async (native) => {
+      const down: EmbeddingProvider = {
+        name: "local",
+        model: "universal-sentence-encoder-lite-384",
+        dimensions: 384,
+        embed: () => Promise.reject(new ProviderError("unavailable", "the 384 model is down")),
+      };
+      const working = new LocalSentenceEncoderProvider(512);
+      await working.embed(["warm up"]);
+      const router = new ProviderRouter([down, working].map((
+        provider,
+      ) => ({
+        name: provider.name,
+        model: provider.model,
+        dimensions: provider.dimensions,
+        build: () => Promise.resolve(provider),
+      })));
+      const report = await runWorker(new PostgresTargetQueue(sql), router, {
+        ...defaultRunOptions,
+        batchSize: 10,
+        // Shorter than the down provider's first backoff (1 s): with one backoff for every
+        // target, the 512 target would wait behind it and never be worked.
+        timeBudgetMs: 900,
+      });
+      assert.equal(report.stoppedBecause, "provider_unavailable");
+      assert.match(report.providerError?.message ?? "", /the 384 model is down/);
+      const nativePart = targetReport(report, native.table);
+      assert.deepEqual([nativePart.ok, nativePart.written], [true, 6], "written while 384 waited");
+      const music = targetReport(report, "music_knowledge");
+      assert.equal(music.written, 0);
+      assert.equal(music.failed, 0, "the outage cost no row an attempt");
     });
   }));
