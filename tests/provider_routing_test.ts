@@ -125,7 +125,7 @@ Deno.test("routing: EMBEDDING_PROVIDERS lists providers, EMBEDDING_PROVIDER stay
   assert.deepEqual(readEmbedConfig({ ...base, EMBEDDING_PROVIDER: "openai" }, false).providers, [
     "openai",
   ]);
-  assert.deepEqual(readEmbedConfig(base, false).providers, ["local"]);
+  assert.deepEqual(readEmbedConfig(base, false).providers, ["local", "local-512"]);
   assert.deepEqual(readEmbedConfig(base, true).providers, ["gte-small"]);
   assert.throws(
     () => readEmbedConfig({ ...base, EMBEDDING_PROVIDERS: "local,fake" }, false),

@@ -38,7 +38,7 @@ export function registerDoctorCommand(
     .option("--json", "print the findings as a JSON array instead of text")
     .addOption(
       providerOption(
-        "the providers whose models the targets must use, a comma-separated list (default: EMBEDDING_PROVIDERS, else EMBEDDING_PROVIDER, else local)",
+        "the providers whose models the targets must use, a comma-separated list (default: EMBEDDING_PROVIDERS, else EMBEDDING_PROVIDER, else local,local-512)",
       ),
     )
     .addHelpText("after", helpAfter)

@@ -27,7 +27,7 @@ export type ProviderSpec =
   | { kind: "stand-in"; dimensions: number };
 
 export const providerHelp =
-  "the embedding providers, a comma-separated list; each target goes to the one that makes its model (default: EMBEDDING_PROVIDERS, else EMBEDDING_PROVIDER, else local off Supabase; OPENAI_* configure openai)";
+  "the embedding providers, a comma-separated list; each target goes to the one that makes its model (default: EMBEDDING_PROVIDERS, else EMBEDDING_PROVIDER, else local,local-512 off Supabase; OPENAI_* configure openai)";
 
 /**
  * The providers the embed function would route to from this environment (EMBEDDING_PROVIDERS or

@@ -1,4 +1,4 @@
-// The search command's query vector: the query embedded by the configured provider that makes the target's model (--provider, EMBEDDING_PROVIDERS, EMBEDDING_PROVIDER, else local), refused when none does.
+// The search command's query vector: the query embedded by the configured provider that makes the target's model (--provider, EMBEDDING_PROVIDERS, EMBEDDING_PROVIDER, else local,local-512), refused when none does.
 import { queryProblem } from "../../supabase/functions/_shared/search/query_text.ts";
 import type { SearchTarget } from "../../supabase/functions/_shared/search/search_target.ts";
 import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";

@@ -58,7 +58,9 @@ export function checkProviderNames(names: readonly string[], setting: string): P
 
 /**
  * EMBEDDING_PROVIDERS (a list) or EMBEDDING_PROVIDER (one name, the older setting); both set is
- * an error unless they agree. Neither: gte-small on Supabase, local elsewhere.
+ * an error unless they agree. Neither: gte-small on Supabase; elsewhere both local models (local
+ * first), so the local stack serves a target moved to the 512 model too (each is built only when
+ * a target of its model is worked).
  */
 function readProviderNames(env: Environment, onSupabase: boolean): ProviderName[] {
   const list = env.EMBEDDING_PROVIDERS?.trim() ?? "";
@@ -72,7 +74,7 @@ function readProviderNames(env: Environment, onSupabase: boolean): ProviderName[
   }
   if (list !== "") return checkProviderNames(splitProviderNames(list), "EMBEDDING_PROVIDERS");
   if (one !== "") return checkProviderNames([one], "EMBEDDING_PROVIDER");
-  return [onSupabase ? "gte-small" : "local"];
+  return onSupabase ? ["gte-small"] : ["local", "local-512"];
 }
 
 /**
