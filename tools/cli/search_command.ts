@@ -55,8 +55,8 @@ Runs public.search_embeddings, the function clients call, in a transaction as th
 --as-user, as role authenticated with request.jwt.claims {"sub": <id>, "role": "authenticated"},
 so the target table's RLS shows only that user's rows; without it, as service_role, which
 bypasses RLS (the first line of the answer says which). The query is embedded only for semantic
-and hybrid search, by the provider the other commands use (--provider, else EMBEDDING_PROVIDER,
-else local), which must make the target's model. The same search in SQL:
+and hybrid search, by the configured provider that makes the target's model (--provider, else
+EMBEDDING_PROVIDERS, else EMBEDDING_PROVIDER, else local,local-512). The same search in SQL:
 select * from public.search_embeddings('<target>', query_text => '...', query_embedding => '[...]');
 
 Exit codes: 0 the search ran (even with no result), 2 bad usage (unknown target, bad mode, not a
