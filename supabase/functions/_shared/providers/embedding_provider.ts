@@ -2,7 +2,7 @@
 import type { InputLimit } from "./input_limit.ts";
 import type { QuotaHeaders, RequestLimits } from "./request_limits.ts";
 
-export const providerNames = ["gte-small", "openai", "local"] as const;
+export const providerNames = ["gte-small", "openai", "local", "local-512"] as const;
 export type ProviderName = typeof providerNames[number];
 
 export interface EmbedOptions {
