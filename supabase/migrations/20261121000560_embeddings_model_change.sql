@@ -52,6 +52,33 @@ create unique index model_changes_running_name_idx on embeddings.model_changes (
 -- Internal: look-ups and the column the engine adds
 -- =============================================================================================
 
+/**
+ * Raises when a target is a version of a running model change: set_target_model and
+ * unregister_target call it, so neither version changes under the change (finish and rollback
+ * unregister a version themselves, flagged by a transaction-local setting).
+ */
+create or replace function embeddings._refuse_during_model_change(target embeddings.targets, action text)
+returns void
+language plpgsql stable set search_path = ''
+as $$
+declare
+  change_name text;
+begin
+  if pg_catalog.current_setting('embeddings.model_change_step', true) = 'on' then
+    return;
+  end if;
+  select c.target_name into change_name from embeddings.model_changes as c
+    where c.state in ('filling', 'switched') and target.id in (c.old_target_id, c.new_target_id);
+  if found then
+    raise exception using errcode = '55000',
+      message = format('target %s is a version of the running model change of %s, so it cannot be %s: roll the change back or finish it first (embeddings.rollback_model_change(%s), embeddings.finish_model_change(%s))',
+        target.name, change_name, action, target.id, target.id);
+  end if;
+end;
+$$;
+comment on function embeddings._refuse_during_model_change(embeddings.targets, text) is
+  'Raises 55000, naming the change and what to do, when the target is either version of a running model change (called by set_target_model and unregister_target); the model-change functions'' own unregistering passes (transaction-local setting embeddings.model_change_step).';
+
 /** The running change of a target (either version's id), locked; a clear error when there is none. */
 create or replace function embeddings._running_model_change(target_id bigint)
 returns embeddings.model_changes
@@ -308,7 +335,9 @@ as $$
 declare
   version embeddings.targets := embeddings._target_by_id(target_id);
 begin
+  perform pg_catalog.set_config('embeddings.model_change_step', 'on', true);
   perform embeddings.unregister_target(version.id);
+  perform pg_catalog.set_config('embeddings.model_change_step', '', true);
   if added_column is not null then
     -- Its index goes with it.
     execute format('alter table %I.%I drop column %I', version.table_schema, version.table_name, added_column);

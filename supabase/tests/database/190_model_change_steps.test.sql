@@ -4,7 +4,7 @@
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(34);
+select plan(36);
 
 -- Four rows, embedded with test-model in vector(3).
 select tests.create_embedded_target('mc_items', 4, 3);
@@ -97,6 +97,17 @@ select throws_ok(
   $$ select embeddings.start_model_change(tests.target_id('mc_items__next'), 'model-c', 5) $$,
   '55000', 'target mc_items__next is in a model change already: switch, roll back or finish that one first',
   'a start on the new version is refused'
+);
+
+select throws_like(
+  $$ select embeddings.set_target_model(tests.target_id('mc_items'), 'model-c', 3) $$,
+  'target mc_items is a version of the running model change of mc_items, so it cannot be given another model%',
+  'set_target_model refuses a version of a running change'
+);
+select throws_like(
+  $$ select embeddings.unregister_target(tests.target_id('mc_items__next')) $$,
+  'target mc_items__next is a version of the running model change of mc_items, so it cannot be unregistered%',
+  'unregister_target refuses a version of a running change'
 );
 
 -- =============================================================================================
