@@ -152,6 +152,12 @@ Deno.test("model change: the CLI's steps print what they did, read back, and a r
         start.stdout,
         /column: embedding_text_embedding_3_small, added by the engine, in the table/,
       );
+      const status = await runCli(["model-change", "status", "--db-url", databaseUrl]);
+      assert.match(
+        status.stdout,
+        /music_knowledge +filling +universal-sentence-encoder-lite-384 .* 20\/20 +text-embedding-3-small +0\/20 +20/,
+        describeCliRun(status),
+      );
       const refused = await modelChange("switch");
       assert.equal(refused.code, 1, describeCliRun(refused));
       assert.match(

@@ -5,6 +5,7 @@ import { withDatabase } from "./database_session.ts";
 import { withConnection } from "./engine_session.ts";
 import { exitCodes } from "./exit_codes.ts";
 import { describeModelChange } from "./model_change_report.ts";
+import { readRunningModelChanges, renderRunningModelChanges } from "./model_change_status.ts";
 import {
   type ModelChangeStep,
   runModelChangeStep,
@@ -34,7 +35,8 @@ Four steps, each one SQL call as service_role (docs/model-change.md):
             (the new version, and a column the engine added, are dropped).
   finish    after a switch: the old version is unregistered; its column is dropped only if an
             earlier change added it.
-Each prints what it did, read back from the database. A refused step prints why and exits 1.
+  status    every running change: which model search reads, both versions' rows embedded.
+Each step prints what it did, read back from the database. A refused step prints why and exits 1.
 Chunked targets are refused (their chunk table is named after them): use set_target_model.
 
 Exit codes: 0 done, 1 the step was refused, 2 bad usage or no database.`;
@@ -90,6 +92,22 @@ function registerStep(
     });
 }
 
+function registerStatus(parent: Command, finish: FinishWith): Command {
+  const summary = "every running change with both versions' progress";
+  return databaseCommand(parent, { name: "status", summary, description: summary })
+    .option("--json", "print the changes as JSON")
+    .action(async (options: { dbUrl?: string; json?: boolean }) => {
+      const changes = await withDatabase(
+        options.dbUrl,
+        (database) => withConnection(database.url, database.label, readRunningModelChanges),
+      );
+      console.log(
+        options.json ? JSON.stringify(changes, null, 2) : renderRunningModelChanges(changes),
+      );
+      finish(exitCodes.ok);
+    });
+}
+
 export function registerModelChangeCommand(program: Command, finish: FinishWith): Command {
   const group = program.command("model-change")
     .summary("change a target's model in four steps, search answering throughout")
@@ -106,5 +124,6 @@ export function registerModelChangeCommand(program: Command, finish: FinishWith)
     .option("--force", "switch even before every row has a vector of the new model");
   registerStep(group, "rollback", "go back to the old version, or abandon the change", finish);
   registerStep(group, "finish", "drop the old version (and a column the engine added)", finish);
+  registerStatus(group, finish);
   return group;
 }
