@@ -178,17 +178,19 @@ $$;
 comment on function embeddings._rename_version(bigint, text) is
   'Gives a version of a model change its name (the swap of switch and rollback); raises P0002 unless exactly that target was renamed.';
 
-/** Rows of a version and how many hold a vector of its model: the switch's test of completeness. */
-create or replace function embeddings._version_progress(target_id bigint, out total_rows bigint, out embedded bigint, out broken text)
+/** Rows of a version, how many hold a vector of its model, how many wait in its queue: the switch's test of completeness. */
+create or replace function embeddings._version_progress(
+  target_id bigint, out total_rows bigint, out embedded bigint, out queued bigint, out broken text)
 language plpgsql volatile set search_path = ''
 as $$
 begin
-  select s.total_rows, s.embedded, s.broken into total_rows, embedded, broken
+  select s.total_rows, s.embedded, s.pending + s.in_flight + s.dead_lettered, s.broken
+    into total_rows, embedded, queued, broken
     from embeddings.status(target_id) as s;
 end;
 $$;
 comment on function embeddings._version_progress(bigint) is
-  'A version''s rows, its rows holding a vector of its model, and why it is broken (null when whole), as embeddings.status counts them.';
+  'A version''s rows, its rows holding a vector of its model, its rows still in its queue (pending, in flight or dead-lettered: not embedded yet, or edited since), and why it is broken (null when whole), as embeddings.status counts them.';
 
 -- =============================================================================================
 -- The four steps
@@ -283,10 +285,11 @@ begin
       message = format('the new version of %s (%s) is broken, so it cannot be switched to: %s',
         change.target_name, change.new_model, progress.broken);
   end if;
-  if progress.embedded < progress.total_rows and not coalesce(force, false) then
+  -- Complete: every row has a vector of the new model, and none waits to be embedded (again).
+  if (progress.embedded < progress.total_rows or progress.queued > 0) and not coalesce(force, false) then
     raise exception using errcode = '55000',
-      message = format('the new version of %s (%s) has %s of %s rows embedded: wait until it has them all, or switch with force (rows without a vector of %s drop out of semantic search)',
-        change.target_name, change.new_model, progress.embedded, progress.total_rows, change.new_model);
+      message = format('the new version of %s (%s) has %s of %s rows embedded and %s in its queue: wait until every row has a current vector, or switch with force (rows without one drop out of semantic search)',
+        change.target_name, change.new_model, progress.embedded, progress.total_rows, progress.queued);
   end if;
   perform embeddings._rename_version(change.old_target_id, change.target_name || '__previous');
   perform embeddings._rename_version(change.new_target_id, change.target_name);
@@ -296,7 +299,7 @@ begin
 end;
 $$;
 comment on function embeddings.switch_model_change(bigint, boolean) is
-  'Makes the new version of a model change current (either version''s target id): the versions swap names in one transaction, so from its commit search and status of <name> read the new model''s vectors, and the old version is <name>__previous (still kept filled, for a rollback). Refuses unless the new version has every row embedded (force switches anyway) and is whole, and a change switched already.';
+  'Makes the new version of a model change current (either version''s target id): the versions swap names in one transaction, so from its commit search and status of <name> read the new model''s vectors, and the old version is <name>__previous (still kept filled, for a rollback). Refuses unless the new version has every row embedded and nothing in its queue (force switches anyway) and is whole, and a change switched already.';
 
 /**
  * Goes back: after a switch the old version is current again (the change keeps filling); before

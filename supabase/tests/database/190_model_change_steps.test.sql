@@ -115,7 +115,7 @@ select throws_like(
 -- =============================================================================================
 select throws_ok(
   $$ select embeddings.switch_model_change(tests.target_id('mc_items')) $$,
-  '55000', 'the new version of mc_items (model-b) has 0 of 4 rows embedded: wait until it has them all, or switch with force (rows without a vector of model-b drop out of semantic search)',
+  '55000', 'the new version of mc_items (model-b) has 0 of 4 rows embedded and 4 in its queue: wait until every row has a current vector, or switch with force (rows without one drop out of semantic search)',
   'switch refuses a new version that is not complete'
 );
 select throws_like(

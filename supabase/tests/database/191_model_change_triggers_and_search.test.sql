@@ -5,7 +5,7 @@ begin;
 \ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(9);
+select plan(10);
 
 -- Three rows embedded with test-model in vector(3): row n holds one_hot(3, n).
 select tests.create_target('mc_notes', 0, 3);
@@ -56,6 +56,15 @@ select throws_ok(
   null, null,
   'and a query of the new model''s size is refused'
 );
+update public.mc_notes set title = 'limiter, brickwall' where id = 4;
+select throws_like(
+  $$ select embeddings.switch_model_change(tests.target_id('mc_notes')) $$,
+  'the new version of mc_notes (model-b) has 4 of 4 rows embedded and 1 in its queue%',
+  'switch refuses while a row edited since its new vector waits in the queue'
+);
+select embeddings.write_batch(tests.target_id('mc_notes__next'), c.lease_token, 'model-b',
+  jsonb_build_array(tests.batch_item(c.row_key, c.content_hash, tests.one_hot(2, 2))))
+  from embeddings.claim_batch(tests.target_id('mc_notes__next'), 10, 60) as c;
 select embeddings.switch_model_change(tests.target_id('mc_notes'), force => false);
 select is(
   (select array_agg(s.row_key order by s.similarity desc, s.row_key) from public.search_embeddings('mc_notes',
