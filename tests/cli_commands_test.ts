@@ -110,7 +110,10 @@ Deno.test("cli: usage errors exit 2 with one line naming what is wrong", () =>
     assert.match(workers.stderr, /--concurrency <n>' argument '0' is invalid/);
     const provider = await run("embed", "--provider", "nope");
     assert.equal(provider.code, 2, describeCliRun(provider));
-    assert.match(provider.stderr, /Allowed choices are gte-small, openai, local\./);
+    assert.match(
+      provider.stderr,
+      /Allowed choices are gte-small, openai, local, local-512 \(one, or several separated by commas\)\./,
+    );
     const target = await run("status", "--target", "nope");
     assert.equal(target.code, 2, describeCliRun(target));
     assert.equal(

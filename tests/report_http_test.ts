@@ -14,6 +14,7 @@ function report(
     provider: "openai",
     model: "m",
     dimensions: 384,
+    providers: [],
     claimed: 0,
     written: 0,
     chunksWritten: 0,

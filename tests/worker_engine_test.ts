@@ -246,7 +246,7 @@ Deno.test("worker: a write answer that does not match the batch is not trusted",
     assert.match(music.error ?? "", /does not match the batch .*unaccounted keys: /);
   }));
 
-Deno.test("worker: a target of another model or size is refused before anything is claimed", () =>
+Deno.test("worker: a target of a model or size no provider makes is skipped before anything is claimed", () =>
   withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const queue = new PostgresTargetQueue(sql);
@@ -260,14 +260,15 @@ Deno.test("worker: a target of another model or size is refused before anything 
       const music = targetReport(report, "music_knowledge");
       assert.equal(report.ok, false);
       assert.equal(report.stoppedBecause, "no_target_matches_provider");
-      assert.match(report.message, /^no target matches the provider; /);
+      assert.match(report.message, /^no target matches the provider \(/);
       assert.equal(music.claimed, 0);
+      assert.equal(music.error, null, "skipped, not failed");
       assert.match(
-        music.error ?? "",
+        music.skipped ?? "",
         /target music_knowledge embeds with model universal-sentence-encoder-lite-384 \(384 dimensions\)/,
       );
-      assert.match(music.error ?? "", expected);
-      assert.match(music.error ?? "", /never mixed.*embeddings\.set_target_model/);
+      assert.match(music.skipped ?? "", expected);
+      assert.match(music.skipped ?? "", /never mixed.*embeddings\.set_target_model/);
     }
     assert.equal((await queueCounts(sql, "music_knowledge")).pending, 20);
     assert.equal((await storedEmbeddingStats(sql)).embedded, 0);

@@ -45,7 +45,7 @@ export function pricePerMillion(raw: string): number {
  * nothing per token, so their cut is not counted.
  */
 export function estimateCutFor(provider: ProviderSpec): number | null {
-  return provider.kind === "configured" && provider.settings.provider === "openai"
+  return provider.kind === "configured" && provider.providers.includes("openai")
     ? openAiInputLimit.maxCharacters
     : null;
 }

@@ -2,7 +2,7 @@
 import type { Sql } from "../../supabase/functions/_shared/database.ts";
 import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";
 import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_target_queue.ts";
-import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
+import type { ProviderEntry } from "../../supabase/functions/_shared/providers/provider_router.ts";
 import type { RunOptions } from "../../supabase/functions/_shared/run_options.ts";
 import type { Target } from "../../supabase/functions/_shared/target_queue.ts";
 import type { WorkerReport } from "../../supabase/functions/_shared/worker_report.ts";
@@ -22,7 +22,7 @@ import {
 } from "./deferred_indexes.ts";
 import { CliFailure, type ExitCode } from "./exit_codes.ts";
 import { stopOnInterrupt } from "./interrupt.ts";
-import { buildProvider, type ProviderSpec } from "./provider_choice.ts";
+import { type ProviderSpec, routerFor } from "./provider_choice.ts";
 import { readStatusView } from "./status_view.ts";
 import { chooseTargets } from "./target_choice.ts";
 import { plural } from "./text_table.ts";
@@ -52,12 +52,26 @@ interface Spread {
 
 /**
  * --concurrency N: N Web Workers, one batch each (a CPU-bound local model uses N cores). Without
- * it, a remote provider (one with request limits: a server answers) gets one worker with several
- * batches in flight, paced together; a local model one batch at a time, as before.
+ * it, targets of a remote provider (openai: a server answers) get one worker with several
+ * batches in flight, each provider's paced together; local models one batch at a time, as before.
  */
-export function spreadFor(concurrency: number | null, provider: EmbeddingProvider): Spread {
+export function spreadFor(concurrency: number | null, providers: readonly ProviderEntry[]): Spread {
   if (concurrency !== null) return { workers: concurrency, lanes: 1 };
-  return { workers: 1, lanes: provider.requestLimits === undefined ? 1 : remoteLanes };
+  return {
+    workers: 1,
+    lanes: providers.some((entry) => entry.name === "openai") ? remoteLanes : 1,
+  };
+}
+
+/** The providers the targets' models route to, in the order configured (none is built here). */
+function providersFor(spec: ProviderSpec, targets: readonly Target[]): ProviderEntry[] {
+  const router = routerFor(spec);
+  const routed = new Set(
+    targets.map((target) => router.route(target)).flatMap((route) =>
+      route.ok ? [route.entry.name] : []
+    ),
+  );
+  return router.entries.filter((entry) => routed.has(entry.name));
 }
 
 /** Lines about what the backfill does go to stderr: stdout is the result. */
@@ -346,13 +360,15 @@ export async function runBackfill(
       "no embedding targets are registered: register one with embeddings.register_target",
     );
   }
-  const provider = await buildProvider(request.provider);
+  const providers = providersFor(request.provider, targets);
+  const providerNames = providers.map((entry) => entry.name).join(", ") || "none";
+  const models = providers.map((entry) => entry.model).join(", ") || "none";
   const indexes: BackfillIndexes = { dropped: [], rebuilt: [], leftDropped: [] };
   const earlier = await handleEarlierDeferrals(sql, targets, request.deferIndex, indexes);
   if (request.deferIndex) await deferIndexes(sql, targets, indexes, earlier.length);
 
   const toDo = await rowsToDo(queue, targets);
-  const spread = spreadFor(request.concurrency, provider);
+  const spread = spreadFor(request.concurrency, providers);
   say(
     `backfill: ${plural(toDo, "row")} to embed in ${
       targets.map((target) => target.name).join(", ")
@@ -360,7 +376,7 @@ export async function runBackfill(
       spread.lanes > 1
         ? ` with up to ${spread.lanes} batches in flight (paced by the provider)`
         : ""
-    }, provider ${provider.name} (${provider.model}) on ${
+    }, ${providers.length > 1 ? "providers" : "provider"} ${providerNames} (${models}) on ${
       plural(request.options.batchSize, "row")
     } a batch`,
   );
@@ -373,8 +389,8 @@ export async function runBackfill(
   );
   const after = await readStatusView(sql, targets.map((target) => target.id));
   return summarizeBackfill({
-    provider: provider.name,
-    model: provider.model,
+    provider: providerNames,
+    model: models,
     workers: spread.workers,
     written: tally.progress.written,
     failed: tally.progress.failed,

@@ -1,8 +1,8 @@
 // A backfill's Web Worker: its own thread (the local model is CPU-bound, so N workers use N cores), its own connection, runs of the engine's worker one after another (in one lane, or several at once for a remote provider) until nothing is left to claim or it is told to stop.
 import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";
 import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_target_queue.ts";
-import { ProviderPacer } from "../../supabase/functions/_shared/provider_pacer.ts";
-import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
+import { ProviderPacers } from "../../supabase/functions/_shared/provider_pacers.ts";
+import type { ProviderRouter } from "../../supabase/functions/_shared/providers/provider_router.ts";
 import type { RunOptions } from "../../supabase/functions/_shared/run_options.ts";
 import type { TargetQueue } from "../../supabase/functions/_shared/target_queue.ts";
 import { runWorker } from "../../supabase/functions/_shared/worker.ts";
@@ -10,7 +10,7 @@ import type { StopCode, WorkerReport } from "../../supabase/functions/_shared/wo
 import type { FromWorker, ToWorker } from "./backfill_messages.ts";
 import { closeConnection } from "./close_connection.ts";
 import { progressQueue } from "./progress_queue.ts";
-import { buildProvider } from "./provider_choice.ts";
+import { routerFor } from "./provider_choice.ts";
 import { connectForCli } from "./cli_connection.ts";
 
 /** The parts of a Web Worker's global scope used here (this file runs only as a worker). */
@@ -46,13 +46,13 @@ function another(report: WorkerReport): boolean {
 /** One lane: runs one after another until nothing is left or a run ends on something else. */
 async function lane(
   queue: TargetQueue,
-  provider: EmbeddingProvider,
+  providers: ProviderRouter,
   options: RunOptions,
-  pacer: ProviderPacer,
+  pacers: ProviderPacers,
 ): Promise<void> {
   try {
     while (true) {
-      const report = await runWorker(queue, provider, options, { stop: stop.signal, pacer });
+      const report = await runWorker(queue, providers, options, { stop: stop.signal, pacers });
       const last = !another(report);
       scope.postMessage({ kind: "run", report, last });
       if (last) break;
@@ -68,19 +68,20 @@ async function work(start: Extract<ToWorker, { kind: "start" }>): Promise<void> 
   const sql = connectForCli(start.databaseUrl);
   let ending: FromWorker = { kind: "done" };
   try {
-    const provider = await buildProvider(start.provider);
+    // Each provider is built on the first run that has a target of its model.
+    const providers = routerFor(start.provider);
     const queue = progressQueue(
       new PostgresTargetQueue(sql),
       (delta) => scope.postMessage({ kind: "progress", ...delta }),
     );
-    // The lanes share the provider's pacer: calls in flight grow from two while answers come
-    // back, halve on a 429, and all wait out the pause the provider asks for.
-    const pacer = new ProviderPacer({
+    // The lanes share each provider's pacer: calls in flight grow from two while answers come
+    // back, halve on a 429, and all wait out the pause that provider asks for.
+    const pacers = new ProviderPacers({
       maxInFlight: start.lanes,
       initialInFlight: Math.min(2, start.lanes),
     });
     const lanes = await Promise.allSettled(
-      Array.from({ length: start.lanes }, () => lane(queue, provider, start.options, pacer)),
+      Array.from({ length: start.lanes }, () => lane(queue, providers, start.options, pacers)),
     );
     const failed = lanes.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;

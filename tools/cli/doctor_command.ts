@@ -1,12 +1,12 @@
 // `deno task cli doctor`: embeddings.doctor() plus the provider's model check, printed grouped by level with each fix.
-import { type Command, Option } from "npm:commander@14.0.3";
-import { providerNames } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
+import type { Command } from "npm:commander@14.0.3";
 import { withDatabase } from "./database_session.ts";
 import { databaseUrlHelp } from "./database_url.ts";
 import { readDoctorFindings, readRegisteredTargets } from "./doctor_findings.ts";
 import { doctorExitCode, renderDoctorReport } from "./doctor_report.ts";
 import type { ExitCode } from "./exit_codes.ts";
 import { checkTargetModels, configuredProvider } from "./provider_model_check.ts";
+import { providerOption } from "./provider_option.ts";
 import { withServiceRole } from "./service_role_session.ts";
 import { terminalColors } from "./terminal_colors.ts";
 
@@ -18,9 +18,10 @@ interface DoctorOptions {
 
 const helpAfter = `
 Runs embeddings.doctor() (the same checks from Supabase's SQL editor: select * from
-embeddings.doctor();) and adds target_model_matches_provider: each target's model against the
-provider this environment configures (EMBEDDING_PROVIDER and OPENAI_*, or --provider; local off
-Supabase). Prints the errors, then the warnings, each with its fix, then the checks that passed.
+embeddings.doctor();) and adds target_model_matches_provider: per target, the configured provider that
+makes its model, or an error when none does (every run skips that target). The providers are the
+ones this environment configures (EMBEDDING_PROVIDERS or EMBEDDING_PROVIDER, and OPENAI_*; or the
+--provider list; local off Supabase). Prints the errors, then the warnings, each with its fix, then the checks that passed.
 
 Exit codes: 0 no error (warnings allowed), 1 an error-level finding, 2 bad usage or no database.`;
 
@@ -36,10 +37,9 @@ export function registerDoctorCommand(
     .option("--db-url <url>", databaseUrlHelp)
     .option("--json", "print the findings as a JSON array instead of text")
     .addOption(
-      new Option(
-        "--provider <name>",
-        "the provider whose model the targets must use (default: EMBEDDING_PROVIDER, else local)",
-      ).choices(providerNames),
+      providerOption(
+        "the providers whose models the targets must use, a comma-separated list (default: EMBEDDING_PROVIDERS, else EMBEDDING_PROVIDER, else local)",
+      ),
     )
     .addHelpText("after", helpAfter)
     .action(async (options: DoctorOptions) => {
@@ -52,7 +52,7 @@ export function registerDoctorCommand(
           findings,
           providerFindings: checkTargetModels(
             targets,
-            await configuredProvider(options.provider, database.url),
+            configuredProvider(options.provider, database.url),
           ),
         };
       });

@@ -7,7 +7,7 @@ import { withDatabase } from "./database_session.ts";
 import { withConnection } from "./engine_session.ts";
 import { CliFailure, exitCodes } from "./exit_codes.ts";
 import { interruptedExitCode, stopOnInterrupt } from "./interrupt.ts";
-import { buildProvider, chooseProvider, providerHelp } from "./provider_choice.ts";
+import { chooseProvider, providerHelp, routerFor } from "./provider_choice.ts";
 import { providerOption } from "./provider_option.ts";
 import {
   addRunOptionFlags,
@@ -59,7 +59,7 @@ export function registerEmbedCommand(program: Command, finish: FinishWith): Comm
           try {
             const report = await runWorker(
               new PostgresTargetQueue(sql),
-              await buildProvider(provider),
+              routerFor(provider),
               parsed.options,
               { stop: stop.signal },
             );

@@ -1,30 +1,29 @@
-// doctor's one check only the command line can make: is each target's model the configured provider's?
+// doctor's one check only the command line can make: which configured provider serves each target's model, and which targets none does.
 import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";
-import { createProvider } from "../../supabase/functions/_shared/providers/create_provider.ts";
-import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
+import type { ProviderRouter } from "../../supabase/functions/_shared/providers/provider_router.ts";
 import type { Finding, RegisteredTarget } from "./doctor_findings.ts";
-import { configuredSettings } from "./provider_choice.ts";
+import { chooseProvider, routerFor } from "./provider_choice.ts";
 
 const providerCheckName = "target_model_matches_provider";
 
-/** The provider identity a run would use; building it loads no model weights. */
-export type ProviderChoice = { ok: true; provider: EmbeddingProvider } | {
+/** The providers a run would route to; making it builds no provider and loads no model. */
+export type ProviderChoice = { ok: true; router: ProviderRouter } | {
   ok: false;
   error: string;
 };
 
 /**
- * The provider the embed function would build from this environment (EMBEDDING_PROVIDER and the
- * OPENAI_* settings), with `--provider` taking precedence; local off Supabase by default.
+ * The providers the embed function would route to from this environment (EMBEDDING_PROVIDERS or
+ * EMBEDDING_PROVIDER, and OPENAI_*), with the `--provider` list taking precedence; local off
+ * Supabase by default.
  */
-export async function configuredProvider(
+export function configuredProvider(
   providerFlag: string | undefined,
   databaseUrl: string,
   environment: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
-): Promise<ProviderChoice> {
+): ProviderChoice {
   try {
-    const settings = configuredSettings(providerFlag, databaseUrl, environment);
-    return { ok: true, provider: await createProvider(settings) };
+    return { ok: true, router: routerFor(chooseProvider(providerFlag, databaseUrl, environment)) };
   } catch (error) {
     return { ok: false, error: errorMessage(error) };
   }
@@ -32,16 +31,13 @@ export async function configuredProvider(
 
 /** How to configure a provider that makes the given model. */
 function providerFor(model: string, dimensions: number): string {
-  if (model === "gte-small") return "EMBEDDING_PROVIDER=gte-small (or --provider gte-small)";
-  if (model === "universal-sentence-encoder-lite-512") {
-    return "EMBEDDING_PROVIDER=local-512 (or --provider local-512)";
-  }
-  if (model.startsWith("universal-sentence-encoder-lite")) {
-    return "EMBEDDING_PROVIDER=local (or --provider local)";
-  }
-  return `EMBEDDING_PROVIDER=openai with OPENAI_EMBEDDING_MODEL=${model} OPENAI_EMBEDDING_DIMENSIONS=${dimensions} (or --provider openai)`;
+  if (model === "gte-small") return "gte-small";
+  if (model === "universal-sentence-encoder-lite-512") return "local-512";
+  if (model.startsWith("universal-sentence-encoder-lite")) return "local";
+  return `openai with OPENAI_EMBEDDING_MODEL=${model} OPENAI_EMBEDDING_DIMENSIONS=${dimensions}`;
 }
 
+/** One finding per target: the provider that serves it (ok), or that none does (error, skipped by every run). */
 export function checkTargetModels(
   targets: readonly RegisteredTarget[],
   choice: ProviderChoice,
@@ -52,36 +48,45 @@ export function checkTargetModels(
       check_name: providerCheckName,
       subject: "provider",
       finding:
-        `the provider could not be configured, so no target's model can be compared: ${choice.error}`,
+        `the providers could not be configured, so no target's model can be compared: ${choice.error}`,
       fix:
-        "set EMBEDDING_PROVIDER (gte-small, openai, local or local-512) and its settings, or pass --provider",
+        "set EMBEDDING_PROVIDERS (a list of gte-small, openai, local, local-512) and their settings, or pass --provider",
     }];
   }
-  const { provider } = choice;
-  const findings: Finding[] = targets
-    .filter((target) =>
-      target.model !== provider.model || target.dimensions !== provider.dimensions
-    )
-    .map((target) => ({
+  const { router } = choice;
+  if (targets.length === 0) {
+    const names = router.entries.map((entry) => entry.name).join(", ");
+    return [{
+      level: "ok",
+      check_name: providerCheckName,
+      subject: null,
+      finding: `no target is registered, so none can disagree with the providers ${names}`,
+      fix: null,
+    }];
+  }
+  return targets.map((target): Finding => {
+    const route = router.route(target);
+    if (route.ok) {
+      return {
+        level: "ok",
+        check_name: providerCheckName,
+        subject: target.name,
+        finding:
+          `target ${target.name} embeds with model ${target.model} (${target.dimensions} dimensions), made by the configured provider ${route.entry.name}`,
+        fix: null,
+      };
+    }
+    const [first] = router.entries;
+    return {
       level: "error",
       check_name: providerCheckName,
       subject: target.name,
-      finding:
-        `target ${target.name} embeds with model ${target.model} (${target.dimensions} dimensions) but the configured provider ${provider.name} makes ${provider.model} (${provider.dimensions} dimensions): the worker refuses the target`,
-      fix: `select embeddings.set_target_model(${target.id}, '${
-        provider.model.replaceAll("'", "''")
-      }', ${provider.dimensions}); -- re-embeds every row; or configure ${
+      finding: `${route.reason}: every run skips the target`,
+      fix: `add ${
         providerFor(target.model, target.dimensions)
-      }`,
-    }));
-  if (findings.length > 0) return findings;
-  return [{
-    level: "ok",
-    check_name: providerCheckName,
-    subject: null,
-    finding: targets.length === 0
-      ? `no target is registered, so none can disagree with the ${provider.name} provider's ${provider.model}`
-      : `every target (${targets.length}) embeds with the ${provider.name} provider's model ${provider.model} (${provider.dimensions} dimensions)`,
-    fix: null,
-  }];
+      } to EMBEDDING_PROVIDERS (or --provider); or select embeddings.set_target_model(${target.id}, '${
+        first.model.replaceAll("'", "''")
+      }', ${first.dimensions}); -- re-embeds every row`,
+    };
+  });
 }

@@ -1,14 +1,38 @@
-// The search command's query vector: the query embedded by the provider this environment configures (--provider, EMBEDDING_PROVIDER, else local), refused when that provider's model is not the target's.
+// The search command's query vector: the query embedded by the configured provider that makes the target's model (--provider, EMBEDDING_PROVIDERS, EMBEDDING_PROVIDER, else local), refused when none does.
 import { queryProblem } from "../../supabase/functions/_shared/search/query_text.ts";
 import type { SearchTarget } from "../../supabase/functions/_shared/search/search_target.ts";
 import { errorMessage } from "../../supabase/functions/_shared/error_message.ts";
 import { CliFailure } from "./exit_codes.ts";
-import { buildProvider, chooseProvider } from "./provider_choice.ts";
+import { chooseProvider, routerFor } from "./provider_choice.ts";
+import type { EmbeddingProvider } from "../../supabase/functions/_shared/providers/embedding_provider.ts";
 
 /** The query's problem before any database or provider is asked (empty, no letter or digit). */
 export function checkQueryText(query: string): void {
   const problem = queryProblem(query, "", undefined);
   if (problem !== null) throw new CliFailure(problem);
+}
+
+/** The configured provider that makes the target's model, built; or the error that says which to pass. */
+async function providerOfTarget(
+  target: SearchTarget,
+  providerFlag: string | undefined,
+  databaseUrl: string,
+): Promise<EmbeddingProvider> {
+  const router = routerFor(chooseProvider(providerFlag, databaseUrl));
+  const route = router.route({ id: 0, ...target });
+  if (!route.ok) {
+    const made = router.entries.map((entry) =>
+      `the ${entry.name} provider makes ${entry.model} (${entry.dimensions} dimensions)`
+    ).join(", ");
+    throw new CliFailure(
+      `target ${target.name} holds vectors of model ${target.model} (${target.dimensions} dimensions), but ${made}: pass the --provider (or set EMBEDDING_PROVIDERS) that makes ${target.model}, or search with --mode keyword`,
+    );
+  }
+  try {
+    return await router.provider(route.entry);
+  } catch (error) {
+    throw new CliFailure(errorMessage(error));
+  }
 }
 
 /**
@@ -22,12 +46,7 @@ export async function embedSearchQuery(
   providerFlag: string | undefined,
   databaseUrl: string,
 ): Promise<number[]> {
-  const provider = await buildProvider(chooseProvider(providerFlag, databaseUrl));
-  if (provider.model !== target.model || provider.dimensions !== target.dimensions) {
-    throw new CliFailure(
-      `target ${target.name} holds vectors of model ${target.model} (${target.dimensions} dimensions), but the ${provider.name} provider makes ${provider.model} (${provider.dimensions} dimensions): pass the --provider (or set EMBEDDING_PROVIDER) that makes ${target.model}, or search with --mode keyword`,
-    );
-  }
+  const provider = await providerOfTarget(target, providerFlag, databaseUrl);
   const problem = queryProblem(query, provider.model, provider.inputLimit);
   if (problem !== null) throw new CliFailure(problem);
   try {

@@ -5,7 +5,7 @@ import { PostgresTargetQueue } from "../../supabase/functions/_shared/postgres_t
 import { defaultRunOptions } from "../../supabase/functions/_shared/run_options.ts";
 import { runWorker } from "../../supabase/functions/_shared/worker.ts";
 import type { WorkerReport } from "../../supabase/functions/_shared/worker_report.ts";
-import { buildProvider, chooseProvider } from "../cli/provider_choice.ts";
+import { chooseProvider, routerFor } from "../cli/provider_choice.ts";
 import { printReport } from "./demo_report.ts";
 import { closeConnection } from "../cli/close_connection.ts";
 import { connectForCli } from "../cli/cli_connection.ts";
@@ -33,8 +33,8 @@ export async function embedInProcess(databaseUrl: string): Promise<WorkerReport>
   );
   const sql = connectForCli(databaseUrl);
   try {
-    const provider = await buildProvider(chooseProvider(undefined, databaseUrl));
-    const report = await runWorker(new PostgresTargetQueue(sql), provider, {
+    const providers = routerFor(chooseProvider(undefined, databaseUrl));
+    const report = await runWorker(new PostgresTargetQueue(sql), providers, {
       ...defaultRunOptions,
       batchSize: 8,
     });

@@ -6,7 +6,12 @@ import type { ProviderSettings } from "./providers/provider_settings.ts";
 export interface EmbedConfig {
   /** Postgres connection string (SUPABASE_DB_URL on Supabase). */
   databaseUrl: string;
-  /** EMBEDDING_PROVIDER (or the default for where the code runs) and the OPENAI_* settings (OPENAI_TIMEOUT_MS and the per-request limits among them). */
+  /**
+   * Every provider a run routes targets to, in the order named: EMBEDDING_PROVIDERS, else
+   * EMBEDDING_PROVIDER, else the default for where the code runs.
+   */
+  providers: readonly ProviderName[];
+  /** The first of `providers` with the OPENAI_* settings (OPENAI_TIMEOUT_MS and the per-request limits among them). */
   providerSettings: ProviderSettings;
 }
 
@@ -29,6 +34,47 @@ function positiveInteger(env: Environment, name: string, fallback: number): numb
   return value;
 }
 
+/** Splits a list of provider names at commas or white space. */
+export function splitProviderNames(text: string): string[] {
+  return text.split(/[\s,]+/).filter((name) => name !== "");
+}
+
+/** Checks each name and drops repeats; throws naming the setting and the allowed names. */
+export function checkProviderNames(names: readonly string[], setting: string): ProviderName[] {
+  const checked: ProviderName[] = [];
+  for (const name of names) {
+    if (!(providerNames as readonly string[]).includes(name)) {
+      throw new ConfigError(
+        `${setting} must be one of ${providerNames.join(", ")} (or a list of them); got ${
+          JSON.stringify(name)
+        }`,
+      );
+    }
+    if (!checked.includes(name as ProviderName)) checked.push(name as ProviderName);
+  }
+  if (checked.length === 0) throw new ConfigError(`${setting} names no provider`);
+  return checked;
+}
+
+/**
+ * EMBEDDING_PROVIDERS (a list) or EMBEDDING_PROVIDER (one name, the older setting); both set is
+ * an error unless they agree. Neither: gte-small on Supabase, local elsewhere.
+ */
+function readProviderNames(env: Environment, onSupabase: boolean): ProviderName[] {
+  const list = env.EMBEDDING_PROVIDERS?.trim() ?? "";
+  const one = env.EMBEDDING_PROVIDER?.trim() ?? "";
+  if (list !== "" && one !== "" && splitProviderNames(list).join(",") !== one) {
+    throw new ConfigError(
+      `EMBEDDING_PROVIDERS=${JSON.stringify(list)} and EMBEDDING_PROVIDER=${
+        JSON.stringify(one)
+      } disagree: set EMBEDDING_PROVIDERS alone`,
+    );
+  }
+  if (list !== "") return checkProviderNames(splitProviderNames(list), "EMBEDDING_PROVIDERS");
+  if (one !== "") return checkProviderNames([one], "EMBEDDING_PROVIDER");
+  return [onSupabase ? "gte-small" : "local"];
+}
+
 /**
  * Reads configuration from an environment (Deno.env.toObject() in the function).
  * `onSupabase` says whether Supabase.ai is available, which makes gte-small the default.
@@ -38,19 +84,12 @@ export function readEmbedConfig(env: Environment, onSupabase: boolean): EmbedCon
   if (!databaseUrl) {
     throw new ConfigError("SUPABASE_DB_URL is not set: the embed function needs the database URL");
   }
-  const requested = env.EMBEDDING_PROVIDER?.trim();
-  const provider = requested || (onSupabase ? "gte-small" : "local");
-  if (!(providerNames as readonly string[]).includes(provider)) {
-    throw new ConfigError(
-      `EMBEDDING_PROVIDER must be one of ${providerNames.join(", ")}; got ${
-        JSON.stringify(provider)
-      }`,
-    );
-  }
+  const providers = readProviderNames(env, onSupabase);
   return {
     databaseUrl,
+    providers,
     providerSettings: {
-      provider: provider as ProviderName,
+      provider: providers[0],
       openai: {
         baseUrl: env.OPENAI_BASE_URL || "https://api.openai.com/v1",
         apiKey: env.OPENAI_API_KEY || undefined,

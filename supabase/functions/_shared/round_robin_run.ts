@@ -5,7 +5,7 @@ import type {
   NothingToWrite,
   PreparedBatch,
 } from "./batch_pipeline.ts";
-import { ProviderBackoff } from "./provider_backoff.ts";
+import type { ProviderBackoff } from "./provider_backoff.ts";
 import type { RunDeadline } from "./run_deadline.ts";
 import type { RunOptions } from "./run_options.ts";
 import type { StopCode, TargetReport } from "./worker_report.ts";
@@ -34,8 +34,6 @@ export class RoundRobinRun {
   providerRetries = 0;
   /** The pipeline whose batch the provider failed last, to carry the failure's message. */
   lastProviderFailure: BatchPipeline | null = null;
-  // The provider is one for every target: after it fails, no target calls it before it may.
-  readonly backoff = new ProviderBackoff();
   private slowestBatchMs = 0;
   private inFlight: WriteInFlight | null = null;
 
@@ -44,7 +42,27 @@ export class RoundRobinRun {
     private readonly reports: readonly TargetReport[],
     private readonly options: RunOptions,
     private readonly deadline: RunDeadline,
+    /**
+     * Each pipeline's provider's backoff, one per provider: after a provider fails, none of its
+     * targets calls it before it may; another provider's targets go on meanwhile.
+     */
+    private readonly backoffs: ReadonlyMap<BatchPipeline, ProviderBackoff>,
   ) {}
+
+  /** The pipeline's provider's backoff. */
+  backoffOf(pipeline: BatchPipeline): ProviderBackoff {
+    const backoff = this.backoffs.get(pipeline);
+    if (!backoff) throw new Error(`target ${pipeline.target.name} has no provider backoff`);
+    return backoff;
+  }
+
+  /** The backoff of the provider that failed last without a success since; null when none. */
+  failingBackoff(): ProviderBackoff | null {
+    const last = this.lastProviderFailure;
+    if (last !== null && this.backoffOf(last).lastError !== null) return this.backoffOf(last);
+    return this.pipelines.map((pipeline) => this.backoffOf(pipeline))
+      .find((backoff) => backoff.lastError !== null) ?? null;
+  }
 
   total(field: CountedField): number {
     return this.reports.reduce((sum, report) => sum + report[field], 0);
@@ -68,6 +86,10 @@ export class RoundRobinRun {
   private async round(active: readonly BatchPipeline[]): Promise<BatchPipeline[]> {
     const stillActive: BatchPipeline[] = [];
     for (const pipeline of active) {
+      if (this.waitsWhileOthersMayGo(pipeline, active)) {
+        stillActive.push(pipeline);
+        continue;
+      }
       if (await this.turn(pipeline, stillActive) === "end") break;
     }
     return stillActive;
@@ -88,9 +110,22 @@ export class RoundRobinRun {
     return null;
   }
 
+  /**
+   * A target whose provider is waiting out a failure gives its turn to targets of a provider that
+   * may be called now; it waits only when no such target is left.
+   */
+  private waitsWhileOthersMayGo(
+    pipeline: BatchPipeline,
+    active: readonly BatchPipeline[],
+  ): boolean {
+    const now = performance.now();
+    if (this.backoffOf(pipeline).waitMs(now) <= 0) return false;
+    return active.some((other) => this.backoffOf(other).waitMs(now) <= 0);
+  }
+
   /** Waits out a failing provider; false when a batch would no longer fit after the wait. */
-  private async waitForProvider(): Promise<boolean> {
-    const wait = this.backoff.waitMs(performance.now());
+  private async waitForProvider(pipeline: BatchPipeline): Promise<boolean> {
+    const wait = this.backoffOf(pipeline).waitMs(performance.now());
     if (wait <= 0) return true;
     // Wait only when a batch still fits in the budget after the wait; else the run ends (on the
     // provider's failure: the worker reports it).
@@ -106,7 +141,7 @@ export class RoundRobinRun {
   private async turn(pipeline: BatchPipeline, stillActive: BatchPipeline[]): Promise<TurnEnd> {
     this.stoppedBecause = this.reasonToStop();
     if (this.stoppedBecause !== null) return "end";
-    if (!await this.waitForProvider()) return "end";
+    if (!await this.waitForProvider(pipeline)) return "end";
     const prepareStarted = performance.now();
     const prepared = await pipeline.prepareBatch(
       Math.min(this.options.batchSize, this.options.maxRows - this.kept()),
@@ -195,7 +230,7 @@ export class RoundRobinRun {
     // then its write.
     this.slowestBatchMs = Math.max(this.slowestBatchMs, prepareMs + writeMs);
     if (result.outcome === "provider failed") {
-      this.backoff.failed(result.error, performance.now());
+      this.backoffOf(pipeline).failed(result.error, performance.now());
       this.lastProviderFailure = pipeline;
     } else if (result.outcome === "stop") {
       // A failed write outranks why the run was ending meanwhile (rows, time): it went wrong.
@@ -204,7 +239,7 @@ export class RoundRobinRun {
       }
       if (result.error !== null) pipeline.report.error = result.error;
     } else if (result.outcome === "done") {
-      this.backoff.succeeded();
+      this.backoffOf(pipeline).succeeded();
     }
   }
 }

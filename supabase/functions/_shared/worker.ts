@@ -2,8 +2,10 @@
 import { BatchPipeline } from "./batch_pipeline.ts";
 import { errorMessage } from "./error_message.ts";
 import { providerStopCode } from "./provider_backoff.ts";
-import { ProviderPacer } from "./provider_pacer.ts";
+import { ProviderBackoff } from "./provider_backoff.ts";
+import { ProviderPacers } from "./provider_pacers.ts";
 import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
+import { ProviderRouter } from "./providers/provider_router.ts";
 import { RunDeadline } from "./run_deadline.ts";
 import { RoundRobinRun } from "./round_robin_run.ts";
 import type { RunOptions } from "./run_options.ts";
@@ -11,7 +13,9 @@ import type { Target, TargetQueue } from "./target_queue.ts";
 import {
   emptyTargetReport,
   type ProviderFailure,
+  type ProviderUse,
   queuedRows,
+  type StopCode,
   summarize,
   type TargetReport,
   type WorkerReport,
@@ -20,11 +24,6 @@ import {
 /** A request the worker cannot serve at all, such as a target name that is not registered. */
 export class WorkerRequestError extends Error {
   override name = "WorkerRequestError";
-}
-
-function mismatch(target: Target, provider: EmbeddingProvider): string | null {
-  if (target.model === provider.model && target.dimensions === provider.dimensions) return null;
-  return `target ${target.name} embeds with model ${target.model} (${target.dimensions} dimensions) but this worker's provider ${provider.name} makes ${provider.model} (${provider.dimensions} dimensions); vectors of two models are never mixed. Switch the target with embeddings.set_target_model(${target.id}, '${provider.model}', ${provider.dimensions}) or configure a provider for ${target.model}`;
 }
 
 async function chooseTargets(queue: TargetQueue, name: string | null): Promise<Target[]> {
@@ -66,25 +65,30 @@ export interface RunControl {
   /** Aborting it stops the run at once: the batch in hand goes back untried, nothing is lost. */
   stop?: AbortSignal;
   /**
-   * Paces the provider's calls; runs at once in one process share one, so a 429 pauses them all.
-   * Default: the run's own, one call at a time.
+   * Paces each provider's calls; runs at once in one process share them, so a 429 pauses every
+   * call to that provider (and no other). Default: the run's own, one call at a time each.
    */
-  pacer?: ProviderPacer;
+  pacers?: ProviderPacers;
 }
 
+/**
+ * Works the queued rows of every target (or the one named), each with the provider that makes
+ * its model: `providers` routes them (one provider routes only its own model's targets).
+ */
 export async function runWorker(
   queue: TargetQueue,
-  provider: EmbeddingProvider,
+  providers: EmbeddingProvider | ProviderRouter,
   options: RunOptions,
   control: RunControl = {},
 ): Promise<WorkerReport> {
   const started = performance.now();
   const retriesBefore = queue.transientRetries ?? 0;
+  const router = providers instanceof ProviderRouter ? providers : ProviderRouter.of(providers);
   const chosen = await chooseTargets(queue, options.target);
   const deadline = new RunDeadline(options.timeBudgetMs, control.stop);
   try {
     return await workTargets(
-      { queue, provider, pacer: control.pacer ?? new ProviderPacer() },
+      { queue, router, pacers: control.pacers ?? new ProviderPacers() },
       options,
       chosen,
       { started, retriesBefore },
@@ -95,38 +99,75 @@ export async function runWorker(
   }
 }
 
-/** A pipeline for each target whose model the provider makes; the others' reports say why not. */
-function pipelinesFor(
-  { queue, provider, pacer }: WorkerParts,
+/** The pipelines of a run, each with its provider's backoff, and the providers they use. */
+interface Lanes {
+  pipelines: BatchPipeline[];
+  reports: TargetReport[];
+  backoffs: Map<BatchPipeline, ProviderBackoff>;
+  used: ProviderUse[];
+}
+
+/**
+ * A pipeline for each target a configured provider serves, with that provider, built now if no
+ * earlier target needed it; the others' reports say why not. A provider that cannot be built
+ * fails its targets alone.
+ */
+async function pipelinesFor(
+  { queue, router, pacers }: WorkerParts,
   chosen: readonly Target[],
-): { pipelines: BatchPipeline[]; reports: TargetReport[] } {
-  const pipelines: BatchPipeline[] = [];
-  const reports: TargetReport[] = [];
+): Promise<Lanes> {
+  const lanes: Lanes = { pipelines: [], reports: [], backoffs: new Map(), used: [] };
+  const backoffOf = new Map<string, ProviderBackoff>();
   for (const target of chosen) {
     const report = emptyTargetReport(target);
-    reports.push(report);
-    const problem = mismatch(target, provider);
-    if (problem) {
-      report.ok = false;
-      report.error = problem;
-    } else {
-      pipelines.push(new BatchPipeline(queue, provider, target, report, pacer));
+    lanes.reports.push(report);
+    const route = router.route(target);
+    if (!route.ok) {
+      report.skipped = route.reason;
+      continue;
     }
+    const name = route.entry.name;
+    report.provider = name;
+    let provider: EmbeddingProvider;
+    try {
+      provider = await router.provider(route.entry);
+    } catch (error) {
+      report.ok = false;
+      report.error = errorMessage(error);
+      continue;
+    }
+    if (!backoffOf.has(name)) {
+      backoffOf.set(name, new ProviderBackoff());
+      lanes.used.push(providerUse(provider));
+    }
+    const pipeline = new BatchPipeline(queue, provider, target, report, pacers.for(name));
+    lanes.pipelines.push(pipeline);
+    lanes.backoffs.set(pipeline, backoffOf.get(name) as ProviderBackoff);
   }
-  return { pipelines, reports };
+  return lanes;
+}
+
+function providerUse(provider: EmbeddingProvider): ProviderUse {
+  return {
+    provider: provider.name,
+    model: provider.model,
+    dimensions: provider.dimensions,
+    inputLimit: provider.inputLimit ?? null,
+  };
 }
 
 /** A provider failure not followed by a success is why the run ended, whatever else was due. */
 function unresolvedProviderFailure(run: RoundRobinRun): ProviderFailure | null {
-  const unresolved = run.backoff.lastError;
+  const backoff = run.failingBackoff();
+  const unresolved = backoff?.lastError ?? null;
   if (
-    unresolved === null || run.stoppedBecause === "database_failed" ||
+    backoff === null || unresolved === null || run.stoppedBecause === "database_failed" ||
     run.stoppedBecause === "stopped"
   ) {
     return null;
   }
   run.stoppedBecause = providerStopCode(unresolved);
-  const retryAt = new Date(Date.now() + run.backoff.waitMs(performance.now())).toISOString();
+  const retryAt = new Date(Date.now() + backoff.waitMs(performance.now())).toISOString();
   if (run.lastProviderFailure) run.lastProviderFailure.report.error = unresolved.message;
   return { kind: unresolved.kind, message: unresolved.message, retryAt };
 }
@@ -152,11 +193,25 @@ async function settleReports(
   }
 }
 
-/** What a run works with: the queue, the provider, and the pacer of the provider's calls. */
+/** What a run works with: the queue, the providers' router, and the pacers of their calls. */
 interface WorkerParts {
   queue: TargetQueue;
-  provider: EmbeddingProvider;
-  pacer: ProviderPacer;
+  router: ProviderRouter;
+  pacers: ProviderPacers;
+}
+
+/** A run that worked nothing because the providers its targets need could not be built. */
+function noProviderBuilt(
+  pipelines: readonly BatchPipeline[],
+  reports: readonly TargetReport[],
+): StopCode | null {
+  const unbuilt = reports.some((report) => report.provider !== null && report.error !== null);
+  return pipelines.length === 0 && unbuilt ? "provider_unavailable" : null;
+}
+
+function firstConfigured(router: ProviderRouter): Omit<ProviderUse, "inputLimit"> {
+  const [entry] = router.entries;
+  return { provider: entry.name, model: entry.model, dimensions: entry.dimensions };
 }
 
 async function workTargets(
@@ -166,19 +221,23 @@ async function workTargets(
   before: { started: number; retriesBefore: number },
   deadline: RunDeadline,
 ): Promise<WorkerReport> {
-  const { queue, provider } = parts;
-  const { pipelines, reports } = pipelinesFor(parts, chosen);
-  const run = new RoundRobinRun(pipelines, reports, options, deadline);
+  const { queue, router } = parts;
+  const { pipelines, reports, backoffs, used } = await pipelinesFor(parts, chosen);
+  const run = new RoundRobinRun(pipelines, reports, options, deadline, backoffs);
   await run.run();
   const providerError = unresolvedProviderFailure(run);
   await settleReports(queue, pipelines, reports);
-  const stopCode = run.stoppedBecause ?? "nothing_to_claim";
+  const stopCode = noProviderBuilt(pipelines, reports) ??
+    run.stoppedBecause ?? "nothing_to_claim";
+  const first = used[0] ?? { ...firstConfigured(router), inputLimit: null };
   return {
-    ok: reports.every((report) => report.ok),
+    // A run whose every target was skipped served nothing: not ok.
+    ok: reports.every((report) => report.ok) && reports.some((report) => report.skipped === null),
     message: summarize(stopCode, reports, providerError),
-    provider: provider.name,
-    model: provider.model,
-    dimensions: provider.dimensions,
+    provider: first.provider,
+    model: first.model,
+    dimensions: first.dimensions,
+    providers: used,
     claimed: run.total("claimed"),
     written: run.total("written"),
     chunksWritten: reports.reduce((sum, report) => sum + (report.chunksWritten ?? 0), 0),
@@ -191,7 +250,7 @@ async function workTargets(
     rateLimitWaits: reports.reduce((sum, report) => sum + report.rateLimitWaits, 0),
     rateLimitWaitMs: reports.reduce((sum, report) => sum + report.rateLimitWaitMs, 0),
     databaseRetries: (queue.transientRetries ?? 0) - before.retriesBefore,
-    inputLimit: provider.inputLimit ?? null,
+    inputLimit: first.inputLimit,
     durationMs: Math.round(performance.now() - before.started),
     targets: reports,
   };

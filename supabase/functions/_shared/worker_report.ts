@@ -25,7 +25,8 @@ const stopMessages: Readonly<Record<StopCode, string>> = {
   provider_rate_limited: "embedding provider is rate limiting",
   provider_malformed_answer: "embedding provider answers with what cannot be used",
   database_failed: "database call failed",
-  no_target_matches_provider: "no target matches the provider",
+  no_target_matches_provider:
+    "no target matches the provider (no configured provider makes its model)",
 };
 
 /** The provider failure a run stopped on: no row was charged for it. */
@@ -46,6 +47,13 @@ export interface FailedRow {
 export interface TargetReport {
   target: string;
   model: string;
+  /** The configured provider that makes the target's model and worked it; null when none did. */
+  provider: string | null;
+  /**
+   * Why the target was not worked because no configured provider makes its model (and how to fix
+   * it); null when a provider serves it. A skipped target is not a failure: `ok` stays true.
+   */
+  skipped: string | null;
   /** False when the target could not be worked, or a row of it failed. */
   ok: boolean;
   /** Why the target was not worked, or why its work stopped; null when nothing went wrong. */
@@ -88,13 +96,26 @@ export interface TargetReport {
   status: TargetStatus | null;
 }
 
-export interface WorkerReport {
-  ok: boolean;
-  /** Starts with stopMessages[stoppedBecause], then one part per target. */
-  message: string;
+/** A provider a run worked targets with. */
+export interface ProviderUse {
   provider: string;
   model: string;
   dimensions: number;
+  /** How much of a text its model reads; null when the provider does not say. */
+  inputLimit: InputLimit | null;
+}
+
+export interface WorkerReport {
+  /** True when every target worked went well and at least one target was worked (none all skipped). */
+  ok: boolean;
+  /** Starts with stopMessages[stoppedBecause], then one part per target. */
+  message: string;
+  /** The first of `providers` (the first configured when none worked a target). */
+  provider: string;
+  model: string;
+  dimensions: number;
+  /** Every provider that worked a target in this run, in the order configured. */
+  providers: ProviderUse[];
   claimed: number;
   written: number;
   /** The chunked targets' chunksWritten, summed (0 when no chunked target was worked). */
@@ -117,7 +138,7 @@ export interface WorkerReport {
    * again; no row was charged for them.
    */
   databaseRetries: number;
-  /** How much of a text the provider's model reads; null when the provider does not say. */
+  /** How much of a text the first provider's model reads; null when it does not say (`providers` has each one's). */
   inputLimit: InputLimit | null;
   durationMs: number;
   targets: TargetReport[];
@@ -127,6 +148,8 @@ export function emptyTargetReport(target: Target): TargetReport {
   return {
     target: target.name,
     model: target.model,
+    provider: null,
+    skipped: null,
     ok: true,
     error: null,
     batches: 0,
@@ -151,6 +174,7 @@ export function queuedRows(report: TargetReport): number {
 }
 
 function summarizeTarget(target: TargetReport): string {
+  if (target.skipped !== null) return `${target.target}: skipped: ${target.skipped}`;
   if (target.error && target.claimed === 0) return `${target.target}: ${target.error}`;
   const extras = [
     target.failed > 0

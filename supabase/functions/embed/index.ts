@@ -1,4 +1,4 @@
-// Edge Function `embed`: POST with a secret key (apikey header) to embed queued rows of every target (or the one named in the body); every report names the kinds of key it accepts.
+// Edge Function `embed`: POST with a secret key (apikey header) to embed queued rows of every target (or the one named in the body), each with the configured provider of its model; every report names the kinds of key it accepts.
 //
 // verify_jwt is off for it (supabase/config.toml), as Supabase advises for functions called by
 // services: it authenticates every request itself (_shared/service_role_authorization.ts).
@@ -7,8 +7,8 @@ import { readFunctionEnvironment } from "../_shared/function_environment.ts";
 import { parseEmbedRequest } from "../_shared/embed_request.ts";
 import { errorMessage } from "../_shared/error_message.ts";
 import { PostgresTargetQueue } from "../_shared/postgres_target_queue.ts";
-import { createProvider } from "../_shared/providers/create_provider.ts";
-import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.ts";
+import { configuredRouter } from "../_shared/providers/configured_router.ts";
+import type { ProviderRouter } from "../_shared/providers/provider_router.ts";
 import { answerReport, httpAnswerFor } from "../_shared/report_http.ts";
 import { readRequestBody } from "../_shared/request_body.ts";
 import { authorizeServiceRole } from "../_shared/service_role_authorization.ts";
@@ -28,7 +28,8 @@ const { config, configError, credentialKeys, credentialError } = readFunctionEnv
 /** The kinds of credential this function runs for: in every report, so doctor can show them. */
 const acceptedKeys = credentialKeys ? acceptedServiceCredentials(credentialKeys) : [];
 let sql: Sql | undefined;
-let provider: Promise<EmbeddingProvider> | undefined;
+/** Kept between requests: each provider is built when a target of its model is first worked. */
+let router: ProviderRouter | undefined;
 
 // On shutdown the platform says so first: runs in progress stop and hand their rows back at once,
 // instead of leaving them leased until the lease runs out.
@@ -60,8 +61,8 @@ async function handle(request: Request, requestId: string): Promise<Response> {
 
   try {
     sql ??= connectDatabase(config.databaseUrl);
-    provider ??= createProvider(config.providerSettings);
-    const report = await runWorker(new PostgresTargetQueue(sql), await provider, parsed.options, {
+    router ??= configuredRouter(config.providers, config.providerSettings.openai);
+    const report = await runWorker(new PostgresTargetQueue(sql), router, parsed.options, {
       stop: shutdown.signal,
     });
     const answered = answerReport(report);
@@ -76,7 +77,6 @@ async function handle(request: Request, requestId: string): Promise<Response> {
     return json(answer.status, body, answer.headers);
   } catch (error) {
     if (error instanceof WorkerRequestError) return failed(requestId, 404, error.message);
-    provider = undefined;
     return failed(requestId, 500, `embed failed: ${errorMessage(error)}`, error);
   }
 }
