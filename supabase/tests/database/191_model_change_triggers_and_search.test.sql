@@ -5,7 +5,7 @@ begin;
 \ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(10);
+select plan(12);
 
 -- Three rows embedded with test-model in vector(3): row n holds one_hot(3, n).
 select tests.create_target('mc_notes', 0, 3);
@@ -42,6 +42,15 @@ select results_eq(
 select is(
   (select count(*)::integer from public.mc_notes where embedding_model_b is not null), 4,
   'the new column holds the four vectors'
+);
+
+select is(
+  (select sum(row_count)::integer from embeddings.verify(tests.target_id('mc_notes__next'))), 0,
+  'verify finds nothing wrong with the new version'
+);
+select is(
+  (select sum(row_count)::integer from embeddings.verify(tests.target_id('mc_notes'))), 0,
+  'nor with the old one: its edited and new rows are queued, not wrong'
 );
 
 -- Search follows the current version
