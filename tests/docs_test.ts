@@ -271,7 +271,13 @@ const cliCommands = new Map(
   cli.commands.map((command) => [
     command.name(),
     new Set(
-      [...command.options.flatMap((option) => [option.long, option.short]), "--help", "-h"]
+      // A command with subcommands (model-change start, ...): the flags of any of them.
+      [
+        ...[command, ...command.commands].flatMap((each) => each.options)
+          .flatMap((option) => [option.long, option.short]),
+        "--help",
+        "-h",
+      ]
         .filter((flag): flag is string => flag !== undefined),
     ),
   ]),

@@ -1246,6 +1246,7 @@ declare
   target embeddings.targets := embeddings._target_by_id(target_id);
   trigger_name text;
 begin
+  perform embeddings._refuse_during_model_change(target, 'unregistered');  -- model change migration
   -- A dropped table took its triggers with it.
   if pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name)) is not null then
     for trigger_name in select unnest(array['queue', 'requeue', 'forget', 'truncate']) loop
@@ -1275,6 +1276,7 @@ declare
   target embeddings.targets := embeddings._target_by_id(target_id);
   resized boolean;
 begin
+  perform embeddings._refuse_during_model_change(target, 'given another model');  -- model change migration
   if target.chunking is null then
     perform embeddings._check_column_dimensions(
       format('%I.%I', target.table_schema, target.table_name)::regclass,

@@ -68,6 +68,12 @@ grant execute on function
   embeddings.default_chunking(),
   embeddings.set_target_chunking(bigint, jsonb),
   embeddings.chunk_table(bigint),
+  -- model changes
+  embeddings.start_model_change(bigint, text, integer, name, text),
+  embeddings.switch_model_change(bigint, boolean),
+  embeddings.rollback_model_change(bigint),
+  embeddings.finish_model_change(bigint),
+  embeddings.model_change_status(),
   -- worker API
   embeddings.run_option_limits(),
   embeddings.claim_batch(bigint, integer, integer),

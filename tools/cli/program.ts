@@ -12,6 +12,7 @@ import { registerDoctorCommand } from "./doctor_command.ts";
 import { registerEmbedCommand } from "./embed_command.ts";
 import { CliFailure, type ExitCode, exitCodes } from "./exit_codes.ts";
 import { MissingDependencyError, missingPackageOf } from "./missing_dependency.ts";
+import { registerModelChangeCommand } from "./model_change_command.ts";
 import { registerRequeueCommand } from "./requeue_command.ts";
 import { registerSearchCommand } from "./search_command.ts";
 import { registerStatusCommand } from "./status_command.ts";
@@ -48,6 +49,7 @@ export async function runCli(args: readonly string[]): Promise<ExitCode> {
   registerVerifyCommand(program, finish);
   registerDoctorCommand(program, finish);
   registerSearchCommand(program, finish);
+  registerModelChangeCommand(program, finish);
   try {
     await program.parseAsync([...args], { from: "user" });
     return exitCode;
