@@ -1294,8 +1294,9 @@ begin
         backfill_after = null, backfill_done = false
     where t.id = target.id
     returning * into target;
-  if resized then
-    -- Only a chunked target gets here (a column's dimensions were checked above).
+  -- A whole-row target's column already has the new dimensions (checked above: its owner altered
+  -- it); a chunked target's chunk table is the engine's to resize.
+  if resized and target.chunking is not null then
     perform embeddings._resize_chunk_table(target);
   end if;
   perform embeddings.queue_backfill_chunk(target.id);

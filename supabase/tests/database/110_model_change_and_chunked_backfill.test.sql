@@ -4,7 +4,7 @@
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(11);
+select plan(12);
 
 -- A throwaway target of 25,000 rows (keys 1..25000) with model-a.
 select tests.create_target('items', 25000, 3, 'bigint', 'model-a');
@@ -61,6 +61,14 @@ select ok(
 select is_empty(
   $$ select 1 from embeddings.queue where target_id = tests.target_id('items') and row_key::bigint <= 10000 $$,
   'and no row already embedded with the current model was queued'
+);
+
+-- The column's owner gave it other dimensions first: the model of those dimensions is taken.
+update public.items set embedding = null;
+alter table public.items alter column embedding type extensions.vector(4);
+select lives_ok(
+  $$ select embeddings.set_target_model(tests.target_id('items'), 'model-c', 4) $$,
+  'a whole-row target takes a model of the dimensions its column was altered to'
 );
 
 select * from finish();
