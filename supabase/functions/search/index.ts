@@ -4,10 +4,10 @@
 // then the target and the caller's right to read it, and only then the provider and the search.
 import { connectDatabase, type Sql } from "../_shared/database.ts";
 import { readFunctionEnvironment } from "../_shared/function_environment.ts";
-import { createProvider } from "../_shared/providers/create_provider.ts";
+import { configuredRouter } from "../_shared/providers/configured_router.ts";
 import type { EmbeddingProvider } from "../_shared/providers/embedding_provider.ts";
+import type { ProviderRouter } from "../_shared/providers/provider_router.ts";
 import { toProviderError } from "../_shared/providers/provider_error.ts";
-import type { ProviderSettings } from "../_shared/providers/provider_settings.ts";
 import { logFailure, newRequestId } from "../_shared/request_id.ts";
 import { maxRequestBodyBytes, readRequestBody } from "../_shared/request_body.ts";
 import { searchAsCaller } from "../_shared/search/search_as_caller.ts";
@@ -26,7 +26,8 @@ import { queryProblem } from "../_shared/search/query_text.ts";
 const environment = readFunctionEnvironment("search", readSearchLimits);
 const { config, credentialKeys } = environment;
 let sql: Sql | undefined;
-let provider: Promise<EmbeddingProvider> | undefined;
+// One router per instance: each configured provider is built on the first search of its model.
+let router: ProviderRouter | undefined;
 
 /** One request's failures: each answered with its id, the details logged under it. */
 class Answers {
@@ -56,29 +57,29 @@ class Answers {
 
 /** The query embedded with the target's model (null for a keyword search), or the answer that refuses it. */
 async function embedQuery(
-  settings: ProviderSettings,
   search: SearchRequest,
-  targetModel: string,
+  target: { name: string; model: string; dimensions: number },
   caller: SearchCaller,
   answers: Answers,
 ): Promise<{ embedding: number[] | null } | Response> {
   let model: EmbeddingProvider;
   try {
-    provider ??= createProvider(settings);
-    model = await provider;
+    if (!config) throw new Error(environment.configError ?? "no configuration");
+    router ??= configuredRouter(config.providers, config.providerSettings.openai);
+    // The query must land in the stored vectors' space: the provider of the target's model, or none.
+    const route = router.route({ id: 0, ...target });
+    if (!route.ok) {
+      if (search.mode === "keyword") return { embedding: null };
+      return answers.misconfigured(route.reason);
+    }
+    model = await router.provider(route.entry);
   } catch (error) {
-    provider = undefined;
+    router = undefined;
     return answers.misconfigured(error);
   }
   const problem = queryProblem(search.query, model.model, model.inputLimit);
   if (problem) return answers.error(400, problem);
   if (search.mode === "keyword") return { embedding: null };
-  // The query must land in the stored vectors' space: the same model, or nothing.
-  if (model.model !== targetModel) {
-    return answers.misconfigured(
-      `target ${search.target} holds vectors of model ${targetModel}, but this function embeds with ${model.model} (EMBEDDING_PROVIDER=${model.name}); set the provider the embed function uses`,
-    );
-  }
   try {
     const [embedding] = await model.embed([search.query]);
     return { embedding };
@@ -148,7 +149,7 @@ async function handle(request: Request, answers: Answers): Promise<Response> {
   if (!checked.ok) return answers.error(checked.status, checked.error);
   const { target } = checked;
 
-  const embedded = await embedQuery(config.providerSettings, search, target.model, caller, answers);
+  const embedded = await embedQuery(search, target, caller, answers);
   if (embedded instanceof Response) return embedded;
   try {
     const results = await searchAsCaller(sql, caller, {
