@@ -1,5 +1,5 @@
 // `deno task eval --long --database`: opens the database (--db-url, SUPABASE_DB_URL or the embedded one), builds the long documents, measures them through the engine and prints chunked against whole per search mode.
-import { buildProvider, chooseProvider } from "../cli/provider_choice.ts";
+import { chooseProvider, routerFor } from "../cli/provider_choice.ts";
 import { closeConnection } from "../cli/close_connection.ts";
 import { connectForCli } from "../cli/cli_connection.ts";
 import { progressMode } from "../cli/backfill_progress.ts";
@@ -45,7 +45,9 @@ export async function measureLongDocumentsInDatabase(
     ? allQuestions
     : firstCorpusRows(allQuestions, options.documents);
   const providerSpec = chooseProvider("local", databaseUrl);
-  const provider = await buildProvider(providerSpec);
+  // The one provider the spec names (the local model): the questions are embedded with it.
+  const router = routerFor(providerSpec);
+  const provider = await router.provider(router.entries[0]);
   const limit = provider.inputLimit?.maxCharacters ?? defaultShape.answerAfter;
   const shape = { ...defaultShape, seed: options.seed, answerAfter: limit };
   const set = buildLongDocuments(questionSet, await readCorpusTexts(questionSet), shape);
