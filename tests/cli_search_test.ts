@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { SearchReport } from "../tools/cli/search_report.ts";
 import { describeCliRun, runCli } from "../tools/cli/run_cli.ts";
 import { databaseUrl, withDatabase } from "./test_support.ts";
-import { seedEmbedded, seedTarget, withTwoUsersStories } from "./search_seed_rows.ts";
+import { anaSeaStory, seedEmbedded, seedTarget, withTwoUsersStories } from "./search_seed_rows.ts";
 import { anaStory, chunkedTarget, withChunkedStories } from "./search_chunked_rows.ts";
 
 /** The seed row that answers the loudness question (topic loudness_targets). */
@@ -104,6 +104,14 @@ Deno.test("cli search: --as-user searches as that user, whose RLS shows only the
           asAna.results.every((hit) => hit.row.user_id === ana),
           `${mode}: Ana never sees Ben's story`,
         );
+        for (const hit of asAna.results.filter((hit) => hit.rankedBy.includes("semantic"))) {
+          const text = `${hit.row.title}\n\n${hit.row.body}`;
+          assert.equal(
+            hit.chunk?.text,
+            text.slice(hit.chunk?.start, hit.chunk?.end),
+            `${mode}: a semantic hit carries its best chunk, cut from her own story`,
+          );
+        }
         const asBen = await searchJson(
           "sailing at sea",
           "--target",
@@ -121,7 +129,20 @@ Deno.test("cli search: --as-user searches as that user, whose RLS shows only the
         table.stdout,
         new RegExp(`^searched as user ${ana} \\(role authenticated: the table's RLS decides`, "m"),
       );
-      assert.match(table.stdout, /semantic\+keyword +Sailing through a storm .*Ana at sea/);
+      assert.match(
+        table.stdout,
+        /^ +1 +\S+ +[\d.]+ +semantic\+keyword +chunk \d+ \[\d+-\d+\) +\S/m,
+        "Ana's first result is ranked by a chunk of it, shown with its place",
+      );
+      const [sea] = await sql<{ chunks: number; whole: boolean }[]>`
+        select count(*)::int as chunks, max(c.end_offset) = ${anaSeaStory.length + 12} as whole
+        from embedding_chunks.stories as c join public.stories as s on s.id::text = c.row_key
+        where s.user_id = ${ana} and s.title = 'Ana at sea'`;
+      assert.deepEqual(
+        sea,
+        { chunks: 2, whole: true },
+        "her story of the sea is in 2 chunks, whole",
+      );
       assert.doesNotMatch(table.stdout, /Ben at sea/);
 
       const everyone = await searchJson("sailing at sea", "--target", "stories", "--limit", "100");

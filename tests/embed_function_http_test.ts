@@ -8,6 +8,7 @@ import {
   postEmbed,
   registeredTargetNames,
   resetToSeedRows,
+  seedStories,
   signLocalJwt,
   storedEmbeddingStats,
   withDatabase,
@@ -31,18 +32,19 @@ function functionsClient(key: string) {
   });
 }
 
-Deno.test("embed: supabase-js invoke with the service key persists all 20 seeded rows", () =>
+Deno.test("embed: supabase-js invoke with the service key persists all 20 seeded rows and the seed's stories in chunks", () =>
   withDatabase(async (sql) => {
     await resetToSeedRows(sql);
     const supabase = functionsClient(serviceKey);
     const { data, error } = await supabase.functions.invoke("embed", { body: { batchSize: 8 } });
     assert.equal(error, null);
     assert.equal(data.ok, true);
-    assert.equal(data.claimed, 20);
-    assert.equal(data.written, 20);
+    assert.equal(data.claimed, 20 + seedStories.rows);
+    assert.equal(data.written, 20 + seedStories.rows);
+    assert.equal(data.chunksWritten, seedStories.chunks);
     assert.equal(data.failed, 0);
     assert.equal(data.queued, 0);
-    assert.equal(data.batches, 3);
+    assert.equal(data.batches, 3 + 1, "3 batches of music_knowledge, 1 of stories");
     assert.equal(data.stoppedBecause, "nothing_to_claim");
     assert.equal(data.providerError, null);
     assert.equal(data.providerRetries, 0);
@@ -69,6 +71,24 @@ Deno.test("embed: supabase-js invoke with the service key persists all 20 seeded
     assert.equal(music.status.broken, null);
     assert.equal(music.status.embedded, 20, "the database counts 20 embedded with this model");
     assert.equal(music.status.pending, 0);
+    const stories = data.targets[names.indexOf("stories")];
+    assert.deepEqual(
+      [stories.written, stories.chunksWritten, stories.truncatedKeys],
+      [seedStories.rows, seedStories.chunks, []],
+      "every story is written whole, in chunks: no text is cut",
+    );
+    const [chunks] = await sql<{ rows: number; chunks: number; whole: boolean }[]>`
+      select count(distinct c.row_key)::int as rows, count(*)::int as chunks,
+             bool_and(m.last_end = length(public.story_content(s))) as whole
+      from embedding_chunks.stories as c
+      join public.stories as s on s.id::text = c.row_key
+      join lateral (select max(l.end_offset) as last_end from embedding_chunks.stories as l
+                    where l.row_key = c.row_key) as m on true`;
+    assert.deepEqual(
+      chunks,
+      { rows: seedStories.rows, chunks: seedStories.chunks, whole: true },
+      "the chunk table holds them, read back, each story's last chunk ending at its text's end",
+    );
 
     const stored = await storedEmbeddingStats(sql);
     assert.equal(stored.embedded, 20, "20 of 20 rows read back with an embedding");
@@ -87,7 +107,11 @@ Deno.test("embed: a second run writes nothing and says so", () =>
     await resetToSeedRows(sql);
     const first = await postEmbed(serviceKey, "{}");
     assert.equal(first.status, 200);
-    assert.equal((await first.json()).written, 20, "the first run embedded the seed rows");
+    assert.equal(
+      (await first.json()).written,
+      20 + seedStories.rows,
+      "the first run embedded the seed rows and stories",
+    );
 
     const before = await sql`select id, embedding::text from public.music_knowledge order by id`;
     const response = await postEmbed(serviceKey, "{}");
@@ -112,10 +136,17 @@ Deno.test("embed: maxRows limits a run and queued counts what is left", () =>
     const report = await response.json();
     assert.equal(report.claimed, 7);
     assert.equal(report.written, 7);
-    assert.equal(report.queued, 13);
+    assert.equal(report.queued, 13 + seedStories.rows, "13 music_knowledge rows and the stories");
     assert.equal(report.stoppedBecause, "max_rows_reached");
     assert.match(report.message, /^maxRows reached; /);
-    assert.equal((await storedEmbeddingStats(sql)).embedded, 7);
+    const written = (name: string): number =>
+      report.targets.find((target: { target: string }) => target.target === name).written;
+    assert.equal(written("music_knowledge") + written("stories"), 7, "7 rows of the two targets");
+    assert.equal(
+      (await storedEmbeddingStats(sql)).embedded,
+      written("music_knowledge"),
+      "the database agrees",
+    );
   }));
 
 /** POSTs an empty run request to embed with exactly these headers. */
@@ -358,7 +389,7 @@ Deno.test("embed: a target of another model is skipped with its reason, and a ru
       const report = await response.json();
       assert.equal(response.status, 200, `a skipped target is not a failure: ${report.message}`);
       assert.equal(report.ok, true);
-      assert.equal(report.written, 20, "the served targets' rows were written");
+      assert.equal(report.written, 20 + seedStories.rows, "the served targets' rows were written");
       assert.equal(report.skipped, 1);
       assert.equal(report.more, false, "the run ended with nothing left it could claim");
       const part = report.targets.find((target: { target: string }) =>

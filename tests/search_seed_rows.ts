@@ -1,4 +1,4 @@
-// The search tests' common start: the offline model the local stack's targets are embedded with, loaded once; the 20 seed rows with a current vector each; two users' stories.
+// The search tests' common start: the offline model the local stack's targets are embedded with, loaded once; the 20 seed rows with a current vector each; two users' stories (a chunked target).
 import type postgres from "postgres";
 import { readEmbedConfig } from "../supabase/functions/_shared/embed_config.ts";
 import { createProvider } from "../supabase/functions/_shared/providers/create_provider.ts";
@@ -31,9 +31,17 @@ export async function seedEmbedded(sql: postgres.Sql): Promise<void> {
   await embedQueued(sql);
 }
 
+/** Ana's story of the sea: long enough that the chunked target stories cuts it in two chunks. */
+export const anaSeaStory = [
+  "We left the harbour before dawn, with the tide, and for the first hours the water was flat and grey.",
+  "By noon the wind had turned. Sailing through a storm with a broken mast, we reefed what sail we had left and steered by the swell.",
+  "The island came up out of the rain the next morning, and we tied up at the old pier, too tired to speak.",
+].join("\n\n");
+
 /**
- * Two users, Ana with two stories (one about the sea) and Ben with one about the sea, embedded;
- * removed with their stories afterwards. RLS lets each read only their own.
+ * Two users, Ana with two stories (a long one about the sea, in several chunks) and Ben with one
+ * about the sea, embedded; removed with their stories afterwards. RLS lets each read only their own
+ * stories, and so only their chunks.
  */
 export async function withTwoUsersStories(
   sql: postgres.Sql,
@@ -46,7 +54,7 @@ export async function withTwoUsersStories(
     await sql`insert into auth.users (id, email) values
       (${ana}, 'ana.search@example.com'), (${ben}, 'ben.search@example.com')`;
     await sql`insert into public.stories (user_id, title, body) values
-      (${ana}, 'Ana at sea', 'Sailing through a storm with a broken mast.'),
+      (${ana}, 'Ana at sea', ${anaSeaStory}),
       (${ana}, 'Ana on the mountain', 'Climbing in the snow.'),
       (${ben}, 'Ben at sea', 'Sailing to the island with a broken compass.')`;
     await embedQueued(sql, "stories");

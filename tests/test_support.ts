@@ -29,12 +29,23 @@ export async function withDatabase<T>(work: (sql: postgres.Sql) => Promise<T>): 
   }
 }
 
+/** The two writers of supabase/seed.sql's stories. */
+export const seedStoryWriters = [
+  "5eed0000-0000-4000-8000-0000000000a1",
+  "5eed0000-0000-4000-8000-0000000000b2",
+];
+
+/** How many stories supabase/seed.sql holds, and how many chunks the default chunking cuts them in. */
+export const seedStories = { rows: 4, chunks: 57 };
+
 /**
- * Empties music_knowledge and loads the 20 sample rows of supabase/seed.sql. The queue trigger
- * queues each of them, as it would any new row.
+ * Empties music_knowledge, removes the seed's stories, and loads supabase/seed.sql: its 20
+ * music_knowledge rows and its writers' stories. The queue triggers queue each of them, as they
+ * would any new row, so every run of every target starts from the same queue.
  */
 export async function resetToSeedRows(sql: postgres.Sql): Promise<void> {
   await sql`delete from public.music_knowledge`;
+  await sql`delete from public.stories where user_id in ${sql(seedStoryWriters)}`;
   await sql.file(seedSqlFile);
 }
 

@@ -1,8 +1,11 @@
 -- =============================================================================================
 -- APP: stories and profiles, the seed's second system, as embedding targets
 -- =============================================================================================
--- Users manage their own rows through RLS but can never write an embedding column; the worker
--- fills every user's embeddings.
+-- Users manage their own rows through RLS but can never write an embedding; the worker fills
+-- every user's embeddings. A story is long text (a few paragraphs, thousands of characters), so
+-- stories are a chunked target: each story is cut into chunks, whose vectors live in the engine's
+-- chunk table embedding_chunks.stories, never in public.stories; no story is ever cut short. A
+-- profile's preferences are short: one vector per row, in its column.
 
 -- =============================================================================================
 -- Stories
@@ -12,21 +15,19 @@ create table public.stories (
   user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
   title text not null,
   body text not null default '',
-  embedding extensions.vector(384),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
 comment on table public.stories is
-  'Stories users write; embedding (384 dims) is filled by the embedding worker from title and body.';
+  'Stories users write; a chunked embedding target: the worker cuts title and body into chunks, whose vectors (384 dims) live in embedding_chunks.stories.';
 create index stories_user_id_idx on public.stories (user_id);
-create index stories_embedding_hnsw_idx on public.stories using hnsw (embedding extensions.vector_cosine_ops);
 
 create trigger stories_set_updated_at
   before update of title, body on public.stories
   for each row execute function public.set_updated_at();
 
 alter table public.stories enable row level security;
--- Clients may write only the text; the embedding column is the worker's.
+-- Clients may write only the text; the chunks and their vectors are the worker's.
 revoke insert, update, delete, truncate on public.stories from anon, authenticated;
 grant select on public.stories to authenticated;
 grant insert (title, body) on public.stories to authenticated;
@@ -128,8 +129,11 @@ grant execute on function public.profile_preferences_content(public.profiles) to
 -- =============================================================================================
 -- Register both (the default model: gte-small on Supabase; see embeddings.default_model)
 -- =============================================================================================
+-- Stories are chunked with the engine's default chunking (embeddings.default_chunking(): sizes
+-- measured by deno task eval --long, docs/chunking.md); no embedding column, so null.
 select embeddings.register_target(
-  'public.stories', 'id', 'public.story_content(public.stories)', 'embedding', embeddings.default_model(), 384);
+  'public.stories', 'id', 'public.story_content(public.stories)', null, embeddings.default_model(), 384,
+  chunking => embeddings.default_chunking());
 select embeddings.register_target(
   'public.profiles', 'id', 'public.profile_preferences_content(public.profiles)',
   'preference_embedding', embeddings.default_model(), 384);

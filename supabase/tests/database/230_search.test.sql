@@ -1,12 +1,13 @@
 -- 230 Search (public.search_embeddings): it runs as its caller, so RLS decides (a user finds only
--- their own stories, anon none, whatever claim.sub a pooled connection kept); it ranks an exact match first in each mode; it never returns a row
+-- their own stories, and of the chunked target stories only their own stories' chunks; anon none,
+-- whatever claim.sub a pooled connection kept); it ranks an exact match first in each mode; it never returns a row
 -- whose vector is missing, stale, of another model or replaced behind the engine's back; every
 -- argument is checked with an error that names it; and it opens nothing of the engine to clients.
 begin;
 \ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(51);
+select plan(55);
 
 -- =============================================================================================
 -- Definitions and privileges
@@ -244,14 +245,15 @@ select is(
 select tests.clear_authentication();
 
 -- =============================================================================================
--- RLS decides: stories are per user; anon may not read them at all
+-- RLS decides: stories are per user; anon may not read them at all. Stories are a chunked
+-- target: a row is found by its best chunk, and a chunk is visible only when its story is.
 -- =============================================================================================
 delete from public.stories;
 delete from embeddings.queue where target_id = tests.target_id('stories');
 select tests.create_user('aaaaaaaa-0000-4000-8000-0000000002a1', 'ana.search@example.com');
 select tests.create_user('bbbbbbbb-0000-4000-8000-0000000002b2', 'ben.search@example.com');
 insert into public.stories (user_id, title, body) values
-  ('aaaaaaaa-0000-4000-8000-0000000002a1', 'Ana at sea', 'A story about sailing and storms.'),
+  ('aaaaaaaa-0000-4000-8000-0000000002a1', 'Ana at sea', repeat('A story about sailing and storms. ', 20)),
   ('aaaaaaaa-0000-4000-8000-0000000002a1', 'Ana in the hills', 'A story about walking.'),
   ('bbbbbbbb-0000-4000-8000-0000000002b2', 'Ben at sea', 'A story about sailing and rockets.');
 select is(
@@ -267,6 +269,20 @@ select is(
      query_embedding => (select v from story_vector)::extensions.vector, mode => 'semantic', match_count => 100)),
   array['Ana at sea', 'Ana in the hills'],
   'semantic: Ana finds her own two stories, not Ben''s'
+);
+select is(
+  (select array_agg(format('%s: %s', row_data ->> 'title',
+     chunk = substr((row_data ->> 'title') || E'\n\n' || (row_data ->> 'body'), chunk_start + 1, chunk_end - chunk_start)
+       and chunk_index is not null) order by row_data ->> 'title')
+   from public.search_embeddings('stories',
+     query_embedding => (select v from story_vector)::extensions.vector, mode => 'semantic', match_count => 100)),
+  array['Ana at sea: t', 'Ana in the hills: t'],
+  'semantic: each of her stories comes with its best chunk, the text at its offsets in that story'
+);
+select is(
+  (select format('%s chunks of %s stories', count(*), count(distinct row_key)) from embedding_search.chunks_stories),
+  '4 chunks of 2 stories',
+  'the chunks Ana can read are those of her own two stories (three of the long one, one of the short)'
 );
 select is(
   (select array_agg(row_data ->> 'title') from public.search_embeddings('stories',
@@ -293,6 +309,12 @@ select is(
      query_embedding => (select v from story_vector)::extensions.vector, match_count => 100)),
   array['Ben at sea'],
   'hybrid: Ben finds only his own story'
+);
+select is(
+  (select array_agg(chunk) from public.search_embeddings('stories',
+     query_embedding => (select v from story_vector)::extensions.vector, mode => 'semantic', match_count => 100)),
+  array['Ben at sea' || E'\n\n' || 'A story about sailing and rockets.'],
+  'semantic: Ben''s one result carries his own story''s chunk, none of Ana''s'
 );
 select tests.clear_authentication();
 
@@ -321,6 +343,7 @@ select is(
   (select count(*)::integer from embedding_search.current_vectors where target_name = 'stories'),
   0, 'anon sees no current-vector record of any story'
 );
+select is((select count(*)::integer from embedding_search.chunks_stories), 0, 'nor any chunk of one');
 select is(
   (select count(*)::integer from embedding_search.current_vectors where target_name = 'search_notes'),
   0, 'nor of notes whose records are of the old model'
