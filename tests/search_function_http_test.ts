@@ -1,9 +1,14 @@
-// Drives the served `search` function over HTTP (supabase-js and fetch) against the real database and model: the anon key, a user's JWT (RLS), stale rows, and every bad request a 4xx.
+// Drives the served `search` function over HTTP (supabase-js and fetch) against the real database and model: the anon key, a user's JWT (RLS), stale rows, every bad request a 4xx, and the query embedded by the configured provider of the target's model.
 import assert from "node:assert/strict";
 import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
+import type postgres from "postgres";
+import type { EmbeddingProvider } from "../supabase/functions/_shared/providers/embedding_provider.ts";
+import { LocalSentenceEncoderProvider } from "../supabase/functions/_shared/providers/local_sentence_encoder_provider.ts";
 import type { SearchHit as Hit } from "../supabase/functions/_shared/search/search_as_caller.ts";
 import { publishableKey, signLegacyUserJwt, signUserJwt } from "../tools/stack/api_keys.ts";
+import { embedQueuedRows } from "../tools/eval/corpus.ts";
 import { apiUrl } from "../tools/stack/local_stack_settings.ts";
+import { startFunction } from "./fixtures/function_process.ts";
 import { functionsUrl, signLocalJwt, withDatabase } from "./test_support.ts";
 import {
   embedQueued,
@@ -222,3 +227,110 @@ Deno.test("search: no credential, or a forged one, gets 401", async () => {
   assert.equal(refused.status, 401);
   await refused.body?.cancel();
 });
+
+/** A target's table of its own: three notes, on vector(`dimensions`), registered with `model`. */
+interface ModelTarget {
+  table: string;
+  model: string;
+  dimensions: number;
+}
+
+const modelTargetNotes = [
+  "Compress the kick drum with a slow attack so its punch comes through",
+  "Master to about -14 LUFS for streaming services",
+  "Voice jazz piano chords with the third and seventh in the left hand",
+];
+
+/** Runs `work` with `target` created, registered and embedded by `provider`; dropped afterwards. */
+async function withModelTarget(
+  sql: postgres.Sql,
+  target: ModelTarget,
+  provider: EmbeddingProvider,
+  work: () => Promise<void>,
+): Promise<void> {
+  const { table, model, dimensions } = target;
+  await sql.unsafe(`drop table if exists public.${table} cascade`);
+  await sql.unsafe(`
+    create table public.${table} (id int primary key, note text not null,
+      embedding extensions.vector(${dimensions}));
+    create function public.${table}_text(row_ public.${table}) returns text
+      language sql immutable set search_path = '' as $$ select row_.note $$;`);
+  await sql`insert into ${sql("public." + table)} (id, note)
+    select ordinality::int, note from unnest(${modelTargetNotes}::text[]) with ordinality as note`;
+  const [{ id }] = await sql<{ id: string }[]>`
+    select embeddings.register_target(${`public.${table}`}::regclass, 'id',
+      ${`public.${table}_text(public.${table})`}::regprocedure, 'embedding',
+      ${model}, ${dimensions}, 5) as id`;
+  try {
+    await embedQueuedRows(sql, provider, table);
+    await work();
+  } finally {
+    await sql`select embeddings.unregister_target(${id}::bigint)`;
+    await sql.unsafe(`drop table public.${table} cascade`);
+  }
+}
+
+Deno.test("search: with EMBEDDING_PROVIDERS=local,local-512 a 512-dimension target's query goes to local-512; a target of a model no provider makes is a bare 500 for anon, its keyword search still 200", () =>
+  withDatabase(async (sql) => {
+    const native: ModelTarget = {
+      table: "search_notes_512",
+      model: "universal-sentence-encoder-lite-512",
+      dimensions: 512,
+    };
+    const unserved: ModelTarget = {
+      table: "search_notes_unserved",
+      model: "nobodys-model-384",
+      dimensions: 384,
+    };
+    const search = await startFunction("search", { EMBEDDING_PROVIDERS: "local,local-512" });
+    const headers = {
+      "content-type": "application/json",
+      apikey: anonKey,
+      "x-forwarded-for": `203.0.113.${Math.floor(Math.random() * 256)}`,
+    };
+    const ask = (body: Record<string, unknown>) =>
+      fetch(search.url, { method: "POST", headers, body: JSON.stringify(body) });
+    try {
+      await withModelTarget(sql, native, new LocalSentenceEncoderProvider(512), async () => {
+        const response = await ask({
+          target: native.table,
+          query: "a punchy kick drum",
+          mode: "semantic",
+          matchCount: 3,
+        });
+        const answer = await response.json();
+        assert.equal(response.status, 200, JSON.stringify(answer));
+        assert.equal(answer.model, native.model);
+        assert.equal(answer.count, 3, "every row, each with a 512-dimension vector");
+        assert.match((answer.results as Hit[])[0].row.note as string, /kick drum/);
+      });
+      // Its rows were embedded while a provider of its model was configured; none is now.
+      const local = new LocalSentenceEncoderProvider(384);
+      const gone: EmbeddingProvider = {
+        name: "local",
+        model: unserved.model,
+        dimensions: unserved.dimensions,
+        embed: (texts, options) => local.embed(texts, options),
+      };
+      await withModelTarget(sql, unserved, gone, async () => {
+        const response = await ask({ target: unserved.table, query: "kick", mode: "semantic" });
+        const text = await response.text();
+        assert.equal(response.status, 500, text);
+        const answer = JSON.parse(text);
+        assert.deepEqual(Object.keys(answer).sort(), ["error", "requestId"]);
+        assert.equal(response.headers.get("x-request-id"), answer.requestId);
+        for (const name of ["EMBEDDING_PROVIDER", "local", "openai", unserved.model]) {
+          assert.ok(!text.includes(name), `${name} is in anon's answer: ${text}`);
+        }
+        assert.match(search.log(), new RegExp(`\\[request ${answer.requestId}\\] misconfigured`));
+        assert.match(search.log(), new RegExp(unserved.model), "the log names the model");
+
+        const keyword = await ask({ target: unserved.table, query: "kick drum", mode: "keyword" });
+        const found = await keyword.json();
+        assert.equal(keyword.status, 200, JSON.stringify(found));
+        assert.deepEqual((found.results as Hit[]).map((hit) => hit.row.id), [1]);
+      });
+    } finally {
+      await search.stop();
+    }
+  }));

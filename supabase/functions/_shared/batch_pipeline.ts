@@ -54,6 +54,14 @@ function embeddedKeys({ embedded }: PreparedBatch): string[] {
   return keys;
 }
 
+/** Why a batch's rows were not embedded: the provider's failure, or the time budget. */
+function whyUntried(embedded: EmbeddedRows<unknown>): string {
+  if (embedded.providerError !== null) {
+    return `the embedding provider failed (${embedded.providerError.message})`;
+  }
+  return "the time budget was spent before their provider call";
+}
+
 /** The chunks of the rows written (write_chunks' written_keys); 0 for a whole-row batch. */
 function chunksWritten(prepared: PreparedBatch, writtenKeys: readonly string[]): number {
   if (!prepared.chunked) return 0;
@@ -192,8 +200,12 @@ export class BatchPipeline {
       }
     }
     await this.#fail(lease, failures);
-    const untried = [...embedded.untried.map((row) => row.key), ...(writtenUntried ?? [])];
-    if (untried.length > 0) await this.#release(lease, untried);
+    if (embedded.untried.length > 0) {
+      await this.#release(lease, embedded.untried.map((row) => row.key), whyUntried(embedded));
+    }
+    if (writtenUntried !== null && writtenUntried.length > 0) {
+      await this.#release(lease, writtenUntried, `the database failed during the write`);
+    }
     // A stale row the app held during the write is still under this lease (the write does not
     // wait for the app); handed back now, outside the write, it is claimable again at once.
     if (stale.length > 0) await this.#handBack(lease, stale);
@@ -205,12 +217,15 @@ export class BatchPipeline {
     return result;
   }
 
-  /** Hands a prepared batch back unwritten, every row untried: the run stopped before its turn. */
-  async abandonBatch(prepared: PreparedBatch): Promise<void> {
+  /**
+   * Hands a prepared batch back unwritten, every row untried: the run stopped (`because`) before
+   * its write.
+   */
+  async abandonBatch(prepared: PreparedBatch, because: string): Promise<void> {
     const { lease, embedded } = prepared;
     const keys = [...embeddedKeys(prepared), ...embedded.untried.map((row) => row.key)];
     await this.#fail(lease, embedded.failures);
-    if (keys.length > 0) await this.#release(lease, keys);
+    if (keys.length > 0) await this.#release(lease, keys, because);
   }
 
   async #fail(lease: string, failures: readonly RowFailure[]): Promise<void> {
@@ -245,8 +260,12 @@ export class BatchPipeline {
     }
   }
 
-  /** Hands untried rows back, counted as the report's `released`. */
-  async #release(lease: string, keys: readonly string[]): Promise<void> {
-    this.report.released += await this.#handBack(lease, keys);
+  /** Hands untried rows back, counted as the report's `released`, and says why once. */
+  async #release(lease: string, keys: readonly string[], because: string): Promise<void> {
+    const released = await this.#handBack(lease, keys);
+    this.report.released += released;
+    if (released > 0 && !this.report.releasedBecause.includes(because)) {
+      this.report.releasedBecause.push(because);
+    }
   }
 }

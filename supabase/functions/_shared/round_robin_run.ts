@@ -159,7 +159,10 @@ export class RoundRobinRun {
     if (this.stoppedBecause !== null) {
       if (prepared.outcome === "prepared") {
         stillActive.push(pipeline);
-        await pipeline.abandonBatch(prepared);
+        await pipeline.abandonBatch(
+          prepared,
+          `the run ended (${this.stoppedBecause}) before their write`,
+        );
       }
       return "end";
     }

@@ -86,6 +86,12 @@ export interface TargetReport {
    */
   released: number;
   /**
+   * Why rows were handed back untried, each reason once, in the order they happened: the
+   * provider's failure and what it said (the run may have retried and succeeded since), the
+   * time budget, a stop, or a failed write. Empty when `released` is 0.
+   */
+  releasedBecause: string[];
+  /**
    * Pauses the provider asked for (429/503 with Retry-After or x-ratelimit-reset-*) that this
    * target's batches waited out, holding their rows: pacing, not failure, no attempt charged.
    */
@@ -162,6 +168,7 @@ export function emptyTargetReport(target: Target): TargetReport {
     lostKeys: [],
     truncatedKeys: [],
     released: 0,
+    releasedBecause: [],
     rateLimitWaits: 0,
     rateLimitWaitMs: 0,
     status: null,
@@ -171,6 +178,14 @@ export function emptyTargetReport(target: Target): TargetReport {
 /** Rows still queued by the target's status, pending or leased; 0 when it could not be read. */
 export function queuedRows(report: TargetReport): number {
   return report.status ? report.status.pending + report.status.inFlight : 0;
+}
+
+/** The rows handed back untried, and why: a count without a reason leaves the reader guessing. */
+function handedBack(target: TargetReport): string {
+  const because = target.releasedBecause.length > 0
+    ? ` because ${target.releasedBecause.join("; then ")}`
+    : "";
+  return `${target.released} handed back untried${because}`;
 }
 
 function summarizeTarget(target: TargetReport): string {
@@ -189,7 +204,7 @@ function summarizeTarget(target: TargetReport): string {
     target.truncatedKeys.length > 0
       ? `${target.truncatedKeys.length} cut to the model's input limit`
       : "",
-    target.released > 0 ? `${target.released} handed back untried` : "",
+    target.released > 0 ? handedBack(target) : "",
   ].filter((part) => part !== "");
   const chunks = target.chunksWritten === null ? "" : ` in ${target.chunksWritten} chunks`;
   return `${target.target}: wrote ${target.written} of ${target.claimed} claimed${chunks}${

