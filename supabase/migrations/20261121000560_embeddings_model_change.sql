@@ -225,15 +225,16 @@ begin
       message = format('target %s is chunked and its name is too long for a model change: its chunk tables take the names %s__next and %s__previous, which must fit 52 bytes',
         target.name, target.name, target.name);
   end if;
+  -- 23505 as for a taken version name: the command line reports it as a refusal.
   if pg_catalog.to_regclass(format('embedding_chunks.%I', target.name || '__previous')) is not null then
-    raise exception using errcode = '42P07',
+    raise exception using errcode = '23505',
       message = format('table embedding_chunks.%I exists, and the old version''s chunk table needs that name at the switch: drop it first',
         target.name || '__previous');
   end if;
 end;
 $$;
 comment on function embeddings._check_chunked_change(embeddings.targets, name, text) is
-  'For start_model_change on a chunked target: raises 22023 when a column or a vector type other than vector is given (the new version''s vectors go to its own chunk table) or when <name>__previous is over 52 bytes (chunk tables and their indexes are named after the versions), and 42P07 when embedding_chunks.<name>__previous exists already.';
+  'For start_model_change on a chunked target: raises 22023 when a column or a vector type other than vector is given (the new version''s vectors go to its own chunk table) or when <name>__previous is over 52 bytes (chunk tables and their indexes are named after the versions), and 23505 when embedding_chunks.<name>__previous exists already.';
 
 /** Renames a chunk table, and its primary key and HNSW index with it, to those of another target name. */
 create or replace function embeddings._move_chunk_table(from_name text, to_name text)

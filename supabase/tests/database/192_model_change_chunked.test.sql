@@ -2,12 +2,13 @@
 -- the new dimensions and its own chunk view; the triggers queue both versions; switch and rollback
 -- move the chunk tables with the names, so search of the target answers from the current version's
 -- chunks at every step, and each chunk view reads the table of its own name (pg_depend); finish
--- drops the old chunk table and its view, and a rollback before a switch the new one's.
+-- drops the old chunk table and its view, and a rollback before a switch the new one's; start
+-- refuses a taken chunk table name and a name too long for the versions' chunk tables.
 begin;
 \ir ../fixtures/test_helpers.psql
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(26);
+select plan(27);
 
 -- =============================================================================================
 -- A chunked target of 3 dimensions, each row one chunk of its whole text
@@ -190,8 +191,15 @@ select results_eq(
 create table embedding_chunks.mc_stories__previous (id integer);
 select throws_ok(
   $$ select embeddings.start_model_change(tests.target_id('mc_stories'), 'model-c', 2) $$,
-  '42P07', 'table embedding_chunks.mc_stories__previous exists, and the old version''s chunk table needs that name at the switch: drop it first',
+  '23505', 'table embedding_chunks.mc_stories__previous exists, and the old version''s chunk table needs that name at the switch: drop it first',
   'start refuses when the old chunk table''s name at the switch is taken'
+);
+select embeddings.register_target('public.mc_stories', 'id', 'public.mc_stories_content(public.mc_stories)', null,
+  'test-model', 3, target_name => 'mc_stories_with_a_name_of_forty_three_bytes', chunking => '{}');
+select throws_like(
+  $$ select embeddings.start_model_change(tests.target_id('mc_stories_with_a_name_of_forty_three_bytes'), 'model-c', 2) $$,
+  '%its chunk tables take the names mc_stories_with_a_name_of_forty_three_bytes__next and mc_stories_with_a_name_of_forty_three_bytes__previous, which must fit 52 bytes',
+  'start refuses a chunked target whose old chunk table''s name would pass 52 bytes'
 );
 
 select * from finish();
