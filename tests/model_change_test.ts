@@ -1,4 +1,4 @@
-// A model change on the demo target, offline (local 384 to local-512): search quality on the labelled questions is the old model's exactly with half the new version written, the complete new version's at the switch, and hybrid never drops; the CLI's steps print what they did.
+// A model change on the demo target, offline (local 384 to local-512): search quality on the labelled questions is the old model's exactly with half the new version written, the complete new version's at the switch, and hybrid never drops; the CLI's steps print what they did; a chunked target's change, filled by the real worker.
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { PostgresTargetQueue } from "../supabase/functions/_shared/postgres_target_queue.ts";
@@ -35,17 +35,18 @@ async function quality(
   );
 }
 
-/** Runs the worker on the new version for at most maxRows rows; returns the rows it wrote. */
-async function fillNewVersion(
+/** Runs the worker on a version (the new one unless named) for at most maxRows rows; returns the rows it wrote. */
+async function fillVersion(
   sql: postgres.Sql,
   provider: EmbeddingProvider,
   maxRows: number,
+  target = nextVersion,
 ): Promise<number> {
   const report = await runWorker(new PostgresTargetQueue(sql), provider, {
     ...defaultRunOptions,
     batchSize: Math.min(maxRows, defaultRunOptions.batchSize),
     maxRows,
-    target: nextVersion,
+    target,
   });
   assert.ok(report.ok, report.message);
   return report.written;
@@ -58,12 +59,13 @@ async function newVersionProgress(sql: postgres.Sql): Promise<[number, number]> 
 }
 
 /** Back to where the test found the database: the change undone (rollback, then abandon). */
-async function undoChange(sql: postgres.Sql): Promise<void> {
+async function undoChange(sql: postgres.Sql, target = seedTarget): Promise<void> {
   for (let step = 0; step < 2; step++) {
     const [running] = await sql<{ id: string }[]>`
-      select id from embeddings.model_changes where state in ('filling', 'switched')`;
+      select id from embeddings.model_changes
+      where state in ('filling', 'switched') and target_name = ${target}`;
     if (running === undefined) return;
-    await runModelChangeStep(sql, seedTarget, "rollback");
+    await runModelChangeStep(sql, target, "rollback");
   }
 }
 
@@ -84,7 +86,7 @@ Deno.test("model change: search quality does not drop while the change runs, and
       assert.equal(started.state, "filling");
       const [, total] = await newVersionProgress(sql);
       const half = Math.floor(total / 2);
-      assert.equal(await fillNewVersion(sql, newProvider, half), half);
+      assert.equal(await fillVersion(sql, newProvider, half), half);
       assert.deepEqual(
         await newVersionProgress(sql),
         [half, total],
@@ -96,7 +98,7 @@ Deno.test("model change: search quality does not drop while the change runs, and
         "switch is refused while half the rows lack a new vector",
       );
       const during = await quality(sql, set, oldProvider);
-      assert.equal(await fillNewVersion(sql, newProvider, total), total - half);
+      assert.equal(await fillVersion(sql, newProvider, total), total - half);
       // The new model's own quality: its complete version, searched by its own name.
       const newModelAlone = await quality(sql, { ...set, target: nextVersion }, newProvider);
       const switched = await runModelChangeStep(sql, seedTarget, "switch");
@@ -184,3 +186,111 @@ Deno.test("model change: the CLI's steps print what they did, read back, and a r
       await undoChange(sql);
     }
   }));
+
+const chunkedTable = "mc_chunked_lessons";
+const lessons = [
+  "Tuning the kick drum. Tighten the batter head a quarter turn at a time until the low note rings short and punchy.",
+  "Mixing vocals. Cut the mud around three hundred hertz, compress gently, then add a touch of plate reverb.",
+  "Practising scales. Play the major scale slowly with a metronome, then in thirds, then in broken chords.",
+];
+
+/** public.mc_chunked_lessons registered chunked (100-character chunks, the local model); removed after, with any change left running. */
+async function withChunkedLessons(sql: postgres.Sql, work: () => Promise<void>): Promise<void> {
+  const drop = async () => {
+    await undoChange(sql, chunkedTable);
+    await sql`select embeddings.unregister_target(id) from embeddings.targets where name = ${chunkedTable}`;
+    await sql.unsafe(`drop table if exists public.${chunkedTable} cascade;
+      drop function if exists public.${chunkedTable}_content;`);
+  };
+  await drop();
+  await sql.unsafe(`create table public.${chunkedTable} (id text primary key, body text not null);
+    create function public.${chunkedTable}_content(lesson public.${chunkedTable}) returns text
+      language sql immutable set search_path = '' as $$ select lesson.body $$;`);
+  await sql`insert into ${sql("public")}.${sql(chunkedTable)} (id, body)
+    select 'l' || n, body from unnest(${lessons}::text[]) with ordinality as b(body, n)`;
+  const provider = await localProvider();
+  await sql`select embeddings.register_target(${`public.${chunkedTable}`}::regclass, 'id',
+    ${`public.${chunkedTable}_content(public.${chunkedTable})`}::regprocedure, null,
+    ${provider.model}, ${provider.dimensions}, chunking => '{"size": 100, "overlap": 0}')`;
+  try {
+    await work();
+  } finally {
+    await drop();
+  }
+}
+
+/** The best chunk a semantic search of the name answers for a question, and the model of that chunk in the table of the name. */
+async function bestChunk(
+  sql: postgres.Sql,
+  provider: EmbeddingProvider,
+  question: string,
+): Promise<{ row_key: string; chunk: string; model: string }> {
+  const [vector] = await provider.embed([question]);
+  const [best] = await sql<{ row_key: string; chunk: string; model: string }[]>`
+    select s.row_key, s.chunk, (select c.model from ${sql("embedding_chunks")}.${
+    sql(chunkedTable)
+  } as c
+             where c.row_key = s.row_key and c.chunk_index = s.chunk_index) as model
+    from public.search_embeddings(${chunkedTable}, query_embedding => ${
+    JSON.stringify(vector)
+  }::extensions.vector,
+      mode => 'semantic') as s
+    order by s.similarity desc limit 1`;
+  return best;
+}
+
+Deno.test("model change: a chunked target's new version is filled by the worker in its own chunk table, and search follows switch and finish", () =>
+  withDatabase((sql) =>
+    withChunkedLessons(sql, async () => {
+      const oldProvider = await localProvider();
+      const newProvider = new LocalSentenceEncoderProvider(512);
+      const question = "how do I make the vocals sound less muddy";
+      assert.equal(await fillVersion(sql, oldProvider, 100, chunkedTable), lessons.length);
+      await runModelChangeStep(sql, chunkedTable, "start", {
+        model: newProvider.model,
+        dimensions: newProvider.dimensions,
+        column: null,
+        vectorType: "vector",
+      });
+      const next = `${chunkedTable}__next`;
+      assert.equal(await fillVersion(sql, newProvider, 100, next), lessons.length);
+      const [{ dimensions }] = await sql<{ dimensions: number }[]>`
+        select a.atttypmod as dimensions from pg_attribute as a
+        where a.attrelid = ${`embedding_chunks.${next}`}::regclass and a.attname = 'embedding'`;
+      assert.equal(dimensions, 512, "the new version's chunk table holds the new model's vectors");
+      const before = await bestChunk(sql, oldProvider, question);
+      assert.deepEqual([before.row_key, before.model], ["l2", oldProvider.model]);
+
+      const switched = await runModelChangeStep(sql, chunkedTable, "switch");
+      assert.deepEqual([switched.newVersion.name, switched.newVersion.embedded], [
+        chunkedTable,
+        lessons.length,
+      ]);
+      const after = await bestChunk(sql, newProvider, question);
+      assert.deepEqual(
+        [after.row_key, after.model],
+        ["l2", newProvider.model],
+        "search answers the new chunks",
+      );
+      // An edit after the switch: each version's worker writes the chunk table of its name now.
+      await sql`update ${sql("public")}.${
+        sql(chunkedTable)
+      } set body = body || ' Then check it in mono.' where id = 'l2'`;
+      assert.equal(await fillVersion(sql, newProvider, 100, chunkedTable), 1);
+      assert.equal(await fillVersion(sql, oldProvider, 100, `${chunkedTable}__previous`), 1);
+      const problems = await sql<{ name: string; problems: number }[]>`
+        select t.name, (select coalesce(sum(v.row_count), 0)::int from embeddings.verify(t.id) as v) as problems
+        from embeddings.targets as t where t.name like ${chunkedTable + "%"} order by t.name`;
+      assert.deepEqual(problems.map((p) => [p.name, p.problems]), [
+        [chunkedTable, 0],
+        [`${chunkedTable}__previous`, 0],
+      ], "verify finds each version's chunks where they belong");
+
+      await runModelChangeStep(sql, chunkedTable, "finish");
+      const [{ previous }] = await sql<{ previous: string | null }[]>`
+        select to_regclass(${`embedding_chunks.${chunkedTable}__previous`})::text as previous`;
+      assert.equal(previous, null, "finish dropped the old chunk table");
+      const finished = await bestChunk(sql, newProvider, question);
+      assert.deepEqual([finished.row_key, finished.model], ["l2", newProvider.model]);
+    })
+  ));

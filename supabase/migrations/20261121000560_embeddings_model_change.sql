@@ -10,8 +10,17 @@
 -- transaction: from its commit <name> is the new version (the old one is <name>__previous), for
 -- search and status at once. rollback_model_change swaps them back, or before a switch abandons the
 -- change; finish_model_change unregisters the old version and drops the column only when the
--- engine had added it. A chunked target is refused: its chunk table and chunk view are named after
--- it, so a name swap would have to move tables and views too.
+-- engine had added it.
+--
+-- A chunked target's new version is chunked too, with its own chunk table
+-- (embedding_chunks.<name>__next, the new model's dimensions) and chunk view. Both are named after
+-- the target, so switch and rollback move the chunk tables with the names, in the same transaction:
+-- the engine's views on both tables are dropped first, each table takes its version's new name
+-- (the one stepping aside first, so every name is free when taken; its indexes follow), and the
+-- views are made again for the tables now bearing each name (a view reads its table by OID, so a
+-- view kept across a rename would read the other version's chunks). The queue entries of both
+-- versions are locked first: a worker's write_chunks holds its entries while it writes, so a write
+-- in flight ends before the tables move, and one that comes after finds each table by its new name.
 
 -- =============================================================================================
 -- The changes: one row per change, kept after it ends
@@ -193,6 +202,129 @@ comment on function embeddings._version_progress(bigint) is
   'A version''s rows, its rows holding a vector of its model, its rows still in its queue (pending, in flight or dead-lettered: not embedded yet, or edited since), and why it is broken (null when whole), as embeddings.status counts them.';
 
 -- =============================================================================================
+-- Internal: a chunked target's chunk tables move with the versions' names
+-- =============================================================================================
+
+/**
+ * Raises unless a chunked target can have a model change: no column and vector_type vector (the
+ * chunk table holds the vectors), and names short enough for both versions' chunk tables and indexes.
+ */
+create or replace function embeddings._check_chunked_change(target embeddings.targets, embedding_column name, vector_type text)
+returns void
+language plpgsql stable set search_path = ''
+as $$
+begin
+  if embedding_column is not null or vector_type <> 'vector' then
+    raise exception using errcode = '22023',
+      message = format('target %s is chunked: its new version keeps its vectors in its own chunk table (vector), so pass no embedding_column and vector_type vector (got %s, %s)',
+        target.name, coalesce(embedding_column::text, 'null'), vector_type);
+  end if;
+  -- The chunk index is named after the first 52 characters of the name: <name>__previous must fit.
+  if pg_catalog.octet_length(target.name || '__previous') > 52 then
+    raise exception using errcode = '22023',
+      message = format('target %s is chunked and its name is too long for a model change: its chunk tables take the names %s__next and %s__previous, which must fit 52 bytes',
+        target.name, target.name, target.name);
+  end if;
+  -- 23505 as for a taken version name: the command line reports it as a refusal.
+  if pg_catalog.to_regclass(format('embedding_chunks.%I', target.name || '__previous')) is not null then
+    raise exception using errcode = '23505',
+      message = format('table embedding_chunks.%I exists, and the old version''s chunk table needs that name at the switch: drop it first',
+        target.name || '__previous');
+  end if;
+end;
+$$;
+comment on function embeddings._check_chunked_change(embeddings.targets, name, text) is
+  'For start_model_change on a chunked target: raises 22023 when a column or a vector type other than vector is given (the new version''s vectors go to its own chunk table) or when <name>__previous is over 52 bytes (chunk tables and their indexes are named after the versions), and 23505 when embedding_chunks.<name>__previous exists already.';
+
+/** Renames a chunk table, and its primary key and HNSW index with it, to those of another target name. */
+create or replace function embeddings._move_chunk_table(from_name text, to_name text)
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  chunks regclass := format('embedding_chunks.%I', from_name)::regclass;
+  primary_key name := (select c.relname from pg_catalog.pg_index as i join pg_catalog.pg_class as c on c.oid = i.indexrelid
+                       where i.indrelid = chunks and i.indisprimary);
+begin
+  if pg_catalog.to_regclass(format('embedding_chunks.%I', to_name)) is not null then
+    raise exception using errcode = '42P07',
+      message = format('table embedding_chunks.%I exists, so chunk table embedding_chunks.%I cannot take its name: drop it first',
+        to_name, from_name);
+  end if;
+  execute format('alter table embedding_chunks.%I rename to %I', from_name, to_name);
+  execute format('alter index embedding_chunks.%I rename to %I', primary_key, to_name || '_pkey');
+  -- None past 2,000 dimensions (embeddings._create_chunk_index); the name is how the engine finds it.
+  execute format('alter index if exists embedding_chunks.%I rename to %I',
+    left(from_name, 52) || '_hnsw_idx', left(to_name, 52) || '_hnsw_idx');
+  execute format('comment on table embedding_chunks.%I is %L', to_name, pg_catalog.replace(
+    pg_catalog.obj_description(chunks, 'pg_class'), format('Chunks of target %s ', from_name), format('Chunks of target %s ', to_name)));
+end;
+$$;
+comment on function embeddings._move_chunk_table(text, text) is
+  'For a model change''s swap: renames embedding_chunks.<from_name> to embedding_chunks.<to_name>, its primary key index to <to_name>_pkey and its HNSW index to the name embeddings._create_chunk_index gives <to_name>, and names the target in its comment; raises 42P07 when the name is taken. The caller drops the chunk views first and makes them again after.';
+
+/** Raises unless a chunked target's chunk view exists and reads the chunk table of the target's name. */
+create or replace function embeddings._check_chunk_view_follows(target_name text)
+returns void
+language plpgsql stable set search_path = ''
+as $$
+declare
+  chunk_view regclass;
+  chunk_table regclass;
+begin
+  select v.chunk_view, v.chunk_table into chunk_view, chunk_table
+    from embedding_search.chunk_views as v where v.target_name = _check_chunk_view_follows.target_name;
+  if chunk_view is null or chunk_table is null or not exists (
+       select 1 from pg_catalog.pg_depend as d join pg_catalog.pg_rewrite as r on r.oid = d.objid
+       where d.classid = 'pg_catalog.pg_rewrite'::regclass and r.ev_class = chunk_view
+         and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = chunk_table) then
+    raise exception using errcode = 'XX000',
+      message = format('after the swap, the chunk view of %s (%s) does not read its chunk table (%s); nothing was changed',
+        target_name, coalesce(chunk_view::text, 'missing'), coalesce(chunk_table::text, 'missing'));
+  end if;
+end;
+$$;
+comment on function embeddings._check_chunk_view_follows(text) is
+  'Raises XX000 unless the chunk view of the chunked target of that name exists and reads (pg_depend) the chunk table of that name: the check that ends a swap of a chunked target''s versions.';
+
+/**
+ * The swap of switch and rollback: the current version steps aside to aside_name and the other
+ * version takes the target's name; a chunked target's chunk tables and views move with the names.
+ */
+create or replace function embeddings._swap_versions(
+  change embeddings.model_changes, aside_id bigint, aside_name text, current_id bigint)
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  aside embeddings.targets := embeddings._target_by_id(aside_id);
+  coming embeddings.targets := embeddings._target_by_id(current_id);
+begin
+  if aside.chunking is null then
+    perform embeddings._rename_version(aside.id, aside_name);
+    perform embeddings._rename_version(coming.id, change.target_name);
+    return;
+  end if;
+  -- A write_chunks in flight holds its queue entries until it commits: wait for it, and keep
+  -- claims (SKIP LOCKED) off both versions until the tables have their new names.
+  perform 1 from embeddings.queue as q where q.target_id in (aside.id, coming.id) order by q.target_id, q.row_key for update;
+  perform embeddings._drop_engine_views_on(format('embedding_chunks.%I', aside.name)::regclass);
+  perform embeddings._drop_engine_views_on(format('embedding_chunks.%I', coming.name)::regclass);
+  perform embeddings._rename_version(aside.id, aside_name);
+  perform embeddings._rename_version(coming.id, change.target_name);
+  -- The one stepping aside first, so each name is free when taken. The search's event trigger
+  -- makes each view after its table's rename; the call below makes any it did not.
+  perform embeddings._move_chunk_table(aside.name, aside_name);
+  perform embeddings._move_chunk_table(coming.name, change.target_name);
+  perform embedding_search._follow_chunk_tables();
+  perform embeddings._check_chunk_view_follows(aside_name);
+  perform embeddings._check_chunk_view_follows(change.target_name);
+end;
+$$;
+comment on function embeddings._swap_versions(embeddings.model_changes, bigint, text, bigint) is
+  'Swaps a model change''s versions: aside_id (current) is renamed aside_name, current_id takes the target''s name. For a chunked target, in the same transaction: locks both versions'' queue entries (a write_chunks in flight finishes first; claims skip them meanwhile), drops the chunk views on both chunk tables, renames the chunk tables (and their indexes) with the targets, makes the views again (embedding_search._follow_chunk_tables) and checks that each reads the table of its name.';
+
+-- =============================================================================================
 -- The four steps
 -- =============================================================================================
 
@@ -219,11 +351,6 @@ declare
   new_target_id bigint;
   change embeddings.model_changes;
 begin
-  if target.chunking is not null then
-    raise exception using errcode = '0A000',
-      message = format('target %s is chunked: a model change swaps the versions'' names, and its chunk table and chunk view are named after it; use embeddings.set_target_model(%s, <model>, <dimensions>), which re-embeds its chunks in place',
-        target.name, target.id);
-  end if;
   if exists (select 1 from embeddings.model_changes as c where c.state in ('filling', 'switched')
              and target.id in (c.old_target_id, c.new_target_id)) then
     raise exception using errcode = '55000',
@@ -245,6 +372,17 @@ begin
   perform embeddings._check_version_name_free(target.name || '__next');
   perform embeddings._check_version_name_free(target.name || '__previous');
   source_table := format('%I.%I', target.table_schema, target.table_name)::regclass;
+  if target.chunking is not null then
+    perform embeddings._check_chunked_change(target, start_model_change.embedding_column, vector_type);
+    new_target_id := embeddings.register_target(source_table, target.key_column,
+      embeddings._content_function_oid(target.content_function)::regprocedure, null,
+      start_model_change.model, start_model_change.dimensions, target.max_attempts, target.name || '__next',
+      chunking => target.chunking);
+    insert into embeddings.model_changes (target_name, old_target_id, new_target_id, old_model, new_model, new_dimensions)
+      values (target.name, target.id, new_target_id, target.model, start_model_change.model, start_model_change.dimensions)
+      returning * into change;
+    return change;
+  end if;
   if not exists (select 1 from pg_catalog.pg_attribute as a
                  where a.attrelid = source_table and a.attname = column_name and a.attnum > 0 and not a.attisdropped) then
     index_name := embeddings._add_model_change_column(source_table, column_name, vector_type, start_model_change.dimensions);
@@ -263,7 +401,7 @@ begin
 end;
 $$;
 comment on function embeddings.start_model_change(bigint, text, integer, name, text) is
-  'Starts a change of a target''s model: registers a second version, <name>__next, of the same table and content function with the new model and dimensions, in embedding_column (default embedding_<model>; added by the engine as extensions.<vector_type>(<dimensions>) with an HNSW cosine index when it does not exist, else it must be a free column of those dimensions). Its triggers and the worker fill it in the background, new and edited rows included, while search and status keep using the current version. Refuses a chunked target, one already in a change, a broken one, the model it has, and a name <name>__next or <name>__previous already taken. Returns the change (embeddings.model_changes).';
+  'Starts a change of a target''s model: registers a second version, <name>__next, of the same table and content function with the new model and dimensions, in embedding_column (default embedding_<model>; added by the engine as extensions.<vector_type>(<dimensions>) with an HNSW cosine index when it does not exist, else it must be a free column of those dimensions). A chunked target''s new version is chunked alike (its chunking options), with its own chunk table embedding_chunks.<name>__next of the new dimensions (no column: embedding_column must be null and vector_type vector). Its triggers and the worker fill it in the background, new and edited rows included, while search and status keep using the current version. Refuses a target already in a change, a broken one, the model it has, and a name <name>__next or <name>__previous already taken. Returns the change (embeddings.model_changes).';
 
 /** Makes the new version current for search and status at once: the versions swap names. */
 create or replace function embeddings.switch_model_change(target_id bigint, force boolean default false)
@@ -291,15 +429,14 @@ begin
       message = format('the new version of %s (%s) has %s of %s rows embedded and %s in its queue: wait until every row has a current vector, or switch with force (rows without one drop out of semantic search)',
         change.target_name, change.new_model, progress.embedded, progress.total_rows, progress.queued);
   end if;
-  perform embeddings._rename_version(change.old_target_id, change.target_name || '__previous');
-  perform embeddings._rename_version(change.new_target_id, change.target_name);
+  perform embeddings._swap_versions(change, change.old_target_id, change.target_name || '__previous', change.new_target_id);
   update embeddings.model_changes as c set state = 'switched', switched_at = pg_catalog.now()
     where c.id = change.id returning * into change;
   return change;
 end;
 $$;
 comment on function embeddings.switch_model_change(bigint, boolean) is
-  'Makes the new version of a model change current (either version''s target id): the versions swap names in one transaction, so from its commit search and status of <name> read the new model''s vectors, and the old version is <name>__previous (still kept filled, for a rollback). Refuses unless the new version has every row embedded and nothing in its queue (force switches anyway) and is whole, and a change switched already.';
+  'Makes the new version of a model change current (either version''s target id): the versions swap names in one transaction (a chunked target''s chunk tables and chunk views with them, embeddings._swap_versions), so from its commit search and status of <name> read the new model''s vectors, and the old version is <name>__previous (still kept filled, for a rollback). Refuses unless the new version has every row embedded and nothing in its queue (force switches anyway) and is whole, and a change switched already.';
 
 /**
  * Goes back: after a switch the old version is current again (the change keeps filling); before
@@ -315,8 +452,7 @@ declare
 begin
   if change.state = 'switched' then
     old_version := embeddings._target_by_id(change.old_target_id);
-    perform embeddings._rename_version(change.new_target_id, change.target_name || '__next');
-    perform embeddings._rename_version(old_version.id, change.target_name);
+    perform embeddings._swap_versions(change, change.new_target_id, change.target_name || '__next', old_version.id);
     update embeddings.model_changes as c set state = 'filling', switched_at = null
       where c.id = change.id returning * into change;
     return change;
@@ -328,7 +464,7 @@ begin
 end;
 $$;
 comment on function embeddings.rollback_model_change(bigint) is
-  'Goes back in a model change (either version''s target id): after a switch, the old version takes the name again (current for search and status; it was kept filled) and the new one is <name>__next, still filling; before a switch, the change is abandoned: the new version is unregistered and the column the engine added for it dropped with its index (state rolled back). Raises 55000 when the target has no change running.';
+  'Goes back in a model change (either version''s target id): after a switch, the old version takes the name again (a chunked target''s chunk tables move back with the names) (current for search and status; it was kept filled) and the new one is <name>__next, still filling; before a switch, the change is abandoned: the new version is unregistered and the column the engine added for it dropped with its index (state rolled back). Raises 55000 when the target has no change running.';
 
 /** Unregisters a version and drops its column when the engine added it. */
 create or replace function embeddings._drop_version(target_id bigint, added_column name)
@@ -374,7 +510,7 @@ begin
 end;
 $$;
 comment on function embeddings.finish_model_change(bigint) is
-  'Ends a switched model change (either version''s target id): unregisters the old version (its triggers, queue entries and records) and drops its column and index only when the engine added that column (an earlier model change); a column that was there before stays, with its vectors. Refuses a change not switched yet.';
+  'Ends a switched model change (either version''s target id): unregisters the old version (its triggers, queue entries and records; a chunked target''s old chunk table and its chunk view) and drops its column and index only when the engine added that column (an earlier model change); a column that was there before stays, with its vectors. Refuses a change not switched yet.';
 
 -- =============================================================================================
 -- Progress: both versions of every running change

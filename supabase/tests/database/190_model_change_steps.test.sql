@@ -40,9 +40,9 @@ select tests.create_table('mc_chunked', 2, 3);
 select embeddings.register_target('public.mc_chunked', 'id', 'public.mc_chunked_content(public.mc_chunked)',
   null, 'test-model', 3, 5, 'mc_chunked', '{}'::jsonb);
 select throws_like(
-  $$ select embeddings.start_model_change(tests.target_id('mc_chunked'), 'model-b', 5) $$,
-  'target mc_chunked is chunked: a model change swaps the versions'' names%',
-  'start refuses a chunked target, saying what to use instead'
+  $$ select embeddings.start_model_change(tests.target_id('mc_chunked'), 'model-b', 5, 'embedding') $$,
+  'target mc_chunked is chunked: its new version keeps its vectors in its own chunk table (vector), so pass no embedding_column%',
+  'start refuses a column for a chunked target (its new version''s vectors go to its own chunk table)'
 );
 select throws_ok(
   $$ select embeddings.rollback_model_change(tests.target_id('mc_items')) $$,
