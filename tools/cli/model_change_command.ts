@@ -37,7 +37,7 @@ Four steps, each one SQL call as service_role (docs/model-change.md):
             earlier change added it.
   status    every running change: which model search reads, both versions' rows embedded.
 Each step prints what it did, read back from the database. A refused step prints why and exits 1.
-Chunked targets are refused (their chunk table is named after them): use set_target_model.
+A chunked target's new version gets its own chunk table; give it no --column or --halfvec.
 
 Exit codes: 0 done, 1 the step was refused, 2 bad usage or no database.`;
 
