@@ -408,6 +408,35 @@ Deno.test("cli: backfill --estimate counts the rows, characters, tokens and pric
     assert.match(alone.stderr, /--price-per-million goes with --estimate/);
   }));
 
+Deno.test("cli: backfill --estimate cuts each target's texts as the provider of its model would: OpenAI's limit for its targets only", () =>
+  withEmbedded(async ({ sql, run }) => {
+    const long = "word ".repeat(6_000); // 30,000 characters: past OpenAI's 24,573
+    const targets = [
+      { table: "cli_estimate_openai_notes", model: "text-embedding-3-small", cut: 24_573 },
+      {
+        table: "cli_estimate_local_notes",
+        model: "universal-sentence-encoder-lite-384",
+        cut: null,
+      },
+    ];
+    for (const { table, model } of targets) {
+      await createMeasurementTarget(sql, { table, rows: 2, model });
+      await sql`update ${sql("public")}.${sql(table)} set body = ${long} where id = 1`;
+    }
+    const json = await run("backfill", "--estimate", "--provider", "local,openai", "--json");
+    assert.equal(json.code, 0, describeCliRun(json));
+    const estimate = JSON.parse(json.stdout) as BackfillEstimate;
+    for (const { table, cut } of targets) {
+      const [{ second }] = await sql<{ second: number }[]>`
+        select length(body)::int as second from ${sql("public")}.${sql(table)} where id = 2`;
+      const line = estimate.targets.find((target) => target.name === table);
+      assert.ok(line, `${table} is estimated`);
+      assert.equal(line.maxCharactersPerText, cut, `${table}'s cut`);
+      assert.equal(line.characters, (cut ?? long.length) + second, `${table}'s characters`);
+    }
+    assert.equal(estimate.maxCharactersPerText, 24_573);
+  }));
+
 Deno.test("cli: requeue --dead queues dead letters again; requeue queues every row of a target again", () =>
   withEmbedded(async ({ sql, run, backfill }) => {
     await createStandInTarget(sql, "cli_requeue_notes", 12);

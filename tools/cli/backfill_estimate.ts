@@ -1,7 +1,7 @@
 // `deno task cli backfill --estimate`: what a backfill would send to the provider and what it costs, read from embeddings.estimate_backfill, calling no provider.
 import { InvalidArgumentError } from "npm:commander@14.0.3";
 import { openAiInputLimit } from "../../supabase/functions/_shared/providers/openai_compatible_provider.ts";
-import type { ProviderSpec } from "./provider_choice.ts";
+import { type ProviderSpec, routerFor } from "./provider_choice.ts";
 import type { ServiceRoleSql } from "./service_role_session.ts";
 import { formatCount, formatTable } from "./text_table.ts";
 
@@ -18,13 +18,15 @@ export interface TargetEstimate {
   estimatedTokens: number | null;
   price: number | null;
   broken: string | null;
+  /** Each of its texts counts at most this many characters: its provider cuts longer ones (null: no cut). */
+  maxCharactersPerText: number | null;
 }
 
 export interface BackfillEstimate {
   targets: TargetEstimate[];
   total: { rowsToEmbed: number; characters: number; estimatedTokens: number; price: number | null };
   pricePerMillion: number | null;
-  /** Each text counts at most this many characters: the provider cuts longer ones (null: no cut). */
+  /** The cut of the targets an OpenAI-compatible provider embeds (null: none is), as each target's. */
   maxCharactersPerText: number | null;
   /** The engine's rule (null when no target was read). */
   charactersPerToken: number | null;
@@ -39,15 +41,29 @@ export function pricePerMillion(raw: string): number {
   return value;
 }
 
+/** A target as the estimate routes it to its provider. */
+export interface EstimatedTarget {
+  id: number;
+  name: string;
+  model: string;
+  dimensions: number;
+}
+
+/** The characters of each text a target's provider is sent at most (null: the whole text). */
+export type EstimateCut = (target: EstimatedTarget) => number | null;
+
 /**
- * The characters the configured provider sends of a text at most: OpenAI-compatible endpoints get
- * texts cut to their input limit (and bill what they get); the local model and gte-small cost
- * nothing per token, so their cut is not counted.
+ * Each target's cut, by the provider that embeds its model: an OpenAI-compatible endpoint gets texts
+ * cut to its input limit (and bills what it gets); the local models and gte-small cost nothing per
+ * token, and a target no provider serves is skipped, so theirs is not counted.
  */
-export function estimateCutFor(provider: ProviderSpec): number | null {
-  return provider.kind === "configured" && provider.providers.includes("openai")
-    ? openAiInputLimit.maxCharacters
-    : null;
+export function estimateCutFor(provider: ProviderSpec): EstimateCut {
+  if (provider.kind !== "configured") return () => null;
+  const router = routerFor(provider);
+  return (target) => {
+    const route = router.route(target);
+    return route.ok && route.entry.name === "openai" ? openAiInputLimit.maxCharacters : null;
+  };
 }
 
 /** bigint and numeric columns arrive as text; null stays null. */
@@ -55,20 +71,20 @@ function count(value: string | null): number | null {
   return value === null ? null : Number(value);
 }
 
-/** Reads the estimate of every target, or of `onlyTarget`. */
-export async function readBackfillEstimate(
+/** One target's line of embeddings.estimate_backfill, its texts cut at `maxCharacters`. */
+async function readTargetEstimate(
   sql: ServiceRoleSql,
-  onlyTarget: number | null,
+  targetId: number,
   price: number | null,
   maxCharacters: number | null,
-): Promise<BackfillEstimate> {
-  const rows = await sql<Record<string, string | null>[]>`
+): Promise<{ estimate: TargetEstimate; charactersPerToken: number | null }> {
+  const [row] = await sql<Record<string, string | null>[]>`
     select e.target_id::text, e.name, e.model, e.queued::text, e.not_backfilled::text,
            e.without_text::text, e.rows_to_embed::text, e.characters::text,
            e.estimated_tokens::text, e.price::text, e.characters_per_token::text, e.broken
-    from embeddings.estimate_backfill(${onlyTarget}::bigint, ${price}::numeric,
+    from embeddings.estimate_backfill(${targetId}::bigint, ${price}::numeric,
       ${maxCharacters}::integer) as e`;
-  const targets = rows.map((row): TargetEstimate => ({
+  const estimate: TargetEstimate = {
     targetId: Number(row.target_id),
     name: row.name ?? "",
     model: row.model ?? "",
@@ -80,7 +96,33 @@ export async function readBackfillEstimate(
     estimatedTokens: count(row.estimated_tokens),
     price: count(row.price),
     broken: row.broken,
-  }));
+    maxCharactersPerText: maxCharacters,
+  };
+  return { estimate, charactersPerToken: count(row.characters_per_token) };
+}
+
+/** Reads the estimate of every target, or of `onlyTarget`, each cut as its provider cuts it. */
+export async function readBackfillEstimate(
+  sql: ServiceRoleSql,
+  onlyTarget: number | null,
+  price: number | null,
+  cutFor: EstimateCut,
+): Promise<BackfillEstimate> {
+  const registered = await sql<{ id: string; name: string; model: string; dimensions: number }[]>`
+    select t.id::text, t.name, t.model, t.dimensions from embeddings.targets as t
+    where ${onlyTarget}::bigint is null or t.id = ${onlyTarget}::bigint order by t.id`;
+  const targets: TargetEstimate[] = [];
+  let charactersPerToken: number | null = null;
+  for (const target of registered) {
+    const read = await readTargetEstimate(
+      sql,
+      Number(target.id),
+      price,
+      cutFor({ ...target, id: Number(target.id) }),
+    );
+    targets.push(read.estimate);
+    charactersPerToken ??= read.charactersPerToken;
+  }
   const sum = (pick: (target: TargetEstimate) => number | null) =>
     targets.reduce((total, target) => total + (pick(target) ?? 0), 0);
   return {
@@ -92,8 +134,9 @@ export async function readBackfillEstimate(
       price: price === null ? null : Number(sum((target) => target.price).toFixed(6)),
     },
     pricePerMillion: price,
-    maxCharactersPerText: maxCharacters,
-    charactersPerToken: count(rows[0]?.characters_per_token ?? null),
+    maxCharactersPerText: targets.find((target) => target.maxCharactersPerText !== null)
+      ?.maxCharactersPerText ?? null,
+    charactersPerToken,
   };
 }
 
@@ -151,9 +194,9 @@ export function renderBackfillEstimate(estimate: BackfillEstimate): string {
     `  Estimated, no provider called: tokens at ${estimate.charactersPerToken} characters a token, per row${
       estimate.maxCharactersPerText === null
         ? ""
-        : `; each text counted up to ${
+        : `; each text of a target the openai provider embeds counted up to ${
           formatCount(estimate.maxCharactersPerText)
-        } characters, where the provider cuts it`
+        } characters, where it cuts it`
     }; ${
       estimate.pricePerMillion === null
         ? "add --price-per-million P for the price"
