@@ -1,10 +1,7 @@
 // A chunked target's chunking as the worker applies it (target_chunking.ts): read from the registry, measured in its unit, capped at the provider's input limit. No database.
 import assert from "node:assert/strict";
-import {
-  cappedChunking,
-  measureFor,
-  parseChunking,
-} from "../supabase/functions/_shared/target_chunking.ts";
+import { cappedChunking, parseChunking } from "../supabase/functions/_shared/target_chunking.ts";
+import { defaultMeasure } from "../supabase/functions/_shared/chunking/chunk_text.ts";
 import type { InputLimit } from "../supabase/functions/_shared/providers/input_limit.ts";
 
 const gteSmall: InputLimit = { maxCharacters: 1_536, description: "512 tokens" };
@@ -32,8 +29,8 @@ Deno.test("target chunking: what the engine would never hold is refused, naming 
 });
 
 Deno.test("target chunking: tokens are measured as request sizing estimates them, characters as String.length", () => {
-  assert.equal(measureFor("tokens")("a".repeat(10)), 4);
-  assert.equal(measureFor("characters")("a".repeat(10)), 10);
+  assert.equal(defaultMeasure("tokens")("a".repeat(10)), 4);
+  assert.equal(defaultMeasure("characters")("a".repeat(10)), 10);
 });
 
 Deno.test("target chunking: a size past the input limit is capped at it, the overlap scaled with it", () => {

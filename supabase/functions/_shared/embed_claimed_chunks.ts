@@ -7,7 +7,7 @@ import type { EmbeddingProvider } from "./providers/embedding_provider.ts";
 import { exceedsInputLimit } from "./providers/input_limit.ts";
 import type { RequestLimits } from "./providers/request_limits.ts";
 import type { RunDeadline } from "./run_deadline.ts";
-import { cappedChunking, measureFor } from "./target_chunking.ts";
+import { cappedChunking } from "./target_chunking.ts";
 import type { ClaimedRow, EmbeddedChunk, RowChunks, RowFailure } from "./target_queue.ts";
 
 /**
@@ -50,7 +50,7 @@ function cutRow(row: ClaimedRow, options: ChunkingOptions, provider: EmbeddingPr
   if (problem !== null) return { row, failure: problem };
   let chunks: TextChunk[];
   try {
-    chunks = chunkText(row.content, options, measureFor(options.unit))
+    chunks = chunkText(row.content, options)
       .filter((chunk) => hasMeaning(chunk.text))
       .map((chunk, index) => ({ ...chunk, index }));
   } catch (error) {

@@ -1,15 +1,7 @@
 // A chunked target's chunking as the worker applies it: read from the registry's jsonb, measured in the provider's unit, its size capped so no chunk is longer than the provider's model reads.
-import type { ChunkingOptions, TextMeasure } from "./chunking/chunk_text.ts";
+import { checkChunkingOptions, type ChunkingOptions } from "./chunking/chunk_text.ts";
 import type { InputLimit } from "./providers/input_limit.ts";
-import { charactersPerToken, estimateTokens } from "./providers/request_limits.ts";
-
-const units: readonly ChunkingOptions["unit"][] = ["characters", "tokens"];
-const splitters: readonly ChunkingOptions["splitter"][] = ["recursive", "markdown"];
-
-/** Whether `value` is a whole number of at least `least`. */
-function isCount(value: unknown, least: number): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= least;
-}
+import { charactersPerToken } from "./providers/request_limits.ts";
 
 /**
  * embeddings.targets.chunking as the worker's options: null for a whole-row target. The engine
@@ -17,30 +9,21 @@ function isCount(value: unknown, least: number): value is number {
  */
 export function parseChunking(value: unknown): ChunkingOptions | null {
   if (value === null || value === undefined) return null;
-  const held = value as Partial<Record<keyof ChunkingOptions, unknown>>;
-  const { unit, size, overlap, splitter } = held;
-  if (
-    typeof value !== "object" || !units.includes(unit as ChunkingOptions["unit"]) ||
-    !splitters.includes(splitter as ChunkingOptions["splitter"]) || !isCount(size, 1) ||
-    !isCount(overlap, 0) || overlap >= size
-  ) {
-    throw new Error(
+  const refused = (why: string) =>
+    new Error(
       `the target's chunking ${
         JSON.stringify(value)
-      } is not {"unit": "characters"|"tokens", "size": n > 0, "overlap": 0 <= m < n, "splitter": "recursive"|"markdown"}`,
+      } is not {"unit": "characters"|"tokens", "size": n > 0, "overlap": 0 <= m < n, "splitter": "recursive"|"markdown"}: ${why}`,
     );
+  if (typeof value !== "object" || Array.isArray(value)) throw refused("not an object");
+  const { unit, size, overlap, splitter } = value as ChunkingOptions;
+  const options = { unit, size, overlap, splitter };
+  try {
+    checkChunkingOptions(options);
+  } catch (error) {
+    throw refused((error as Error).message);
   }
-  return {
-    unit: unit as ChunkingOptions["unit"],
-    size,
-    overlap,
-    splitter: splitter as ChunkingOptions["splitter"],
-  };
-}
-
-/** How a chunk is measured in `unit`: characters as String.length, tokens as request sizing estimates them. */
-export function measureFor(unit: ChunkingOptions["unit"]): TextMeasure {
-  return unit === "tokens" ? estimateTokens : (text) => text.length;
+  return options;
 }
 
 /** The longest chunk the model reads whole, in `unit`: maxCharacters, or the tokens they hold. */
