@@ -75,7 +75,7 @@ export async function engineWriteRate(
   const started = performance.now();
   let written = 0;
   while (true) {
-    const batch = await queue.claimBatch(targetId, batchSize, 600);
+    const batch = await queue.claimBatch(targetId, batchSize, 600, false);
     if (batch.leaseToken === null || batch.rows.length === 0) break;
     const outcome = await queue.writeBatch(
       targetId,

@@ -63,7 +63,7 @@ async function measureTable(admin: postgres.Sql, rows: number): Promise<Record<S
   const claimAll = async () => {
     const leases: { token: string; keys: string[]; hashes: string[] }[] = [];
     for (let claimed = 0; claimed < workRows; claimed += batchSize) {
-      const batch = await queue.claimBatch(targetId, batchSize, 600);
+      const batch = await queue.claimBatch(targetId, batchSize, 600, false);
       if (batch.leaseToken === null) break;
       leases.push({
         token: batch.leaseToken,

@@ -110,7 +110,12 @@ export class BatchPipeline {
     let batch: ClaimedBatch;
     const claimedAt = performance.now();
     try {
-      batch = await this.queue.claimBatch(this.target.id, batchSize, leaseSeconds);
+      batch = await this.queue.claimBatch(
+        this.target.id,
+        batchSize,
+        leaseSeconds,
+        this.target.chunking !== null,
+      );
     } catch (error) {
       if (error instanceof TargetBrokenError) {
         return { outcome: "target broken", error: error.message };

@@ -182,6 +182,7 @@ export class PostgresTargetQueue implements TargetQueue {
     targetId: number,
     batchSize: number,
     leaseSeconds: number,
+    chunked: boolean,
   ): Promise<ClaimedBatch> {
     let rows: ClaimRow[];
     let chunking: unknown = null;
@@ -192,7 +193,7 @@ export class PostgresTargetQueue implements TargetQueue {
           from embeddings.claim_batch(${targetId}::bigint, ${batchSize}::integer, ${leaseSeconds}::integer)`;
         // Read after the claim, before its commit: a set_target_chunking committed since the
         // worker listed the targets is seen here; one committed after takes these leases back.
-        if (claimed.length > 0) {
+        if (chunked && claimed.length > 0) {
           [{ chunking }] = await tx<{ chunking: unknown }[]>`
             select t.chunking from embeddings.targets as t where t.id = ${targetId}::bigint`;
         }

@@ -123,8 +123,17 @@ export interface TargetQueue {
    * out), or of every target, in id order, when no ids are given. Counting scans each table.
    */
   readStatus(targetIds?: readonly number[]): Promise<TargetStatus[]>;
-  /** Throws TargetBrokenError when the target is broken (its table, column or content function gone). */
-  claimBatch(targetId: number, batchSize: number, leaseSeconds: number): Promise<ClaimedBatch>;
+  /**
+   * Throws TargetBrokenError when the target is broken (its table, column or content function
+   * gone). `chunked`: the target is chunked, so its chunking is read again with the claim (a
+   * whole-row target never becomes chunked: nothing to read).
+   */
+  claimBatch(
+    targetId: number,
+    batchSize: number,
+    leaseSeconds: number,
+    chunked: boolean,
+  ): Promise<ClaimedBatch>;
   writeBatch(
     targetId: number,
     leaseToken: string,
