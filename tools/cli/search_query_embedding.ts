@@ -19,7 +19,7 @@ async function providerOfTarget(
   databaseUrl: string,
 ): Promise<EmbeddingProvider> {
   const router = routerFor(chooseProvider(providerFlag, databaseUrl));
-  const route = router.route({ id: 0, ...target });
+  const route = router.route(target);
   if (!route.ok) {
     const made = router.entries.map((entry) =>
       `the ${entry.name} provider makes ${entry.model} (${entry.dimensions} dimensions)`

@@ -136,8 +136,8 @@ export class PostgresTargetQueue implements TargetQueue {
                case when t.chunking is null
                  then format('%I.%I.%I', t.table_schema, t.table_name, t.embedding_column)
                  -- As embeddings.status says it.
-                 else format('%I.%I (chunks in %s)', t.table_schema, t.table_name,
-                   embeddings.chunk_table(t.id))
+                 else format('%I.%I (chunks in embedding_chunks.%I)', t.table_schema, t.table_name,
+                   t.name)
                end as source,
                t.model, t.dimensions, t.chunking
         from embeddings.targets as t

@@ -1,13 +1,10 @@
 // The embed function's HTTP answer to a worker report: how many targets no provider serves (skipped), whether work remains, and the status code and headers, decided on stop codes, never on a message.
-import type { TargetReport, WorkerReport } from "./worker_report.ts";
+import type { WorkerReport } from "./worker_report.ts";
 
 export interface HttpAnswer {
   status: number;
   headers: Record<string, string>;
 }
-
-/** A target's part of the answer: `skipped` holds why no configured provider worked it, else null. */
-export type AnsweredTarget = TargetReport;
 
 /** The report as the function answers it. */
 export interface AnsweredReport extends WorkerReport {

@@ -20,7 +20,11 @@ import {
 import { rateLimitFor, readSearchLimits, takeRateLimit } from "../_shared/search/search_limits.ts";
 import { parseSearchRequest, type SearchRequest } from "../_shared/search/search_request.ts";
 import { jsonAnswer, preflightAnswer } from "../_shared/search/search_response.ts";
-import { checkSearchTarget, type TargetCheck } from "../_shared/search/search_target.ts";
+import {
+  checkSearchTarget,
+  type SearchTarget,
+  type TargetCheck,
+} from "../_shared/search/search_target.ts";
 import { queryProblem } from "../_shared/search/query_text.ts";
 
 const environment = readFunctionEnvironment("search", readSearchLimits);
@@ -57,24 +61,23 @@ class Answers {
 
 /** The query embedded with the target's model (null for a keyword search), or the answer that refuses it. */
 async function embedQuery(
+  providers: ProviderRouter,
   search: SearchRequest,
-  target: { name: string; model: string; dimensions: number },
+  target: SearchTarget,
   caller: SearchCaller,
   answers: Answers,
 ): Promise<{ embedding: number[] | null } | Response> {
+  // The query must land in the stored vectors' space: the provider of the target's model, or none.
+  const route = providers.route(target);
+  if (!route.ok) {
+    if (search.mode === "keyword") return { embedding: null };
+    return answers.misconfigured(route.reason);
+  }
   let model: EmbeddingProvider;
   try {
-    if (!config) throw new Error(environment.configError ?? "no configuration");
-    router ??= configuredRouter(config.providers, config.providerSettings.openai);
-    // The query must land in the stored vectors' space: the provider of the target's model, or none.
-    const route = router.route({ id: 0, ...target });
-    if (!route.ok) {
-      if (search.mode === "keyword") return { embedding: null };
-      return answers.misconfigured(route.reason);
-    }
-    model = await router.provider(route.entry);
+    // A failed build is forgotten by the router; the providers built so far are kept.
+    model = await providers.provider(route.entry);
   } catch (error) {
-    router = undefined;
     return answers.misconfigured(error);
   }
   const problem = queryProblem(search.query, model.model, model.inputLimit);
@@ -149,7 +152,12 @@ async function handle(request: Request, answers: Answers): Promise<Response> {
   if (!checked.ok) return answers.error(checked.status, checked.error);
   const { target } = checked;
 
-  const embedded = await embedQuery(search, target, caller, answers);
+  try {
+    router ??= configuredRouter(config.providers, config.providerSettings.openai);
+  } catch (error) {
+    return answers.misconfigured(error);
+  }
+  const embedded = await embedQuery(router, search, target, caller, answers);
   if (embedded instanceof Response) return embedded;
   try {
     const results = await searchAsCaller(sql, caller, {

@@ -82,9 +82,4 @@ export class ProviderRouter {
     }
     return built;
   }
-
-  /** The names of the providers built so far, in the order configured. */
-  builtNames(): string[] {
-    return this.entries.map((entry) => entry.name).filter((name) => this.#built.has(name));
-  }
 }

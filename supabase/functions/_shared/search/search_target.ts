@@ -3,6 +3,7 @@ import type { Sql } from "../database.ts";
 import type { SearchCaller } from "./search_caller.ts";
 
 export interface SearchTarget {
+  id: number;
   name: string;
   model: string;
   dimensions: number;
@@ -32,7 +33,7 @@ export async function checkSearchTarget(
   name: string,
 ): Promise<TargetCheck> {
   const [row] = await sql<TargetRow[]>`
-    select t.target_name as name, t.model, t.dimensions,
+    select t.target_id::integer as id, t.target_name as name, t.model, t.dimensions,
            t.source_table is not null and t.content_function is not null as usable,
            coalesce(pg_catalog.has_table_privilege(${caller.role}, t.source_table, 'select'), false)
              as "canRead",
