@@ -89,13 +89,10 @@ async function printEstimate(flags: BackfillOptions, target: string | null): Pro
   const estimate = await withDatabase(flags.dbUrl, (database) => {
     const cut = estimateCutFor(chooseProvider(flags.provider, database.url));
     return withConnection(database.url, database.label, async (sql) => {
-      const chosen = target === null
-        ? null
-        : await chooseTargets(new PostgresTargetQueue(sql), target);
+      const chosen = await chooseTargets(new PostgresTargetQueue(sql), target);
       return await asServiceRole(
         sql,
-        (tx) =>
-          readBackfillEstimate(tx, chosen?.[0]?.id ?? null, flags.pricePerMillion ?? null, cut),
+        (tx) => readBackfillEstimate(tx, chosen, flags.pricePerMillion ?? null, cut),
       );
     });
   });

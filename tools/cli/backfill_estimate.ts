@@ -101,32 +101,24 @@ async function readTargetEstimate(
   return { estimate, charactersPerToken: count(row.characters_per_token) };
 }
 
-/** Reads the estimate of every target, or of `onlyTarget`, each cut as its provider cuts it. */
+/** Reads the estimate of each of `targets`, in order, each cut as its provider cuts it. */
 export async function readBackfillEstimate(
   sql: ServiceRoleSql,
-  onlyTarget: number | null,
+  targets: readonly EstimatedTarget[],
   price: number | null,
   cutFor: EstimateCut,
 ): Promise<BackfillEstimate> {
-  const registered = await sql<{ id: string; name: string; model: string; dimensions: number }[]>`
-    select t.id::text, t.name, t.model, t.dimensions from embeddings.targets as t
-    where ${onlyTarget}::bigint is null or t.id = ${onlyTarget}::bigint order by t.id`;
-  const targets: TargetEstimate[] = [];
+  const estimates: TargetEstimate[] = [];
   let charactersPerToken: number | null = null;
-  for (const target of registered) {
-    const read = await readTargetEstimate(
-      sql,
-      Number(target.id),
-      price,
-      cutFor({ ...target, id: Number(target.id) }),
-    );
-    targets.push(read.estimate);
+  for (const target of targets) {
+    const read = await readTargetEstimate(sql, target.id, price, cutFor(target));
+    estimates.push(read.estimate);
     charactersPerToken ??= read.charactersPerToken;
   }
   const sum = (pick: (target: TargetEstimate) => number | null) =>
-    targets.reduce((total, target) => total + (pick(target) ?? 0), 0);
+    estimates.reduce((total, target) => total + (pick(target) ?? 0), 0);
   return {
-    targets,
+    targets: estimates,
     total: {
       rowsToEmbed: sum((target) => target.rowsToEmbed),
       characters: sum((target) => target.characters),
@@ -134,7 +126,7 @@ export async function readBackfillEstimate(
       price: price === null ? null : Number(sum((target) => target.price).toFixed(6)),
     },
     pricePerMillion: price,
-    maxCharactersPerText: targets.find((target) => target.maxCharactersPerText !== null)
+    maxCharactersPerText: estimates.find((target) => target.maxCharactersPerText !== null)
       ?.maxCharactersPerText ?? null,
     charactersPerToken,
   };

@@ -1,4 +1,5 @@
 // What `deno task cli model-change` does in the database: each step's SQL call as service_role, then the change and both versions read back.
+import { targetIdByName } from "./verify_rows.ts";
 import type { Sql } from "../../supabase/functions/_shared/database.ts";
 import { CliFailure, exitCodes } from "./exit_codes.ts";
 import { asServiceRole, type ServiceRoleSql } from "./service_role_session.ts";
@@ -47,20 +48,6 @@ interface ChangeRow {
 
 /** The SQLSTATEs the steps refuse with: a refusal is a problem found (exit 1), not a failure to run. */
 const refusalCodes = ["55000", "22023", "23505", "0A000", "42703"];
-
-async function targetIdByName(tx: ServiceRoleSql, name: string): Promise<number> {
-  const rows = await tx<{ id: string }[]>`
-    select t.id from embeddings.targets as t where t.name = ${name}`;
-  if (rows.length === 1) return Number(rows[0].id);
-  const names = await tx<
-    { name: string }[]
-  >`select t.name from embeddings.targets as t order by t.name`;
-  throw new CliFailure(
-    `no target is named ${JSON.stringify(name)}; registered: ${
-      names.map((row) => row.name).join(", ") || "none"
-    }`,
-  );
-}
 
 function callStep(
   tx: ServiceRoleSql,

@@ -9,6 +9,7 @@ import {
 } from "./long_eval.ts";
 import { readQuestionSet } from "./question_set.ts";
 import { readCorpusTexts } from "./seed_rows.ts";
+import { formatCount } from "../cli/text_table.ts";
 
 export interface LongEvalOptions {
   /** The question set's file; the default set when absent. */
@@ -18,16 +19,14 @@ export interface LongEvalOptions {
   json: boolean;
 }
 
-const thousands = (value: number) => value.toLocaleString("en-US");
-
 /** One line saying what was measured: documents, lengths, where the answers lie, questions, model. */
 export function describeSet(set: LongDocumentSet, model: string, seed: number): string {
   const lengths = set.documents.map((document) => document.text.length);
   const answers = set.documents.map((document) => document.answerStart);
-  return `${set.documents.length} documents of ${thousands(Math.min(...lengths))}-${
-    thousands(Math.max(...lengths))
-  } characters, each answer at ${thousands(Math.min(...answers))}-${
-    thousands(Math.max(...answers))
+  return `${set.documents.length} documents of ${formatCount(Math.min(...lengths))}-${
+    formatCount(Math.max(...lengths))
+  } characters, each answer at ${formatCount(Math.min(...answers))}-${
+    formatCount(Math.max(...answers))
   }; ${set.questions.length} questions; model ${model}; layout seed ${seed}`;
 }
 
