@@ -529,7 +529,7 @@ language plpgsql volatile set search_path = ''
 as $$
 begin
   if cardinality(changes.gone_keys) > 0 then
-    perform embeddings._forget_rows(target.id, changes.gone_keys);
+    perform embeddings._forget_rows(target, changes.gone_keys);
   end if;
   if cardinality(changes.adopt_keys) > 0 then
     insert into embeddings.embedded_rows as e (target_id, row_key, model, content_hash, vector_hash)
@@ -561,22 +561,23 @@ comment on function embeddings._apply_changes(embeddings.targets, embeddings._bo
   'Keeps the books of a statement''s changes, given as sorted key arrays: gone keys forget their queue entries and records; adopted vectors (a target that adopts existing vectors) are recorded and leave the queue unless leased; vectors set or cleared by someone else lose their record; the rest is queued (a row already queued keeps its place and any lease, with fresh attempts). Each step probes by key, in key order.';
 
 /** Forgets the queue entries, records and chunks of the given keys. */
-create or replace function embeddings._forget_rows(target_id bigint, row_keys text[])
+create or replace function embeddings._forget_rows(target embeddings.targets, row_keys text[])
 returns void
 language plpgsql volatile set search_path = ''
 as $$
 declare
-  chunks regclass := embeddings.chunk_table(target_id);
+  -- Looked up only for a chunked target: this runs on every small INSERT and every UPDATE.
+  chunks regclass := case when target.chunking is not null then embeddings.chunk_table(target.id) end;
 begin
-  delete from embeddings.queue as q where q.target_id = _forget_rows.target_id and q.row_key = any(row_keys);
-  delete from embeddings.embedded_rows as e where e.target_id = _forget_rows.target_id and e.row_key = any(row_keys);
+  delete from embeddings.queue as q where q.target_id = target.id and q.row_key = any(row_keys);
+  delete from embeddings.embedded_rows as e where e.target_id = target.id and e.row_key = any(row_keys);
   if chunks is not null then
     -- The primary key (row_key, chunk_index) is probed by its first column.
     execute format('delete from %s as c where c.row_key = any($1)', chunks) using row_keys;
   end if;
 end;
 $$;
-comment on function embeddings._forget_rows(bigint, text[]) is
+comment on function embeddings._forget_rows(embeddings.targets, text[]) is
   'Removes the queue entries, embedding records and (a chunked target) chunks of the given row keys of a target (keys an UPDATE changed, keys an INSERT used again before the sweep), probing each table by key.';
 
 -- The triggers run with jit off: a transition table has no statistics, so the planner's guess at a
@@ -629,7 +630,7 @@ begin
     into changes;
   -- A key used again before the sweep: the books still there are the deleted row's (a lease of
   -- its batch, a record of its text). The new row starts afresh, claimable at once.
-  perform embeddings._forget_rows(target.id, changes.queue_keys || changes.adopt_keys);
+  perform embeddings._forget_rows(target, changes.queue_keys || changes.adopt_keys);
   perform embeddings._apply_changes(target, changes);
   return null;
 end;
@@ -966,6 +967,16 @@ $$;
 comment on function embeddings._create_chunk_table(embeddings.targets) is
   'Creates the chunk table embedding_chunks.<target name> of a chunked target (columns row_key, chunk_index, start_offset, end_offset, chunk_text, content_hash, model, embedding vector(<dimensions>), embedded_at; primary key row_key, chunk_index), RLS on, privileges to service_role only, with its HNSW index. Raises when the name is over 63 bytes or the table exists.';
 
+/** The name of a chunk table's HNSW index: how the engine finds it again to drop or rename it. */
+create or replace function embeddings._chunk_index_name(target_name text)
+returns text
+language sql immutable set search_path = ''
+as $$
+  select left(target_name, 52) || '_hnsw_idx'
+$$;
+comment on function embeddings._chunk_index_name(text) is
+  'The name of the HNSW index on chunk table embedding_chunks.<target name>: the name''s first 52 characters and _hnsw_idx (63 bytes at most). Used wherever the engine creates, drops or renames it.';
+
 /** The chunk table's HNSW index for cosine distance (pgvector indexes up to 2,000 dimensions). */
 create or replace function embeddings._create_chunk_index(target embeddings.targets)
 returns void
@@ -974,7 +985,7 @@ as $$
 begin
   if target.dimensions <= 2000 then
     execute format('create index %I on embedding_chunks.%I using hnsw (embedding extensions.vector_cosine_ops)',
-      left(target.name, 52) || '_hnsw_idx', target.name);
+      embeddings._chunk_index_name(target.name), target.name);
   end if;
 end;
 $$;
@@ -1012,7 +1023,7 @@ language plpgsql volatile set search_path = ''
 as $$
 begin
   perform embeddings._drop_engine_views_on(format('embedding_chunks.%I', target.name)::regclass);
-  execute format('drop index if exists embedding_chunks.%I', left(target.name, 52) || '_hnsw_idx');
+  execute format('drop index if exists embedding_chunks.%I', embeddings._chunk_index_name(target.name));
   execute format('truncate embedding_chunks.%I', target.name);
   execute format('alter table embedding_chunks.%I alter column embedding type extensions.vector(%s)',
     target.name, target.dimensions);

@@ -997,12 +997,11 @@ begin
   end if;
   -- Held, not fresh: the text changed while it was embedded, so the row is queued again. Locked
   -- rows exist, so the rest of the batch (not held) was lost: lease gone, or row gone.
+  stale := array(select h.k from unnest(held_keys) as h(k) except select w.k from unnest(written) as w(k) order by 1);
   update embeddings.queue as q
     set lease_token = null, leased_until = null, next_attempt_at = pg_catalog.now(),
         last_error = 'content changed while it was being embedded; queued again'
-    where q.target_id = target.id and q.lease_token = write_chunks.lease_token
-      and q.row_key = any(array(select h.k from unnest(held_keys) as h(k) except select w.k from unnest(written) as w(k)));
-  stale := array(select h.k from unnest(held_keys) as h(k) except select w.k from unnest(written) as w(k) order by 1);
+    where q.target_id = target.id and q.lease_token = write_chunks.lease_token and q.row_key = any(stale);
   lost := array(select k.k from unnest(row_keys) as k(k) except select h.k from unnest(held_keys) as h(k) order by 1);
   return query select * from embeddings._settle_write(target, lease_token, written, stale, lost, busy_keys);
 end;

@@ -38,9 +38,11 @@ begin
     total_rows := null;
     row_exists := 'true';  -- a broken target's table cannot be read: its books as they are
     chunks := null;
-    select count(*) into embedded from embeddings.embedded_rows as e
-      where e.target_id = target.id and e.model = target.model;
-    if broken is null and target.chunking is not null then
+    if broken is not null then
+      -- No table to count from: the books as they are.
+      select count(*) into embedded from embeddings.embedded_rows as e
+        where e.target_id = target.id and e.model = target.model;
+    elsif target.chunking is not null then
       -- A chunked row is embedded when its record names the model and the text it has now: its
       -- chunks were replaced together with that record (verify checks them against it).
       execute format(
@@ -51,7 +53,7 @@ begin
         $sql$, target.table_schema, target.table_name, target.key_column, embeddings._content_function_name(target))
         into total_rows, embedded using target.id, target.model;
       execute format('select count(*) from %s', embeddings.chunk_table(target.id)) into chunks;
-    elsif broken is null then
+    else
       execute format(
         $sql$
           select count(*), count(e.row_key) filter (where t.%3$I is not null)
@@ -59,9 +61,9 @@ begin
           left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%4$I::text and e.model = $2
         $sql$, target.table_schema, target.table_name, target.embedding_column, target.key_column)
         into total_rows, embedded using target.id, target.model;
-      -- %%s: the alias of the queue entry whose row must exist.
     end if;
     if broken is null then
+      -- %%s: the alias of the queue entry whose row must exist.
       row_exists := format('exists (select 1 from %I.%I as t where t.%I = %%s.row_key::%s)',
         target.table_schema, target.table_name, target.key_column, target.key_type);
     end if;

@@ -887,6 +887,11 @@ begin
   plan := embedding_search.plan_search(search_embeddings.target, query_text, query_embedding, mode, match_count,
     filters, match_threshold, semantic_weight, keyword_weight, rrf_k, keyword_match);
 
+  if plan.chunked and plan.semantic_sql is not null then
+    -- What the chunk view orders by (see embedding_search._chunk_view_sql), once: the vector's text
+    -- is long, and only the number of chunks changes from round to round.
+    perform pg_catalog.set_config('embedding_search.query_vector', query_embedding::text, true);
+  end if;
   foreach side in array array['semantic', 'keyword'] loop
     side_sql := case side when 'semantic' then plan.semantic_sql else plan.keyword_sql end;
     continue when side_sql is null;
@@ -895,9 +900,8 @@ begin
     loop
       rounds := rounds + 1;
       if side = 'semantic' and plan.chunked then
-        -- What the chunk view orders and limits by (see embedding_search._chunk_view_sql).
-        perform pg_catalog.set_config('embedding_search.query_vector', query_embedding::text, true),
-                pg_catalog.set_config('embedding_search.nearest_chunks', fetch_limit::text, true);
+        -- How many chunks the chunk view answers this round.
+        perform pg_catalog.set_config('embedding_search.nearest_chunks', fetch_limit::text, true);
       end if;
       execute side_sql
         into fetched, found_keys, found_sort_keys, found_chunk_indexes, found_chunk_starts, found_chunk_ends,

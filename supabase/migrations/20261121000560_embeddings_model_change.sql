@@ -255,7 +255,7 @@ begin
   execute format('alter index embedding_chunks.%I rename to %I', primary_key, to_name || '_pkey');
   -- None past 2,000 dimensions (embeddings._create_chunk_index); the name is how the engine finds it.
   execute format('alter index if exists embedding_chunks.%I rename to %I',
-    left(from_name, 52) || '_hnsw_idx', left(to_name, 52) || '_hnsw_idx');
+    embeddings._chunk_index_name(from_name), embeddings._chunk_index_name(to_name));
   execute format('comment on table embedding_chunks.%I is %L', to_name, pg_catalog.replace(
     pg_catalog.obj_description(chunks, 'pg_class'), format('Chunks of target %s ', from_name), format('Chunks of target %s ', to_name)));
 end;
@@ -350,15 +350,16 @@ declare
   added boolean := false;
   new_target_id bigint;
   change embeddings.model_changes;
+  broken text := embeddings._broken_reason(target);
 begin
   if exists (select 1 from embeddings.model_changes as c where c.state in ('filling', 'switched')
              and target.id in (c.old_target_id, c.new_target_id)) then
     raise exception using errcode = '55000',
       message = format('target %s is in a model change already: switch, roll back or finish that one first', target.name);
   end if;
-  if embeddings._broken_reason(target) is not null then
+  if broken is not null then
     raise exception using errcode = '55000',
-      message = format('target %s is broken: %s', target.name, embeddings._broken_reason(target));
+      message = format('target %s is broken: %s', target.name, broken);
   end if;
   perform embeddings._check_model_settings(start_model_change.model, start_model_change.dimensions, target.max_attempts);
   if vector_type is null or vector_type not in ('vector', 'halfvec') then
@@ -373,25 +374,19 @@ begin
   perform embeddings._check_version_name_free(target.name || '__previous');
   source_table := format('%I.%I', target.table_schema, target.table_name)::regclass;
   if target.chunking is not null then
+    -- Its vectors go to its own chunk table (made by the registration): no column to add.
     perform embeddings._check_chunked_change(target, start_model_change.embedding_column, vector_type);
-    new_target_id := embeddings.register_target(source_table, target.key_column,
-      embeddings._content_function_oid(target.content_function)::regprocedure, null,
-      start_model_change.model, start_model_change.dimensions, target.max_attempts, target.name || '__next',
-      chunking => target.chunking);
-    insert into embeddings.model_changes (target_name, old_target_id, new_target_id, old_model, new_model, new_dimensions)
-      values (target.name, target.id, new_target_id, target.model, start_model_change.model, start_model_change.dimensions)
-      returning * into change;
-    return change;
-  end if;
-  if not exists (select 1 from pg_catalog.pg_attribute as a
-                 where a.attrelid = source_table and a.attname = column_name and a.attnum > 0 and not a.attisdropped) then
+    column_name := null;
+  elsif not exists (select 1 from pg_catalog.pg_attribute as a
+                    where a.attrelid = source_table and a.attname = column_name and a.attnum > 0 and not a.attisdropped) then
     index_name := embeddings._add_model_change_column(source_table, column_name, vector_type, start_model_change.dimensions);
     added := true;
   end if;
   -- An existing column is checked by the registration: free, and of the new model's dimensions.
   new_target_id := embeddings.register_target(source_table, target.key_column,
     embeddings._content_function_oid(target.content_function)::regprocedure, column_name,
-    start_model_change.model, start_model_change.dimensions, target.max_attempts, target.name || '__next');
+    start_model_change.model, start_model_change.dimensions, target.max_attempts, target.name || '__next',
+    chunking => target.chunking);
   insert into embeddings.model_changes (target_name, old_target_id, new_target_id, old_model, new_model,
       new_dimensions, added_column, added_index)
     values (target.name, target.id, new_target_id, target.model, start_model_change.model,
