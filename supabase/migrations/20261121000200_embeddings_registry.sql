@@ -186,6 +186,18 @@ comment on table embeddings.pending_sweeps is
   'One note per DELETE statement on a target''s table: the queue entries and records of its deleted rows are still there, to be removed by the next sweep (embeddings._sweep_deleted_rows), which takes the notes. Only inserted by the DELETE trigger, so deleting rows costs the app one small insert per statement. RLS on with no policy on purpose: only service_role reads it.';
 alter table embeddings.pending_sweeps enable row level security;
 
+/** Keys a bulk statement queued, up to 10,000 a set, that the next claim moves into the queue. */
+create table embeddings.queued_key_sets (
+  target_id bigint not null,  -- no foreign key, as the queue's
+  id bigint generated always as identity,
+  row_keys text[] not null,
+  noted_at timestamptz not null default now(),
+  primary key (target_id, id)
+);
+comment on table embeddings.queued_key_sets is
+  'Keys of rows a statement of 1,000 rows or more queued (an INSERT, or an UPDATE that changed their text), in sets of up to 10,000: one small insert for the app''s statement instead of an entry per row. The next claim of the target (or verify) moves a set into embeddings.queue by embeddings._move_queued_key_sets, as the statement itself would have queued them; status and estimate_backfill count them as queued meanwhile (embeddings._queue_entries). RLS on with no policy on purpose: only service_role reads it.';
+alter table embeddings.queued_key_sets enable row level security;
+
 -- =============================================================================================
 -- Internal: look-ups and checks shared by the API
 -- =============================================================================================
@@ -515,6 +527,115 @@ $$;
 comment on function embeddings._collect_changes_sql(embeddings.targets, text) is
   'The sync triggers'' shared query, as text for the trigger to run: folds a statement''s changes into sorted key arrays (gone, to queue, to adopt with their content and vector hashes, unvouched) in one pass over the transition tables, for embeddings._apply_changes (as one embeddings._book_changes row).';
 
+/** Queues keys of a target in key order with fresh attempts: how a change puts rows in the queue. */
+create or replace function embeddings._queue_keys(target_id bigint, row_keys text[])
+returns void
+language sql volatile set search_path = ''
+as $$
+  -- An entry already waiting with fresh attempts is left as it is (locked, not rewritten): a
+  -- bulk update of rows still queued writes no new version of their entries. A leased entry
+  -- keeps its lease: its write finds the text changed and queues it again. embeddings._queue_entries
+  -- applies the same rule to keys not moved in yet.
+  insert into embeddings.queue as q (target_id, row_key)
+    select _queue_keys.target_id, k.row_key from unnest(_queue_keys.row_keys) as k(row_key) order by k.row_key
+    on conflict on constraint queue_pkey do update
+      set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null
+      where q.attempts <> 0 or q.dead_at is not null or q.last_error is not null
+        or q.next_attempt_at > pg_catalog.now();
+$$;
+comment on function embeddings._queue_keys(bigint, text[]) is
+  'Queues the given keys of a target in key order (the engine''s lock order) with fresh attempts: a new entry per key, or an existing one renewed (attempts 0, claimable now, not dead, no error) unless it already waits so; a lease is kept.';
+
+/** Notes a bulk statement's keys for the queue, in sets of up to 10,000: one small insert. */
+create or replace function embeddings._note_queued_keys(target_id bigint, row_keys text[])
+returns void
+language sql volatile set search_path = ''
+as $$
+  insert into embeddings.queued_key_sets (target_id, row_keys)
+    select _note_queued_keys.target_id, pg_catalog.array_agg(k.row_key)
+    from unnest(_note_queued_keys.row_keys) with ordinality as k(row_key, position)
+    group by (k.position - 1) / 10000
+    order by (k.position - 1) / 10000;  -- the sets in the statement's order: the first moved first
+$$;
+comment on function embeddings._note_queued_keys(bigint, text[]) is
+  'Notes keys of a target for the queue in embeddings.queued_key_sets, up to 10,000 a set, unsorted: what a statement of 1,000 rows or more does instead of an entry per row. embeddings._move_queued_key_sets queues them.';
+
+/**
+ * Moves a target's oldest queued key sets into the queue (at most max_sets, all when null), as the
+ * statements that noted them would have queued them: keys of rows deleted since are left out (a
+ * sweep has nothing of theirs to find), the rest go through embeddings._queue_keys. A set another
+ * transaction is moving is skipped, not waited for. The caller has checked that the target's table
+ * can be read. Returns how many sets it took: 0 when none was left to take.
+ */
+create or replace function embeddings._move_queued_key_sets(target embeddings.targets, max_sets integer default null)
+returns integer
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  taken integer := 0;
+  noted_keys text[];
+  live_keys text[];
+begin
+  loop
+    exit when max_sets is not null and taken >= max_sets;
+    delete from embeddings.queued_key_sets as s
+      where (s.target_id, s.id) = (
+        select o.target_id, o.id from embeddings.queued_key_sets as o
+        where o.target_id = target.id order by o.id limit 1 for update skip locked)
+      returning s.row_keys into noted_keys;
+    exit when not found;
+    taken := taken + 1;
+    -- The keys as an array: the table's key index is probed for them, whatever its size.
+    execute format('select pg_catalog.array_agg(t.%1$I::text) from %2$I.%3$I as t where t.%1$I = any ($1::%4$s[])',
+      target.key_column, target.table_schema, target.table_name, target.key_type)
+      into live_keys using noted_keys;
+    if live_keys is not null then
+      perform embeddings._queue_keys(target.id, live_keys);
+    end if;
+  end loop;
+  return taken;
+end;
+$$;
+comment on function embeddings._move_queued_key_sets(embeddings.targets, integer) is
+  'Takes a target''s oldest sets of embeddings.queued_key_sets (at most max_sets; all when null; FOR UPDATE SKIP LOCKED) and queues their keys whose rows still exist by embeddings._queue_keys. Called by claim_batch (a set a claim) and verify (all). Returns how many sets it took.';
+
+/**
+ * A target's queue as it will stand once its queued key sets are moved in: its entries, and each
+ * noted key as embeddings._queue_keys will leave it (renewed: fresh attempts, claimable now, no
+ * error; a lease kept). For readers that write nothing (status, estimate_backfill). Noted keys of
+ * deleted rows are in it, as the queue's own entries of deleted rows are until a sweep.
+ */
+create or replace function embeddings._queue_entries(target_id bigint)
+returns table (row_key text, attempts integer, next_attempt_at timestamptz, leased_until timestamptz,
+               last_error text, dead_at timestamptz)
+language sql stable set search_path = ''
+as $$
+  with entries as (
+    select q.row_key, q.attempts, q.next_attempt_at, q.leased_until, q.last_error, q.dead_at
+    from embeddings.queue as q where q.target_id = _queue_entries.target_id
+  ),
+  noted as (
+    select distinct k.row_key
+    from embeddings.queued_key_sets as s cross join lateral unnest(s.row_keys) as k(row_key)
+    where s.target_id = _queue_entries.target_id
+  )
+  select coalesce(e.row_key, n.row_key),
+         case when r.renewed then 0 else e.attempts end,
+         case when r.renewed then pg_catalog.now() else e.next_attempt_at end,
+         e.leased_until,
+         case when r.renewed then null else e.last_error end,
+         case when r.renewed then null else e.dead_at end
+  from entries as e
+  full join noted as n on n.row_key = e.row_key
+  cross join lateral (
+    -- embeddings._queue_keys' rule: renewed unless it already waits with fresh attempts.
+    select n.row_key is not null and (e.row_key is null or e.attempts <> 0 or e.dead_at is not null
+      or e.last_error is not null or e.next_attempt_at > pg_catalog.now())
+  ) as r(renewed)
+$$;
+comment on function embeddings._queue_entries(bigint) is
+  'A target''s queue entries as they will stand once its embeddings.queued_key_sets are moved in (noted keys renewed as embeddings._queue_keys renews them): what status and estimate_backfill count, without writing.';
+
 /**
  * The books follow a statement's changes, given as sorted key arrays: each step probes the queue
  * or the records by key (no join the planner could run as a nested loop over a whole table), and
@@ -545,20 +666,17 @@ begin
     delete from embeddings.embedded_rows as e
       where e.target_id = target.id and e.row_key = any(changes.unvouched_keys);
   end if;
-  if cardinality(changes.queue_keys) > 0 then
-    -- An entry already waiting with fresh attempts is left as it is (locked, not rewritten): a
-    -- bulk update of rows still queued writes no new version of their entries.
-    insert into embeddings.queue as q (target_id, row_key)
-      select target.id, k.row_key from unnest(changes.queue_keys) as k(row_key)
-      on conflict on constraint queue_pkey do update
-        set attempts = 0, next_attempt_at = pg_catalog.now(), dead_at = null, last_error = null
-        where q.attempts <> 0 or q.dead_at is not null or q.last_error is not null
-          or q.next_attempt_at > pg_catalog.now();
+  -- A statement of 1,000 rows or more notes its keys in sets, which claims move into the queue:
+  -- an entry per row would cost the app's statement more than the statement itself.
+  if cardinality(changes.queue_keys) >= 1000 then
+    perform embeddings._note_queued_keys(target.id, changes.queue_keys);
+  elsif cardinality(changes.queue_keys) > 0 then
+    perform embeddings._queue_keys(target.id, changes.queue_keys);
   end if;
 end;
 $$;
 comment on function embeddings._apply_changes(embeddings.targets, embeddings._book_changes) is
-  'Keeps the books of a statement''s changes, given as sorted key arrays: gone keys forget their queue entries and records; adopted vectors (a target that adopts existing vectors) are recorded and leave the queue unless leased; vectors set or cleared by someone else lose their record; the rest is queued (a row already queued keeps its place and any lease, with fresh attempts). Each step probes by key, in key order.';
+  'Keeps the books of a statement''s changes, given as sorted key arrays: gone keys forget their queue entries and records; adopted vectors (a target that adopts existing vectors) are recorded and leave the queue unless leased; vectors set or cleared by someone else lose their record; the rest is queued by embeddings._queue_keys, or, 1,000 keys or more, noted in embeddings.queued_key_sets for the next claim to queue. Each step probes by key, in key order.';
 
 /** Forgets the queue entries, records and chunks of the given keys. */
 create or replace function embeddings._forget_rows(target embeddings.targets, row_keys text[])
@@ -588,9 +706,9 @@ comment on function embeddings._forget_rows(embeddings.targets, text[]) is
 /**
  * Statement trigger after INSERT (argument: the target id): new rows are queued. A target that
  * does not adopt vectors (the default) needs nothing of a new row but its key: a statement of
- * 1,000 rows or more is one plain INSERT into the queue, unsorted. When an entry of such a key is
- * already there (a key used again before the sweep removed its deleted row's entry), for smaller
- * statements and on a target that adopts vectors, the general path: sorted, with ON CONFLICT.
+ * 1,000 rows or more notes its keys in sets (embeddings.queued_key_sets), which claims move into
+ * the queue. For smaller statements and on a target that adopts vectors, the general path: sorted,
+ * the books of a key used again before the sweep forgotten first.
  */
 create or replace function embeddings._queue_inserted_rows()
 returns trigger
@@ -600,27 +718,22 @@ declare
   target embeddings.targets := embeddings._target_by_id(tg_argv[0]::bigint);
   changes embeddings._book_changes;
   inserted integer := 0;
+  inserted_keys text[];
 begin
-  -- Only for a statement of 1,000 rows or more: the block below is a subtransaction, and a
-  -- transaction that piles up more than 64 of them (many small INSERTs) slows every snapshot in the
-  -- database. A small statement's books cost little on the general path.
+  -- A small statement's books cost little on the general path; the sets are for bulk statements.
   if not target.adopt_existing_vectors then
     -- At most 1,000 rows read to count (the transition table is visible to this function's own
     -- queries only).
     execute 'select count(*)::integer from (select from new_rows limit 1000) as n' into inserted;
   end if;
   if inserted >= 1000 then
-    begin
-      -- Unsorted, with no ON CONFLICT (a speculative insertion per row): the keys are new in the
-      -- table, so no other transaction holds their entries unless a deleted row's entry is still
-      -- there, and that raises unique_violation, which this block undoes and the path below takes.
-      execute format('insert into embeddings.queue (target_id, row_key) select $1, n.%I::text from new_rows as n',
-        target.key_column)
-        using target.id;
-      return null;
-    exception when unique_violation then
-      null;  -- the general path below
-    end;
+    -- The keys are noted in sets (one small insert), unsorted and unchecked: the claim that moves
+    -- them into the queue renews an entry a deleted row of the same key left (its lease stays,
+    -- and that write finds the text changed and queues it again).
+    execute format('select pg_catalog.array_agg(n.%I::text) from new_rows as n', target.key_column)
+      into inserted_keys;
+    perform embeddings._note_queued_keys(target.id, inserted_keys);
+    return null;
   end if;
   -- A transition table's whole row is a bare record: row(n.*) cast to the table's type is a row.
   -- The trigger runs the query itself: transition tables are visible to its own queries only.
@@ -636,7 +749,7 @@ begin
 end;
 $$;
 comment on function embeddings._queue_inserted_rows() is
-  'Statement trigger installed by register_target (argument: target id), with the inserted rows as new_rows: queues them (a statement of 1,000 rows or more, one plain INSERT of their keys; the general, sorted path for smaller ones, when an entry of a reused key is still there, or on a target that adopts existing vectors, which records those inserted with a vector). On the general path the books a reused key still has (its deleted row''s lease and record) are forgotten first.';
+  'Statement trigger installed by register_target (argument: target id), with the inserted rows as new_rows: queues them (a statement of 1,000 rows or more notes their keys in embeddings.queued_key_sets for the next claim to queue; the general, sorted path for smaller ones, or on a target that adopts existing vectors, which records those inserted with a vector). On the general path the books a reused key still has (its deleted row''s lease and record) are forgotten first.';
 
 /**
  * Whether a row's content changed, as an expression over its old (o) and new (n) versions: the
@@ -827,6 +940,7 @@ begin
   delete from embeddings.queue as q where q.target_id = target.id;
   delete from embeddings.embedded_rows as e where e.target_id = target.id;
   delete from embeddings.pending_sweeps as p where p.target_id = target.id;
+  delete from embeddings.queued_key_sets as s where s.target_id = target.id;
   if embeddings.chunk_table(target.id) is not null then
     execute format('truncate %s', embeddings.chunk_table(target.id));
   end if;
@@ -835,7 +949,7 @@ begin
 end;
 $$;
 comment on function embeddings._forget_truncated_rows() is
-  'Statement trigger installed by register_target (argument: target id): after a TRUNCATE, the target''s queue entries and records go (a chunked target''s chunk table is truncated too) and its backfill starts again, so rows loaded afterwards (a restore) are embedded.';
+  'Statement trigger installed by register_target (argument: target id): after a TRUNCATE, the target''s queue entries (and queued key sets) and records go (a chunked target''s chunk table is truncated too) and its backfill starts again, so rows loaded afterwards (a restore) are embedded.';
 
 -- =============================================================================================
 -- Backfill in chunks
@@ -1268,6 +1382,7 @@ begin
   delete from embeddings.queue as q where q.target_id = target.id;
   delete from embeddings.embedded_rows as e where e.target_id = target.id;
   delete from embeddings.pending_sweeps as p where p.target_id = target.id;
+  delete from embeddings.queued_key_sets as s where s.target_id = target.id;
   if target.chunking is not null and pg_catalog.to_regclass(format('embedding_chunks.%I', target.name)) is not null then
     perform embeddings._drop_engine_views_on(format('embedding_chunks.%I', target.name)::regclass);
     execute format('drop table embedding_chunks.%I', target.name);

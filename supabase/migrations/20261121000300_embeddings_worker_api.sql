@@ -206,6 +206,7 @@ declare
   token uuid := gen_random_uuid();
   leased_count integer;
   chunks_queued integer := 0;
+  sets_moved integer;
   leased text[];
   claimed jsonb;
 begin
@@ -218,10 +219,13 @@ begin
   perform embeddings._sweep_deleted_rows(target.id, interval '1 minute');
 
   loop
-    -- While the backfill runs, each claim queues the next chunk first; a chunk that held
-    -- nothing to embed (all rows already embedded) must not end the claim empty-handed. At most
-    -- 10 chunks a claim, so one claim stays a short transaction; the next claim goes on.
-    if not target.backfill_done then
+    -- Each claim first moves a bulk statement's queued key set into the queue, or, when none is
+    -- left, while the backfill runs, queues its next chunk. A set or chunk that held nothing to
+    -- embed (rows deleted, or all embedded already) must not end the claim empty-handed: sets
+    -- until none is left, and at most 10 chunks a claim, so one claim stays a short transaction;
+    -- the next claim goes on.
+    sets_moved := embeddings._move_queued_key_sets(target, 1);
+    if sets_moved = 0 and not target.backfill_done then
       perform embeddings.queue_backfill_chunk(target.id);
       chunks_queued := chunks_queued + 1;
       target := embeddings._target_by_id(target.id);
@@ -238,7 +242,7 @@ begin
         for update skip locked
       ) as picked;
     leased_count := coalesce(cardinality(leased), 0);
-    exit when leased_count > 0 or target.backfill_done or chunks_queued >= 10;
+    exit when leased_count > 0 or (sets_moved = 0 and (target.backfill_done or chunks_queued >= 10));
   end loop;
   if leased is null then
     return;
@@ -261,7 +265,7 @@ begin
 end;
 $$;
 comment on function embeddings.claim_batch(bigint, integer, integer) is
-  'Leases up to batch_size claimable rows of a target for lease_seconds (FOR UPDATE SKIP LOCKED, so workers never share rows) and returns each row''s key, current text, md5 of the text and the lease token; a row whose content function raised comes back with no text and the error in content_error, for the worker to fail it alone. A broken target (see embeddings.status) raises SQLSTATE 55000 naming it. While the backfill runs it queues the next chunk first (up to 10 chunks while they hold nothing claimable).';
+  'Leases up to batch_size claimable rows of a target for lease_seconds (FOR UPDATE SKIP LOCKED, so workers never share rows) and returns each row''s key, current text, md5 of the text and the lease token; a row whose content function raised comes back with no text and the error in content_error, for the worker to fail it alone. A broken target (see embeddings.status) raises SQLSTATE 55000 naming it. It first moves a queued key set of a bulk statement into the queue (embeddings._move_queued_key_sets; more while they hold nothing claimable), or while the backfill runs queues the next chunk (up to 10 chunks while they hold nothing claimable).';
 
 -- =============================================================================================
 -- Write

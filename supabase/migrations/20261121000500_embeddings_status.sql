@@ -67,8 +67,12 @@ begin
       row_exists := format('exists (select 1 from %I.%I as t where t.%I = %%s.row_key::%s)',
         target.table_schema, target.table_name, target.key_column, target.key_type);
     end if;
+    -- The queue as it stands once a bulk statement's noted keys are moved in: status writes nothing.
     execute format(
       $sql$
+        with entries as materialized (
+          select q.* from embeddings._queue_entries($1) as q where %1$s
+        )
         select count(*) filter (where q.dead_at is null and (q.leased_until is null or q.leased_until < pg_catalog.now())),
                count(*) filter (where q.dead_at is null and q.leased_until >= pg_catalog.now()),
                count(*) filter (where q.dead_at is not null),
@@ -77,11 +81,10 @@ begin
                min(q.next_attempt_at) filter (where q.dead_at is null and q.next_attempt_at > pg_catalog.now()
                                                 and (q.leased_until is null or q.leased_until < pg_catalog.now())),
                max(q.leased_until) filter (where q.dead_at is null and q.leased_until >= pg_catalog.now()),
-               (select l.last_error from embeddings.queue as l
-                where l.target_id = $1 and l.last_error is not null and %2$s
-                order by l.next_attempt_at desc limit 1)
-        from embeddings.queue as q where q.target_id = $1 and %1$s
-      $sql$, format(row_exists, 'q'), format(row_exists, 'l'))
+               (select l.last_error from entries as l
+                where l.last_error is not null order by l.next_attempt_at desc limit 1)
+        from entries as q
+      $sql$, format(row_exists, 'q'))
       into pending, in_flight, dead_lettered, retrying, next_retry_at, leased_until, last_error
       using target.id;
     backfill_done := target.backfill_done;
@@ -91,7 +94,7 @@ begin
 end;
 $$;
 comment on function embeddings.status(bigint) is
-  'Per target (all, or only_target), exact counts read on request: rows in the table, vectors in the column made by the current model (rows with a vector and its record, which the sync triggers keep true and embeddings.verify checks against the column; a chunked target: rows whose record names the model and their text now), chunks (a chunked target''s chunks in its chunk table, null for a whole-row target), pending (queued, not leased; retrying counts those waiting out a backoff until next_retry_at), in flight (leased to a worker, the last lease running until leased_until), dead-lettered, whether the backfill has reached the end, the latest error, the last successful write (each counted over rows still in the table: the books of deleted rows wait for a sweep), and broken: why the target cannot be worked and the fix (its table, column or content function is gone; total_rows is then null), null when it is whole.';
+  'Per target (all, or only_target), exact counts read on request: rows in the table, vectors in the column made by the current model (rows with a vector and its record, which the sync triggers keep true and embeddings.verify checks against the column; a chunked target: rows whose record names the model and their text now), chunks (a chunked target''s chunks in its chunk table, null for a whole-row target), pending (queued, not leased, with the keys a bulk statement noted for the next claim to queue; retrying counts those waiting out a backoff until next_retry_at), in flight (leased to a worker, the last lease running until leased_until), dead-lettered, whether the backfill has reached the end, the latest error, the last successful write (each counted over rows still in the table: the books of deleted rows wait for a sweep), and broken: why the target cannot be worked and the fix (its table, column or content function is gone; total_rows is then null), null when it is whole.';
 
 create view embeddings.status with (security_invoker = true) as
   select s.*, last.outcome as last_invocation_outcome, last.error as last_invocation_error,

@@ -198,6 +198,8 @@ begin
   end if;
   -- Deleted rows' books are the engine's own work still to do, not drift: swept before reading.
   perform embeddings._sweep_deleted_rows(registered.id);
+  -- So are the keys a bulk statement noted for a claim to queue: queued before reading.
+  perform embeddings._move_queued_key_sets(registered);
   execute format(
     $sql$
       with classified as (%1$s),

@@ -30,13 +30,17 @@ language sql stable set search_path = ''
 as $$
   select format(
     $sql$
-      with queued as (
+      with entries as materialized (
+        -- With the keys a bulk statement noted for the next claim to queue: the estimate writes nothing.
+        select q.row_key, q.dead_at from embeddings._queue_entries($1) as q
+      ),
+      queued as (
         -- Every entry a worker will claim (all but the dead-lettered), of a row that still exists:
         -- a claim drops the entries of deleted rows unsent.
         select true as was_queued, %5$s(t) as content
-        from embeddings.queue as q
+        from entries as q
         join %1$I.%2$I as t on t.%3$I = q.row_key::%4$s
-        where q.target_id = $1 and q.dead_at is null
+        where q.dead_at is null
       ),
       not_reached as (
         -- What queue_backfill_chunk will queue past its cursor: rows with no vector of this model
@@ -45,8 +49,7 @@ as $$
         from %1$I.%2$I as t
         where not $2 and ($3::text is null or t.%3$I > $3::%4$s)
           and not ($5 and %6$s)
-          and not exists (
-            select 1 from embeddings.queue as q where q.target_id = $1 and q.row_key = t.%3$I::text)
+          and not exists (select 1 from entries as q where q.row_key = t.%3$I::text)
           and not exists (
             select 1 from embeddings.embedded_rows as e
             where e.target_id = $1 and e.row_key = t.%3$I::text and e.model = $4
