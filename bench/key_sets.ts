@@ -1,4 +1,4 @@
-// Benchmark: the engine's statements that take sets of keys (backfill chunk, claim, write, fail, requeue, release, verify with fix) cost the same per row whether the table holds 10,000 rows or 1,000,000.
+// Benchmark: the engine's statements that take sets of keys (backfill chunk, claim, write, fail, requeue, release, verify with fix, moving a bulk statement's key set into the queue) cost the same per row whether the table holds 10,000 rows or 1,000,000.
 //
 // usage: deno run -A bench/key_sets.ts [--quick] [--db-url URL]
 // The same fixed amount of work on tables of growing size, every row queued: a statement whose
@@ -22,7 +22,8 @@ type Step =
   | "fail"
   | "requeue dead"
   | "release"
-  | "verify (fix)";
+  | "verify (fix)"
+  | "move key set";
 
 /** Microseconds per row of each step on a table of `rows` rows. */
 async function measureTable(admin: postgres.Sql, rows: number): Promise<Record<Step, number>> {
@@ -108,6 +109,15 @@ async function measureTable(admin: postgres.Sql, rows: number): Promise<Record<S
   const [, verifyMs] = await timed(() =>
     admin`select * from embeddings.verify(${targetId}::bigint, true, 5)`
   );
+  // A bulk UPDATE of the written rows' text notes their keys in a set: moved into the queue, as the
+  // next claim moves it.
+  await admin.unsafe(
+    `update public.${benchKeys.table} set body = body || '!' where id <= ${workRows}`,
+  );
+  const [, moveMs] = await timed(() =>
+    admin`select embeddings._move_queued_key_sets(t) from embeddings.targets as t
+      where t.id = ${targetId}::bigint`
+  );
   await dropMeasurementTable(admin, benchKeys.table);
   const count = (leases: { keys: string[] }[]) => leases.reduce((sum, l) => sum + l.keys.length, 0);
   return {
@@ -118,6 +128,7 @@ async function measureTable(admin: postgres.Sql, rows: number): Promise<Record<S
     "requeue dead": perRow(requeueMs, requeued),
     release: perRow(releaseMs, count(releasing)),
     "verify (fix)": perRow(verifyMs, rows),
+    "move key set": perRow(moveMs, workRows),
   };
 }
 
@@ -138,7 +149,7 @@ export async function keySets(context: BenchContext): Promise<BenchSection> {
     method:
       `On a registered table of each size, every row queued by the chunked backfill, the same ${
         workRows.toLocaleString("en-US")
-      } rows are claimed and written, claimed and failed (dead at once), requeued, claimed and released, in batches of ${batchSize}; verify with fix reads the whole table. Microseconds per row through postgres.js, as the worker calls them.`,
+      } rows are claimed and written, claimed and failed (dead at once), requeued, claimed and released, in batches of ${batchSize}; verify with fix reads the whole table; then an UPDATE of the written rows' text notes their keys in a set, which is moved into the queue as a claim moves it. Microseconds per row through postgres.js, as the worker calls them.`,
     command: `deno run -A bench/key_sets.ts${context.size === "quick" ? " --quick" : ""}`,
     table: {
       header: [

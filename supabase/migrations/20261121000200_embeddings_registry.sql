@@ -157,6 +157,9 @@ create index queue_claimable_idx on embeddings.queue (target_id, next_attempt_at
   where dead_at is null;
 -- A worker's lease, found without scanning its target's backlog.
 create index queue_lease_idx on embeddings.queue (lease_token) where lease_token is not null;
+-- The dead letters requeue_dead takes, found without scanning the backlog: a fresh entry has no
+-- entry here, so queueing pays nothing for it.
+create index queue_dead_idx on embeddings.queue (target_id, row_key) where dead_at is not null;
 alter table embeddings.queue enable row level security;
 
 /** Which model embedded which content for each row. */
@@ -186,7 +189,7 @@ comment on table embeddings.pending_sweeps is
   'One note per DELETE statement on a target''s table: the queue entries and records of its deleted rows are still there, to be removed by the next sweep (embeddings._sweep_deleted_rows), which takes the notes. Only inserted by the DELETE trigger, so deleting rows costs the app one small insert per statement. RLS on with no policy on purpose: only service_role reads it.';
 alter table embeddings.pending_sweeps enable row level security;
 
-/** Keys a bulk statement queued, up to 10,000 a set, that the next claim moves into the queue. */
+/** Keys a bulk statement queued, that the next claims move into the queue. */
 create table embeddings.queued_key_sets (
   target_id bigint not null,  -- no foreign key, as the queue's
   id bigint generated always as identity,
@@ -195,7 +198,10 @@ create table embeddings.queued_key_sets (
   primary key (target_id, id)
 );
 comment on table embeddings.queued_key_sets is
-  'Keys of rows a statement of 1,000 rows or more queued (an INSERT, or an UPDATE that changed their text), in sets of up to 10,000: one small insert for the app''s statement instead of an entry per row. The next claim of the target (or verify) moves a set into embeddings.queue by embeddings._move_queued_key_sets, as the statement itself would have queued them; status and estimate_backfill count them as queued meanwhile (embeddings._queue_entries). RLS on with no policy on purpose: only service_role reads it.';
+  'Keys of rows a statement of 1,000 rows or more queued (an INSERT, or an UPDATE that changed their text): one row and one insert for the app''s statement instead of a queue entry per row. The next claim of the target (or verify) moves a set into embeddings.queue by embeddings._move_queued_key_sets, as the statement itself would have queued them, 10,000 keys at a time; status and estimate_backfill count them as queued meanwhile (embeddings._queue_entries). RLS on with no policy on purpose: only service_role reads it.';
+-- Stored out of line uncompressed: compressing a million keys cost the app's statement more than
+-- writing them.
+alter table embeddings.queued_key_sets alter column row_keys set storage external;
 alter table embeddings.queued_key_sets enable row level security;
 
 -- =============================================================================================
@@ -487,14 +493,16 @@ create type embeddings._book_changes as (
   unvouched_keys text[]
 );
 comment on type embeddings._book_changes is
-  'A statement''s changes to a target''s table as sorted key arrays: keys gone, keys to queue, keys whose vector is adopted (with the md5 of their content and vector), keys whose vector someone else set or cleared. Made by the query of embeddings._collect_changes_sql, applied by embeddings._apply_changes.';
+  'A statement''s changes to a target''s table as key arrays, sorted but for the keys to queue: keys gone, keys to queue, keys whose vector is adopted (with the md5 of their content and vector), keys whose vector someone else set or cleared. Made by the query of embeddings._collect_changes_sql, applied by embeddings._apply_changes.';
 
 /**
- * The query that folds a statement's changes into the sorted key arrays _apply_changes takes, for
- * a sync trigger to run itself (transition tables are visible only to the trigger's own queries).
+ * The query that folds a statement's changes into the key arrays _apply_changes takes, for a sync
+ * trigger to run itself (transition tables are visible only to the trigger's own queries).
  * `changes` is a query of (row_key, source_row, is_new, content_changed, vector_changed,
- * vector_present, gone). One pass and one sort, whatever the statistics say: the books' tables are
- * then probed by key through arrays, so a statement costs time linear in the rows it touched.
+ * vector_present, gone). One pass, whatever the statistics say: the books' tables are then probed
+ * by key through arrays, so a statement costs time linear in the rows it touched. The keys to
+ * queue come unsorted (a bulk statement's only notes them; embeddings._queue_keys sorts the
+ * rest), the other arrays, each usually a few keys, sorted: key order is the order the books lock.
  */
 create or replace function embeddings._collect_changes_sql(target embeddings.targets, changes text)
 returns text
@@ -502,20 +510,18 @@ language sql stable set search_path = ''
 as $$
   select format(
     $sql$
-      -- One sort, of the rows that matter only (the subquery's order feeds the aggregates): key
-      -- order is the order every step of the books then locks rows in.
-      select coalesce(pg_catalog.array_agg(r.row_key) filter (where r.gone), '{}'),
+      select coalesce(pg_catalog.array_agg(r.row_key order by r.row_key) filter (where r.gone), '{}'),
              coalesce(pg_catalog.array_agg(r.row_key) filter (where not r.gone and not r.adopt), '{}'),
-             coalesce(pg_catalog.array_agg(r.row_key) filter (where r.adopt), '{}'),
-             coalesce(pg_catalog.array_agg(pg_catalog.md5(%2$s(r.source_row))) filter (where r.adopt), '{}'),
-             coalesce(pg_catalog.array_agg(pg_catalog.md5(%3$s)) filter (where r.adopt), '{}'),
-             coalesce(pg_catalog.array_agg(r.row_key) filter (where not r.gone and r.vector_changed and not r.adopt), '{}')
+             coalesce(pg_catalog.array_agg(r.row_key order by r.row_key) filter (where r.adopt), '{}'),
+             coalesce(pg_catalog.array_agg(pg_catalog.md5(%2$s(r.source_row)) order by r.row_key) filter (where r.adopt), '{}'),
+             coalesce(pg_catalog.array_agg(pg_catalog.md5(%3$s) order by r.row_key) filter (where r.adopt), '{}'),
+             coalesce(pg_catalog.array_agg(r.row_key order by r.row_key)
+                        filter (where not r.gone and r.vector_changed and not r.adopt), '{}')
       from (
         select c.row_key, c.source_row, c.gone, c.vector_changed,
                not c.gone and c.vector_present and %4$L::boolean and (c.is_new or c.vector_changed) as adopt
         from (%1$s) as c(row_key, source_row, is_new, content_changed, vector_changed, vector_present, gone)
         where c.gone or c.is_new or c.content_changed or c.vector_changed
-        order by c.row_key
       ) as r
     $sql$,
     changes, embeddings._content_function_name(target),
@@ -525,7 +531,20 @@ as $$
     target.adopt_existing_vectors)
 $$;
 comment on function embeddings._collect_changes_sql(embeddings.targets, text) is
-  'The sync triggers'' shared query, as text for the trigger to run: folds a statement''s changes into sorted key arrays (gone, to queue, to adopt with their content and vector hashes, unvouched) in one pass over the transition tables, for embeddings._apply_changes (as one embeddings._book_changes row).';
+  'The sync triggers'' shared query, as text for the trigger to run: folds a statement''s changes into key arrays (gone, to queue (unsorted), to adopt with their content and vector hashes, unvouched; all but the keys to queue sorted) in one pass over the transition tables, for embeddings._apply_changes (as one embeddings._book_changes row).';
+
+/** The new row (alias n) as the table's type, for the adopted vectors' content hash; a typed null on a target that never adopts. */
+create or replace function embeddings._source_row_sql(target embeddings.targets)
+returns text
+language sql stable set search_path = ''
+as $$
+  -- A transition table's whole row is a bare record: row(n.*) cast to the table's type is a row.
+  -- Built for every row it is the widest part of the triggers' pass, so only when it is used.
+  select format(case when target.adopt_existing_vectors then 'row(n.*)::%I.%I' else 'null::%I.%I' end,
+    target.table_schema, target.table_name)
+$$;
+comment on function embeddings._source_row_sql(embeddings.targets) is
+  'The sync triggers'' source_row for embeddings._collect_changes_sql, as SQL over the new row n: the whole row as the table''s type on a target that adopts existing vectors (their content is hashed), else a null of that type.';
 
 /** Queues keys of a target in key order with fresh attempts: how a change puts rows in the queue. */
 create or replace function embeddings._queue_keys(target_id bigint, row_keys text[])
@@ -546,26 +565,27 @@ $$;
 comment on function embeddings._queue_keys(bigint, text[]) is
   'Queues the given keys of a target in key order (the engine''s lock order) with fresh attempts: a new entry per key, or an existing one renewed (attempts 0, claimable now, not dead, no error) unless it already waits so; a lease is kept.';
 
-/** Notes a bulk statement's keys for the queue, in sets of up to 10,000: one small insert. */
+/** Notes a bulk statement's keys for the queue: one row, whatever their number. */
 create or replace function embeddings._note_queued_keys(target_id bigint, row_keys text[])
 returns void
 language sql volatile set search_path = ''
 as $$
+  -- Whole and unsorted: cutting a million keys into sets here cost the app's statement as much
+  -- as its own UPDATE; the claim that first takes them cuts them (embeddings._move_queued_key_sets).
   insert into embeddings.queued_key_sets (target_id, row_keys)
-    select _note_queued_keys.target_id, pg_catalog.array_agg(k.row_key)
-    from unnest(_note_queued_keys.row_keys) with ordinality as k(row_key, position)
-    group by (k.position - 1) / 10000
-    order by (k.position - 1) / 10000;  -- the sets in the statement's order: the first moved first
+    values (_note_queued_keys.target_id, _note_queued_keys.row_keys);
 $$;
 comment on function embeddings._note_queued_keys(bigint, text[]) is
-  'Notes keys of a target for the queue in embeddings.queued_key_sets, up to 10,000 a set, unsorted: what a statement of 1,000 rows or more does instead of an entry per row. embeddings._move_queued_key_sets queues them.';
+  'Notes keys of a target for the queue as one row of embeddings.queued_key_sets, unsorted: what a statement of 1,000 rows or more does instead of an entry per row. embeddings._move_queued_key_sets queues them, 10,000 at a time.';
 
 /**
  * Moves a target's oldest queued key sets into the queue (at most max_sets, all when null), as the
  * statements that noted them would have queued them: keys of rows deleted since are left out (a
- * sweep has nothing of theirs to find), the rest go through embeddings._queue_keys. A set another
- * transaction is moving is skipped, not waited for. The caller has checked that the target's table
- * can be read. Returns how many sets it took: 0 when none was left to take.
+ * sweep has nothing of theirs to find), the rest go through embeddings._queue_keys. A set of more
+ * than 10,000 keys is cut first: its first 10,000 are moved, the rest noted again as sets of
+ * 10,000, so no claim moves more. A set another transaction is moving is skipped, not waited for.
+ * The caller has checked that the target's table can be read. Returns how many sets it took: 0
+ * when none was left to take.
  */
 create or replace function embeddings._move_queued_key_sets(target embeddings.targets, max_sets integer default null)
 returns integer
@@ -574,6 +594,7 @@ as $$
 declare
   taken integer := 0;
   noted_keys text[];
+  noted_at timestamptz;
   live_keys text[];
 begin
   loop
@@ -582,9 +603,17 @@ begin
       where (s.target_id, s.id) = (
         select o.target_id, o.id from embeddings.queued_key_sets as o
         where o.target_id = target.id order by o.id limit 1 for update skip locked)
-      returning s.row_keys into noted_keys;
+      returning s.row_keys, s.noted_at into noted_keys, noted_at;
     exit when not found;
     taken := taken + 1;
+    if cardinality(noted_keys) > 10000 then
+      insert into embeddings.queued_key_sets (target_id, row_keys, noted_at)
+        select target.id, pg_catalog.array_agg(k.row_key), noted_at
+        from unnest(noted_keys[10001:]) with ordinality as k(row_key, position)
+        group by (k.position - 1) / 10000
+        order by (k.position - 1) / 10000;
+      noted_keys := noted_keys[1:10000];
+    end if;
     -- The keys as an array: the table's key index is probed for them, whatever its size.
     execute format('select pg_catalog.array_agg(t.%1$I::text) from %2$I.%3$I as t where t.%1$I = any ($1::%4$s[])',
       target.key_column, target.table_schema, target.table_name, target.key_type)
@@ -597,7 +626,7 @@ begin
 end;
 $$;
 comment on function embeddings._move_queued_key_sets(embeddings.targets, integer) is
-  'Takes a target''s oldest sets of embeddings.queued_key_sets (at most max_sets; all when null; FOR UPDATE SKIP LOCKED) and queues their keys whose rows still exist by embeddings._queue_keys. Called by claim_batch (a set a claim) and verify (all). Returns how many sets it took.';
+  'Takes a target''s oldest sets of embeddings.queued_key_sets (at most max_sets; all when null; FOR UPDATE SKIP LOCKED) and queues their keys whose rows still exist by embeddings._queue_keys, at most 10,000 keys a set (a bigger set is cut, the rest noted again in sets of 10,000). Called by claim_batch (a set a claim) and verify (all). Returns how many sets it took.';
 
 /**
  * A target's queue as it will stand once its queued key sets are moved in: its entries, and each
@@ -637,9 +666,9 @@ comment on function embeddings._queue_entries(bigint) is
   'A target''s queue entries as they will stand once its embeddings.queued_key_sets are moved in (noted keys renewed as embeddings._queue_keys renews them): what status and estimate_backfill count, without writing.';
 
 /**
- * The books follow a statement's changes, given as sorted key arrays: each step probes the queue
- * or the records by key (no join the planner could run as a nested loop over a whole table), and
- * every step takes its row locks in key order, the order claim and write take them too.
+ * The books follow a statement's changes, given as key arrays: each step probes the queue or the
+ * records by key (no join the planner could run as a nested loop over a whole table), and every
+ * step takes its row locks in key order, the order claim and write take them too.
  */
 create or replace function embeddings._apply_changes(
   target embeddings.targets,
@@ -666,7 +695,7 @@ begin
     delete from embeddings.embedded_rows as e
       where e.target_id = target.id and e.row_key = any(changes.unvouched_keys);
   end if;
-  -- A statement of 1,000 rows or more notes its keys in sets, which claims move into the queue:
+  -- A statement of 1,000 rows or more notes its keys, which claims move into the queue:
   -- an entry per row would cost the app's statement more than the statement itself.
   if cardinality(changes.queue_keys) >= 1000 then
     perform embeddings._note_queued_keys(target.id, changes.queue_keys);
@@ -706,7 +735,7 @@ comment on function embeddings._forget_rows(embeddings.targets, text[]) is
 /**
  * Statement trigger after INSERT (argument: the target id): new rows are queued. A target that
  * does not adopt vectors (the default) needs nothing of a new row but its key: a statement of
- * 1,000 rows or more notes its keys in sets (embeddings.queued_key_sets), which claims move into
+ * 1,000 rows or more notes its keys (embeddings.queued_key_sets), which claims move into
  * the queue. For smaller statements and on a target that adopts vectors, the general path: sorted,
  * the books of a key used again before the sweep forgotten first.
  */
@@ -727,7 +756,7 @@ begin
     execute 'select count(*)::integer from (select from new_rows limit 1000) as n' into inserted;
   end if;
   if inserted >= 1000 then
-    -- The keys are noted in sets (one small insert), unsorted and unchecked: the claim that moves
+    -- The keys are noted (one row, one insert), unsorted and unchecked: the claim that moves
     -- them into the queue renews an entry a deleted row of the same key left (its lease stays,
     -- and that write finds the text changed and queues it again).
     execute format('select pg_catalog.array_agg(n.%I::text) from new_rows as n', target.key_column)
@@ -735,11 +764,10 @@ begin
     perform embeddings._note_queued_keys(target.id, inserted_keys);
     return null;
   end if;
-  -- A transition table's whole row is a bare record: row(n.*) cast to the table's type is a row.
   -- The trigger runs the query itself: transition tables are visible to its own queries only.
   execute embeddings._collect_changes_sql(target, format(
-    'select n.%1$I::text, row(n.*)::%3$I.%4$I, true, true, false, %2$s, false from new_rows as n',
-    target.key_column, embeddings._vector_present_sql(target, 'n'), target.table_schema, target.table_name))
+    'select n.%1$I::text, %3$s, true, true, false, %2$s, false from new_rows as n',
+    target.key_column, embeddings._vector_present_sql(target, 'n'), embeddings._source_row_sql(target)))
     into changes;
   -- A key used again before the sweep: the books still there are the deleted row's (a lease of
   -- its batch, a record of its text). The new row starts afresh, claimable at once.
@@ -795,17 +823,17 @@ begin
   -- pgvector's = lives in extensions, out of this empty search_path: named, with nulls apart.
   execute embeddings._collect_changes_sql(target, format(
     $sql$
-      select coalesce(n.%1$I, o.%1$I)::text, row(n.*)::%4$I.%5$I, o.%1$I is null,
+      select coalesce(n.%1$I, o.%1$I)::text, %4$s, o.%1$I is null,
              o.%1$I is not null and n.%1$I is not null and %3$s,
              o.%1$I is not null and n.%1$I is not null and %2$s,
-             %6$s, n.%1$I is null
+             %5$s, n.%1$I is null
       from new_rows as n full join old_rows as o on o.%1$I = n.%1$I
     $sql$, target.key_column,
     -- A chunked target's rows hold no vector: it never changes.
     case when target.embedding_column is null then 'false'
          else format('coalesce(not (o.%1$I operator(extensions.=) n.%1$I), (o.%1$I is null) <> (n.%1$I is null))',
                 target.embedding_column) end,
-    embeddings._content_changed_sql(target), target.table_schema, target.table_name,
+    embeddings._content_changed_sql(target), embeddings._source_row_sql(target),
     embeddings._vector_present_sql(target, 'n')))
     into changes;
   perform embeddings._apply_changes(target, changes);
