@@ -102,7 +102,7 @@ Deno.test("doctor: the healthy database passes every check and exits 0", () =>
     try {
       const result = await cli("doctor", "--provider", "local");
       assert.equal(result.code, 0, describeCliRun(result));
-      assert.match(result.stdout, /^doctor: all 16 checks passed$/m);
+      assert.match(result.stdout, /^doctor: all 17 checks passed$/m);
       assert.doesNotMatch(result.stdout, /^(errors|warnings) \(/m);
       assert.match(
         result.stdout,
@@ -134,7 +134,7 @@ Deno.test("doctor: a client able to write a vector column exits 1 naming it, and
         planted.stdout,
         /fix: revoke update \(embedding\) on public\.cli_doctor_notes from anon;/,
       );
-      assert.match(planted.stdout, /^doctor: 1 error and 0 warnings from 1 of 16 checks/m);
+      assert.match(planted.stdout, /^doctor: 1 error and 0 warnings from 1 of 17 checks/m);
 
       await sql.unsafe(`
         drop policy cli_doctor_anyone_updates on public.cli_doctor_notes;

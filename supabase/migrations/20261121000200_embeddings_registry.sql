@@ -124,6 +124,13 @@ create table embeddings.targets (
   -- When set_target_chunking last changed the chunking: the backfill queues again every row whose
   -- record is older (chunked the old way), until it reaches the end of the table.
   chunking_changed_at timestamptz,
+  -- The columns the content function reads, null when they cannot be known: a string body's as a
+  -- `begin atomic` copy of it reads them (embeddings._probe_content_columns), with the hash of the
+  -- body they were read from, and used only while the body still has that hash; a `begin atomic`
+  -- body's recorded to be seen (its pg_depend is read each time). See embeddings._content_columns.
+  -- Null: each UPDATE calls the function on both versions of every row.
+  content_columns name[],
+  content_columns_from text,
   unique (table_schema, table_name, embedding_column),
   -- One vector per row in a column, or chunks in the chunk table: never both, never neither.
   constraint targets_chunked_xor_column check ((chunking is null) <> (embedding_column is null))
@@ -376,18 +383,14 @@ comment on function embeddings._content_function_name(embeddings.targets) is
   'The quoted, schema-qualified name of a target''s content function, for dynamic SQL; a clear error when the function no longer exists.';
 
 /**
- * The columns of its table a content function reads, when PostgreSQL can tell: a `begin atomic`
- * SQL body records each column it reads in pg_depend. Null (unknown) for a string body, for a
- * body that calls another user function or operator, reads another table, or uses the whole row:
- * any of those could read any column.
+ * The columns of a table a `begin atomic` function of one row of it reads, from pg_depend; null
+ * when that cannot be known (another user function or operator, another table, the whole row).
  */
-create or replace function embeddings._content_columns(target embeddings.targets)
+create or replace function embeddings._columns_read_by(function_oid oid, table_oid oid)
 returns name[]
 language plpgsql stable set search_path = ''
 as $$
 declare
-  function_oid oid := embeddings._content_function_oid(target.content_function);
-  table_oid oid := pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name));
   parameter_name text;
   body text;
   columns name[];
@@ -419,8 +422,153 @@ begin
   return columns;
 end;
 $$;
+comment on function embeddings._columns_read_by(oid, oid) is
+  'The columns of table_oid that a `begin atomic` SQL function of one row of it reads, from pg_depend; null when that cannot be known (a string body, another user function or operator, another table, the whole row).';
+
+/** What a string-bodied function runs, hashed: its language, body and settings (search_path). */
+create or replace function embeddings._function_source_hash(function_oid oid)
+returns text
+language sql stable set search_path = ''
+as $$
+  select pg_catalog.md5(pg_catalog.concat_ws(E'\n', l.lanname, p.prosrc, pg_catalog.array_to_string(p.proconfig, E'\n')))
+  from pg_catalog.pg_proc as p join pg_catalog.pg_language as l on l.oid = p.prolang
+  where p.oid = function_oid
+$$;
+comment on function embeddings._function_source_hash(oid) is
+  'md5 of a function''s language, body text and settings: embeddings.targets.content_columns_from, so columns probed from an older body are never used.';
+
+/**
+ * The columns a string-bodied content function reads, as PostgreSQL records them for a `begin
+ * atomic` copy of its body: an SQL body, or a PL/pgSQL body that is one `return <expression>;`.
+ * The copy is created in a block that is always undone (nothing of it stays, whatever the body
+ * holds), only for a function the probing role owns, with the function's own search_path (the
+ * engine calls it with an empty one otherwise). Null when the body is of another shape, does not
+ * parse that way, reads anything but fields of its row, or has another owner.
+ */
+create or replace function embeddings._probe_content_columns(function_oid oid, table_oid oid)
+returns name[]
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  language_name name;
+  source text;
+  parameter_name text;
+  owner_name name;
+  path text;
+  row_type text;
+  body text;
+  probed name[];
+begin
+  select l.lanname, p.prosrc, p.proargnames[1], r.rolname,
+         (select pg_catalog.substr(c, 13) from unnest(p.proconfig) as c where c like 'search_path=%')
+    into language_name, source, parameter_name, owner_name, path
+    from pg_catalog.pg_proc as p
+    join pg_catalog.pg_language as l on l.oid = p.prolang
+    join pg_catalog.pg_roles as r on r.oid = p.proowner
+    where p.oid = function_oid and p.prosqlbody is null and p.pronargs = 1;
+  select format('%I.%I', n.nspname, c.relname) into row_type
+    from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where c.oid = table_oid;
+  if language_name = 'sql' then
+    body := pg_catalog.rtrim(source, E'; \t\r\n');
+  elsif language_name = 'plpgsql' then
+    body := 'select ' || pg_catalog.substring(source, '(?i)^\s*begin\s+return\s+(.*?)\s*;\s*end\s*;?\s*$');
+  end if;
+  -- The copy is made by the role that probes (the engine's owner, in register_target and the
+  -- event trigger: a security definer function cannot SET ROLE), so only a function that role
+  -- owns is probed: whatever its body holds, nothing runs that its owner could not run itself.
+  if body is null or parameter_name is null or row_type is null or owner_name <> current_user then
+    return null;
+  end if;
+  begin
+    perform pg_catalog.set_config('search_path', coalesce(path, ''), true);
+    execute format(
+      'create function embeddings._content_columns_probe(%I %s) returns text language sql immutable begin atomic %s; end',
+      parameter_name, row_type, body);
+    -- Looked up, not a ::regproc constant: a plan cached by an earlier call would keep the oid
+    -- of an earlier, undone copy.
+    probed := embeddings._columns_read_by(pg_catalog.to_regproc('embeddings._content_columns_probe'), table_oid);
+    raise exception using errcode = 'P0001', message = 'undo the probe';
+  exception when others then
+    null;  -- the copy, the role and the search_path are undone with the block; probed stays
+  end;
+  return probed;
+end;
+$$;
+comment on function embeddings._probe_content_columns(oid, oid) is
+  'The columns of table_oid a string-bodied content function reads (an SQL body, or a PL/pgSQL body that is one `return <expression>;`), read from pg_depend of a `begin atomic` copy of its body created in an always-undone block, for a function owned by the role probing; null when that cannot be known. Called by register_target and when a content function is replaced (embeddings._content_functions_follow_ddl).';
+
+/**
+ * The columns of the target's table its content function reads, when they can be known: read from
+ * pg_depend for a `begin atomic` body; for a string body, those probed from it (still the same
+ * body). Null otherwise: the UPDATE trigger then calls the function on both versions of a row.
+ */
+create or replace function embeddings._content_columns(target embeddings.targets)
+returns name[]
+language plpgsql stable set search_path = ''
+as $$
+declare
+  function_oid oid := embeddings._content_function_oid(target.content_function);
+  table_oid oid := pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name));
+begin
+  if exists (select 1 from pg_catalog.pg_proc as p where p.oid = function_oid and p.prosqlbody is not null) then
+    return embeddings._columns_read_by(function_oid, table_oid);
+  end if;
+  if target.content_columns_from = embeddings._function_source_hash(function_oid) then
+    return target.content_columns;
+  end if;
+  return null;
+end;
+$$;
 comment on function embeddings._content_columns(embeddings.targets) is
-  'The columns of the target''s table its content function reads, from pg_depend, when the function has a `begin atomic` SQL body that reads only fields of its row; null when that cannot be known (a string body, another user function or operator, another table, the whole row). The UPDATE trigger compares these columns instead of calling the content function twice per row.';
+  'The columns of the target''s table its content function reads: from pg_depend when the function has a `begin atomic` SQL body that reads only fields of its row; for a string body, the columns embeddings._probe_content_columns read from it, while the body is still the one they were read from; null when that cannot be known (another user function or operator, another table, the whole row, a body of another shape). The UPDATE trigger compares these columns instead of calling the content function twice per row.';
+
+/** Reads again the columns a target's string-bodied content function reads, and the body they come from. */
+create or replace function embeddings._refresh_content_columns(target_id bigint)
+returns void
+language plpgsql volatile set search_path = ''
+as $$
+declare
+  target embeddings.targets := embeddings._target_by_id(target_id);
+  function_oid oid := embeddings._content_function_oid(target.content_function);
+  table_oid oid := pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name));
+begin
+  -- A begin atomic body's columns are read from pg_depend each time; recorded here to be seen.
+  update embeddings.targets as t
+    set content_columns = coalesce(embeddings._columns_read_by(function_oid, table_oid),
+                                   embeddings._probe_content_columns(function_oid, table_oid)),
+        content_columns_from = embeddings._function_source_hash(function_oid)
+    where t.id = target.id;
+end;
+$$;
+comment on function embeddings._refresh_content_columns(bigint) is
+  'Records the columns the target''s content function reads (from pg_depend for a begin atomic body, else probed by embeddings._probe_content_columns) with the hash of the body they were read from: run by register_target and whenever the function is created or altered (event trigger embeddings_follow_content_functions).';
+
+/** Event trigger: a content function replaced or altered has its columns read again. */
+create or replace function embeddings._content_functions_follow_ddl()
+returns event_trigger
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  target_id bigint;
+begin
+  for target_id in
+    select t.id from embeddings.targets as t
+    where embeddings._content_function_oid(t.content_function) in (
+      select c.objid from pg_catalog.pg_event_trigger_ddl_commands() as c where c.object_type = 'function')
+  loop
+    perform embeddings._refresh_content_columns(target_id);
+  end loop;
+end;
+$$;
+comment on function embeddings._content_functions_follow_ddl() is
+  'Event trigger function (ddl_command_end, CREATE FUNCTION / ALTER FUNCTION): when the function created or altered is a target''s content function, its columns are probed again (embeddings._refresh_content_columns). Without it the UPDATE trigger stays right, only slower: columns probed from another body are never used.';
+drop event trigger if exists embeddings_follow_content_functions;
+create event trigger embeddings_follow_content_functions on ddl_command_end
+  when tag in ('CREATE FUNCTION', 'ALTER FUNCTION')
+  execute function embeddings._content_functions_follow_ddl();
+comment on event trigger embeddings_follow_content_functions is
+  'A target''s content function replaced (create or replace) or altered: the columns its string body reads are probed again, so the UPDATE trigger keeps comparing columns instead of calling it (see embeddings._content_functions_follow_ddl).';
 
 /** Raises unless the column is a pgvector vector of exactly the model's dimensions. */
 create or replace function embeddings._check_column_dimensions(
@@ -1382,6 +1530,7 @@ begin
   if new_target.chunking is not null then
     perform embeddings._create_chunk_table(new_target);
   end if;
+  perform embeddings._refresh_content_columns(new_target.id);
   perform embeddings._install_sync_triggers(new_target.id, checked.table_schema, checked.table_name);
   perform embeddings.queue_backfill_chunk(new_target.id);
   return new_target.id;

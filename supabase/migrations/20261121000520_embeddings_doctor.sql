@@ -910,6 +910,45 @@ $$;
 comment on function embeddings._doctor_chunk_tables() is
   'doctor''s chunk_tables: for every chunked target that is not broken, its chunk table closed to clients (RLS on, no privilege for anon, authenticated or PUBLIC) and its chunks matching its rows (none missing, of another model, stale or orphaned, as embeddings.verify reads them).';
 
+/** Targets whose UPDATE trigger calls the content function on both versions of every row. */
+create or replace function embeddings._doctor_content_columns()
+returns setof embeddings._doctor_finding
+language plpgsql stable set search_path = ''
+as $$
+declare
+  registered embeddings.targets;
+  findings embeddings._doctor_finding[] := array[]::embeddings._doctor_finding[];
+  checked integer := 0;
+  replaced boolean;
+begin
+  for registered in select * from embeddings.targets as t order by t.id loop
+    registered := embeddings._target_by_id(registered.id);  -- follows a renamed table
+    continue when embeddings._broken_reason(registered) is not null;  -- target_broken reports it
+    checked := checked + 1;
+    continue when embeddings._content_columns(registered) is not null;
+    replaced := registered.content_columns_from is distinct from
+      embeddings._function_source_hash(embeddings._content_function_oid(registered.content_function));
+    findings := findings || row('warning', 'content_columns', registered.name,
+      format('each UPDATE of %I.%I calls its content function %s on the old and new version of every updated row (about twice the cost of the same UPDATE on an unregistered table): %s',
+        registered.table_schema, registered.table_name, registered.content_function,
+        case when replaced then 'the function was replaced since the engine last read which columns it reads'
+             else 'the engine cannot tell which columns it reads (a body of several steps, another function of yours, another table or the whole row)' end),
+      case when replaced
+           then format('alter function %s owner to %I; -- changes nothing, and has the engine read it again, as creating or altering it does',
+                  registered.content_function,
+                  (select r.rolname from pg_catalog.pg_proc as p join pg_catalog.pg_roles as r on r.oid = p.proowner
+                   where p.oid = embeddings._content_function_oid(registered.content_function)))
+           else format('write %s so that it reads only fields of its row: a begin atomic body (create or replace function ... language sql immutable set search_path = '''' begin atomic select <row>.title || '' '' || <row>.body; end;), an SQL body, or PL/pgSQL that is one return <expression>;', registered.content_function) end
+    )::embeddings._doctor_finding;
+  end loop;
+  return query select * from embeddings._doctor_report(findings, array['content_columns'],
+    array[format('every target''s content function (%s) reads columns the engine knows: an UPDATE of other columns never calls it',
+      checked)]);
+end;
+$$;
+comment on function embeddings._doctor_content_columns() is
+  'doctor''s content_columns: a warning for each target that is not broken whose content function''s columns the engine does not know (embeddings._content_columns is null: a body it cannot read, or one replaced since it read it), so that each UPDATE calls the function on both versions of every row; the fix says how to write it or how to have it read again.';
+
 -- =============================================================================================
 -- doctor: the checks in order, each behind the one exception block
 -- =============================================================================================
@@ -931,7 +970,7 @@ declare
   checks constant text[] := array[
     'rls_disabled', 'client_can_write_vector', 'definer_search_path', 'engine_client_executable',
     'vector_in_public', 'schedule_prerequisites', 'service_key_kind', 'accepted_keys', 'dispatch_failures',
-    'skipped_targets', 'time_budget', 'target_broken', 'chunk_tables'];
+    'skipped_targets', 'time_budget', 'target_broken', 'chunk_tables', 'content_columns'];
   one_check text;
 begin
   foreach one_check in array checks loop
@@ -946,4 +985,4 @@ begin
 end;
 $$;
 comment on function embeddings.doctor() is
-  'Checks the database for the seed''s failure modes, each with its fix: rls_disabled (a table in an exposed schema without RLS), client_can_write_vector and client_write_silently_filtered (anon or authenticated able to write a target''s vector column, or silently filtered when they try), definer_search_path and definer_client_executable (SECURITY DEFINER functions without a fixed search_path or callable by clients), engine_client_executable (an engine function other than the search''s executable by anon, authenticated or PUBLIC), vector_in_public, schedule_prerequisites (pg_cron, pg_net, Vault and its secrets when the schedule is on), service_key_kind (the Vault key is a service credential, not an anon or publishable key), accepted_keys (the embed function still accepts legacy keys, by its latest answer), dispatch_failures, skipped_targets (targets the latest scheduled invocation skipped as of a model its provider does not make), time_budget (within the platform''s 150 s), target_broken and chunk_tables (a chunked target''s chunk table open to clients, or chunks missing, of another model, stale or orphaned). One ok row per check that passes; one error or warning row per finding with the SQL that fixes it. Never raises: a check that cannot run is an error row.';
+  'Checks the database for the seed''s failure modes, each with its fix: rls_disabled (a table in an exposed schema without RLS), client_can_write_vector and client_write_silently_filtered (anon or authenticated able to write a target''s vector column, or silently filtered when they try), definer_search_path and definer_client_executable (SECURITY DEFINER functions without a fixed search_path or callable by clients), engine_client_executable (an engine function other than the search''s executable by anon, authenticated or PUBLIC), vector_in_public, schedule_prerequisites (pg_cron, pg_net, Vault and its secrets when the schedule is on), service_key_kind (the Vault key is a service credential, not an anon or publishable key), accepted_keys (the embed function still accepts legacy keys, by its latest answer), dispatch_failures, skipped_targets (targets the latest scheduled invocation skipped as of a model its provider does not make), time_budget (within the platform''s 150 s), target_broken and chunk_tables (a chunked target''s chunk table open to clients, or chunks missing, of another model, stale or orphaned), content_columns (a content function whose columns the engine does not know, so every UPDATE calls it twice a row). One ok row per check that passes; one error or warning row per finding with the SQL that fixes it. Never raises: a check that cannot run is an error row.';

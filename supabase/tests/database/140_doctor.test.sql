@@ -16,7 +16,8 @@ insert into expected_checks values
   ('rls_disabled'), ('client_can_write_vector'), ('client_write_silently_filtered'),
   ('definer_search_path'), ('definer_client_executable'), ('engine_client_executable'),
   ('vector_in_public'), ('schedule_prerequisites'), ('service_key_kind'), ('accepted_keys'),
-  ('dispatch_failures'), ('skipped_targets'), ('time_budget'), ('target_broken'), ('chunk_tables');
+  ('dispatch_failures'), ('skipped_targets'), ('time_budget'), ('target_broken'), ('chunk_tables'),
+  ('content_columns');
 
 -- =============================================================================================
 -- A healthy database
@@ -28,7 +29,7 @@ select is_empty(
 select set_eq(
   $$ select check_name from findings $$,
   $$ select check_name from expected_checks $$,
-  'one ok row for each of the 15 checks'
+  'one ok row for each of the 16 checks'
 );
 select results_eq(
   $$ select d.check_name from embeddings.doctor() with ordinality as d(level, check_name, subject, finding, fix, n)
@@ -36,7 +37,8 @@ select results_eq(
   $$ values ('rls_disabled'::text), ('client_can_write_vector'), ('client_write_silently_filtered'),
             ('definer_search_path'), ('definer_client_executable'), ('engine_client_executable'),
             ('vector_in_public'), ('schedule_prerequisites'), ('service_key_kind'), ('accepted_keys'),
-            ('dispatch_failures'), ('skipped_targets'), ('time_budget'), ('target_broken'), ('chunk_tables') $$,
+            ('dispatch_failures'), ('skipped_targets'), ('time_budget'), ('target_broken'), ('chunk_tables'),
+            ('content_columns') $$,
   'the checks answer in their documented order'
 );
 select is_empty(
@@ -44,7 +46,7 @@ select is_empty(
   'an ok row has no subject and no fix, and says what was checked'
 );
 select tests.authenticate_as_service_role();
-select is((select count(*)::int from embeddings.doctor()), 15, 'service_role can run doctor');
+select is((select count(*)::int from embeddings.doctor()), 16, 'service_role can run doctor');
 select tests.clear_authentication();
 
 -- =============================================================================================
