@@ -149,7 +149,7 @@ export async function triggers(context: BenchContext): Promise<BenchSection> {
   try {
     await createBacklog(admin);
     for (const rows of sizes) {
-      const { measured, move, sweep } = await measureSize(admin, rows, rows >= 1_000_000 ? 1 : 3);
+      const { measured, move, sweep } = await measureSize(admin, rows, 3);
       moves.push(`${milliseconds(move)} after ${rows.toLocaleString("en-US")} rows`);
       sweeps.push(`${milliseconds(sweep)} after ${rows.toLocaleString("en-US")} rows`);
       for (const statement of statements) {
@@ -190,7 +190,7 @@ export async function triggers(context: BenchContext): Promise<BenchSection> {
   return {
     title: "Triggers: the price of registration for the app's own statements",
     method:
-      `Four identical tables (id bigint primary key, body text, n integer, an empty vector(384)) side by side: not registered; registered with a \`begin atomic\` content function; with a string-bodied SQL one; with a PL/pgSQL one of several steps. Each statement runs on the four in turn, on fresh tables, median of 3 rounds (1 at 1,000,000 rows), with ${
+      `Four identical tables (id bigint primary key, body text, n integer, an empty vector(384)) side by side: not registered; registered with a \`begin atomic\` content function; with a string-bodied SQL one; with a PL/pgSQL one of several steps. Each statement runs on the four in turn, on fresh tables, median of 3 rounds, with ${
         backlogRows.toLocaleString("en-US")
       } rows of another target queued, and the queue vacuumed and analysed before each round (the previous round's copies leave dead entries behind). Times are the client's, statement by statement; the ratio is to the unregistered copy.`,
     command: `deno run -A bench/triggers.ts${context.size === "quick" ? " --quick" : ""}`,
