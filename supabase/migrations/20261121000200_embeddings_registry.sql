@@ -728,12 +728,15 @@ comment on function embeddings._note_queued_keys(bigint, text[]) is
 
 /**
  * Moves a target's oldest queued key sets into the queue (at most max_sets, all when null), as the
- * statements that noted them would have queued them: keys of rows deleted since are left out (a
- * sweep has nothing of theirs to find), the rest go through embeddings._queue_keys. A set of more
- * than 10,000 keys is cut first: its first 10,000 are moved, the rest noted again as sets of
- * 10,000, so no claim moves more. A set another transaction is moving is skipped, not waited for.
- * The caller has checked that the target's table can be read. Returns how many sets it took: 0
- * when none was left to take.
+ * statements that noted them would have queued them, but for keys with nothing left to do: those
+ * of rows deleted since, and those whose record already holds the row's text now (embedded since
+ * they were noted). The rest go through embeddings._queue_keys. A set of more than 10,000 keys is
+ * cut first: its first 10,000 are moved, the rest noted again as sets of 10,000, so no claim moves
+ * more. A set another transaction is moving is skipped. The move never keeps the app waiting: it
+ * waits at most 100 ms for an entry an app transaction holds, then notes the set again for a later
+ * claim (before deadlock detection, which could pick the app's statement, would look). The caller
+ * has checked that the target's table can be read. Returns how many sets it moved: 0 when none was
+ * left to take, or when it gave way to the app at once.
  */
 create or replace function embeddings._move_queued_key_sets(target embeddings.targets, max_sets integer default null)
 returns integer
@@ -744,7 +747,16 @@ declare
   noted_keys text[];
   noted_at timestamptz;
   live_keys text[];
+  previous_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 begin
+  if not exists (select 1 from embeddings.queued_key_sets as s where s.target_id = target.id) then
+    return 0;  -- the common case, every claim: no lock taken
+  end if;
+  -- The target and its table held for the move: unregister_target (which locks the target first)
+  -- and TRUNCATE wait for it, so sets it notes again are never left behind, and neither waits on
+  -- a set this move holds while this move waits on them.
+  perform from embeddings.targets as t where t.id = target.id for key share;
+  execute format('lock table %I.%I in access share mode', target.table_schema, target.table_name);
   loop
     exit when max_sets is not null and taken >= max_sets;
     delete from embeddings.queued_key_sets as s
@@ -762,19 +774,39 @@ begin
         order by (k.position - 1) / 10000;
       noted_keys := noted_keys[1:10000];
     end if;
-    -- The keys as an array: the table's key index is probed for them, whatever its size.
-    execute format('select pg_catalog.array_agg(t.%1$I::text) from %2$I.%3$I as t where t.%1$I = any ($1::%4$s[])',
-      target.key_column, target.table_schema, target.table_name, target.key_type)
-      into live_keys using noted_keys;
-    if live_keys is not null then
+    -- The keys as an array: the table's key index, then the records' key, probed for each.
+    execute format(
+      $sql$
+        select pg_catalog.array_agg(t.%1$I::text) from %2$I.%3$I as t
+        where t.%1$I = any ($1::%4$s[])
+          and not exists (
+            select 1 from embeddings.embedded_rows as e
+            where e.target_id = $2 and e.row_key = t.%1$I::text and e.model = $3
+              and e.content_hash = pg_catalog.md5(%5$s(t)) and %6$s
+              and ($4::timestamptz is null or e.embedded_at > $4))
+      $sql$,
+      target.key_column, target.table_schema, target.table_name, target.key_type,
+      embeddings._content_function_name(target),
+      case when target.embedding_column is null then 'true' else format('t.%I is not null', target.embedding_column) end)
+      into live_keys using noted_keys, target.id, target.model, target.chunking_changed_at;
+    continue when live_keys is null;
+    begin
+      perform pg_catalog.set_config('lock_timeout', '100ms', true);
       perform embeddings._queue_keys(target.id, live_keys);
-    end if;
+      perform pg_catalog.set_config('lock_timeout', previous_lock_timeout, true);
+    exception when lock_not_available or deadlock_detected then
+      -- Undone with the block (the timeout too): the keys wait for a later claim, and this move
+      -- ends here rather than take them again at once.
+      insert into embeddings.queued_key_sets (target_id, row_keys, noted_at)
+        values (target.id, live_keys, noted_at);
+      return taken - 1;
+    end;
   end loop;
   return taken;
 end;
 $$;
 comment on function embeddings._move_queued_key_sets(embeddings.targets, integer) is
-  'Takes a target''s oldest sets of embeddings.queued_key_sets (at most max_sets; all when null; FOR UPDATE SKIP LOCKED) and queues their keys whose rows still exist by embeddings._queue_keys, at most 10,000 keys a set (a bigger set is cut, the rest noted again in sets of 10,000). Called by claim_batch (a set a claim) and verify (all). Returns how many sets it took.';
+  'Takes a target''s oldest sets of embeddings.queued_key_sets (at most max_sets; all when null; FOR UPDATE SKIP LOCKED) and queues their keys by embeddings._queue_keys, at most 10,000 keys a set (a bigger set is cut, the rest noted again in sets of 10,000), leaving out keys of deleted rows and keys whose record already holds the row''s text; waits at most 100 ms for an entry another transaction holds, else notes the keys again for a later claim. Holds the target (FOR KEY SHARE) and its table (ACCESS SHARE) while it works. Called by claim_batch. Returns how many sets it moved (it stops at the first set it gives way on).';
 
 /**
  * A target's queue as it will stand once its queued key sets are moved in: its entries, and each
@@ -845,7 +877,8 @@ begin
   end if;
   -- A statement of 1,000 rows or more notes its keys, which claims move into the queue:
   -- an entry per row would cost the app's statement more than the statement itself.
-  if cardinality(changes.queue_keys) >= 1000 then
+  -- Not on a target that adopts vectors: a vector set later must find no noted key to queue again.
+  if cardinality(changes.queue_keys) >= 1000 and not target.adopt_existing_vectors then
     perform embeddings._note_queued_keys(target.id, changes.queue_keys);
   elsif cardinality(changes.queue_keys) > 0 then
     perform embeddings._queue_keys(target.id, changes.queue_keys);
@@ -853,7 +886,7 @@ begin
 end;
 $$;
 comment on function embeddings._apply_changes(embeddings.targets, embeddings._book_changes) is
-  'Keeps the books of a statement''s changes, given as sorted key arrays: gone keys forget their queue entries and records; adopted vectors (a target that adopts existing vectors) are recorded and leave the queue unless leased; vectors set or cleared by someone else lose their record; the rest is queued by embeddings._queue_keys, or, 1,000 keys or more, noted in embeddings.queued_key_sets for the next claim to queue. Each step probes by key, in key order.';
+  'Keeps the books of a statement''s changes, given as sorted key arrays: gone keys forget their queue entries and records; adopted vectors (a target that adopts existing vectors) are recorded and leave the queue unless leased; vectors set or cleared by someone else lose their record; the rest is queued by embeddings._queue_keys, or, 1,000 keys or more on a target that does not adopt vectors, noted in embeddings.queued_key_sets for the next claim to queue. Each step probes by key, in key order.';
 
 /** Forgets the queue entries, records and chunks of the given keys. */
 create or replace function embeddings._forget_rows(target embeddings.targets, row_keys text[])
@@ -1548,6 +1581,8 @@ declare
   target embeddings.targets := embeddings._target_by_id(target_id);
   trigger_name text;
 begin
+  -- A claim moving its key sets holds the target: waited for, so what it notes again is seen below.
+  perform from embeddings.targets as t where t.id = target.id for update;
   perform embeddings._refuse_during_model_change(target, 'unregistered');  -- model change migration
   -- A dropped table took its triggers with it.
   if pg_catalog.to_regclass(format('%I.%I', target.table_schema, target.table_name)) is not null then

@@ -219,13 +219,13 @@ begin
   perform embeddings._sweep_deleted_rows(target.id, interval '1 minute');
 
   loop
-    -- Each claim first moves a bulk statement's queued key set into the queue, or, when none is
-    -- left, while the backfill runs, queues its next chunk. A set or chunk that held nothing to
-    -- embed (rows deleted, or all embedded already) must not end the claim empty-handed: sets
-    -- until none is left, and at most 10 chunks a claim, so one claim stays a short transaction;
-    -- the next claim goes on.
+    -- Each claim first moves a bulk statement's queued key set (10,000 keys at most) into the
+    -- queue and, while the backfill runs, queues its next chunk, so a stream of bulk statements
+    -- never holds the backfill back. A set or chunk that held nothing to embed (rows deleted, or
+    -- all embedded already) must not end the claim empty-handed: sets until none is left to take,
+    -- and at most 10 chunks a claim; the next claim goes on.
     sets_moved := embeddings._move_queued_key_sets(target, 1);
-    if sets_moved = 0 and not target.backfill_done then
+    if not target.backfill_done then
       perform embeddings.queue_backfill_chunk(target.id);
       chunks_queued := chunks_queued + 1;
       target := embeddings._target_by_id(target.id);

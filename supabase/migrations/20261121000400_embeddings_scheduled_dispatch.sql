@@ -295,9 +295,10 @@ begin
   -- Deleted rows' books go even while no worker claims (notes a minute old: about once a minute).
   perform embeddings._sweep_deleted_rows(t.id, interval '1 minute') from embeddings.targets as t;
   -- With the keys bulk statements noted for the next claim to queue (those of rows deleted since
-  -- among them: they only size the invocations).
+  -- among them: they only size the invocations), of registered targets only.
   select (select count(*) from embeddings._claimable_queue)
-         + (select coalesce(sum(cardinality(s.row_keys)), 0) from embeddings.queued_key_sets as s)
+         + (select coalesce(sum(cardinality(s.row_keys)), 0) from embeddings.queued_key_sets as s
+            where exists (select 1 from embeddings.targets as t where t.id = s.target_id))
     into claimable;
   select count(*) into backfills_running from embeddings.targets as t where not t.backfill_done;
   if claimable = 0 and backfills_running = 0 then

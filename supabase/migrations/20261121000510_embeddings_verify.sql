@@ -57,7 +57,8 @@ as $$
       from %4$I.%5$I as t
       cross join lateral (select pg_catalog.md5(%2$s(t)) as content_hash) as h
       left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%1$I::text
-      left join embeddings.queue as q on q.target_id = $1 and q.row_key = t.%1$I::text
+      -- The queue with the keys bulk statements noted for a claim to queue: queued all the same.
+      left join embeddings._queue_entries($1) as q on q.row_key = t.%1$I::text
       left join (
         select g.row_key,
                pg_catalog.md5(pg_catalog.string_agg(g.embedding::text, ',' order by g.chunk_index)) as vector_hash,
@@ -100,7 +101,8 @@ as $$
         end as problem
       from %4$I.%5$I as t
       left join embeddings.embedded_rows as e on e.target_id = $1 and e.row_key = t.%1$I::text
-      left join embeddings.queue as q on q.target_id = $1 and q.row_key = t.%1$I::text
+      -- The queue with the keys bulk statements noted for a claim to queue: queued all the same.
+      left join embeddings._queue_entries($1) as q on q.row_key = t.%1$I::text
     $sql$,
     registered.key_column, registered.embedding_column, embeddings._content_function_name(registered),
     registered.table_schema, registered.table_name) end
@@ -184,7 +186,8 @@ comment on function embeddings._verify_fix_ctes(regclass) is
  */
 create or replace function embeddings._verify_target(registered embeddings.targets, fix boolean, sample_size integer)
 returns jsonb
-language plpgsql volatile set search_path = ''
+-- Hash joins: the planner cannot size _queue_entries, and a nested loop over it costs rows squared.
+language plpgsql volatile set search_path = '' set enable_nestloop = off
 as $$
 declare
   broken constant text := embeddings._broken_reason(registered);
@@ -198,8 +201,6 @@ begin
   end if;
   -- Deleted rows' books are the engine's own work still to do, not drift: swept before reading.
   perform embeddings._sweep_deleted_rows(registered.id);
-  -- So are the keys a bulk statement noted for a claim to queue: queued before reading.
-  perform embeddings._move_queued_key_sets(registered);
   execute format(
     $sql$
       with classified as (%1$s),

@@ -919,26 +919,37 @@ declare
   registered embeddings.targets;
   findings embeddings._doctor_finding[] := array[]::embeddings._doctor_finding[];
   checked integer := 0;
-  replaced boolean;
+  owner_name name;
+  reason text;
 begin
   for registered in select * from embeddings.targets as t order by t.id loop
     registered := embeddings._target_by_id(registered.id);  -- follows a renamed table
     continue when embeddings._broken_reason(registered) is not null;  -- target_broken reports it
     checked := checked + 1;
     continue when embeddings._content_columns(registered) is not null;
-    replaced := registered.content_columns_from is distinct from
-      embeddings._function_source_hash(embeddings._content_function_oid(registered.content_function));
+    select r.rolname into owner_name from pg_catalog.pg_proc as p join pg_catalog.pg_roles as r on r.oid = p.proowner
+      where p.oid = embeddings._content_function_oid(registered.content_function);
+    -- Which of the three: a string body of another owner is never probed (see _probe_content_columns).
+    reason := case
+      when not exists (select 1 from pg_catalog.pg_proc as p
+                       where p.oid = embeddings._content_function_oid(registered.content_function) and p.prosqlbody is not null)
+           and owner_name <> current_user then 'owner'
+      when registered.content_columns_from is distinct from
+           embeddings._function_source_hash(embeddings._content_function_oid(registered.content_function)) then 'replaced'
+      else 'unreadable' end;
     findings := findings || row('warning', 'content_columns', registered.name,
       format('each UPDATE of %I.%I calls its content function %s on the old and new version of every updated row (about twice the cost of the same UPDATE on an unregistered table): %s',
         registered.table_schema, registered.table_name, registered.content_function,
-        case when replaced then 'the function was replaced since the engine last read which columns it reads'
-             else 'the engine cannot tell which columns it reads (a body of several steps, another function of yours, another table or the whole row)' end),
-      case when replaced
-           then format('alter function %s owner to %I; -- changes nothing, and has the engine read it again, as creating or altering it does',
-                  registered.content_function,
-                  (select r.rolname from pg_catalog.pg_proc as p join pg_catalog.pg_roles as r on r.oid = p.proowner
-                   where p.oid = embeddings._content_function_oid(registered.content_function)))
-           else format('write %s so that it reads only fields of its row: a begin atomic body (create or replace function ... language sql immutable set search_path = '''' begin atomic select <row>.title || '' '' || <row>.body; end;), an SQL body, or PL/pgSQL that is one return <expression>;', registered.content_function) end
+        case reason
+          when 'owner' then format('it is owned by %I, and the engine reads only string bodies owned by %I', owner_name, current_user)
+          when 'replaced' then 'the function was replaced since the engine last read which columns it reads'
+          else 'the engine cannot tell which columns it reads (a body of several steps, another function of yours, another table or the whole row)' end),
+      case reason
+        when 'owner' then format('alter function %s owner to %I; -- the engine then reads it, as it does whenever a function is created or altered',
+                            registered.content_function, current_user)
+        when 'replaced' then format('alter function %s owner to %I; -- changes nothing, and has the engine read it again, as creating or altering it does',
+                               registered.content_function, owner_name)
+        else format('write %s so that it reads only fields of its row: a begin atomic body (create or replace function ... language sql immutable set search_path = '''' begin atomic select <row>.title || '' '' || <row>.body; end;), an SQL body, or PL/pgSQL that is one return <expression>;', registered.content_function) end
     )::embeddings._doctor_finding;
   end loop;
   return query select * from embeddings._doctor_report(findings, array['content_columns'],

@@ -90,7 +90,9 @@ returns table (
   without_text bigint, rows_to_embed bigint, characters bigint, estimated_tokens bigint,
   price numeric, characters_per_token numeric, broken text
 )
-language plpgsql volatile security definer set search_path = ''
+-- Hash joins: the planner cannot size embeddings._queue_entries, and a nested loop over it costs
+-- rows squared.
+language plpgsql volatile security definer set search_path = '' set enable_nestloop = off
 as $$
 declare
   target embeddings.targets;

@@ -1,10 +1,11 @@
 -- 037 A statement of 1,000 rows or more notes its keys in a row instead of an entry per row: status,
 -- estimate and verify count them as queued, claims move them into the queue as the statement would
--- have queued them (deleted rows left out, dead entries renewed), TRUNCATE and unregister drop them.
+-- have queued them (deleted rows and rows embedded since left out, dead entries renewed), TRUNCATE
+-- and unregister drop them; a target that adopts vectors notes nothing.
 begin;
 \ir ../fixtures/test_helpers.psql
 create extension if not exists pgtap with schema extensions;
-select plan(16);
+select plan(19);
 
 select tests.create_target('items');
 -- The backfill of the empty table is over: what is queued from here on is the triggers' doing.
@@ -77,18 +78,51 @@ select is(
   'a bulk UPDATE of other columns notes nothing'
 );
 
--- verify queues what is noted before it reads, and finds nothing wrong.
+-- verify reads the noted keys as queued (it moves nothing: it never holds entries while it reads).
 select is_empty(
-  $$ select problem from embeddings.verify(tests.target_id('items')) where row_count > 0 $$,
-  'verify finds no row missing a vector: the noted keys are queued'
+  $$ select problem from embeddings.verify(tests.target_id('items'), fix => true) where row_count > 0 $$,
+  'verify, even with fix, finds no row missing a vector or dead: the noted keys are queued'
 );
+select is(
+  (select count(*)::int from embeddings.queued_key_sets where target_id = tests.target_id('items')), 3,
+  'verify leaves the sets for the claims'
+);
+select embeddings._move_queued_key_sets(t) from embeddings.targets as t where t.id = tests.target_id('items');
 select results_eq(
   $$ select (select count(*) from embeddings.queued_key_sets where target_id = tests.target_id('items')),
             (select count(*) from embeddings.queue where target_id = tests.target_id('items')),
             (select count(*) from embeddings.queue where target_id = tests.target_id('items')
                and row_key in ('101', '102') and attempts = 0 and dead_at is null and last_error is null) $$,
   $$ values (0::bigint, (25000 - 100 + 999)::bigint, 2::bigint) $$,
-  'verify moved every set: one entry per row, the dead ones renewed'
+  'every set moved: one entry per row, the dead ones renewed'
+);
+-- A row embedded since its key was noted (its entry written and gone, its record of the text it
+-- holds now, its vector there) has nothing left to do: the move leaves it out.
+delete from embeddings.queue where target_id = tests.target_id('items') and row_key = '1200';
+update public.items set body = 'edited again' where id between 1200 and 2200;
+update public.items set embedding = '[1,0,0]' where id = 1200;
+insert into embeddings.embedded_rows (target_id, row_key, model, content_hash)
+  select tests.target_id('items'), i.id::text, 'test-model', md5(public.items_content(i))
+  from public.items as i where i.id = 1200;
+delete from embeddings.queue where target_id = tests.target_id('items') and row_key = '1200';
+select embeddings._move_queued_key_sets(t) from embeddings.targets as t where t.id = tests.target_id('items');
+select is(
+  (select count(*)::int from embeddings.queue where target_id = tests.target_id('items') and row_key = '1200'), 0,
+  'a noted key whose record already holds its row''s text (embedded since) is not queued again'
+);
+
+-- A target that adopts vectors queues a bulk UPDATE's keys at once: a vector set after it must
+-- find no noted key to queue again.
+select tests.create_target('adopting');
+select embeddings.set_target_options(tests.target_id('adopting'), adopt_existing_vectors => true);
+insert into public.adopting (id, title) overriding system value
+  select g, 'row ' || g from generate_series(1, 1500) as g;
+update public.adopting set body = 'edited';
+select results_eq(
+  $$ select (select count(*) from embeddings.queued_key_sets where target_id = tests.target_id('adopting')),
+            (select count(*) from embeddings.queue where target_id = tests.target_id('adopting')) $$,
+  $$ values (0::bigint, 1500::bigint) $$,
+  'a target that adopts vectors notes nothing: its bulk statements queue entries'
 );
 
 -- Sets of deleted rows only, then a set of live rows: the claim goes on to the live set.
