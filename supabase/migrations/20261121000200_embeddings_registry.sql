@@ -694,6 +694,16 @@ $$;
 comment on function embeddings._source_row_sql(embeddings.targets) is
   'The sync triggers'' source_row for embeddings._collect_changes_sql, as SQL over the new row n: the whole row as the table''s type on a target that adopts existing vectors (their content is hashed), else a null of that type.';
 
+/** How many rows make a bulk statement: one whose keys are noted (queued_key_sets), not queued one by one. */
+create or replace function embeddings._bulk_statement_rows()
+returns integer
+language sql immutable set search_path = ''
+as $$
+  select 1000
+$$;
+comment on function embeddings._bulk_statement_rows() is
+  'The rows (1,000) from which a sync trigger notes a statement''s keys in embeddings.queued_key_sets instead of queueing them one by one: below it an entry per row costs little, and a small statement''s keys are queued at once.';
+
 /** Queues keys of a target in key order with fresh attempts: how a change puts rows in the queue. */
 create or replace function embeddings._queue_keys(target_id bigint, row_keys text[])
 returns void
@@ -747,6 +757,7 @@ declare
   noted_keys text[];
   noted_at timestamptz;
   live_keys text[];
+  keys_to_queue text;
   previous_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 begin
   if not exists (select 1 from embeddings.queued_key_sets as s where s.target_id = target.id) then
@@ -757,6 +768,21 @@ begin
   -- a set this move holds while this move waits on them.
   perform from embeddings.targets as t where t.id = target.id for key share;
   execute format('lock table %I.%I in access share mode', target.table_schema, target.table_name);
+  -- The keys of a set still to do, as an array: the table's key index, then the records' key,
+  -- probed for each.
+  keys_to_queue := format(
+    $sql$
+      select pg_catalog.array_agg(t.%1$I::text) from %2$I.%3$I as t
+      where t.%1$I = any ($1::%4$s[])
+        and not exists (
+          select 1 from embeddings.embedded_rows as e
+          where e.target_id = $2 and e.row_key = t.%1$I::text and e.model = $3
+            and e.content_hash = pg_catalog.md5(%5$s(t)) and %6$s
+            and ($4::timestamptz is null or e.embedded_at > $4))
+    $sql$,
+    target.key_column, target.table_schema, target.table_name, target.key_type,
+    embeddings._content_function_name(target),
+    case when target.embedding_column is null then 'true' else format('t.%I is not null', target.embedding_column) end);
   loop
     exit when max_sets is not null and taken >= max_sets;
     delete from embeddings.queued_key_sets as s
@@ -774,21 +800,7 @@ begin
         order by (k.position - 1) / 10000;
       noted_keys := noted_keys[1:10000];
     end if;
-    -- The keys as an array: the table's key index, then the records' key, probed for each.
-    execute format(
-      $sql$
-        select pg_catalog.array_agg(t.%1$I::text) from %2$I.%3$I as t
-        where t.%1$I = any ($1::%4$s[])
-          and not exists (
-            select 1 from embeddings.embedded_rows as e
-            where e.target_id = $2 and e.row_key = t.%1$I::text and e.model = $3
-              and e.content_hash = pg_catalog.md5(%5$s(t)) and %6$s
-              and ($4::timestamptz is null or e.embedded_at > $4))
-      $sql$,
-      target.key_column, target.table_schema, target.table_name, target.key_type,
-      embeddings._content_function_name(target),
-      case when target.embedding_column is null then 'true' else format('t.%I is not null', target.embedding_column) end)
-      into live_keys using noted_keys, target.id, target.model, target.chunking_changed_at;
+    execute keys_to_queue into live_keys using noted_keys, target.id, target.model, target.chunking_changed_at;
     continue when live_keys is null;
     begin
       perform pg_catalog.set_config('lock_timeout', '100ms', true);
@@ -878,7 +890,7 @@ begin
   -- A statement of 1,000 rows or more notes its keys, which claims move into the queue:
   -- an entry per row would cost the app's statement more than the statement itself.
   -- Not on a target that adopts vectors: a vector set later must find no noted key to queue again.
-  if cardinality(changes.queue_keys) >= 1000 and not target.adopt_existing_vectors then
+  if cardinality(changes.queue_keys) >= embeddings._bulk_statement_rows() and not target.adopt_existing_vectors then
     perform embeddings._note_queued_keys(target.id, changes.queue_keys);
   elsif cardinality(changes.queue_keys) > 0 then
     perform embeddings._queue_keys(target.id, changes.queue_keys);
@@ -932,11 +944,12 @@ declare
 begin
   -- A small statement's books cost little on the general path; the sets are for bulk statements.
   if not target.adopt_existing_vectors then
-    -- At most 1,000 rows read to count (the transition table is visible to this function's own
-    -- queries only).
-    execute 'select count(*)::integer from (select from new_rows limit 1000) as n' into inserted;
+    -- At most a bulk statement's rows read to count (the transition table is visible to this
+    -- function's own queries only).
+    execute format('select count(*)::integer from (select from new_rows limit %s) as n', embeddings._bulk_statement_rows())
+      into inserted;
   end if;
-  if inserted >= 1000 then
+  if inserted >= embeddings._bulk_statement_rows() then
     -- The keys are noted (one row, one insert), unsorted and unchecked: the claim that moves
     -- them into the queue renews an entry a deleted row of the same key left (its lease stays,
     -- and that write finds the text changed and queues it again).

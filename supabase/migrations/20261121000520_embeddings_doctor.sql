@@ -919,6 +919,7 @@ declare
   registered embeddings.targets;
   findings embeddings._doctor_finding[] := array[]::embeddings._doctor_finding[];
   checked integer := 0;
+  function_oid oid;
   owner_name name;
   reason text;
 begin
@@ -927,16 +928,15 @@ begin
     continue when embeddings._broken_reason(registered) is not null;  -- target_broken reports it
     checked := checked + 1;
     continue when embeddings._content_columns(registered) is not null;
-    select r.rolname into owner_name from pg_catalog.pg_proc as p join pg_catalog.pg_roles as r on r.oid = p.proowner
-      where p.oid = embeddings._content_function_oid(registered.content_function);
+    function_oid := embeddings._content_function_oid(registered.content_function);
     -- Which of the three: a string body of another owner is never probed (see _probe_content_columns).
-    reason := case
-      when not exists (select 1 from pg_catalog.pg_proc as p
-                       where p.oid = embeddings._content_function_oid(registered.content_function) and p.prosqlbody is not null)
-           and owner_name <> current_user then 'owner'
-      when registered.content_columns_from is distinct from
-           embeddings._function_source_hash(embeddings._content_function_oid(registered.content_function)) then 'replaced'
-      else 'unreadable' end;
+    select r.rolname,
+           case when p.prosqlbody is null and r.rolname <> current_user then 'owner'
+                when registered.content_columns_from is distinct from embeddings._function_source_hash(p.oid) then 'replaced'
+                else 'unreadable' end
+      into owner_name, reason
+      from pg_catalog.pg_proc as p join pg_catalog.pg_roles as r on r.oid = p.proowner
+      where p.oid = function_oid;
     findings := findings || row('warning', 'content_columns', registered.name,
       format('each UPDATE of %I.%I calls its content function %s on the old and new version of every updated row (about twice the cost of the same UPDATE on an unregistered table): %s',
         registered.table_schema, registered.table_name, registered.content_function,
